@@ -1,0 +1,133 @@
+"""Exit codes and the exception hierarchy; each error class carries its exit code."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from pathlib import Path
+from typing import ClassVar
+
+
+class ExitCode(IntEnum):
+    """The process exit codes cio-sec documents and keeps stable."""
+
+    OK = 0
+    """Done; nothing to report."""
+    CHECK_FAILED = 1
+    """The command ran and the answer is "no" (findings, invalid signature, failures)."""
+    USAGE = 2
+    """Usage error, or an input file that cannot be read or parsed."""
+    CONFIG = 3
+    """Configuration or credential problem, or input needed while non-interactive."""
+    REMOTE = 4
+    """Customer.io unreachable, 5xx after retries, timeout."""
+    PARTIAL = 5
+    """A multi-step operation stopped midway and can be resumed."""
+    INTERNAL = 70
+    """A bug in cio-sec."""
+    INTERRUPTED = 130
+    """Interrupted (Ctrl-C); state was saved first."""
+
+
+EXIT_CODE_TABLE: tuple[tuple[ExitCode, str], ...] = (
+    (ExitCode.OK, "done, nothing to report"),
+    (
+        ExitCode.CHECK_FAILED,
+        'the command ran and the answer is "no": findings, failed checks, invalid signature, '
+        "some people not erased",
+    ),
+    (ExitCode.USAGE, "usage error, or an unreadable/invalid input file"),
+    (
+        ExitCode.CONFIG,
+        "configuration or credential problem (missing, rejected by Customer.io, store "
+        "unavailable, input needed while non-interactive)",
+    ),
+    (ExitCode.REMOTE, "remote failure (Customer.io unreachable, 5xx after retries, timeout)"),
+    (ExitCode.PARTIAL, "a multi-step operation stopped midway and can be resumed"),
+    (ExitCode.INTERNAL, "internal error (a bug); --debug shows the traceback"),
+    (ExitCode.INTERRUPTED, "interrupted (Ctrl-C); state is saved first"),
+)
+
+
+class CioSecError(Exception):
+    """Base of every error cio-sec reports to the user as one line plus a hint."""
+
+    exit_code: ClassVar[ExitCode] = ExitCode.INTERNAL
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class InputError(CioSecError):
+    """An input file (or stdin) that cannot be read or parsed; names the file and line."""
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        line: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.path = None if path is None else str(path)
+        self.line = line
+        location = ""
+        if self.path is not None:
+            location = self.path if line is None else f"{self.path}:{line}"
+            location += ": "
+        super().__init__(f"{location}{message}", hint=hint)
+
+
+class ConfigError(CioSecError):
+    """Missing or invalid settings or credentials."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class SecretMissingError(ConfigError):
+    """A credential has no value in any of its stores."""
+
+
+class SecretStoreUnavailableError(ConfigError):
+    """A secret store cannot be reached, unlocked or written."""
+
+
+class InteractionRequiredError(ConfigError):
+    """A prompt or confirmation is needed but the session is non-interactive."""
+
+
+class RemoteError(CioSecError):
+    """Customer.io (or another remote) failed to answer usefully."""
+
+    exit_code = ExitCode.REMOTE
+
+
+class RemoteUnavailableError(RemoteError):
+    """Unreachable, timed out, rate limited or 5xx after retries."""
+
+
+class ApiError(RemoteError):
+    """The API answered with an error that retrying will not fix."""
+
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+class RedirectError(RemoteError):
+    """An authenticated request was redirected; usually the wrong region."""
+
+
+class CredentialRejectedError(RemoteError):
+    """Customer.io answered 401/403: the operator must fix a credential."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class PartialFailureError(CioSecError):
+    """A multi-step operation stopped midway; it can be resumed."""
+
+    exit_code = ExitCode.PARTIAL

@@ -1,0 +1,58 @@
+"""Hermetic test environment: cleared env, temporary HOME/XDG dirs, memory keyring, canary."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+
+from cio_sec.redact import REDACTOR
+from tests.support.memory_keyring import ForbiddenKeyring, MemoryKeyring
+
+#: A recognisable secret. It is seeded into the environment and the memory keyring of
+#: every test; `run_cli` fails the test if it ever appears in stdout or stderr.
+CANARY = "canary0c4n4ry5ecret7e57"
+
+_KEEP_ENV = ("PATH", "SYSTEMROOT", "DBUS_SESSION_BUS_ADDRESS", "CI", "LANG", "LC_ALL")
+
+
+@pytest.fixture(autouse=True)
+def hermetic_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Run every test with a cleared environment rooted in its own temporary directory."""
+    kept = {name: os.environ[name] for name in _KEEP_ENV if name in os.environ}
+    for name in list(os.environ):
+        monkeypatch.delenv(name)
+    for name, value in kept.items():
+        monkeypatch.setenv(name, value)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Author")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "author@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Committer")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "committer@example.com")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("CIO_SEC_TEST_CANARY", CANARY)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    REDACTOR.clear()
+    yield work
+    REDACTOR.clear()
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """Give every test an in-memory keyring seeded with the canary; forbid real backends."""
+    backend = MemoryKeyring()
+    backend.set_password("cio-sec", "canary/secret", CANARY)
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(ForbiddenKeyring())
