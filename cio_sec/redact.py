@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import logging
 import re
 import threading
 from urllib.parse import quote
@@ -98,19 +97,3 @@ def register(value: str | None) -> None:
 def redact(text: str) -> str:
     """Mask every registered secret value in the text."""
     return REDACTOR.redact(text)
-
-
-class RedactingFilter(logging.Filter):
-    """A logging filter that masks registered secrets in the message and its arguments."""
-
-    def __init__(self, redactor: Redactor = REDACTOR) -> None:
-        super().__init__()
-        self._redactor = redactor
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Render the record's message once, redact it, and drop the raw arguments."""
-        record.msg = self._redactor.redact(record.getMessage())
-        record.args = None
-        if record.exc_text:
-            record.exc_text = self._redactor.redact(record.exc_text)
-        return True

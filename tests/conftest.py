@@ -10,7 +10,10 @@ import keyring
 import pytest
 
 from cio_sec.redact import REDACTOR
+from cio_sec.sandbox import Sandbox
+from tests.support.cli import CliHarness
 from tests.support.memory_keyring import ForbiddenKeyring, MemoryKeyring
+from tests.support.sandbox import running_sandbox
 
 #: A recognisable secret. It is seeded into the environment and the memory keyring of
 #: every test; `run_cli` fails the test if it ever appears in stdout or stderr.
@@ -39,7 +42,8 @@ def hermetic_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "committer@example.com")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("CIO_SEC_TEST_CANARY", CANARY)
+    monkeypatch.setenv("TEST_CANARY_SECRET", CANARY)
+    monkeypatch.setenv("COLUMNS", "200")  # Rich folds wide tables at 80 otherwise
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
@@ -56,3 +60,22 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
     keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(ForbiddenKeyring())
+
+
+@pytest.fixture
+def watched_secrets() -> set[str]:
+    """Secrets that must never appear in any output; tests and fixtures add to it."""
+    return {CANARY}
+
+
+@pytest.fixture
+def run_cli(watched_secrets: set[str]) -> CliHarness:
+    """Run cio-sec in-process; fails on an unexpected exit code or a leaked secret."""
+    return CliHarness(watched_secrets)
+
+
+@pytest.fixture
+def sandbox(monkeypatch: pytest.MonkeyPatch, watched_secrets: set[str]) -> Iterator[Sandbox]:
+    """A running sandbox on 127.0.0.1, with cio-sec's environment pointed at it."""
+    with running_sandbox(monkeypatch, watched_secrets) as started:
+        yield started

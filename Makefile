@@ -1,0 +1,53 @@
+# Everything runs from a virtualenv built from the hashed lock file, so a fresh machine
+# gets exactly the versions the tests ran with.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LOCK := requirements/dev.lock
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo check lint typecheck test completions lock bench clean
+
+$(STAMP): pyproject.toml $(LOCK)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## demo: set up, start the sandbox, store credentials and check them against it
+demo: venv
+	bash scripts/demo.sh
+
+## check: format check, lint, mypy --strict and the whole test suite with coverage
+check: lint typecheck test
+
+lint: venv
+	$(BIN)/ruff format --check cio_sec tests bench
+	$(BIN)/ruff check cio_sec tests bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+test: venv
+	$(BIN)/coverage erase
+	$(BIN)/coverage run -m pytest
+	$(BIN)/coverage combine --quiet
+	$(BIN)/coverage report
+
+## completions: regenerate the shipped shell-completion scripts
+completions: venv
+	$(BIN)/python scripts/gen_completions.py
+
+## lock: re-resolve requirements/dev.lock from pyproject.toml (needs network)
+lock:
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.10 \
+		--generate-hashes --quiet --output-file $(LOCK)
+
+bench: venv
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/sandbox.py
+
+clean:
+	rm -rf $(VENV) .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,360 @@
+"""The cio-sec command line: parse, load settings, call one core function, render, exit.
+
+Heavy modules (httpx, keyring, rich's renderers, every capability) are imported inside the
+command that needs them: shell completion runs this program on every TAB press.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from typer.core import TyperGroup
+
+from cio_sec import __version__
+from cio_sec.errors import (
+    EXIT_CODE_TABLE,
+    CioSecError,
+    ExitCode,
+    InputError,
+    InteractionRequiredError,
+)
+from cio_sec.output import OutputFormat, Result, Streams
+
+if TYPE_CHECKING:
+    from cio_sec.credentials import StoreOpener
+    from cio_sec.sandbox import SandboxInfo
+    from cio_sec.settings import Settings
+
+EXIT_CODES_EPILOG = "Exit codes:\n\n" + "\n\n".join(
+    f"{int(code):>3}  {meaning}" for code, meaning in EXIT_CODE_TABLE
+)
+
+
+class _CioSecGroup(TyperGroup):
+    """The one error boundary: exceptions become a message on stderr and an exit code."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.TyperException):
+            raise
+        except typer.Abort:
+            _fail(ExitCode.INTERRUPTED, "aborted")
+        except CioSecError as exc:
+            _fail(exc.exit_code, exc.message, exc.hint)
+        except KeyboardInterrupt:
+            _fail(ExitCode.INTERRUPTED, "interrupted")
+        except Exception as exc:  # noqa: BLE001 - the boundary: any bug becomes exit 70
+            _internal_error(exc, debug=bool(ctx.params.get("debug")))
+
+
+def _fail(code: ExitCode, message: str, hint: str | None = None) -> NoReturn:
+    streams = Streams.system(color=False)
+    streams.message(f"error: {message}")
+    if hint:
+        streams.message(f"hint: {hint}")
+    raise typer.Exit(int(code)) from None
+
+
+def _internal_error(exc: BaseException, *, debug: bool) -> NoReturn:
+    streams = Streams.system(color=False)
+    if debug:
+        # NOTE: formatted by hand (no locals) and redacted line by line.
+        streams.message("".join(traceback.format_exception(exc)).rstrip())
+    else:
+        streams.message(f"internal error: {type(exc).__name__}: {exc}")
+        streams.message("hint: this is a bug in cio-sec; re-run with --debug for a traceback")
+    raise typer.Exit(int(ExitCode.INTERNAL)) from None
+
+
+app = typer.Typer(
+    cls=_CioSecGroup,
+    name="cio-sec",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    epilog=EXIT_CODES_EPILOG,
+    help="Keep a Customer.io integration secure: credentials, webhooks, PII, erasure.",
+)
+credentials_app = typer.Typer(
+    cls=_CioSecGroup,
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    epilog=EXIT_CODES_EPILOG,
+    help="Store, show and test Customer.io credentials (values are never printed).",
+)
+app.add_typer(credentials_app, name="credentials")
+
+
+@dataclass
+class AppContext:
+    """What the root callback learned, shared with every command through ``ctx.obj``."""
+
+    profile: str | None
+    env_file: Path | None
+    non_interactive: bool
+    color: bool
+    debug: bool
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @property
+    def streams(self) -> Streams:
+        """Stdout for data, stderr for messages (looked up now: test runners swap them)."""
+        return Streams.system(color=self.color)
+
+    def settings(self) -> Settings:
+        """Load settings on first use, so commands that need none never read config.
+
+        Raises:
+            InputError: the config file is invalid.
+            ConfigError: the profile or a setting is invalid.
+        """
+        if self._settings is None:
+            self._settings = _load_settings(self)
+            for warning in self._settings.warnings:
+                self.streams.message(f"warning: {warning}")
+        return self._settings
+
+    def opener(self) -> StoreOpener:
+        """Open secret stores for the current settings."""
+        from cio_sec.credentials import store_opener
+
+        return store_opener(self.settings(), os.environ)
+
+
+def _load_settings(context: AppContext) -> Settings:
+    from dotenv import dotenv_values
+
+    from cio_sec.settings import CliFlags, default_config_path, load_settings, read_config_text
+
+    cwd = Path.cwd()
+    env_file = context.env_file or Path(".env")
+    env_path = env_file if env_file.is_absolute() else cwd / env_file
+    if context.env_file is not None and not env_path.is_file():
+        raise InputError("the --env-file does not exist or is not a file", path=env_path)
+    dotenv = dotenv_values(env_path) if env_path.is_file() else {}
+    return load_settings(
+        CliFlags(
+            profile=context.profile,
+            env_file=context.env_file,
+            non_interactive=context.non_interactive,
+            stdin_is_tty=sys.stdin.isatty(),
+        ),
+        os.environ,
+        dotenv=dotenv,
+        cwd=cwd,
+        config_text=read_config_text(default_config_path(os.environ)),
+    )
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"cio-sec {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile", envvar="CIO_SEC_PROFILE", show_envvar=True, help="Profile in config.toml."
+        ),
+    ] = None,
+    env_file: Annotated[
+        Path | None,
+        typer.Option("--env-file", help="Dotenv file to read (default: ./.env)."),
+    ] = None,
+    no_color: Annotated[bool, typer.Option("--no-color", help="Never use colour.")] = False,
+    non_interactive: Annotated[
+        bool,
+        typer.Option(
+            "--non-interactive",
+            help="Never prompt; fail with exit 3 instead (implied when stdin is not a TTY).",
+        ),
+    ] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More logging on stderr.")
+    ] = 0,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks of internal errors (no locals).")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Show the version."
+        ),
+    ] = False,
+) -> None:
+    """Keep a Customer.io integration secure.
+
+    Example: cio-sec credentials check
+    """
+    from cio_sec.logs import configure_logging
+
+    configure_logging(verbose, debug=debug)
+    ctx.obj = AppContext(
+        profile=profile,
+        env_file=env_file,
+        non_interactive=non_interactive,
+        color=not no_color and "NO_COLOR" not in os.environ,
+        debug=debug,
+    )
+
+
+FormatOption = Annotated[
+    OutputFormat,
+    typer.Option(
+        "--format",
+        "-f",
+        envvar="CIO_SEC_FORMAT",
+        show_envvar=True,
+        case_sensitive=False,
+        help="text for people, json for scripts (one object on stdout).",
+    ),
+]
+
+
+class CredentialName(str, Enum):
+    """The credentials cio-sec manages."""
+
+    SITE_ID = "site_id"
+    TRACK_API_KEY = "track_api_key"
+    APP_API_KEY = "app_api_key"
+    WEBHOOK_SIGNING_KEY = "webhook_signing_key"
+    PSEUDONYM_KEY = "pseudonym_key"
+
+
+def _finish(command: str, result: Result, fmt: OutputFormat, context: AppContext) -> None:
+    from cio_sec.output import emit
+
+    emit(command, result, fmt, context.streams)
+    code = getattr(result, "exit_code", 0 if result.ok else ExitCode.CHECK_FAILED)
+    if code:
+        raise typer.Exit(int(code))
+
+
+@credentials_app.command("show")
+def credentials_show(ctx: typer.Context, fmt: FormatOption = OutputFormat.TEXT) -> None:
+    """Show where each credential comes from: reference, masked value, fingerprint.
+
+    Values are never printed. Example:
+
+        cio-sec --profile prod credentials show --format json
+    """
+    from cio_sec.credentials import show_credentials
+
+    context: AppContext = ctx.obj
+    report = show_credentials(context.settings(), context.opener())
+    _finish("credentials show", report, fmt, context)
+
+
+@credentials_app.command("set")
+def credentials_set(
+    ctx: typer.Context,
+    name: Annotated[CredentialName, typer.Argument(help="Which credential to store.")],
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="Secret reference to write, e.g. keyring:cio-sec/prod/track_api_key or "
+            "dotenv:.env#CUSTOMERIO_TRACK_API_KEY (default: the first writable one).",
+        ),
+    ] = None,
+    from_stdin: Annotated[
+        bool, typer.Option("--stdin", help="Read the value from stdin instead of a prompt.")
+    ] = False,
+    fmt: FormatOption = OutputFormat.TEXT,
+) -> None:
+    """Store a credential; the value comes from a hidden prompt or stdin, never an option.
+
+    The value it replaces is kept as the previous value (for rollback). Example:
+
+        printf %s "$KEY" | cio-sec credentials set track_api_key --stdin
+    """
+    from cio_sec.credentials import set_credential
+
+    context: AppContext = ctx.obj
+    value = _read_secret(name.value, from_stdin=from_stdin, context=context)
+    result = set_credential(context.settings(), name.value, value, context.opener(), store=store)
+    _finish("credentials set", result, fmt, context)
+
+
+def _read_secret(name: str, *, from_stdin: bool, context: AppContext) -> str:
+    if from_stdin:
+        value = sys.stdin.read()
+        return value[:-1] if value.endswith("\n") else value
+    if context.settings().non_interactive:
+        raise InteractionRequiredError(
+            f"a value for {name} is needed but the session is non-interactive",
+            hint=f"pipe it in: ... | cio-sec credentials set {name} --stdin",
+        )
+    value = typer.prompt(f"{name} (input hidden)", hide_input=True, err=True)
+    from cio_sec.redact import register
+
+    register(value)
+    return str(value)
+
+
+@credentials_app.command("check")
+def credentials_check(ctx: typer.Context, fmt: FormatOption = OutputFormat.TEXT) -> None:
+    """Test the credentials against Customer.io with read-only calls.
+
+    Track pair: GET /api/v1/accounts/region; App key: GET /v1/workspaces. Reports the
+    workspace and region, and says when the configured region is wrong. Example:
+
+        cio-sec --profile prod credentials check
+    """
+    from cio_sec.credentials import check_credentials
+
+    context: AppContext = ctx.obj
+    report = check_credentials(context.settings(), context.opener())
+    _finish("credentials check", report, fmt, context)
+
+
+@app.command("sandbox")
+def sandbox(
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="0 picks a free port.")] = 0,
+) -> None:
+    """Run a local Customer.io API emulator on 127.0.0.1 until interrupted.
+
+    Prints one JSON line with track_url, app_url, admin_url and the sandbox's credentials
+    (test values, valid only in this sandbox). Example:
+
+        cio-sec sandbox --port 8765
+    """
+    from cio_sec.sandbox import Sandbox
+
+    Sandbox(port=port).run_until_interrupted(on_ready=_announce_sandbox)
+
+
+def _announce_sandbox(info: SandboxInfo) -> None:
+    import json
+
+    # NOTE: the sandbox's own throwaway keys are printed on purpose: scripts read them.
+    sys.stdout.write(json.dumps(info.to_json(), sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    if "_CIO_SEC_COMPLETE" in os.environ:
+        # Typer registers its shell-completion classes only with add_completion=True,
+        # whose --install/--show-completion flags detect the wrong shell in CI; the
+        # classes are registered here instead, for completion requests only.
+        from typer.completion import completion_init
+
+        completion_init()
+    app(prog_name="cio-sec")
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,455 @@
+"""Credentials: resolve them through their reference chains, show, store and check them.
+
+Values never leave this module except inside `ResolvedCredential` (whose repr hides them)
+and they are registered with the redactor by the stores as they are read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from cio_sec.errors import (
+    ConfigError,
+    CredentialRejectedError,
+    InputError,
+    RemoteError,
+    SecretMissingError,
+    SecretStoreUnavailableError,
+)
+from cio_sec.redact import fingerprint, mask
+from cio_sec.settings import CREDENTIAL_ENV_NAMES, CREDENTIAL_NAMES, Settings
+from cio_sec.stores import SecretRef, SecretStore, open_store
+
+if TYPE_CHECKING:
+    from cio_sec.client import AccountRegion, Workspace
+
+#: Opens the store behind a reference; injected so tests and callers can substitute.
+StoreOpener = Callable[[SecretRef], SecretStore]
+
+_EXPECTED_SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
+    "site_id": (re.compile(r"[0-9a-f]{20}"), "20 lowercase hex characters"),
+    "track_api_key": (re.compile(r"[0-9a-f]{20}"), "20 lowercase hex characters"),
+    "app_api_key": (re.compile(r"[0-9a-f]{32}"), "32 lowercase hex characters"),
+}
+
+
+@dataclass(frozen=True)
+class ResolvedCredential:
+    """Where a credential was looked for, where it was found, and (hidden) its value."""
+
+    name: str
+    chain: tuple[SecretRef, ...]
+    source: SecretRef | None = None
+    value: str | None = field(default=None, repr=False)
+    version: str | None = None
+    problems: tuple[str, ...] = ()
+    """Stores in the chain that could not be read (unavailable, locked ...)."""
+
+    @property
+    def found(self) -> bool:
+        """True when some store in the chain held a value."""
+        return self.value is not None
+
+    def to_json(self) -> dict[str, object]:
+        """Describe the credential without its value."""
+        return {
+            "name": self.name,
+            "found": self.found,
+            "source": str(self.source) if self.source else None,
+            "chain": [str(ref) for ref in self.chain],
+            "masked": mask(self.value) if self.value is not None else None,
+            "fingerprint": fingerprint(self.value) if self.value is not None else None,
+            "version": self.version,
+            "problems": list(self.problems),
+        }
+
+
+def store_opener(settings: Settings, environ: Mapping[str, str]) -> StoreOpener:
+    """Return the function that opens stores for these settings."""
+
+    def _open(ref: SecretRef) -> SecretStore:
+        return open_store(ref, environ=environ, cwd=settings.cwd)
+
+    return _open
+
+
+def resolve(settings: Settings, name: str, opener: StoreOpener) -> ResolvedCredential:
+    """Look a credential up along its chain; the first store with a value wins.
+
+    A store that cannot be read is noted and skipped, so that an env var still works on a
+    machine without a keyring.
+
+    Raises:
+        ConfigError: the name or a reference is invalid.
+    """
+    chain = settings.references(name)
+    problems: list[str] = []
+    for ref in chain:
+        try:
+            stored = opener(ref).get()
+        except SecretStoreUnavailableError as exc:
+            problems.append(f"{ref}: {exc.message}")
+            continue
+        if stored is not None and stored.value:
+            return ResolvedCredential(
+                name, chain, ref, stored.value, stored.version, tuple(problems)
+            )
+    return ResolvedCredential(name, chain, problems=tuple(problems))
+
+
+def require(settings: Settings, name: str, opener: StoreOpener) -> ResolvedCredential:
+    """Resolve a credential that the command cannot do without.
+
+    Raises:
+        SecretMissingError: no store in the chain holds a value.
+        SecretStoreUnavailableError: nothing was found and some store could not be read.
+    """
+    resolved = resolve(settings, name, opener)
+    if resolved.found:
+        return resolved
+    where = ", ".join(str(ref) for ref in resolved.chain)
+    hint = _missing_hint(settings, name)
+    if resolved.problems:
+        raise SecretStoreUnavailableError(
+            f"credential {name} not found; some stores could not be read: "
+            + "; ".join(resolved.problems),
+            hint=hint,
+        )
+    raise SecretMissingError(f"credential {name} not found (looked in {where})", hint=hint)
+
+
+def _missing_hint(settings: Settings, name: str) -> str:
+    if settings.config_path is None:
+        return (
+            f"set {CREDENTIAL_ENV_NAMES[name]}, or run `cio-sec credentials set {name}` "
+            "to store it in the keyring"
+        )
+    return f"run `cio-sec --profile {settings.profile} credentials set {name}`"
+
+
+# --------------------------------------------------------------------------- show
+
+
+@dataclass(frozen=True)
+class CredentialsReport:
+    """The result of ``credentials show``."""
+
+    profile: str
+    region: str
+    config_path: str | None
+    credentials: tuple[ResolvedCredential, ...]
+
+    @property
+    def ok(self) -> bool:
+        """``show`` only informs; it succeeds whatever it finds."""
+        return True
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON payload (never values)."""
+        return {
+            "profile": self.profile,
+            "region": self.region,
+            "config_path": self.config_path,
+            "credentials": [credential.to_json() for credential in self.credentials],
+        }
+
+
+def show_credentials(settings: Settings, opener: StoreOpener) -> CredentialsReport:
+    """Resolve every credential and describe where each one comes from."""
+    return CredentialsReport(
+        profile=settings.profile,
+        region=settings.region,
+        config_path=str(settings.config_path) if settings.config_path else None,
+        credentials=tuple(resolve(settings, name, opener) for name in CREDENTIAL_NAMES),
+    )
+
+
+# --------------------------------------------------------------------------- set
+
+
+@dataclass(frozen=True)
+class StoredCredential:
+    """The result of ``credentials set``."""
+
+    name: str
+    store: str
+    description: str
+    fingerprint: str
+    masked: str
+    previous_kept: bool
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """A stored credential is always a success."""
+        return True
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON payload (never the value)."""
+        return {
+            "name": self.name,
+            "store": self.store,
+            "description": self.description,
+            "fingerprint": self.fingerprint,
+            "masked": self.masked,
+            "previous_kept": self.previous_kept,
+            "warnings": list(self.warnings),
+        }
+
+
+def shape_warnings(name: str, value: str) -> tuple[str, ...]:
+    """Warn when a value does not look like the credential it is supposed to be."""
+    warnings: list[str] = []
+    if value != value.strip():
+        warnings.append(f"the {name} value has leading or trailing whitespace")
+    expected = _EXPECTED_SHAPES.get(name)
+    if expected and not expected[0].fullmatch(value.strip()):
+        warnings.append(f"{name} values are usually {expected[1]}; this one is not")
+    return tuple(warnings)
+
+
+def target_store(
+    settings: Settings, name: str, store: str | None, opener: StoreOpener
+) -> SecretStore:
+    """Pick where ``credentials set`` writes: ``--store``, else the safest writable reference.
+
+    In the default chain (env, ``.env``, keyring) that is the keyring: a plaintext dotenv
+    file is written only when it is the sole writable store or is asked for by name.
+
+    Raises:
+        ConfigError: the name is unknown, or no reference in the chain is writable.
+    """
+    if store is not None:
+        return opener(SecretRef.parse(store))
+    writable = [opener(ref) for ref in settings.references(name)]
+    writable = [candidate for candidate in writable if candidate.writable]
+    for candidate in writable:
+        if candidate.ref.scheme != "dotenv":
+            return candidate
+    if writable:
+        return writable[0]
+    raise ConfigError(
+        f"no writable store configured for {name}",
+        hint="pass --store keyring:cio-sec/<profile>/<name> or dotenv:PATH#NAME",
+    )
+
+
+def set_credential(
+    settings: Settings,
+    name: str,
+    value: str,
+    opener: StoreOpener,
+    *,
+    store: str | None = None,
+) -> StoredCredential:
+    """Write a credential to its store, keeping the previous value, and read it back.
+
+    Raises:
+        InputError: the value is empty.
+        ConfigError: the name is unknown or the target store is read-only.
+        SecretStoreUnavailableError: the store failed, or read back a different value.
+    """
+    if not value.strip():
+        raise InputError(f"refusing to store an empty value for {name}")
+    settings.references(name)  # validates the name
+    destination = target_store(settings, name, store, opener)
+    if not destination.writable:
+        raise ConfigError(
+            f"{destination.ref} is read-only",
+            hint="choose a writable store with --store (keyring: or dotenv:)",
+        )
+    destination.put(value)
+    stored = destination.get()
+    if stored is None or fingerprint(stored.value) != fingerprint(value):
+        raise SecretStoreUnavailableError(
+            f"{destination.ref} did not return the value just written",
+            hint="the store may be read-only or shadowed; check it and retry",
+        )
+    return StoredCredential(
+        name=name,
+        store=str(destination.ref),
+        description=destination.describe(),
+        fingerprint=fingerprint(value),
+        masked=mask(value),
+        previous_kept=destination.get_previous() is not None,
+        warnings=shape_warnings(name, value),
+    )
+
+
+# --------------------------------------------------------------------------- check
+
+
+@dataclass(frozen=True)
+class CredentialCheck:
+    """The outcome of testing one credential (or the Track pair) against Customer.io."""
+
+    name: str
+    status: str
+    """``ok``, ``region-mismatch``, ``other-workspace``, ``rejected``, ``missing``,
+    ``unreachable`` or ``skipped``."""
+    detail: str
+    region: str | None = None
+    workspace_id: int | None = None
+    hint: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON form of this check."""
+        return {
+            "name": self.name,
+            "status": self.status,
+            "detail": self.detail,
+            "region": self.region,
+            "workspace_id": self.workspace_id,
+            "hint": self.hint,
+        }
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """The result of ``credentials check``."""
+
+    configured_region: str
+    checks: tuple[CredentialCheck, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when every credential that was tested works as configured."""
+        return self.exit_code == 0
+
+    @property
+    def exit_code(self) -> int:
+        """3 for missing/rejected credentials, 4 when unreachable, 1 for a wrong region."""
+        statuses = {check.status for check in self.checks}
+        if statuses & {"rejected", "missing"} or statuses <= {"skipped"}:
+            return 3
+        if "unreachable" in statuses:
+            return 4
+        if statuses & {"region-mismatch", "other-workspace"}:
+            return 1
+        return 0
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON payload."""
+        return {
+            "configured_region": self.configured_region,
+            "checks": [check.to_json() for check in self.checks],
+        }
+
+
+def check_credentials(settings: Settings, opener: StoreOpener) -> CheckReport:
+    """Test the Track pair and the App key with read-only calls.
+
+    Track: ``GET /api/v1/accounts/region``, which answers on either regional host with
+    the account's real region and workspace. App: ``GET /v1/workspaces``.
+    """
+    track = _check_track(settings, opener)
+    app = _check_app(settings, opener, track.workspace_id)
+    return CheckReport(settings.region, (track, app))
+
+
+def _check_track(settings: Settings, opener: StoreOpener) -> CredentialCheck:
+    from cio_sec import client
+
+    site = resolve(settings, "site_id", opener)
+    key = resolve(settings, "track_api_key", opener)
+    if not site.found and not key.found:
+        return CredentialCheck("track", "skipped", "no Track API credentials configured")
+    missing = [c.name for c in (site, key) if not c.found]
+    if missing or site.value is None or key.value is None:
+        return CredentialCheck(
+            "track",
+            "missing",
+            f"{' and '.join(missing)} not found",
+            hint=_missing_hint(settings, missing[0]),
+        )
+    base_url = client.track_base_url(settings.region, settings.track_url)
+    try:
+        with client.build_track_client(
+            base_url, site.value, key.value, timeout=settings.timeout
+        ) as http:
+            account = client.TrackApi(http).region()
+    except CredentialRejectedError:
+        return CredentialCheck(
+            "track",
+            "rejected",
+            f"Customer.io rejected the Track API key {mask(key.value)} for site ID "
+            f"{mask(site.value)}",
+            hint="the key set was deleted or mistyped; run `cio-sec credentials set "
+            "track_api_key`",
+        )
+    except RemoteError as exc:
+        return CredentialCheck("track", "unreachable", exc.message, hint=exc.hint)
+    return _track_result(settings, account)
+
+
+def _track_result(settings: Settings, account: AccountRegion) -> CredentialCheck:
+    if account.region != settings.region:
+        return CredentialCheck(
+            "track",
+            "region-mismatch",
+            f"the account is in region {account.region!r} but the profile says "
+            f"{settings.region!r}",
+            region=account.region,
+            workspace_id=account.environment_id,
+            hint=f'set region = "{account.region}" in the profile or '
+            f"CUSTOMERIO_REGION={account.region}",
+        )
+    return CredentialCheck(
+        "track",
+        "ok",
+        f"Track API key works for workspace {account.environment_id} in region "
+        f"{account.region!r}",
+        region=account.region,
+        workspace_id=account.environment_id,
+    )
+
+
+def _check_app(
+    settings: Settings, opener: StoreOpener, workspace_id: int | None
+) -> CredentialCheck:
+    from cio_sec import client
+
+    key = resolve(settings, "app_api_key", opener)
+    if key.value is None:
+        return CredentialCheck("app", "skipped", "no App API key configured")
+    base_url = client.app_base_url(settings.region, settings.app_url)
+    try:
+        with client.build_app_client(base_url, key.value, timeout=settings.timeout) as http:
+            workspaces = client.AppApi(http).workspaces()
+    except CredentialRejectedError:
+        return CredentialCheck(
+            "app",
+            "rejected",
+            f"Customer.io rejected the App API key {mask(key.value)} in region "
+            f"{settings.region!r}",
+            hint="App API keys are regional: check the region, or run `cio-sec "
+            "credentials set app_api_key`",
+        )
+    except RemoteError as exc:
+        return CredentialCheck("app", "unreachable", exc.message, hint=exc.hint)
+    return _app_result(settings, workspaces, workspace_id)
+
+
+def _app_result(
+    settings: Settings, workspaces: tuple[Workspace, ...], workspace_id: int | None
+) -> CredentialCheck:
+    ids = sorted(workspace.id for workspace in workspaces)
+    if workspace_id is not None and workspace_id not in ids:
+        return CredentialCheck(
+            "app",
+            "other-workspace",
+            f"the App API key sees workspaces {ids}, not the Track key's workspace "
+            f"{workspace_id}",
+            region=settings.region,
+            hint="one of the two keys was created in another workspace",
+        )
+    return CredentialCheck(
+        "app",
+        "ok",
+        f"App API key works in region {settings.region!r} (workspaces {ids})",
+        region=settings.region,
+        workspace_id=workspace_id if workspace_id is not None else (ids[0] if ids else None),
+    )

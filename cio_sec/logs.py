@@ -1,0 +1,56 @@
+"""Logging to stderr through the redactor: the only log handler cio-sec installs."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from cio_sec.redact import REDACTOR, Redactor
+
+LOGGER_NAME = "cio_sec"
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks registered secrets in the message and its arguments."""
+
+    def __init__(self, redactor: Redactor = REDACTOR) -> None:
+        super().__init__()
+        self._redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Render the record's message once, redact it, and drop the raw arguments."""
+        record.msg = self._redactor.redact(record.getMessage())
+        record.args = None
+        if record.exc_text:
+            record.exc_text = self._redactor.redact(record.exc_text)
+        return True
+
+
+def configure_logging(verbose: int, *, debug: bool) -> None:
+    """Send cio-sec's log records to stderr, redacted; -v for INFO, -vv or --debug for DEBUG.
+
+    Replaces a handler installed by an earlier call, so repeated in-process invocations
+    (tests, library use) do not stack handlers.
+    """
+    logger = logging.getLogger(LOGGER_NAME)
+    for handler in list(logger.handlers):
+        if isinstance(handler, _StderrHandler):
+            logger.removeHandler(handler)
+    handler = _StderrHandler()
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logger.addHandler(handler)
+    levels = {0: logging.WARNING, 1: logging.INFO}
+    logger.setLevel(logging.DEBUG if debug else levels.get(verbose, logging.DEBUG))
+    logger.propagate = False
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at emit time (test runners swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)

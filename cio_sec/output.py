@@ -1,0 +1,193 @@
+"""Rendering results: JSON documents on stdout, Rich text on stdout, messages on stderr.
+
+Rich is imported inside the functions that draw, never at module import, because the CLI
+imports this module on every invocation and shell completion must stay cheap.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from enum import Enum
+from functools import cache, singledispatch
+from typing import IO, TYPE_CHECKING, Any, Protocol
+
+from cio_sec.redact import redact
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from cio_sec.credentials import CheckReport, CredentialsReport, StoredCredential
+
+SCHEMA_VERSION = 1
+
+
+class OutputFormat(str, Enum):
+    """The ``--format`` choices every command accepts."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+class Result(Protocol):
+    """What every command's core function returns."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the answer is "yes"."""
+
+    def to_json(self) -> dict[str, object]:
+        """The command-specific part of the JSON document."""
+
+
+@dataclass(frozen=True)
+class Streams:
+    """Where data (``out``) and messages (``err``) go, and whether colour is allowed."""
+
+    out: IO[str]
+    err: IO[str]
+    color: bool = True
+
+    @classmethod
+    def system(cls, *, color: bool) -> Streams:
+        """The process's stdout and stderr, looked up now (test runners swap them)."""
+        return cls(out=sys.stdout, err=sys.stderr, color=color)
+
+    def console(self, *, stderr: bool = False) -> Console:
+        """A Rich console on one of the streams; colour follows the TTY and NO_COLOR."""
+        from rich.console import Console
+
+        stream = self.err if stderr else self.out
+        return Console(
+            file=stream,
+            no_color=not self.color,
+            highlight=False,
+            soft_wrap=False,
+            emoji=False,
+        )
+
+    def message(self, text: str) -> None:
+        """Write one redacted line to stderr."""
+        self.err.write(redact(text) + "\n")
+        self.err.flush()
+
+
+def json_document(command: str, result: Result) -> dict[str, Any]:
+    """Wrap a result in the stable envelope: ``schema_version``, ``command``, ``ok``."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": command,
+        "ok": result.ok,
+        **result.to_json(),
+    }
+
+
+def emit(command: str, result: Result, fmt: OutputFormat, streams: Streams) -> None:
+    """Write the result to stdout in the chosen format (redacted either way)."""
+    if fmt is OutputFormat.JSON:
+        import json
+
+        text = json.dumps(json_document(command, result), indent=2, sort_keys=True)
+        streams.out.write(redact(text) + "\n")
+        streams.out.flush()
+        return
+    register_renderers()
+    render_text(result, streams)
+
+
+@singledispatch
+def render_text(result: object, streams: Streams) -> None:
+    """Draw a result for people; one registered function per result type."""
+    raise NotImplementedError(type(result).__name__)
+
+
+@cache
+def register_renderers() -> None:
+    """Register the text renderers of the result types, once, on first use.
+
+    Done lazily so that importing this module does not import every capability module.
+    """
+    from cio_sec.credentials import CheckReport, CredentialsReport, StoredCredential
+
+    render_text.register(CredentialsReport, _render_credentials_report)
+    render_text.register(StoredCredential, _render_stored_credential)
+    render_text.register(CheckReport, _render_check_report)
+
+
+def _table(title: str, columns: list[str]) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
+def _cell(text: object) -> Any:
+    """Untrusted text (paths, references) as a Rich Text, so markup is never interpreted."""
+    from rich.text import Text
+
+    return Text(redact("" if text is None else str(text)))
+
+
+def _print(streams: Streams, renderable: Any, *, stderr: bool = False) -> None:
+    streams.console(stderr=stderr).print(renderable)
+
+
+def _render_credentials_report(result: CredentialsReport, streams: Streams) -> None:
+    where = result.config_path or "no config file: environment, .env, keyring"
+    table = _table(
+        f"Credentials — profile {result.profile}, region {result.region} ({where})",
+        ["credential", "source", "value", "fingerprint", "notes"],
+    )
+    for credential in result.credentials:
+        data = credential.to_json()
+        source = data["source"] or "not found in: " + ", ".join(map(str, credential.chain))
+        table.add_row(
+            _cell(credential.name),
+            _cell(source),
+            _cell(data["masked"] or "—"),
+            _cell(data["fingerprint"] or "—"),
+            _cell("; ".join(credential.problems)),
+        )
+    _print(streams, table)
+
+
+def _render_stored_credential(result: StoredCredential, streams: Streams) -> None:
+    for warning in result.warnings:
+        streams.message(f"warning: {warning}")
+    kept = " (previous value kept for rollback)" if result.previous_kept else ""
+    _print(
+        streams,
+        _cell(
+            f"stored {result.name} in {result.description}: {result.masked} "
+            f"fingerprint {result.fingerprint}{kept}"
+        ),
+    )
+
+
+_STATUS_STYLE: dict[str, str] = {
+    "ok": "green",
+    "skipped": "dim",
+    "region-mismatch": "yellow",
+    "other-workspace": "yellow",
+}
+
+
+def _render_check_report(result: CheckReport, streams: Streams) -> None:
+    from rich.text import Text
+
+    table = _table(
+        f"Credential check (configured region {result.configured_region})",
+        ["credential", "status", "detail"],
+    )
+    for check in result.checks:
+        style = _STATUS_STYLE.get(check.status, "red")
+        table.add_row(_cell(check.name), Text(check.status, style=style), _cell(check.detail))
+    _print(streams, table)
+    for check in result.checks:
+        if check.hint and check.status != "ok":
+            streams.message(f"hint ({check.name}): {check.hint}")
+
+

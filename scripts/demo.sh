@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The demo: start cio-sec's Customer.io sandbox, store its credentials in a dotenv file
+# (mode 0600, written atomically), show where each credential comes from, and test them
+# against the sandbox with read-only calls. Nothing leaves 127.0.0.1.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="$root/.venv/bin"
+demo="$(mktemp -d)"
+sandbox_pid=""
+cleanup() {
+    [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null && wait "$sandbox_pid" 2>/dev/null
+    rm -rf "$demo"
+}
+trap cleanup EXIT
+
+"$bin/cio-sec" sandbox --port 0 >"$demo/sandbox.json" &
+sandbox_pid=$!
+for _ in $(seq 100); do [ -s "$demo/sandbox.json" ] && break; sleep 0.1; done
+field() { "$bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]], end="")' "$demo/sandbox.json" "$1"; }
+
+export CIO_SEC_TRACK_URL CIO_SEC_APP_URL
+CIO_SEC_TRACK_URL="$(field track_url)"
+CIO_SEC_APP_URL="$(field app_url)"
+echo "== sandbox running at $CIO_SEC_TRACK_URL" >&2
+cd "$demo"
+
+echo "== storing the sandbox's credentials (from stdin, never from an argument)" >&2
+for pair in site_id:CUSTOMERIO_SITE_ID track_api_key:CUSTOMERIO_TRACK_API_KEY \
+            app_api_key:CUSTOMERIO_APP_API_KEY; do
+    name="${pair%%:*}" var="${pair##*:}"
+    field "$name" | "$bin/cio-sec" credentials set "$name" --stdin --store "dotenv:$demo/.env#$var"
+done
+
+echo "== where each credential comes from (values masked)" >&2
+"$bin/cio-sec" --env-file .env credentials show
+
+echo "== testing them against the sandbox" >&2
+"$bin/cio-sec" --env-file .env credentials check

@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import os
+import socket
+import stat
+from pathlib import Path
+
+import pytest
+
+from cio_sec.errors import ExitCode
+from cio_sec.sandbox import Sandbox
+from tests.conftest import CANARY
+from tests.support.cli import CliHarness
+from tests.support.memory_keyring import MemoryKeyring
+
+
+def test_check_reports_workspace_and_region(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    outcome = run_cli("credentials", "check", "-f", "json")
+    document = outcome.json
+    assert document["command"] == "credentials check"
+    assert document["ok"] is True
+    checks = {check["name"]: check for check in document["checks"]}
+    assert checks["track"]["status"] == "ok"
+    assert checks["track"]["workspace_id"] == 1001
+    assert checks["track"]["region"] == "us"
+    assert checks["app"]["status"] == "ok"
+    # only read-only calls crossed the wire, each with credentials
+    requests = sandbox.requests()
+    assert [(r.method, r.path) for r in requests] == [
+        ("GET", "/api/v1/accounts/region"),
+        ("GET", "/v1/workspaces"),
+    ]
+    assert requests[0].auth == f"basic:{sandbox.info.site_id}"
+    assert requests[1].auth.startswith("bearer:")
+
+
+def test_check_text_output_is_a_table(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    outcome = run_cli("credentials", "check")
+    assert "Track API key works for workspace 1001" in outcome.stdout
+    assert "ok" in outcome.stdout
+
+
+def test_check_says_when_the_account_is_in_another_region(
+    run_cli: CliHarness, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = sandbox.add_track_keys(workspace_id=2002, region="eu")
+    monkeypatch.setenv("CUSTOMERIO_SITE_ID", keys.site_id)
+    monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", keys.track_api_key)
+    monkeypatch.delenv("CUSTOMERIO_APP_API_KEY")
+    outcome = run_cli("credentials", "check", expect=ExitCode.CHECK_FAILED)
+    assert "the account is in region 'eu' but the profile says 'us'" in outcome.stdout
+    assert 'set region = "eu"' in outcome.stderr
+    run_cli("credentials", "check", "-f", "json", expect=ExitCode.CHECK_FAILED)
+    monkeypatch.setenv("CUSTOMERIO_REGION", "eu")
+    assert run_cli("credentials", "check", "-f", "json").json["ok"] is True
+
+
+def test_check_flags_an_app_key_from_another_workspace(
+    run_cli: CliHarness, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUSTOMERIO_APP_API_KEY", sandbox.add_app_key(workspace_id=3003))
+    outcome = run_cli("credentials", "check", "-f", "json", expect=ExitCode.CHECK_FAILED)
+    statuses = {c["name"]: c["status"] for c in outcome.json["checks"]}
+    assert statuses == {"track": "ok", "app": "other-workspace"}
+
+
+def test_rejected_credentials_exit_3_without_showing_them(
+    run_cli: CliHarness, sandbox: Sandbox
+) -> None:
+    sandbox.revoke_track_keys(sandbox.info.site_id)
+    sandbox.revoke_app_key(sandbox.info.app_api_key)
+    outcome = run_cli("credentials", "check", expect=ExitCode.CONFIG)
+    assert "rejected the Track API key" in outcome.stdout
+    assert "rejected the App API key" in outcome.stdout
+    assert sandbox.info.site_id not in outcome.stdout + outcome.stderr
+
+
+def test_missing_credentials_exit_3_naming_what_to_set(run_cli: CliHarness) -> None:
+    outcome = run_cli("credentials", "check", expect=ExitCode.CONFIG)
+    assert "skipped" in outcome.stdout
+    os.environ["CUSTOMERIO_SITE_ID"] = "0123456789abcdef0123"
+    outcome = run_cli("credentials", "check", "-f", "json", expect=ExitCode.CONFIG)
+    track = outcome.json["checks"][0]
+    assert track["status"] == "missing"
+    assert "CUSTOMERIO_TRACK_API_KEY" in track["hint"]
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_customerio_exits_4_naming_the_host(
+    run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = _closed_port()
+    monkeypatch.setenv("CIO_SEC_TRACK_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("CUSTOMERIO_SITE_ID", "0123456789abcdef0123")
+    monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", CANARY)
+    outcome = run_cli("credentials", "check", expect=ExitCode.REMOTE)
+    assert f"127.0.0.1:{port}" in outcome.stdout + outcome.stderr
+
+
+def test_show_lists_sources_masked_values_and_fingerprints(
+    run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch, memory_keyring: MemoryKeyring
+) -> None:
+    monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", CANARY)
+    Path(".env").write_text("CUSTOMERIO_SITE_ID=0123456789abcdef0123\n")
+    Path(".env").chmod(0o600)
+    memory_keyring.set_password("cio-sec", "default/app_api_key", "a" * 32)
+    outcome = run_cli("credentials", "show", "-f", "json")
+    rows = {row["name"]: row for row in outcome.json["credentials"]}
+    assert rows["track_api_key"]["source"] == "env:CUSTOMERIO_TRACK_API_KEY"
+    assert rows["track_api_key"]["masked"] == "cana…7e57"
+    assert rows["site_id"]["source"].startswith("dotenv:")
+    assert rows["app_api_key"]["source"] == "keyring:cio-sec/default/app_api_key"
+    assert rows["webhook_signing_key"]["found"] is False
+    assert len(rows["app_api_key"]["fingerprint"]) == 16
+    text = run_cli("credentials", "show").stdout
+    assert "env:CUSTOMERIO_TRACK_API_KEY" in text
+    assert "cana…7e57" in text
+
+
+def test_set_from_stdin_writes_the_keyring_by_default_and_keeps_the_previous(
+    run_cli: CliHarness, memory_keyring: MemoryKeyring
+) -> None:
+    first, second = "0123456789abcdef0123", "fedcba9876543210fedc"
+    run_cli("credentials", "set", "track_api_key", "--stdin", input=first + "\n")
+    outcome = run_cli(
+        "credentials", "set", "track_api_key", "--stdin", "-f", "json", input=second
+    )
+    document = outcome.json
+    assert document["store"] == "keyring:cio-sec/default/track_api_key"
+    assert document["previous_kept"] is True
+    assert document["masked"] == "fedc…fedc"
+    assert memory_keyring.passwords[("cio-sec", "default/track_api_key")] == second
+    assert memory_keyring.passwords[("cio-sec", "default/track_api_key@previous")] == first
+    assert first not in outcome.stdout and second not in outcome.stdout
+
+
+def test_set_into_a_dotenv_store_is_private_and_warns_about_odd_shapes(
+    run_cli: CliHarness,
+) -> None:
+    outcome = run_cli(
+        "credentials", "set", "app_api_key", "--stdin",
+        "--store", "dotenv:secrets.env#CUSTOMERIO_APP_API_KEY",
+        input=CANARY,
+    )
+    assert "32 lowercase hex characters" in outcome.stderr
+    assert "stored app_api_key" in outcome.stdout
+    path = Path("secrets.env")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text().strip().endswith(CANARY) or CANARY in path.read_text()
+
+
+def test_set_refuses_read_only_and_empty_values(run_cli: CliHarness) -> None:
+    outcome = run_cli(
+        "credentials", "set", "site_id", "--stdin", "--store", "env:X",
+        input="0123456789abcdef0123", expect=ExitCode.CONFIG,
+    )
+    assert "read-only" in outcome.stderr
+    outcome = run_cli("credentials", "set", "site_id", "--stdin", input="\n", expect=2)
+    assert "empty value" in outcome.stderr
+
+
+def test_set_without_stdin_when_non_interactive_exits_3(run_cli: CliHarness) -> None:
+    outcome = run_cli(
+        "--non-interactive", "credentials", "set", "site_id", expect=ExitCode.CONFIG
+    )
+    assert "non-interactive" in outcome.stderr
+    assert "--stdin" in outcome.stderr
+
+
+def test_unknown_credential_name_is_a_usage_error(run_cli: CliHarness) -> None:
+    run_cli("credentials", "set", "password", "--stdin", input="x", expect=ExitCode.USAGE)
+
+
+def test_bad_store_reference_is_a_config_error(run_cli: CliHarness) -> None:
+    outcome = run_cli(
+        "credentials", "set", "site_id", "--stdin", "--store", "vault:kv/x#y",
+        input="0123456789abcdef0123", expect=ExitCode.CONFIG,
+    )
+    assert "not supported by this version" in outcome.stderr

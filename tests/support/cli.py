@@ -1,0 +1,74 @@
+"""`run_cli`: invoke cio-sec in-process and fail the test on surprises.
+
+Like httpie's ``http()`` helper it fails on an unexpected exit code (showing stderr), and it
+fails whenever a watched secret (the canary, the sandbox's keys) appears in stdout or
+stderr, or a traceback appears without ``--debug``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from typer.testing import CliRunner
+
+from cio_sec.cli import app
+from cio_sec.errors import ExitCode
+
+
+@dataclass
+class CliOutcome:
+    """What one invocation printed and returned."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> dict[str, Any]:
+        """Stdout parsed as the one JSON object every ``--format json`` command prints."""
+        document = json.loads(self.stdout)
+        assert isinstance(document, dict)
+        return document
+
+
+@dataclass
+class CliHarness:
+    """Callable that runs the CLI with the watched secrets checked on every run."""
+
+    watched: set[str] = field(default_factory=set)
+
+    def __call__(
+        self,
+        *args: str,
+        input: str | bytes | None = None,
+        expect: int = ExitCode.OK,
+        reveal: Iterable[str] = (),
+    ) -> CliOutcome:
+        """Run ``cio-sec ARGS`` and check exit code, secrets, tracebacks and JSON shape."""
+        runner = CliRunner()
+        result = runner.invoke(app, list(args), input=input, catch_exceptions=False)
+        outcome = CliOutcome(result.exit_code, result.stdout, result.stderr)
+        assert outcome.exit_code == expect, (
+            f"cio-sec {' '.join(args)} exited {outcome.exit_code}, expected {int(expect)}\n"
+            f"--- stdout\n{outcome.stdout}\n--- stderr\n{outcome.stderr}"
+        )
+        allowed = set(reveal)
+        for secret in self.watched - allowed:
+            assert secret not in outcome.stdout, f"a watched secret leaked to stdout: {args}"
+            assert secret not in outcome.stderr, f"a watched secret leaked to stderr: {args}"
+        if "--debug" not in args:
+            assert "Traceback" not in outcome.stderr, outcome.stderr
+        if _wants_json(args) and outcome.stdout.strip():
+            document = outcome.json
+            assert {"schema_version", "command", "ok"} <= document.keys(), document
+        return outcome
+
+
+def _wants_json(args: tuple[str, ...]) -> bool:
+    pairs = zip(args, args[1:], strict=False)
+    return any(flag in ("-f", "--format") and value == "json" for flag, value in pairs) or (
+        "--format=json" in args
+    )
