@@ -1,0 +1,155 @@
+"""Promises about the project as a whole: docs, completions, imports, start-up, network."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer.main
+from pytest_socket import SocketBlockedError
+
+from cio_sec import __version__
+from cio_sec.cli import app
+from cio_sec.errors import EXIT_CODE_TABLE
+from cio_sec.settings import CREDENTIAL_NAMES
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "cio_sec"
+README = (ROOT / "README.md").read_text()
+SCRIPTS = Path(sys.executable).parent
+
+
+def _commands(command: object, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], object]]:
+    subcommands = getattr(command, "commands", None)
+    if subcommands:
+        for name, sub in subcommands.items():
+            yield from _commands(sub, (*prefix, name))
+    else:
+        yield prefix, command
+
+
+COMMANDS = dict(_commands(typer.main.get_command(app)))
+
+
+def test_every_command_is_in_the_readme() -> None:
+    for path in COMMANDS:
+        assert f"cio-sec {' '.join(path)}" in README, path
+
+
+def test_the_readme_has_the_exit_code_table() -> None:
+    for code, meaning in EXIT_CODE_TABLE:
+        assert f"| {int(code)} | {meaning} |" in README
+
+
+def test_the_readme_starts_with_the_demo_and_the_test_command() -> None:
+    first_block = re.search(r"```sh\n(.*?)```", README, re.S)
+    assert first_block is not None
+    assert first_block.group(1).split("\n")[:2] == ["make demo", "make check"]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert ci.rstrip().endswith("make check")
+
+
+_SECRET_WORDS = re.compile(r"key|secret|token|password|passwd|credential|value", re.I)
+
+
+def test_no_command_accepts_a_secret_as_an_option_value() -> None:
+    """Secrets come from prompts, stdin, files or stores, never from argv."""
+    for path, command in COMMANDS.items():
+        for param in command.params:  # type: ignore[attr-defined]
+            if getattr(param, "is_flag", False) or getattr(param, "count", False):
+                continue
+            for name in param.opts:
+                assert not _SECRET_WORDS.search(name), f"{' '.join(path)} {name}"
+
+
+def test_credential_choices_match_the_settings() -> None:
+    from cio_sec.cli import CredentialName
+
+    assert tuple(member.value for member in CredentialName) == CREDENTIAL_NAMES
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize(
+    "module",
+    sorted(p for p in PACKAGE.rglob("*.py") if p.name not in {"cli.py", "output.py"}),
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_core_modules_never_import_typer_or_rich(module: Path) -> None:
+    assert not _imports(module) & {"typer", "rich", "click"}
+
+
+def test_the_cli_imports_nothing_heavy_at_start_up() -> None:
+    code = (
+        "import sys, cio_sec.cli;"
+        "heavy = {'httpx', 'keyring', 'git', 'rich', 'dotenv', 'cio_sec.client',"
+        " 'cio_sec.sandbox', 'cio_sec.settings', 'cio_sec.stores', 'logging', 'json'};"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_shipped_completion_scripts_are_current(shell: str) -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from gen_completions import TARGETS, completion_script
+    finally:
+        sys.path.pop(0)
+    shipped = (ROOT / "completions" / TARGETS[shell]).read_text()
+    assert completion_script(shell) == shipped, "run `make completions`"
+    assert {"bash": "complete -o", "zsh": "#compdef cio-sec", "fish": "complete --command"}[
+        shell
+    ] in shipped
+
+
+def test_completion_request_lists_subcommands() -> None:
+    env = {
+        **os.environ,
+        "_CIO_SEC_COMPLETE": "complete_bash",
+        "COMP_WORDS": "cio-sec credentials ",
+        "COMP_CWORD": "2",
+    }
+    result = subprocess.run(
+        [str(SCRIPTS / "cio-sec")], env=env, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["show", "set", "check"]
+
+
+def test_python_dash_m_and_the_console_script_report_the_version() -> None:
+    for argv in ([sys.executable, "-m", "cio_sec"], [str(SCRIPTS / "cio-sec")]):
+        result = subprocess.run(
+            [*argv, "--version"], capture_output=True, text=True, check=True
+        )
+        assert result.stdout == f"cio-sec {__version__}\n"
+
+
+def test_non_loopback_connections_are_blocked_in_tests() -> None:
+    with pytest.raises(SocketBlockedError), socket.create_connection(("192.0.2.1", 80), 1):
+        pass
+
+
+def test_changelog_follows_keep_a_changelog() -> None:
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert changelog.startswith("# Changelog")
+    assert "## [Unreleased]" in changelog
+    assert "keepachangelog.com" in changelog
