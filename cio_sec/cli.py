@@ -28,6 +28,8 @@ from cio_sec.errors import (
 from cio_sec.output import OutputFormat, Result, Streams
 
 if TYPE_CHECKING:
+    from typer._click import Context as ClickContext
+
     from cio_sec.credentials import StoreOpener
     from cio_sec.sandbox import SandboxInfo
     from cio_sec.settings import Settings
@@ -40,7 +42,7 @@ EXIT_CODES_EPILOG = "Exit codes:\n\n" + "\n\n".join(
 class _CioSecGroup(TyperGroup):
     """The one error boundary: exceptions become a message on stderr and an exit code."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: ClickContext) -> Any:
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.TyperException):
@@ -52,7 +54,7 @@ class _CioSecGroup(TyperGroup):
         except KeyboardInterrupt:
             _fail(ExitCode.INTERRUPTED, "interrupted")
         except Exception as exc:  # noqa: BLE001 - the boundary: any bug becomes exit 70
-            _internal_error(exc, debug=bool(ctx.params.get("debug")))
+            _internal_error(exc, debug=bool(ctx.find_root().params.get("debug")))
 
 
 def _fail(code: ExitCode, message: str, hint: str | None = None) -> NoReturn:
@@ -323,26 +325,35 @@ def credentials_check(ctx: typer.Context, fmt: FormatOption = OutputFormat.TEXT)
 
 @app.command("sandbox")
 def sandbox(
+    ctx: typer.Context,
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="0 picks a free port.")] = 0,
+    fmt: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Run a local Customer.io API emulator on 127.0.0.1 until interrupted.
 
-    Prints one JSON line with track_url, app_url, admin_url and the sandbox's credentials
-    (test values, valid only in this sandbox). Example:
+    Prints one JSON line on stdout with track_url, app_url, admin_url and the sandbox's
+    credentials (throwaway values, valid only in this sandbox), whatever the format; text
+    adds a human summary on stderr. Example:
 
         cio-sec sandbox --port 8765
     """
     from cio_sec.sandbox import Sandbox
 
-    Sandbox(port=port).run_until_interrupted(on_ready=_announce_sandbox)
+    context: AppContext = ctx.obj
 
+    def announce(info: SandboxInfo) -> None:
+        import json
 
-def _announce_sandbox(info: SandboxInfo) -> None:
-    import json
+        # NOTE: the sandbox's own throwaway keys are printed on purpose: scripts read them.
+        context.streams.out.write(json.dumps(info.to_json(), sort_keys=True) + "\n")
+        context.streams.out.flush()
+        if fmt is OutputFormat.TEXT:
+            context.streams.message(
+                f"sandbox: Track and App API at {info.track_url}, admin at {info.admin_url}; "
+                "Ctrl-C stops it"
+            )
 
-    # NOTE: the sandbox's own throwaway keys are printed on purpose: scripts read them.
-    sys.stdout.write(json.dumps(info.to_json(), sort_keys=True) + "\n")
-    sys.stdout.flush()
+    Sandbox(port=port).run_until_interrupted(on_ready=announce)
 
 
 def main() -> None:
@@ -351,7 +362,7 @@ def main() -> None:
         # Typer registers its shell-completion classes only with add_completion=True,
         # whose --install/--show-completion flags detect the wrong shell in CI; the
         # classes are registered here instead, for completion requests only.
-        from typer.completion import completion_init
+        from typer.completion import completion_init  # type: ignore[attr-defined]
 
         completion_init()
     app(prog_name="cio-sec")

@@ -26,6 +26,10 @@ from cio_sec.stores import SecretRef, SecretStore, open_store
 if TYPE_CHECKING:
     from cio_sec.client import AccountRegion, Workspace
 
+#: An operator waiting on ``credentials check`` wants an answer in seconds, not the
+#: long patience that bulk jobs need.
+_CHECK_ATTEMPTS = 3
+
 #: Opens the store behind a reference; injected so tests and callers can substitute.
 StoreOpener = Callable[[SecretRef], SecretStore]
 
@@ -370,15 +374,16 @@ def _check_track(settings: Settings, opener: StoreOpener) -> CredentialCheck:
         with client.build_track_client(
             base_url, site.value, key.value, timeout=settings.timeout
         ) as http:
-            account = client.TrackApi(http).region()
+            account = client.TrackApi(
+                http, policy=client.RetryPolicy(max_attempts=_CHECK_ATTEMPTS)
+            ).region()
     except CredentialRejectedError:
         return CredentialCheck(
             "track",
             "rejected",
             f"Customer.io rejected the Track API key {mask(key.value)} for site ID "
             f"{mask(site.value)}",
-            hint="the key set was deleted or mistyped; run `cio-sec credentials set "
-            "track_api_key`",
+            hint="the key set was deleted or mistyped; run `cio-sec credentials set track_api_key`",
         )
     except RemoteError as exc:
         return CredentialCheck("track", "unreachable", exc.message, hint=exc.hint)
@@ -390,8 +395,7 @@ def _track_result(settings: Settings, account: AccountRegion) -> CredentialCheck
         return CredentialCheck(
             "track",
             "region-mismatch",
-            f"the account is in region {account.region!r} but the profile says "
-            f"{settings.region!r}",
+            f"the account is in region {account.region!r} but the profile says {settings.region!r}",
             region=account.region,
             workspace_id=account.environment_id,
             hint=f'set region = "{account.region}" in the profile or '
@@ -400,8 +404,7 @@ def _track_result(settings: Settings, account: AccountRegion) -> CredentialCheck
     return CredentialCheck(
         "track",
         "ok",
-        f"Track API key works for workspace {account.environment_id} in region "
-        f"{account.region!r}",
+        f"Track API key works for workspace {account.environment_id} in region {account.region!r}",
         region=account.region,
         workspace_id=account.environment_id,
     )
@@ -418,13 +421,14 @@ def _check_app(
     base_url = client.app_base_url(settings.region, settings.app_url)
     try:
         with client.build_app_client(base_url, key.value, timeout=settings.timeout) as http:
-            workspaces = client.AppApi(http).workspaces()
+            workspaces = client.AppApi(
+                http, policy=client.RetryPolicy(max_attempts=_CHECK_ATTEMPTS)
+            ).workspaces()
     except CredentialRejectedError:
         return CredentialCheck(
             "app",
             "rejected",
-            f"Customer.io rejected the App API key {mask(key.value)} in region "
-            f"{settings.region!r}",
+            f"Customer.io rejected the App API key {mask(key.value)} in region {settings.region!r}",
             hint="App API keys are regional: check the region, or run `cio-sec "
             "credentials set app_api_key`",
         )
@@ -441,8 +445,7 @@ def _app_result(
         return CredentialCheck(
             "app",
             "other-workspace",
-            f"the App API key sees workspaces {ids}, not the Track key's workspace "
-            f"{workspace_id}",
+            f"the App API key sees workspaces {ids}, not the Track key's workspace {workspace_id}",
             region=settings.region,
             hint="one of the two keys was created in another workspace",
         )

@@ -114,13 +114,17 @@ def register_renderers() -> None:
     render_text.register(CheckReport, _render_check_report)
 
 
+_NO_WRAP = frozenset({"credential", "value", "fingerprint", "status"})
+
+
 def _table(title: str, columns: list[str]) -> Any:
     from rich import box
     from rich.table import Table
 
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
     for column in columns:
-        table.add_column(column, overflow="fold")
+        # Short identifying columns never wrap; free text folds.
+        table.add_column(column, overflow="fold", no_wrap=column in _NO_WRAP)
     return table
 
 
@@ -139,31 +143,36 @@ def _render_credentials_report(result: CredentialsReport, streams: Streams) -> N
     where = result.config_path or "no config file: environment, .env, keyring"
     table = _table(
         f"Credentials — profile {result.profile}, region {result.region} ({where})",
-        ["credential", "source", "value", "fingerprint", "notes"],
+        ["credential", "source", "value", "fingerprint"],
     )
     for credential in result.credentials:
         data = credential.to_json()
-        source = data["source"] or "not found in: " + ", ".join(map(str, credential.chain))
         table.add_row(
             _cell(credential.name),
-            _cell(source),
+            _cell(data["source"] or "not found"),
             _cell(data["masked"] or "—"),
             _cell(data["fingerprint"] or "—"),
-            _cell("; ".join(credential.problems)),
         )
     _print(streams, table)
+    problems: dict[str, None] = {}
+    for credential in result.credentials:
+        if not credential.found:
+            looked = ", ".join(str(ref) for ref in credential.chain)
+            streams.message(f"{credential.name}: not found; looked in {looked}")
+        problems.update(dict.fromkeys(credential.problems))
+    for problem in problems:
+        streams.message(f"note: {problem}")
 
 
 def _render_stored_credential(result: StoredCredential, streams: Streams) -> None:
     for warning in result.warnings:
         streams.message(f"warning: {warning}")
     kept = " (previous value kept for rollback)" if result.previous_kept else ""
-    _print(
-        streams,
-        _cell(
-            f"stored {result.name} in {result.description}: {result.masked} "
-            f"fingerprint {result.fingerprint}{kept}"
-        ),
+    streams.out.write(
+        redact(
+            f"stored {result.name} in {result.description}: {result.masked}, "
+            f"fingerprint {result.fingerprint}{kept}\n"
+        )
     )
 
 
@@ -189,5 +198,3 @@ def _render_check_report(result: CheckReport, streams: Streams) -> None:
     for check in result.checks:
         if check.hint and check.status != "ok":
             streams.message(f"hint ({check.name}): {check.hint}")
-
-

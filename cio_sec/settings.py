@@ -62,7 +62,7 @@ _PROFILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "rate": (int, float),
     "concurrency": int,
     "timeout": (int, float),
-    **{name: (str, list) for name in CREDENTIAL_NAMES},
+    **dict.fromkeys(CREDENTIAL_NAMES, (str, list)),
 }
 _TOP_LEVEL_KEYS = frozenset({"default_profile", "profiles"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -245,7 +245,9 @@ def _parse_config(text: str, path: Path) -> _Config:
             raise _config_key_error(f"unknown key {key!r}", text, path, None, key)
     default_profile = data.get("default_profile")
     if default_profile is not None and not isinstance(default_profile, str):
-        raise _config_key_error("default_profile must be a string", text, path, None, "default_profile")
+        raise _config_key_error(
+            "default_profile must be a string", text, path, None, "default_profile"
+        )
     profiles = data.get("profiles", {})
     if not isinstance(profiles, dict):
         raise _config_key_error("profiles must be a table", text, path, None, "profiles")
@@ -261,13 +263,20 @@ def _check_profile(name: str, profile: object, text: str, path: Path) -> None:
         expected = _PROFILE_KEYS.get(key)
         if expected is None:
             raise _config_key_error(
-                f"unknown key {key!r} in profile {name!r}", text, path, name, key,
+                f"unknown key {key!r} in profile {name!r}",
+                text,
+                path,
+                name,
+                key,
                 hint="known keys: " + ", ".join(sorted(_PROFILE_KEYS)),
             )
-        if not isinstance(value, expected) or (isinstance(value, bool) and expected != bool):
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
             raise _config_key_error(
                 f"{key!r} in profile {name!r} has the wrong type ({type(value).__name__})",
-                text, path, name, key,
+                text,
+                path,
+                name,
+                key,
             )
         if key in CREDENTIAL_ENV_NAMES:
             refs = value if isinstance(value, list) else [value]
@@ -275,12 +284,17 @@ def _check_profile(name: str, profile: object, text: str, path: Path) -> None:
                 if not isinstance(ref, str):
                     raise _config_key_error(
                         f"{key!r} in profile {name!r} must be a reference or a list of them",
-                        text, path, name, key,
+                        text,
+                        path,
+                        name,
+                        key,
                     )
                 try:
                     SecretRef.parse(ref)
                 except ConfigError as exc:
-                    raise _config_key_error(exc.message, text, path, name, key, hint=exc.hint) from None
+                    raise _config_key_error(
+                        exc.message, text, path, name, key, hint=exc.hint
+                    ) from None
 
 
 def _config_key_error(
@@ -373,9 +387,7 @@ def _parse_ref_relative(text: str, config_path: Path, home: Path) -> SecretRef:
     return ref
 
 
-def _merge_env(
-    environ: Mapping[str, str], dotenv: Mapping[str, str | None]
-) -> dict[str, str]:
+def _merge_env(environ: Mapping[str, str], dotenv: Mapping[str, str | None]) -> dict[str, str]:
     merged = {key: value for key, value in dotenv.items() if value is not None}
     merged.update(environ)
     return merged
@@ -386,7 +398,7 @@ def _validate_region(region: str) -> str:
     if normalised not in REGIONS:
         raise ConfigError(
             f"unknown region {region!r}",
-            hint="region must be \"us\" or \"eu\" (CUSTOMERIO_REGION or the profile's region)",
+            hint='region must be "us" or "eu" (CUSTOMERIO_REGION or the profile\'s region)',
         )
     return normalised
 

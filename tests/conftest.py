@@ -48,8 +48,15 @@ def hermetic_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     work.mkdir()
     monkeypatch.chdir(work)
     REDACTOR.clear()
+    hermetic = dict(os.environ)
     yield work
     REDACTOR.clear()
+    # Drop variables a test set directly; monkeypatch then restores the real environment.
+    pytest_marker = os.environ.get("PYTEST_CURRENT_TEST")
+    os.environ.clear()
+    os.environ.update(hermetic)
+    if pytest_marker is not None:
+        os.environ["PYTEST_CURRENT_TEST"] = pytest_marker
 
 
 @pytest.fixture(autouse=True)

@@ -181,9 +181,7 @@ def test_non_interactive_from_flag_env_or_missing_tty() -> None:
 
 def test_unknown_cio_sec_variables_are_warned_about() -> None:
     settings = load(env={"CIO_SEC_PROFLE": "x", "CIO_SEC_PROFILE": "default"})
-    assert settings.warnings == (
-        "ignoring unknown environment variable CIO_SEC_PROFLE (a typo?)",
-    )
+    assert settings.warnings == ("ignoring unknown environment variable CIO_SEC_PROFLE (a typo?)",)
 
 
 def test_unknown_credential_name_is_a_config_error() -> None:

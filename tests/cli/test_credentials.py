@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import socket
 import stat
 from pathlib import Path
@@ -75,10 +74,12 @@ def test_rejected_credentials_exit_3_without_showing_them(
     assert sandbox.info.site_id not in outcome.stdout + outcome.stderr
 
 
-def test_missing_credentials_exit_3_naming_what_to_set(run_cli: CliHarness) -> None:
+def test_missing_credentials_exit_3_naming_what_to_set(
+    run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     outcome = run_cli("credentials", "check", expect=ExitCode.CONFIG)
     assert "skipped" in outcome.stdout
-    os.environ["CUSTOMERIO_SITE_ID"] = "0123456789abcdef0123"
+    monkeypatch.setenv("CUSTOMERIO_SITE_ID", "0123456789abcdef0123")
     outcome = run_cli("credentials", "check", "-f", "json", expect=ExitCode.CONFIG)
     track = outcome.json["checks"][0]
     assert track["status"] == "missing"
@@ -127,24 +128,27 @@ def test_set_from_stdin_writes_the_keyring_by_default_and_keeps_the_previous(
 ) -> None:
     first, second = "0123456789abcdef0123", "fedcba9876543210fedc"
     run_cli("credentials", "set", "track_api_key", "--stdin", input=first + "\n")
-    outcome = run_cli(
-        "credentials", "set", "track_api_key", "--stdin", "-f", "json", input=second
-    )
+    outcome = run_cli("credentials", "set", "track_api_key", "--stdin", "-f", "json", input=second)
     document = outcome.json
     assert document["store"] == "keyring:cio-sec/default/track_api_key"
     assert document["previous_kept"] is True
     assert document["masked"] == "fedc…fedc"
     assert memory_keyring.passwords[("cio-sec", "default/track_api_key")] == second
     assert memory_keyring.passwords[("cio-sec", "default/track_api_key@previous")] == first
-    assert first not in outcome.stdout and second not in outcome.stdout
+    assert first not in outcome.stdout
+    assert second not in outcome.stdout
 
 
 def test_set_into_a_dotenv_store_is_private_and_warns_about_odd_shapes(
     run_cli: CliHarness,
 ) -> None:
     outcome = run_cli(
-        "credentials", "set", "app_api_key", "--stdin",
-        "--store", "dotenv:secrets.env#CUSTOMERIO_APP_API_KEY",
+        "credentials",
+        "set",
+        "app_api_key",
+        "--stdin",
+        "--store",
+        "dotenv:secrets.env#CUSTOMERIO_APP_API_KEY",
         input=CANARY,
     )
     assert "32 lowercase hex characters" in outcome.stderr
@@ -156,8 +160,14 @@ def test_set_into_a_dotenv_store_is_private_and_warns_about_odd_shapes(
 
 def test_set_refuses_read_only_and_empty_values(run_cli: CliHarness) -> None:
     outcome = run_cli(
-        "credentials", "set", "site_id", "--stdin", "--store", "env:X",
-        input="0123456789abcdef0123", expect=ExitCode.CONFIG,
+        "credentials",
+        "set",
+        "site_id",
+        "--stdin",
+        "--store",
+        "env:X",
+        input="0123456789abcdef0123",
+        expect=ExitCode.CONFIG,
     )
     assert "read-only" in outcome.stderr
     outcome = run_cli("credentials", "set", "site_id", "--stdin", input="\n", expect=2)
@@ -165,9 +175,7 @@ def test_set_refuses_read_only_and_empty_values(run_cli: CliHarness) -> None:
 
 
 def test_set_without_stdin_when_non_interactive_exits_3(run_cli: CliHarness) -> None:
-    outcome = run_cli(
-        "--non-interactive", "credentials", "set", "site_id", expect=ExitCode.CONFIG
-    )
+    outcome = run_cli("--non-interactive", "credentials", "set", "site_id", expect=ExitCode.CONFIG)
     assert "non-interactive" in outcome.stderr
     assert "--stdin" in outcome.stderr
 
@@ -178,7 +186,13 @@ def test_unknown_credential_name_is_a_usage_error(run_cli: CliHarness) -> None:
 
 def test_bad_store_reference_is_a_config_error(run_cli: CliHarness) -> None:
     outcome = run_cli(
-        "credentials", "set", "site_id", "--stdin", "--store", "vault:kv/x#y",
-        input="0123456789abcdef0123", expect=ExitCode.CONFIG,
+        "credentials",
+        "set",
+        "site_id",
+        "--stdin",
+        "--store",
+        "vault:kv/x#y",
+        input="0123456789abcdef0123",
+        expect=ExitCode.CONFIG,
     )
     assert "not supported by this version" in outcome.stderr

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,12 +49,9 @@ def test_unknown_config_key_is_exit_2_with_a_hint(run_cli: CliHarness) -> None:
     assert "hint: known keys:" in outcome.stderr
 
 
-def test_profile_from_config_is_used(run_cli: CliHarness) -> None:
-    _config(
-        "[profiles.prod]\nregion = 'eu'\n"
-        "track_api_key = 'env:PROD_TRACK_KEY'\n"
-    )
-    os.environ["PROD_TRACK_KEY"] = CANARY
+def test_profile_from_config_is_used(run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    _config("[profiles.prod]\nregion = 'eu'\ntrack_api_key = 'env:PROD_TRACK_KEY'\n")
+    monkeypatch.setenv("PROD_TRACK_KEY", CANARY)
     document = run_cli("--profile", "prod", "credentials", "show", "-f", "json").json
     assert document["profile"] == "prod"
     assert document["region"] == "eu"
@@ -70,19 +66,23 @@ def test_missing_env_file_is_exit_2(run_cli: CliHarness) -> None:
     assert "nope.env" in outcome.stderr
 
 
-def test_format_defaults_from_the_environment(run_cli: CliHarness) -> None:
-    os.environ["CIO_SEC_FORMAT"] = "json"
+def test_format_defaults_from_the_environment(
+    run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CIO_SEC_FORMAT", "json")
     assert run_cli("credentials", "show").json["command"] == "credentials show"
 
 
-def test_unknown_cio_sec_variable_is_warned_about(run_cli: CliHarness) -> None:
-    os.environ["CIO_SEC_FROMAT"] = "json"
+def test_unknown_cio_sec_variable_is_warned_about(
+    run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CIO_SEC_FROMAT", "json")
     outcome = run_cli("credentials", "show")
     assert "unknown environment variable CIO_SEC_FROMAT" in outcome.stderr
 
 
 @pytest.fixture
-def exploding_show(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[BaseException]]:
+def exploding_show(monkeypatch: pytest.MonkeyPatch) -> list[BaseException]:
     """Make ``credentials show`` read the canary, then fail with the given exception."""
     to_raise: list[BaseException] = []
     real = credentials.show_credentials
@@ -91,9 +91,9 @@ def exploding_show(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[BaseExcepti
         real(*args, **kwargs)  # type: ignore[arg-type]
         raise to_raise[0]
 
-    os.environ["CUSTOMERIO_TRACK_API_KEY"] = CANARY
+    monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", CANARY)
     monkeypatch.setattr(credentials, "show_credentials", explode)
-    yield to_raise
+    return to_raise
 
 
 def test_a_bug_is_exit_70_with_one_redacted_line(
@@ -124,6 +124,16 @@ def test_interruption_is_exit_130(
     assert outcome.stderr.startswith("error: ")
 
 
+def _connection_established_to(port: int) -> bool:
+    """True once some process on this machine holds an open TCP connection to the port."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+        if remote_port == port and fields[3] == "01":  # 01 = ESTABLISHED
+            return True
+    return False
+
+
 @pytest.mark.timeout(60)
 def test_ctrl_c_during_a_slow_request_exits_130_without_traceback(
     sandbox: Sandbox, tmp_path: Path
@@ -136,8 +146,9 @@ def test_ctrl_c_during_a_slow_request_exits_130_without_traceback(
         stderr=subprocess.PIPE,
         text=True,
     )
+    port = int(sandbox.info.track_url.rsplit(":", 1)[1])
     deadline = time.monotonic() + 20
-    while not sandbox.requests_in_flight() and time.monotonic() < deadline:
+    while not _connection_established_to(port) and time.monotonic() < deadline:
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=30)
@@ -150,8 +161,12 @@ def test_ctrl_c_during_a_slow_request_exits_130_without_traceback(
 def test_every_command_has_help_with_an_example_and_a_format_option(
     run_cli: CliHarness,
 ) -> None:
-    for command in (["credentials", "show"], ["credentials", "set"], ["credentials", "check"],
-                    ["sandbox"]):
+    for command in (
+        ["credentials", "show"],
+        ["credentials", "set"],
+        ["credentials", "check"],
+        ["sandbox"],
+    ):
         outcome = run_cli(*command, "--help")
         assert "Example" in outcome.stdout, command
         assert "--format" in outcome.stdout, command

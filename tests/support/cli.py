@@ -7,6 +7,7 @@ stderr, or a traceback appears without ``--debug``.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -68,7 +69,7 @@ class CliHarness:
 
 
 def _wants_json(args: tuple[str, ...]) -> bool:
-    pairs = zip(args, args[1:], strict=False)
+    pairs = itertools.pairwise(args)
     return any(flag in ("-f", "--format") and value == "json" for flag, value in pairs) or (
         "--format=json" in args
     )

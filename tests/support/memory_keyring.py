@@ -9,10 +9,10 @@ from keyring.errors import PasswordDeleteError
 class MemoryKeyring(KeyringBackend):
     """Keeps passwords in a dict; what unit tests use instead of the OS keychain."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.passwords: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:
@@ -35,7 +35,10 @@ class YouForgotToUseTheMemoryKeyringError(AssertionError):
 class ForbiddenKeyring(KeyringBackend):
     """Installed between tests so any stray use of a real backend fails loudly."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
 
     def get_password(self, service: str, username: str) -> str | None:
         raise YouForgotToUseTheMemoryKeyringError(service)

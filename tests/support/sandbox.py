@@ -17,9 +17,7 @@ def running_sandbox(
     """A started sandbox whose URLs and default credentials are in the environment."""
     with Sandbox(**kwargs) as sandbox:  # type: ignore[arg-type]
         info = sandbox.info
-        watched.update(
-            {info.track_api_key, info.app_api_key, info.webhook_signing_key}
-        )
+        watched.update({info.track_api_key, info.app_api_key, info.webhook_signing_key})
         monkeypatch.setenv("CIO_SEC_TRACK_URL", info.track_url)
         monkeypatch.setenv("CIO_SEC_APP_URL", info.app_url)
         monkeypatch.setenv("CUSTOMERIO_SITE_ID", info.site_id)
