@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import socket
 import stat
 from pathlib import Path
@@ -196,3 +197,65 @@ def test_bad_store_reference_is_a_config_error(run_cli: CliHarness) -> None:
         expect=ExitCode.CONFIG,
     )
     assert "not supported by this version" in outcome.stderr
+
+
+def _read_until(fd: int, marker: bytes | None, seconds: float = 15) -> bytes:
+    """Read a pseudo-terminal until the marker (or EOF when None), failing on a stall."""
+    import select
+    import time
+
+    seen = b""
+    deadline = time.monotonic() + seconds
+    while marker is None or marker not in seen:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"no {marker!r} within {seconds}s; saw {seen!r}"
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:  # EIO: the child closed the terminal
+            chunk = b""
+        if not chunk:
+            assert marker is None, f"EOF before {marker!r}; saw {seen!r}"
+            return seen
+        seen += chunk
+    return seen
+
+
+@pytest.mark.timeout(60)
+def test_set_prompts_with_hidden_input_on_a_terminal(tmp_path: Path) -> None:
+    """A real pseudo-terminal: the prompt appears, and the typed key is not echoed."""
+    import pty
+    import subprocess
+    import sys
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cio_sec",
+            "credentials",
+            "set",
+            "track_api_key",
+            "--store",
+            "dotenv:typed.env#CUSTOMERIO_TRACK_API_KEY",
+        ],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=dict(os.environ),
+    )
+    os.close(terminal)
+    try:
+        # The space after the colon is written by getpass once echo is off; typing
+        # earlier would race the terminal mode switch.
+        seen = _read_until(controller, b"(input hidden): ")
+        os.write(controller, b"0123456789abcdef0123\n")
+        seen += _read_until(controller, None)
+        assert process.wait(timeout=20) == 0, seen
+    finally:
+        process.kill()
+        process.wait()
+        os.close(controller)
+    assert b"0123456789abcdef0123" not in seen
+    assert b"stored track_api_key" in seen
+    assert "CUSTOMERIO_TRACK_API_KEY=" in Path("typed.env").read_text()
