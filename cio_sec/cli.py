@@ -142,7 +142,8 @@ def _load_settings(context: AppContext) -> Settings:
     env_path = env_file if env_file.is_absolute() else cwd / env_file
     if context.env_file is not None and not env_path.is_file():
         raise InputError("the --env-file does not exist or is not a file", path=env_path)
-    dotenv = dotenv_values(env_path) if env_path.is_file() else {}
+    # NOTE: no ${VAR} interpolation: a secret containing "${" must be read as written.
+    dotenv = dotenv_values(env_path, interpolate=False) if env_path.is_file() else {}
     return load_settings(
         CliFlags(
             profile=context.profile,

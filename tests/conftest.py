@@ -19,7 +19,17 @@ from tests.support.sandbox import running_sandbox
 #: every test; `run_cli` fails the test if it ever appears in stdout or stderr.
 CANARY = "canary0c4n4ry5ecret7e57"
 
-_KEEP_ENV = ("PATH", "SYSTEMROOT", "DBUS_SESSION_BUS_ADDRESS", "CI", "LANG", "LC_ALL")
+# COVERAGE_* lets coverage follow the `cio-sec` subprocesses some tests start.
+_KEEP_ENV = (
+    "PATH",
+    "SYSTEMROOT",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "CI",
+    "LANG",
+    "LC_ALL",
+    "COVERAGE_RUN",
+    "COVERAGE_PROCESS_CONFIG",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -90,3 +90,12 @@ def test_configure_logging_does_not_stack_handlers() -> None:
     assert logger.level == logging.DEBUG
     configure_logging(1, debug=False)
     assert logger.level == logging.INFO
+
+
+def test_logging_filter_masks_tracebacks_too() -> None:
+    redactor = Redactor()
+    redactor.register("s3cr3t-value-123")
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, None)
+    record.exc_text = "ValueError: s3cr3t-value-123"
+    RedactingFilter(redactor).filter(record)
+    assert record.exc_text == "ValueError: s3cr…-123"

@@ -216,3 +216,23 @@ def test_read_config_text(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe")
     with pytest.raises(InputError, match="cannot read the config file"):
         read_config_text(path)
+
+
+def test_unknown_table_and_dotted_keys_are_located_or_reported_without_a_line() -> None:
+    with pytest.raises(InputError) as caught:
+        load("x = 1\n[colour]\nred = 1\n")
+    assert caught.value.line == 1  # the first unknown key wins
+    with pytest.raises(InputError) as caught:
+        load("[colour]\nred = 1\n")
+    assert caught.value.line == 1
+    with pytest.raises(InputError) as caught:
+        load('profiles.prod.rgion = "eu"\n')
+    assert caught.value.line is None
+    assert "unknown key 'rgion'" in caught.value.message
+
+
+def test_a_config_without_the_default_profile_runs_on_defaults() -> None:
+    settings = load("[profiles.prod]\nregion = 'eu'\n")
+    assert settings.profile == "default"
+    assert settings.region == "us"
+    assert settings.config_path is not None

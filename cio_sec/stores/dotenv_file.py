@@ -352,7 +352,7 @@ def _copy_owner(fd: int, owner: os.stat_result) -> None:
 
 def _fsync_directory(directory: Path) -> None:
     """Make the rename durable: the directory entry is data too."""
-    if os.name != "posix":
+    if os.name != "posix":  # pragma: no cover - Windows only
         return  # NOTE: Windows cannot open a directory for fsync; NTFS journals renames.
     fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:

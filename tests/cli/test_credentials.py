@@ -259,3 +259,14 @@ def test_set_prompts_with_hidden_input_on_a_terminal(tmp_path: Path) -> None:
     assert b"0123456789abcdef0123" not in seen
     assert b"stored track_api_key" in seen
     assert "CUSTOMERIO_TRACK_API_KEY=" in Path("typed.env").read_text()
+
+
+def test_show_explains_an_unusable_keyring(run_cli: CliHarness) -> None:
+    import keyring.backends.fail
+
+    keyring.set_keyring(keyring.backends.fail.Keyring())  # type: ignore[no-untyped-call]
+    outcome = run_cli("credentials", "show")
+    assert "site_id: not found; looked in env:CUSTOMERIO_SITE_ID" in outcome.stderr
+    assert "note: keyring:cio-sec/default/site_id: refusing to use keyring backend" in (
+        outcome.stderr
+    )

@@ -1,0 +1,51 @@
+"""`cio-sec sandbox` as scripts use it: one JSON line, then serve until interrupted."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_sandbox_prints_one_json_line_serves_and_stops_on_ctrl_c(fmt: str) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cio_sec", "sandbox", "--port", "0", "--format", fmt],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    try:
+        assert process.stdout is not None
+        info = json.loads(process.stdout.readline())
+        assert set(info) == {
+            "track_url",
+            "app_url",
+            "admin_url",
+            "site_id",
+            "track_api_key",
+            "app_api_key",
+            "webhook_signing_key",
+        }
+        assert info["track_url"].startswith("http://127.0.0.1:")
+        answer = httpx.get(
+            f"{info['track_url']}/api/v1/accounts/region",
+            auth=(info["site_id"], info["track_api_key"]),
+        )
+        assert answer.json()["region"] == "us"
+        created = httpx.post(f"{info['admin_url']}/track-keys").json()
+        assert len(created["track_api_key"]) == 20
+    finally:
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert stdout == ""
+    assert ("Ctrl-C stops it" in stderr) is (fmt == "text")
+    assert "Traceback" not in stderr
