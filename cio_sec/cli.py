@@ -48,32 +48,53 @@ class _CioSecGroup(TyperGroup):
         except (typer.Exit, typer.TyperException):
             raise
         except typer.Abort:
-            _fail(ExitCode.INTERRUPTED, "aborted")
+            _fail(ctx, ExitCode.INTERRUPTED, "aborted")
         except CioSecError as exc:
-            _fail(exc.exit_code, exc.message, exc.hint)
+            _fail(ctx, exc.exit_code, exc.message, exc.hint, kind=type(exc).__name__)
         except KeyboardInterrupt:
-            _fail(ExitCode.INTERRUPTED, "interrupted")
+            _fail(ctx, ExitCode.INTERRUPTED, "interrupted")
         except Exception as exc:  # noqa: BLE001 - the boundary: any bug becomes exit 70
-            _internal_error(exc, debug=bool(ctx.find_root().params.get("debug")))
+            _internal_error(ctx, exc)
 
 
-def _fail(code: ExitCode, message: str, hint: str | None = None) -> NoReturn:
+def _fail(
+    ctx: ClickContext,
+    code: ExitCode,
+    message: str,
+    hint: str | None = None,
+    *,
+    kind: str = "Interrupted",
+) -> NoReturn:
     streams = Streams.system(color=False)
     streams.message(f"error: {message}")
     if hint:
         streams.message(f"hint: {hint}")
+    _error_document(ctx, code, kind, message, hint)
     raise typer.Exit(int(code)) from None
 
 
-def _internal_error(exc: BaseException, *, debug: bool) -> NoReturn:
+def _internal_error(ctx: ClickContext, exc: BaseException) -> NoReturn:
     streams = Streams.system(color=False)
-    if debug:
+    if ctx.find_root().params.get("debug"):
         # NOTE: formatted by hand (no locals) and redacted line by line.
         streams.message("".join(traceback.format_exception(exc)).rstrip())
     else:
         streams.message(f"internal error: {type(exc).__name__}: {exc}")
         streams.message("hint: this is a bug in cio-sec; re-run with --debug for a traceback")
+    _error_document(ctx, ExitCode.INTERNAL, "InternalError", f"{type(exc).__name__}: {exc}", None)
     raise typer.Exit(int(ExitCode.INTERNAL)) from None
+
+
+def _error_document(
+    ctx: ClickContext, code: ExitCode, kind: str, message: str, hint: str | None
+) -> None:
+    """Under ``--format json`` a failure is a JSON object on stdout too, for scripts."""
+    context = ctx.find_root().obj
+    if not isinstance(context, AppContext) or context.fmt is not OutputFormat.JSON:
+        return
+    from cio_sec.output import emit_error
+
+    emit_error(context.command, int(code), kind, message, hint, context.streams)
 
 
 app = typer.Typer(
@@ -105,6 +126,9 @@ class AppContext:
     non_interactive: bool
     color: bool
     debug: bool
+    command: str = ""
+    """The running command (``credentials check``), set when its body starts."""
+    fmt: OutputFormat = OutputFormat.TEXT
     _settings: Settings | None = field(default=None, repr=False)
 
     @property
@@ -237,10 +261,18 @@ class CredentialName(str, Enum):
     PSEUDONYM_KEY = "pseudonym_key"
 
 
-def _finish(command: str, result: Result, fmt: OutputFormat, context: AppContext) -> None:
+def _start(ctx: typer.Context, command: str, fmt: OutputFormat) -> AppContext:
+    """Record which command runs in which format (errors are rendered in it too)."""
+    context: AppContext = ctx.obj
+    context.command = command
+    context.fmt = fmt
+    return context
+
+
+def _finish(result: Result, context: AppContext) -> None:
     from cio_sec.output import emit
 
-    emit(command, result, fmt, context.streams)
+    emit(context.command, result, context.fmt, context.streams)
     code = getattr(result, "exit_code", 0 if result.ok else ExitCode.CHECK_FAILED)
     if code:
         raise typer.Exit(int(code))
@@ -256,9 +288,8 @@ def credentials_show(ctx: typer.Context, fmt: FormatOption = OutputFormat.TEXT) 
     """
     from cio_sec.credentials import show_credentials
 
-    context: AppContext = ctx.obj
-    report = show_credentials(context.settings(), context.opener())
-    _finish("credentials show", report, fmt, context)
+    context = _start(ctx, "credentials show", fmt)
+    _finish(show_credentials(context.settings(), context.opener()), context)
 
 
 @credentials_app.command("set")
@@ -286,10 +317,10 @@ def credentials_set(
     """
     from cio_sec.credentials import set_credential
 
-    context: AppContext = ctx.obj
+    context = _start(ctx, "credentials set", fmt)
     value = _read_secret(name.value, from_stdin=from_stdin, context=context)
     result = set_credential(context.settings(), name.value, value, context.opener(), store=store)
-    _finish("credentials set", result, fmt, context)
+    _finish(result, context)
 
 
 def _read_secret(name: str, *, from_stdin: bool, context: AppContext) -> str:
@@ -319,9 +350,8 @@ def credentials_check(ctx: typer.Context, fmt: FormatOption = OutputFormat.TEXT)
     """
     from cio_sec.credentials import check_credentials
 
-    context: AppContext = ctx.obj
-    report = check_credentials(context.settings(), context.opener())
-    _finish("credentials check", report, fmt, context)
+    context = _start(ctx, "credentials check", fmt)
+    _finish(check_credentials(context.settings(), context.opener()), context)
 
 
 @app.command("sandbox")
@@ -340,7 +370,7 @@ def sandbox(
     """
     from cio_sec.sandbox import Sandbox
 
-    context: AppContext = ctx.obj
+    context = _start(ctx, "sandbox", fmt)
 
     def announce(info: SandboxInfo) -> None:
         import json

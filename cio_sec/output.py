@@ -95,6 +95,22 @@ def emit(command: str, result: Result, fmt: OutputFormat, streams: Streams) -> N
     render_text(result, streams)
 
 
+def emit_error(
+    command: str, exit_code: int, kind: str, message: str, hint: str | None, streams: Streams
+) -> None:
+    """Write a failure as the JSON envelope with ``ok: false`` and an ``error`` object."""
+    import json
+
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "command": command,
+        "ok": False,
+        "error": {"exit_code": exit_code, "type": kind, "message": message, "hint": hint},
+    }
+    streams.out.write(redact(json.dumps(document, indent=2, sort_keys=True)) + "\n")
+    streams.out.flush()
+
+
 @singledispatch
 def render_text(result: object, streams: Streams) -> None:
     """Draw a result for people; one registered function per result type."""

@@ -8,12 +8,19 @@ from pathlib import Path
 
 import keyring
 import pytest
+import pytest_socket
+from keyring.backends import SecretService
 
 from cio_sec.redact import REDACTOR
 from cio_sec.sandbox import Sandbox
 from tests.support.cli import CliHarness
 from tests.support.memory_keyring import ForbiddenKeyring, MemoryKeyring
 from tests.support.sandbox import running_sandbox
+from tests.support.secretservice import (
+    SecretServiceDaemon,
+    require_programs,
+    running_secret_service,
+)
 
 #: A recognisable secret. It is seeded into the environment and the memory keyring of
 #: every test; `run_cli` fails the test if it ever appears in stdout or stderr.
@@ -96,3 +103,52 @@ def sandbox(monkeypatch: pytest.MonkeyPatch, watched_secrets: set[str]) -> Itera
     """A running sandbox on 127.0.0.1, with cio-sec's environment pointed at it."""
     with running_sandbox(monkeypatch, watched_secrets) as started:
         yield started
+
+
+#: The login keyring password of the shared daemon. Not a secret: the keyring is a
+#: throwaway under a temporary HOME.
+KEYRING_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def unix_sockets(pytestconfig: pytest.Config) -> None:
+    """Let the test reach Unix sockets (the D-Bus bus); TCP stays limited to loopback.
+
+    pytest-socket's ``--allow-hosts`` also blocks Unix sockets unless
+    ``--allow-unix-socket`` is given; its own teardown undoes this.
+    """
+    pytest_socket.socket_allow_hosts(
+        pytestconfig.getoption("--allow-hosts"), allow_unix_socket=True
+    )
+
+
+@pytest.fixture(scope="session")
+def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecretServiceDaemon]:
+    """One unlocked gnome-keyring Secret Service on a private bus, for the whole session."""
+    require_programs()
+    with running_secret_service(
+        tmp_path_factory.mktemp("secretservice"), password=KEYRING_PASSWORD
+    ) as daemon:
+        yield daemon
+
+
+def use_secret_service(
+    daemon: SecretServiceDaemon, monkeypatch: pytest.MonkeyPatch
+) -> SecretService.Keyring:
+    """Point this process at ``daemon``'s bus and select the SecretService backend."""
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", daemon.address)
+    backend = SecretService.Keyring()
+    keyring.set_keyring(backend)
+    return backend
+
+
+@pytest.fixture
+def secretservice_keyring(
+    secret_service: SecretServiceDaemon,
+    memory_keyring: MemoryKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+    unix_sockets: None,
+) -> Iterator[SecretService.Keyring]:
+    """The real SecretService backend on the shared unlocked daemon."""
+    yield use_secret_service(secret_service, monkeypatch)
+    keyring.set_keyring(memory_keyring)

@@ -37,7 +37,7 @@ def settings_for(config: str | None = None, **env: str) -> Settings:
 
 @pytest.fixture
 def no_keyring() -> None:
-    keyring.set_keyring(keyring.backends.fail.Keyring())  # type: ignore[no-untyped-call]
+    keyring.set_keyring(keyring.backends.fail.Keyring())
 
 
 @pytest.mark.usefixtures("no_keyring")

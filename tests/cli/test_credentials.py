@@ -264,7 +264,7 @@ def test_set_prompts_with_hidden_input_on_a_terminal(tmp_path: Path) -> None:
 def test_show_explains_an_unusable_keyring(run_cli: CliHarness) -> None:
     import keyring.backends.fail
 
-    keyring.set_keyring(keyring.backends.fail.Keyring())  # type: ignore[no-untyped-call]
+    keyring.set_keyring(keyring.backends.fail.Keyring())
     outcome = run_cli("credentials", "show")
     assert "site_id: not found; looked in env:CUSTOMERIO_SITE_ID" in outcome.stderr
     assert "note: keyring:cio-sec/default/site_id: refusing to use keyring backend" in (

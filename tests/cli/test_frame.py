@@ -170,3 +170,31 @@ def test_every_command_has_help_with_an_example_and_a_format_option(
         outcome = run_cli(*command, "--help")
         assert "Example" in outcome.stdout, command
         assert "--format" in outcome.stdout, command
+
+
+def test_failures_under_format_json_are_json_objects_too(run_cli: CliHarness) -> None:
+    outcome = run_cli(
+        "credentials", "set", "site_id", "--stdin", "-f", "json", input="", expect=ExitCode.USAGE
+    )
+    assert outcome.json == {
+        "schema_version": 1,
+        "command": "credentials set",
+        "ok": False,
+        "error": {
+            "exit_code": 2,
+            "type": "InputError",
+            "message": "refusing to store an empty value for site_id",
+            "hint": None,
+        },
+    }
+    assert outcome.stderr.startswith("error: refusing to store an empty value")
+    assert run_cli("credentials", "set", "site_id", "--stdin", input="", expect=2).stdout == ""
+
+
+def test_a_bug_under_format_json_is_a_redacted_json_object(
+    run_cli: CliHarness, exploding_show: list[BaseException]
+) -> None:
+    exploding_show.append(RuntimeError(f"boom {CANARY}"))
+    error = run_cli("credentials", "show", "-f", "json", expect=ExitCode.INTERNAL).json["error"]
+    assert error["type"] == "InternalError"
+    assert error["message"] == "RuntimeError: boom cana…7e57"

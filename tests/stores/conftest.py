@@ -7,10 +7,9 @@ from pathlib import Path
 
 import keyring
 import pytest
-import pytest_socket
-from keyring.backends import SecretService
 
 from cio_sec.stores.memory import MemoryStore
+from tests.conftest import KEYRING_PASSWORD
 from tests.support.memory_keyring import MemoryKeyring
 from tests.support.secretservice import (
     SecretServiceDaemon,
@@ -18,38 +17,12 @@ from tests.support.secretservice import (
     running_secret_service,
 )
 
-#: The login keyring password of the shared daemon. Not a secret: the keyring is a
-#: throwaway under a temporary HOME.
-KEYRING_PASSWORD = "correct horse battery staple"
-
 
 @pytest.fixture(autouse=True)
 def _fresh_memory_store() -> Iterator[None]:
     MemoryStore.reset()
     yield
     MemoryStore.reset()
-
-
-@pytest.fixture
-def unix_sockets(pytestconfig: pytest.Config) -> None:
-    """Let the test reach Unix sockets (the D-Bus bus); TCP stays limited to loopback.
-
-    pytest-socket's ``--allow-hosts`` also blocks Unix sockets unless
-    ``--allow-unix-socket`` is given; its own teardown undoes this.
-    """
-    pytest_socket.socket_allow_hosts(
-        pytestconfig.getoption("--allow-hosts"), allow_unix_socket=True
-    )
-
-
-@pytest.fixture(scope="session")
-def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecretServiceDaemon]:
-    """One unlocked gnome-keyring Secret Service on a private bus, for the whole session."""
-    require_programs()
-    with running_secret_service(
-        tmp_path_factory.mktemp("secretservice"), password=KEYRING_PASSWORD
-    ) as daemon:
-        yield daemon
 
 
 @pytest.fixture(scope="module")
@@ -73,28 +46,6 @@ def secret_service_wrong_password(
         pass  # creates HOME/.local/share/keyrings/login.keyring with KEYRING_PASSWORD
     with running_secret_service(root, password="not the password") as daemon:
         yield daemon
-
-
-def use_secret_service(
-    daemon: SecretServiceDaemon, monkeypatch: pytest.MonkeyPatch
-) -> SecretService.Keyring:
-    """Point this process at ``daemon``'s bus and select the SecretService backend."""
-    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", daemon.address)
-    backend = SecretService.Keyring()  # type: ignore[no-untyped-call]
-    keyring.set_keyring(backend)
-    return backend
-
-
-@pytest.fixture
-def secretservice_keyring(
-    secret_service: SecretServiceDaemon,
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-    unix_sockets: None,
-) -> Iterator[SecretService.Keyring]:
-    """The real SecretService backend on the shared unlocked daemon."""
-    yield use_secret_service(secret_service, monkeypatch)
-    keyring.set_keyring(memory_keyring)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from secretstorage.exceptions import SecretServiceNotAvailableException
 from cio_sec.errors import ConfigError, SecretStoreUnavailableError
 from cio_sec.stores import SecretStore, StoredValue, open_store
 from cio_sec.stores.keyring_store import KeyringStore
-from tests.stores.conftest import use_secret_service
+from tests.conftest import use_secret_service
 from tests.support.secretservice import SecretServiceDaemon
 
 pytestmark = pytest.mark.secretservice
