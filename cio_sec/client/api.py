@@ -1,0 +1,253 @@
+"""The Track and App API wrappers, sync and async: send with retries, check, parse."""
+
+from __future__ import annotations
+
+import asyncio
+import random as _random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TypeVar
+
+import httpx
+
+from cio_sec.client.calls import (
+    _batch_call,
+    _Call,
+    _customers_by_email_call,
+    _delete_call,
+    _region_call,
+    _suppress_call,
+    _workspaces_call,
+)
+from cio_sec.client.responses import check_response
+from cio_sec.client.results import AccountRegion, BatchResult, CustomerRef, Workspace
+from cio_sec.client.retry import (
+    DEFAULT_RETRY_POLICY,
+    RetryEvent,
+    RetryPolicy,
+    asend_with_retry,
+    send_with_retry,
+)
+
+T = TypeVar("T")
+
+_TRACK_CREDENTIAL = "the Track API credentials (site ID and API key)"
+_APP_CREDENTIAL = "the App API key"
+
+
+class _Sender:
+    """Retry settings shared by the synchronous wrappers."""
+
+    _credential = "the credential"
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+        sleep: Callable[[float], object] = time.sleep,
+        random: Callable[[], float] = _random.random,
+        on_retry: Callable[[RetryEvent], None] | None = None,
+    ) -> None:
+        self._client = client
+        self._policy = policy
+        self._sleep = sleep
+        self._random = random
+        self._on_retry = on_retry
+
+    def _run(self, call: _Call[T]) -> T:
+        response = send_with_retry(
+            self._client,
+            call.request,
+            policy=self._policy,
+            sleep=self._sleep,
+            random=self._random,
+            on_retry=self._on_retry,
+        )
+        check_response(response, what=call.what, credential=self._credential)
+        return call.parse(response)
+
+
+class _AsyncSender:
+    """Retry settings shared by the asynchronous wrappers."""
+
+    _credential = "the credential"
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        random: Callable[[], float] = _random.random,
+        on_retry: Callable[[RetryEvent], None] | None = None,
+    ) -> None:
+        self._client = client
+        self._policy = policy
+        self._sleep = sleep
+        self._random = random
+        self._on_retry = on_retry
+
+    async def _run(self, call: _Call[T]) -> T:
+        response = await asend_with_retry(
+            self._client,
+            call.request,
+            policy=self._policy,
+            sleep=self._sleep,
+            random=self._random,
+            on_retry=self._on_retry,
+        )
+        check_response(response, what=call.what, credential=self._credential)
+        return call.parse(response)
+
+
+class TrackApi(_Sender):
+    """The Track API calls cio-sec makes, over a client from `build_track_client`.
+
+    Every method retries transient failures per the policy and raises the errors
+    `check_response` documents.
+    """
+
+    _credential = _TRACK_CREDENTIAL
+
+    def region(self) -> AccountRegion:
+        """Return the region and workspace of the credentials (read-only; a key check).
+
+        Raises:
+            CredentialRejectedError: the credentials were rejected.
+            RedirectError: the request was redirected (wrong region or base URL).
+            RemoteUnavailableError: Customer.io could not be reached or kept failing.
+            ApiError: any other error, or a response of an unexpected shape.
+        """
+        return self._run(_region_call(self._client))
+
+    def suppress(self, identifier: str) -> None:
+        """Suppress a person: delete the profile and block the identifier from returning.
+
+        Raises:
+            ValueError: the identifier is empty.
+            CredentialRejectedError: the credentials were rejected.
+            RedirectError: the request was redirected (wrong region or base URL).
+            RemoteUnavailableError: Customer.io could not be reached or kept failing.
+            ApiError: any other error.
+        """
+        self._run(_suppress_call(self._client, identifier))
+
+    def delete(self, identifier: str) -> None:
+        """Delete a person and their data (a 2xx also when the person does not exist).
+
+        Raises:
+            ValueError: the identifier is empty.
+            CredentialRejectedError: the credentials were rejected.
+            RedirectError: the request was redirected (wrong region or base URL).
+            RemoteUnavailableError: Customer.io could not be reached or kept failing.
+            ApiError: any other error.
+        """
+        self._run(_delete_call(self._client, identifier))
+
+    def batch(self, operations: Sequence[Mapping[str, object]]) -> BatchResult:
+        """Send operations to ``/api/v2/batch``; a 207 lists the rejected ones.
+
+        Raises:
+            ValueError: there are no operations.
+            CredentialRejectedError: the credentials were rejected.
+            RedirectError: the request was redirected (wrong region or base URL).
+            RemoteUnavailableError: Customer.io could not be reached or kept failing.
+            ApiError: the whole batch was rejected, or the response had an unexpected shape.
+        """
+        return self._run(_batch_call(self._client, operations))
+
+
+class AsyncTrackApi(_AsyncSender):
+    """Asynchronous form of `TrackApi`, over a client from `build_async_track_client`."""
+
+    _credential = _TRACK_CREDENTIAL
+
+    async def region(self) -> AccountRegion:
+        """Return the region and workspace of the credentials, as `TrackApi.region`.
+
+        Raises:
+            CredentialRejectedError, RedirectError, RemoteUnavailableError, ApiError: as
+                `TrackApi.region`.
+        """
+        return await self._run(_region_call(self._client))
+
+    async def suppress(self, identifier: str) -> None:
+        """Suppress a person, as `TrackApi.suppress`.
+
+        Raises:
+            ValueError, CredentialRejectedError, RedirectError, RemoteUnavailableError,
+                ApiError: as `TrackApi.suppress`.
+        """
+        await self._run(_suppress_call(self._client, identifier))
+
+    async def delete(self, identifier: str) -> None:
+        """Delete a person, as `TrackApi.delete`.
+
+        Raises:
+            ValueError, CredentialRejectedError, RedirectError, RemoteUnavailableError,
+                ApiError: as `TrackApi.delete`.
+        """
+        await self._run(_delete_call(self._client, identifier))
+
+    async def batch(self, operations: Sequence[Mapping[str, object]]) -> BatchResult:
+        """Send a batch, as `TrackApi.batch`.
+
+        Raises:
+            ValueError, CredentialRejectedError, RedirectError, RemoteUnavailableError,
+                ApiError: as `TrackApi.batch`.
+        """
+        return await self._run(_batch_call(self._client, operations))
+
+
+class AppApi(_Sender):
+    """The App API calls cio-sec makes, over a client from `build_app_client`."""
+
+    _credential = _APP_CREDENTIAL
+
+    def workspaces(self) -> tuple[Workspace, ...]:
+        """Return the workspaces the key can see (read-only; a key check).
+
+        Raises:
+            CredentialRejectedError: the key was rejected.
+            RedirectError: the request was redirected (wrong region or base URL).
+            RemoteUnavailableError: Customer.io could not be reached or kept failing.
+            ApiError: any other error, or a response of an unexpected shape.
+        """
+        return self._run(_workspaces_call(self._client))
+
+    def customers_by_email(self, email: str) -> tuple[CustomerRef, ...]:
+        """Return the people whose email address is ``email``.
+
+        Raises:
+            ValueError: the email address is empty.
+            CredentialRejectedError: the key was rejected.
+            RedirectError: the request was redirected (wrong region or base URL).
+            RemoteUnavailableError: Customer.io could not be reached or kept failing.
+            ApiError: any other error, or a response of an unexpected shape.
+        """
+        return self._run(_customers_by_email_call(self._client, email))
+
+
+class AsyncAppApi(_AsyncSender):
+    """Asynchronous form of `AppApi`, over a client from `build_async_app_client`."""
+
+    _credential = _APP_CREDENTIAL
+
+    async def workspaces(self) -> tuple[Workspace, ...]:
+        """Return the workspaces the key can see, as `AppApi.workspaces`.
+
+        Raises:
+            CredentialRejectedError, RedirectError, RemoteUnavailableError, ApiError: as
+                `AppApi.workspaces`.
+        """
+        return await self._run(_workspaces_call(self._client))
+
+    async def customers_by_email(self, email: str) -> tuple[CustomerRef, ...]:
+        """Return the people whose email address is ``email``, as `AppApi.customers_by_email`.
+
+        Raises:
+            ValueError, CredentialRejectedError, RedirectError, RemoteUnavailableError,
+                ApiError: as `AppApi.customers_by_email`.
+        """
+        return await self._run(_customers_by_email_call(self._client, email))

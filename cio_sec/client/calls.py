@@ -1,0 +1,156 @@
+"""Each endpoint cio-sec calls: the request to send and the parser for its answer.
+
+The sync and async wrappers in `cio_sec.client.api` share these, so each call exists once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import httpx
+
+from cio_sec.client.results import (
+    AccountRegion,
+    BatchItemError,
+    BatchResult,
+    CustomerRef,
+    Workspace,
+)
+from cio_sec.client.urls import _host, quote_identifier
+from cio_sec.errors import ApiError
+
+T = TypeVar("T")
+
+_AnyClient = httpx.Client | httpx.AsyncClient
+
+
+@dataclass(frozen=True)
+class _Call(Generic[T]):
+    request: httpx.Request
+    what: str
+    parse: Callable[[httpx.Response], T] = field(repr=False)
+
+
+def _shape_error(what: str, response: httpx.Response) -> ApiError:
+    return ApiError(
+        f"{what}: {_host(response.request.url)} answered with an unexpected response shape",
+        status=response.status_code,
+        hint="the API may have changed; run with --debug and report it",
+    )
+
+
+def _json(response: httpx.Response, what: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise _shape_error(what, response) from None
+
+
+def _ignore(response: httpx.Response) -> None:
+    return None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _optional_str(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _region_call(client: _AnyClient) -> _Call[AccountRegion]:
+    what = "the region lookup"
+
+    def parse(response: httpx.Response) -> AccountRegion:
+        doc = _json(response, what)
+        if (
+            not isinstance(doc, dict)
+            or not isinstance(doc.get("region"), str)
+            or not isinstance(doc.get("url"), str)
+            or not _is_int(doc.get("environment_id"))
+        ):
+            raise _shape_error(what, response)
+        return AccountRegion(doc["region"], doc["url"], doc["environment_id"])
+
+    return _Call(client.build_request("GET", "/api/v1/accounts/region"), what, parse)
+
+
+def _suppress_call(client: _AnyClient, identifier: str) -> _Call[None]:
+    path = f"/api/v1/customers/{quote_identifier(identifier)}/suppress"
+    return _Call(client.build_request("POST", path, json={}), "suppressing a person", _ignore)
+
+
+def _delete_call(client: _AnyClient, identifier: str) -> _Call[None]:
+    path = f"/api/v1/customers/{quote_identifier(identifier)}"
+    return _Call(client.build_request("DELETE", path), "deleting a person", _ignore)
+
+
+def _batch_call(
+    client: _AnyClient, operations: Sequence[Mapping[str, object]]
+) -> _Call[BatchResult]:
+    what = "the batch request"
+    if not operations:
+        raise ValueError("a batch needs at least one operation")
+
+    def parse(response: httpx.Response) -> BatchResult:
+        if response.status_code != 207:
+            return BatchResult(response.status_code)
+        doc = _json(response, what)
+        items = doc.get("errors") if isinstance(doc, dict) else None
+        if not isinstance(items, list):
+            raise _shape_error(what, response)
+        errors = []
+        for item in items:
+            if not isinstance(item, dict) or not _is_int(item.get("batch_index")):
+                raise _shape_error(what, response)
+            texts = [item.get(key) for key in ("reason", "field", "message")]
+            if not all(_optional_str(text) for text in texts):
+                raise _shape_error(what, response)
+            reason, name, message = (text or "" for text in texts)
+            errors.append(BatchItemError(item["batch_index"], reason, name, message))
+        return BatchResult(response.status_code, tuple(errors))
+
+    body = {"batch": [dict(operation) for operation in operations]}
+    return _Call(client.build_request("POST", "/api/v2/batch", json=body), what, parse)
+
+
+def _workspaces_call(client: _AnyClient) -> _Call[tuple[Workspace, ...]]:
+    what = "the workspace list"
+
+    def parse(response: httpx.Response) -> tuple[Workspace, ...]:
+        doc = _json(response, what)
+        items = doc.get("workspaces") if isinstance(doc, dict) else None
+        if not isinstance(items, list) or not all(
+            isinstance(item, dict) and _is_int(item.get("id")) and isinstance(item.get("name"), str)
+            for item in items
+        ):
+            raise _shape_error(what, response)
+        return tuple(Workspace(item["id"], item["name"]) for item in items)
+
+    return _Call(client.build_request("GET", "/v1/workspaces"), what, parse)
+
+
+def _customers_by_email_call(client: _AnyClient, email: str) -> _Call[tuple[CustomerRef, ...]]:
+    what = "the people lookup by email"
+    if not email:
+        raise ValueError("an email address must not be empty")
+
+    def parse(response: httpx.Response) -> tuple[CustomerRef, ...]:
+        doc = _json(response, what)
+        items = doc.get("results") if isinstance(doc, dict) else None
+        keys = ("id", "email", "cio_id")
+        if not isinstance(items, list) or not all(
+            isinstance(item, dict) and all(_optional_str(item.get(key)) for key in keys)
+            for item in items
+        ):
+            raise _shape_error(what, response)
+        return tuple(
+            CustomerRef(item.get("id"), item.get("email"), item.get("cio_id")) for item in items
+        )
+
+    # NOTE: httpx encodes query values completely ("+" becomes %2B); an unencoded "+" would
+    # be read as a space and the lookup would silently find nobody.
+    request = client.build_request("GET", "/v1/customers", params={"email": email})
+    return _Call(request, what, parse)

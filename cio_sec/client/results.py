@@ -1,0 +1,53 @@
+"""The results the API wrappers return: small frozen dataclasses in Customer.io's terms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AccountRegion:
+    """The answer of ``GET /api/v1/accounts/region`` for a Track credential."""
+
+    region: str
+    """``us`` or ``eu``."""
+    url: str
+    """The Track API base URL of that region."""
+    environment_id: int
+    """The workspace the credential belongs to."""
+
+
+@dataclass(frozen=True)
+class BatchItemError:
+    """One rejected operation of a ``/api/v2/batch`` request (HTTP 207)."""
+
+    batch_index: int
+    """Position of the operation in the request."""
+    reason: str
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The outcome of a batch: 200 means every operation was accepted."""
+
+    status: int
+    errors: tuple[BatchItemError, ...] = ()
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace an App API key can see."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    """The identifiers of one person found by an App API lookup."""
+
+    id: str | None
+    email: str | None
+    cio_id: str | None

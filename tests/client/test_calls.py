@@ -1,0 +1,119 @@
+"""Tests for cio_sec.client.calls: the requests each call builds and how answers are parsed."""
+
+from __future__ import annotations
+
+import pytest
+
+from cio_sec.client import (
+    AppApi,
+    BatchItemError,
+    BatchResult,
+    TrackApi,
+    build_app_client,
+    build_track_client,
+)
+from cio_sec.errors import ApiError
+from tests.client.conftest import APP_KEY, SITE_ID, TRACK_KEY, ScriptedServer
+
+# --- Response shapes -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b'{"region": "us", "url": "https://track.customer.io"}',
+        b'{"region": "us", "url": "x", "environment_id": true}',
+        b'{"region": "us", "url": "x", "environment_id": "42"}',
+        b"[]",
+    ],
+)
+def test_unexpected_region_shape_is_an_api_error(scripted: ScriptedServer, body: bytes) -> None:
+    scripted.body = body
+    with (
+        build_track_client(scripted.url, SITE_ID, TRACK_KEY) as client,
+        pytest.raises(ApiError, match="unexpected response shape") as info,
+    ):
+        TrackApi(client).region()
+    assert body.decode() not in str(info.value)
+    assert info.value.status == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{}",
+        b'{"errors": "nope"}',
+        b'{"errors": [{"reason": "required"}]}',
+        b'{"errors": [{"batch_index": 0, "message": 5}]}',
+        b'{"errors": ["x"]}',
+    ],
+)
+def test_unexpected_batch_shape_is_an_api_error(scripted: ScriptedServer, body: bytes) -> None:
+    scripted.script = [(207, {})]
+    scripted.body = body
+    with (
+        build_track_client(scripted.url, SITE_ID, TRACK_KEY) as client,
+        pytest.raises(ApiError, match="unexpected response shape"),
+    ):
+        TrackApi(client).batch([{"type": "person", "identifiers": {"id": "1"}}])
+
+
+def test_batch_207_lists_rejected_items(scripted: ScriptedServer) -> None:
+    scripted.script = [(207, {})]
+    scripted.body = (
+        b'{"errors": [{"batch_index": 1, "reason": "invalid", "field": "identifiers",'
+        b' "message": "bad"}, {"batch_index": 2}]}'
+    )
+    with build_track_client(scripted.url, SITE_ID, TRACK_KEY) as client:
+        result = TrackApi(client).batch([{"a": 1}, {"b": 2}, {"c": 3}])
+    assert result == BatchResult(
+        207,
+        (BatchItemError(1, "invalid", "identifiers", "bad"), BatchItemError(2, "", "", "")),
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"workspaces": [{"id": "1", "name": "x"}]}',
+        b'{"workspaces": {}}',
+        b'{"results": []}',
+    ],
+)
+def test_unexpected_workspaces_shape_is_an_api_error(scripted: ScriptedServer, body: bytes) -> None:
+    scripted.body = body
+    with (
+        build_app_client(scripted.url, APP_KEY) as client,
+        pytest.raises(ApiError, match="unexpected response shape"),
+    ):
+        AppApi(client).workspaces()
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"results": [{"id": 5}]}', b'{"results": null}', b'{"workspaces": []}']
+)
+def test_unexpected_customers_shape_is_an_api_error(scripted: ScriptedServer, body: bytes) -> None:
+    scripted.body = body
+    with (
+        build_app_client(scripted.url, APP_KEY) as client,
+        pytest.raises(ApiError, match="unexpected response shape"),
+    ):
+        AppApi(client).customers_by_email("p@example.com")
+
+
+# --- Arguments -----------------------------------------------------------------------------
+
+
+def test_empty_batch_and_email_are_refused(scripted: ScriptedServer) -> None:
+    with (
+        build_track_client(scripted.url, SITE_ID, TRACK_KEY) as client,
+        pytest.raises(ValueError, match="at least one"),
+    ):
+        TrackApi(client).batch([])
+    with (
+        build_app_client(scripted.url, APP_KEY) as client,
+        pytest.raises(ValueError, match="empty"),
+    ):
+        AppApi(client).customers_by_email("")
+    assert scripted.paths == []
