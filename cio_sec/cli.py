@@ -6,7 +6,10 @@ command that needs them: shell completion runs this program on every TAB press.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import re
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -45,8 +48,13 @@ class _CioSecGroup(TyperGroup):
     def invoke(self, ctx: ClickContext) -> Any:
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.TyperException):
+        except typer.Exit:
             raise
+        except typer.TyperException as exc:
+            exc.message = hide_argument_values(exc.message)
+            raise
+        except BrokenPipeError:
+            _stdout_closed()
         except typer.Abort:
             _fail(ctx, ExitCode.INTERRUPTED, "aborted")
         except CioSecError as exc:
@@ -55,6 +63,43 @@ class _CioSecGroup(TyperGroup):
             _fail(ctx, ExitCode.INTERRUPTED, "interrupted")
         except Exception as exc:  # noqa: BLE001 - the boundary: any bug becomes exit 70
             _internal_error(ctx, exc)
+
+
+#: A word that can be echoed back: command and credential names have no digits.
+_HARMLESS_WORD = re.compile(r"[A-Za-z_-]{1,30}")
+
+
+def hide_argument_values(message: str) -> str:
+    """Mask values a usage error would echo; what was typed may be a pasted key.
+
+    ``cio-sec credentials set track_api_key 0123…`` must not print the key back in
+    "Got unexpected extra argument", and neither may a key typed as a command or choice.
+    """
+
+    def _quoted(match: re.Match[str]) -> str:
+        word = match.group(1)
+        return match.group(0) if _HARMLESS_WORD.fullmatch(word) else "'…'"
+
+    message = re.sub(r"'([^']*)'", _quoted, message)
+    return re.sub(
+        r"unexpected extra argument(?:\(s\)|s)? \((.*)\)",
+        lambda m: (
+            m.group(0)
+            if _HARMLESS_WORD.fullmatch(m.group(1))
+            else "unexpected extra argument (not shown: secrets are never accepted as arguments; "
+            "use --stdin or the hidden prompt)"
+        ),
+        message,
+    )
+
+
+def _stdout_closed() -> NoReturn:
+    """The reader of stdout went away (``| head``): stop quietly, like an interruption."""
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        # NOTE: Python would flush stdout again at exit and print a second error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
 def _fail(
@@ -166,8 +211,7 @@ def _load_settings(context: AppContext) -> Settings:
     env_path = env_file if env_file.is_absolute() else cwd / env_file
     if context.env_file is not None and not env_path.is_file():
         raise InputError("the --env-file does not exist or is not a file", path=env_path)
-    # NOTE: no ${VAR} interpolation: a secret containing "${" must be read as written.
-    dotenv = dotenv_values(env_path, interpolate=False) if env_path.is_file() else {}
+    dotenv = _read_dotenv(env_path, dotenv_values) if env_path.is_file() else {}
     return load_settings(
         CliFlags(
             profile=context.profile,
@@ -180,6 +224,20 @@ def _load_settings(context: AppContext) -> Settings:
         cwd=cwd,
         config_text=read_config_text(default_config_path(os.environ)),
     )
+
+
+def _read_dotenv(path: Path, reader: Any) -> dict[str, str | None]:
+    """Read the ``.env`` file's values (no ``${VAR}`` interpolation: secrets stay literal).
+
+    Raises:
+        InputError: the file cannot be read or is not UTF-8.
+    """
+    try:
+        with path.open(encoding="utf-8") as stream:
+            return dict(reader(stream=stream, interpolate=False))
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not valid UTF-8"
+        raise InputError(f"cannot read the dotenv file: {reason}", path=path) from None
 
 
 def _version_callback(value: bool) -> None:
@@ -325,8 +383,13 @@ def credentials_set(
 
 def _read_secret(name: str, *, from_stdin: bool, context: AppContext) -> str:
     if from_stdin:
-        value = sys.stdin.read()
-        return value[:-1] if value.endswith("\n") else value
+        raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+        try:
+            value = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError:
+            raise InputError("the value on stdin is not valid UTF-8", path="<stdin>") from None
+        value = value[:-1] if value.endswith("\n") else value
+        return value[:-1] if value.endswith("\r") else value
     if context.settings().non_interactive:
         raise InteractionRequiredError(
             f"a value for {name} is needed but the session is non-interactive",

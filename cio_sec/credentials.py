@@ -24,11 +24,8 @@ from cio_sec.settings import CREDENTIAL_ENV_NAMES, CREDENTIAL_NAMES, Settings
 from cio_sec.stores import SecretRef, SecretStore, open_store
 
 if TYPE_CHECKING:
-    from cio_sec.client import AccountRegion, Workspace
+    from cio_sec.client import AccountRegion, RetryPolicy, Workspace
 
-#: An operator waiting on ``credentials check`` wants an answer in seconds, not the
-#: long patience that bulk jobs need.
-_CHECK_ATTEMPTS = 3
 
 #: Opens the store behind a reference; injected so tests and callers can substitute.
 StoreOpener = Callable[[SecretRef], SecretStore]
@@ -224,10 +221,14 @@ def target_store(
     file is written only when it is the sole writable store or is asked for by name.
 
     Raises:
+        InputError: ``store`` is not a valid reference (a usage error).
         ConfigError: the name is unknown, or no reference in the chain is writable.
     """
     if store is not None:
-        return opener(SecretRef.parse(store))
+        try:
+            return opener(SecretRef.parse(store))
+        except ConfigError as exc:
+            raise InputError(f"--store: {exc.message}", hint=exc.hint) from None
     writable = [opener(ref) for ref in settings.references(name)]
     writable = [candidate for candidate in writable if candidate.writable]
     for candidate in writable:
@@ -354,6 +355,17 @@ def check_credentials(settings: Settings, opener: StoreOpener) -> CheckReport:
     return CheckReport(settings.region, (track, app))
 
 
+def _check_policy() -> RetryPolicy:
+    """An operator waiting on ``credentials check`` wants an answer in seconds.
+
+    Bulk jobs get the long default patience; this is at most three attempts and about
+    ten seconds of waiting in all, however long a Retry-After the server asks for.
+    """
+    from cio_sec.client import RetryPolicy
+
+    return RetryPolicy(max_attempts=3, max_delay=2.0, max_retry_after=4.0)
+
+
 def _check_track(settings: Settings, opener: StoreOpener) -> CredentialCheck:
     from cio_sec import client
 
@@ -374,9 +386,7 @@ def _check_track(settings: Settings, opener: StoreOpener) -> CredentialCheck:
         with client.build_track_client(
             base_url, site.value, key.value, timeout=settings.timeout
         ) as http:
-            account = client.TrackApi(
-                http, policy=client.RetryPolicy(max_attempts=_CHECK_ATTEMPTS)
-            ).region()
+            account = client.TrackApi(http, policy=_check_policy()).region()
     except CredentialRejectedError:
         return CredentialCheck(
             "track",
@@ -421,9 +431,7 @@ def _check_app(
     base_url = client.app_base_url(settings.region, settings.app_url)
     try:
         with client.build_app_client(base_url, key.value, timeout=settings.timeout) as http:
-            workspaces = client.AppApi(
-                http, policy=client.RetryPolicy(max_attempts=_CHECK_ATTEMPTS)
-            ).workspaces()
+            workspaces = client.AppApi(http, policy=_check_policy()).workspaces()
     except CredentialRejectedError:
         return CredentialCheck(
             "app",

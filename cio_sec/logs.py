@@ -8,6 +8,7 @@ import sys
 from cio_sec.redact import REDACTOR, Redactor
 
 LOGGER_NAME = "cio_sec"
+_FORMATTER = logging.Formatter()
 
 
 class RedactingFilter(logging.Filter):
@@ -21,8 +22,14 @@ class RedactingFilter(logging.Filter):
         """Render the record's message once, redact it, and drop the raw arguments."""
         record.msg = self._redactor.redact(record.getMessage())
         record.args = None
+        # NOTE: formatters fill exc_text only after filters ran; format it here so the
+        # traceback text exists, and is redacted, before any handler sees it.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _FORMATTER.formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = self._redactor.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._redactor.redact(record.stack_info)
         return True
 
 

@@ -2,22 +2,25 @@
 
 `load_settings()` is a pure function over mappings, so tests pass dicts and the CLI passes
 ``os.environ``. Precedence for each non-secret setting: command-line flag > environment
-variable > ``.env`` file > profile in ``config.toml`` > built-in default. Secrets are not
+variable > ``.env`` file > profile in ``config.toml`` > built-in default, except that the
+profile and the API base URLs are never taken from a ``.env`` file. Secrets are not
 read here: a profile only names *where* each credential lives (secret references); the
 values are read later, on demand, through `cio_sec.credentials`.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cio_sec.errors import ConfigError, InputError
-from cio_sec.stores import SecretRef
+from cio_sec.stores import SecretRef, check_reference
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -64,6 +67,7 @@ _PROFILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "timeout": (int, float),
     **dict.fromkeys(CREDENTIAL_NAMES, (str, list)),
 }
+_POSITIVE_NUMBERS = frozenset({"rate", "concurrency", "timeout"})
 _TOP_LEVEL_KEYS = frozenset({"default_profile", "profiles"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -179,7 +183,7 @@ def load_settings(
     config = _parse_config(config_text, config_path) if config_text is not None else None
     profile_name = (
         flags.profile
-        or merged_env.get("CIO_SEC_PROFILE")
+        or environ.get("CIO_SEC_PROFILE")
         or (config.default_profile if config else None)
         or DEFAULT_PROFILE
     )
@@ -188,14 +192,18 @@ def load_settings(
     env_file = _resolve_path(flags.env_file or Path(".env"), cwd, home)
     state_dir = default_state_dir(environ)
     region = merged_env.get("CUSTOMERIO_REGION") or str(profile.get("region", "us"))
+    # NOTE: where requests go is never taken from a .env file: one in a cloned repository
+    # could otherwise send the operator's keys to a host of its choosing.
+    track_url = environ.get("CIO_SEC_TRACK_URL") or _opt_str(profile.get("track_url"))
+    app_url = environ.get("CIO_SEC_APP_URL") or _opt_str(profile.get("app_url"))
     return Settings(
         profile=profile_name,
         config_path=config_path if config else None,
         region=_validate_region(region),
         production=bool(profile.get("production", False)),
         credentials=_credential_chains(profile, profile_name, env_file, config_path, home),
-        track_url=merged_env.get("CIO_SEC_TRACK_URL") or _opt_str(profile.get("track_url")),
-        app_url=merged_env.get("CIO_SEC_APP_URL") or _opt_str(profile.get("app_url")),
+        track_url=track_url,
+        app_url=app_url,
         env_file=env_file,
         state_dir=state_dir,
         audit_log=_resolve_path(Path(str(profile.get("audit_log", ""))), cwd, home)
@@ -206,7 +214,10 @@ def load_settings(
         timeout=_positive(profile.get("timeout", 10.0), "timeout"),
         non_interactive=_non_interactive(flags, merged_env),
         cwd=cwd,
-        warnings=_unknown_env_warnings(environ),
+        warnings=(
+            *_unknown_env_warnings(environ),
+            *_override_warnings(track_url=track_url, app_url=app_url),
+        ),
     )
 
 
@@ -278,6 +289,15 @@ def _check_profile(name: str, profile: object, text: str, path: Path) -> None:
                 name,
                 key,
             )
+        number = value if isinstance(value, int | float) else None
+        if (
+            key in _POSITIVE_NUMBERS
+            and number is not None
+            and not (math.isfinite(number) and number > 0)
+        ):
+            raise _config_key_error(
+                f"{key} must be a positive number, not {value!r}", text, path, name, key
+            )
         if key in CREDENTIAL_ENV_NAMES:
             refs = value if isinstance(value, list) else [value]
             for ref in refs:
@@ -290,7 +310,7 @@ def _check_profile(name: str, profile: object, text: str, path: Path) -> None:
                         key,
                     )
                 try:
-                    SecretRef.parse(ref)
+                    check_reference(SecretRef.parse(ref))
                 except ConfigError as exc:
                     raise _config_key_error(
                         exc.message, text, path, name, key, hint=exc.hint
@@ -322,7 +342,7 @@ def _line_of_key(text: str, profile: str | None, key: str) -> int | None:
         match = header.match(line)
         if match:
             section = match.group(1).replace('"', "").replace("'", "")
-            if profile is None and section.split(".")[-1] == key:
+            if profile is None and section.split(".")[0] == key:
                 return number
             in_section = profile is None or section == f"profiles.{profile}"
             continue
@@ -381,7 +401,7 @@ def _parse_ref_relative(text: str, config_path: Path, home: Path) -> SecretRef:
     """Parse a reference from the config file; relative dotenv paths are config-relative."""
     ref = SecretRef.parse(text)
     if ref.scheme == "dotenv":
-        path_text, sep, name = ref.location.partition("#")
+        path_text, sep, name = ref.location.rpartition("#")
         path = _resolve_path(Path(path_text), config_path.parent, home)
         ref = SecretRef("dotenv", f"{path}{sep}{name}")
     return ref
@@ -404,7 +424,12 @@ def _validate_region(region: str) -> str:
 
 
 def _positive(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise ConfigError(f"{name} must be a positive number, not {value!r}")
     return float(value)
 
@@ -426,6 +451,16 @@ def _unknown_env_warnings(environ: Mapping[str, str]) -> tuple[str, ...]:
         for name in sorted(environ)
         if name.startswith("CIO_SEC_") and name not in KNOWN_ENV_VARS
     )
+
+
+def _override_warnings(*, track_url: str | None, app_url: str | None) -> tuple[str, ...]:
+    """Say so whenever credentials are about to be sent somewhere other than Customer.io."""
+    warnings = []
+    for api, url in (("Track", track_url), ("App", app_url)):
+        host = (urlsplit(url).hostname or "") if url else ""
+        if url and not (host == "customer.io" or host.endswith(".customer.io")):
+            warnings.append(f"{api} API requests go to {url}, not to Customer.io")
+    return tuple(warnings)
 
 
 def _resolve_path(path: Path, base: Path, home: Path) -> Path:

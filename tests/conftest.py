@@ -80,7 +80,9 @@ def hermetic_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 def memory_keyring() -> Iterator[MemoryKeyring]:
     """Give every test an in-memory keyring seeded with the canary; forbid real backends."""
     backend = MemoryKeyring()
-    backend.set_password("cio-sec", "canary/secret", CANARY)
+    # In the default chain of a credential, so every command that resolves credentials
+    # reads it, registers it and must keep it out of its output.
+    backend.set_password("cio-sec", "default/pseudonym_key", CANARY)
     keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(ForbiddenKeyring())

@@ -92,10 +92,24 @@ def test_configure_logging_does_not_stack_handlers() -> None:
     assert logger.level == logging.INFO
 
 
-def test_logging_filter_masks_tracebacks_too() -> None:
+def test_logged_tracebacks_are_redacted_through_a_real_handler() -> None:
+    import io
+
     redactor = Redactor()
     redactor.register("s3cr3t-value-123")
-    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, None)
-    record.exc_text = "ValueError: s3cr3t-value-123"
-    RedactingFilter(redactor).filter(record)
-    assert record.exc_text == "ValueError: s3cr…-123"
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter(redactor))
+    logger = logging.getLogger("test.redact.traceback")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        raise ValueError("token s3cr3t-value-123")
+    except ValueError:
+        logger.exception("request failed", stack_info=True)
+    finally:
+        logger.removeHandler(handler)
+    text = stream.getvalue()
+    assert "Traceback (most recent call last)" in text
+    assert "ValueError: token s3cr…-123" in text
+    assert "s3cr3t-value-123" not in text

@@ -63,16 +63,45 @@ def test_env_file_flag_moves_the_dotenv_link_of_the_chain() -> None:
     )
 
 
-def test_region_and_base_urls_come_from_env_then_dotenv() -> None:
+def test_region_comes_from_env_then_dotenv() -> None:
     settings = load_settings(
-        CliFlags(),
-        {**ENV, "CUSTOMERIO_REGION": "EU"},
-        dotenv={"CIO_SEC_TRACK_URL": "http://127.0.0.1:9", "CIO_SEC_APP_URL": None},
-        cwd=CWD,
+        CliFlags(), ENV, dotenv={"CUSTOMERIO_REGION": "EU", "OTHER": None}, cwd=CWD
     )
     assert settings.region == "eu"
+    assert (
+        load_settings(
+            CliFlags(),
+            {**ENV, "CUSTOMERIO_REGION": "us"},
+            dotenv={"CUSTOMERIO_REGION": "eu"},
+            cwd=CWD,
+        ).region
+        == "us"
+    )
+
+
+def test_a_dotenv_file_cannot_redirect_requests_or_pick_the_profile() -> None:
+    """A .env in a cloned repository must not send the operator's keys elsewhere."""
+    settings = load_settings(
+        CliFlags(),
+        ENV,
+        dotenv={
+            "CIO_SEC_TRACK_URL": "https://collector.example",
+            "CIO_SEC_APP_URL": "https://collector.example",
+            "CIO_SEC_PROFILE": "attacker",
+        },
+        cwd=CWD,
+    )
+    assert (settings.track_url, settings.app_url, settings.profile) == (None, None, "default")
+    assert settings.warnings == ()
+
+
+def test_base_url_overrides_come_from_the_environment_and_are_announced() -> None:
+    settings = load(env={"CIO_SEC_TRACK_URL": "http://127.0.0.1:9"})
     assert settings.track_url == "http://127.0.0.1:9"
-    assert settings.app_url is None
+    assert settings.warnings == ("Track API requests go to http://127.0.0.1:9, not to Customer.io",)
+    eu = load(env={"CIO_SEC_APP_URL": "https://api-eu.customer.io"})
+    assert eu.app_url == "https://api-eu.customer.io"
+    assert eu.warnings == ()
 
 
 PROFILE = """\
@@ -136,6 +165,12 @@ def test_unknown_profile_is_a_config_error_listing_the_known_ones() -> None:
         ("[profiles.a]\n\n[profiles.b]\nrate = 'fast'\n", 4, "'rate' in profile 'b'"),
         ("colour = 1\n", 1, "unknown key 'colour'"),
         ("[profiles.p]\nsite_id = 'ftp:x'\n", 2, "unknown secret store kind"),
+        ("[profiles.p]\nsite_id = 'memory:x'\n", 2, "unknown secret store kind"),
+        ("[profiles.p]\n\nsite_id = 'env:1BAD'\n", 3, "not a valid"),
+        ("[profiles.p]\nsite_id = 'dotenv:.env'\n", 2, "does not name a file"),
+        ("[profiles.p]\nsite_id = 'keyring:cio-sec'\n", 2, "keyring service"),
+        ("[profiles.p]\nrate = nan\n", 2, "rate must be a positive number"),
+        ("[profile.prod]\nregion = 'eu'\n", 1, "unknown key 'profile'"),
         ("[profiles.p]\nsite_id = [1]\n", 2, "must be a reference"),
         ("[profiles.p]\nproduction = 'yes'\n", 2, "wrong type"),
         ("[profiles.p]\nrate = true\n", 2, "wrong type"),
@@ -166,9 +201,9 @@ def test_invalid_values_are_config_errors(env: dict[str, str], message: str) -> 
         load(env=env)
 
 
-def test_non_positive_rate_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="rate must be a positive number"):
-        load("[profiles.default]\nrate = 0\n")
+def test_non_positive_rate_is_an_input_error_with_its_line() -> None:
+    with pytest.raises(InputError, match=":3: rate must be a positive number"):
+        load("[profiles.default]\n\nrate = 0\n")
 
 
 def test_non_interactive_from_flag_env_or_missing_tty() -> None:

@@ -12,11 +12,26 @@ from cio_sec.stores import SecretRef, StoredValue
 locations = st.text(min_size=1).filter(lambda text: text.strip() == text and text != "")
 
 
-@given(scheme=st.sampled_from(["env", "dotenv", "keyring", "memory"]), location=locations)
+@given(scheme=st.sampled_from(["env", "dotenv", "keyring"]), location=locations)
 def test_references_round_trip(scheme: str, location: str) -> None:
     ref = SecretRef.parse(f"{scheme}:{location}")
     assert ref == SecretRef(scheme, location)
     assert SecretRef.parse(str(ref)) == ref
+
+
+def test_memory_references_are_for_library_callers_only() -> None:
+    """A store that forgets at exit must never be what an operator writes a key to."""
+    with pytest.raises(ConfigError, match="unknown secret store kind 'memory'"):
+        SecretRef.parse("memory:prod")
+    assert SecretRef.parse("memory:prod", internal=True) == SecretRef("memory", "prod")
+
+
+@given(st.from_regex(r"[0-9a-f]{20,64}", fullmatch=True))
+def test_a_pasted_key_is_never_quoted_in_the_error(key: str) -> None:
+    for text in (key, f"{key}:{key}"):
+        with pytest.raises(ConfigError) as caught:
+            SecretRef.parse(text)
+        assert key not in caught.value.message
 
 
 @pytest.mark.parametrize(
@@ -24,7 +39,7 @@ def test_references_round_trip(scheme: str, location: str) -> None:
     [
         ("CUSTOMERIO_SITE_ID", "is not a secret reference"),
         ("env:", "is not a secret reference"),
-        ("s3:bucket/key", "unknown secret store kind 's3'"),
+        ("ftp:bucket/key", "unknown secret store kind 'ftp'"),
         ("aws-sm:prod/customerio", "not supported by this version"),
     ],
 )

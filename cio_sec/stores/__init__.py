@@ -11,10 +11,11 @@ is used (keyring pulls in D-Bus libraries; start-up must stay cheap).
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from cio_sec.errors import ConfigError
 from cio_sec.redact import register
@@ -31,6 +32,7 @@ _STORE_MODULES: dict[str, tuple[str, str]] = {
 _PLANNED_SCHEMES = ("aws-sm", "aws-ssm", "gcp-sm", "vault")
 
 SUPPORTED_SCHEMES = ("env", "dotenv", "keyring")
+_SYNTAX = "use env:NAME, dotenv:PATH#NAME or keyring:SERVICE/USERNAME"
 
 
 @dataclass(frozen=True)
@@ -44,29 +46,30 @@ class SecretRef:
         return f"{self.scheme}:{self.location}"
 
     @classmethod
-    def parse(cls, text: str) -> SecretRef:
+    def parse(cls, text: str, *, internal: bool = False) -> SecretRef:
         """Parse ``SCHEME:LOCATION``.
 
+        The rejected text is never quoted in the error: what an operator pastes where a
+        reference belongs is, often enough, the secret itself. ``memory:`` references
+        (a process-local store that forgets everything at exit) are accepted only with
+        ``internal=True``, for library callers and tests, never from config or ``--store``.
+
         Raises:
-            ConfigError: the text is not a reference of a known kind.
+            ConfigError: the text is not a reference of a supported kind.
         """
         scheme, sep, location = text.strip().partition(":")
         scheme = scheme.lower()
         if not sep or not location:
-            raise ConfigError(
-                f"{text!r} is not a secret reference",
-                hint="use env:NAME, dotenv:PATH#NAME or keyring:SERVICE/USERNAME",
-            )
+            raise ConfigError("this is not a secret reference (SCHEME:LOCATION)", hint=_SYNTAX)
         if scheme in _PLANNED_SCHEMES:
             raise ConfigError(
                 f"secret references of kind {scheme!r} are not supported by this version",
-                hint="use env:NAME, dotenv:PATH#NAME or keyring:SERVICE/USERNAME",
+                hint=_SYNTAX,
             )
-        if scheme not in _STORE_MODULES:
-            raise ConfigError(
-                f"unknown secret store kind {scheme!r} in {text!r}",
-                hint="use env:NAME, dotenv:PATH#NAME or keyring:SERVICE/USERNAME",
-            )
+        known = scheme in SUPPORTED_SCHEMES or (internal and scheme in _STORE_MODULES)
+        if not known:
+            shown = f" {scheme!r}" if re.fullmatch(r"[a-z][a-z-]{0,15}", scheme) else ""
+            raise ConfigError(f"unknown secret store kind{shown}", hint=_SYNTAX)
         return cls(scheme, location)
 
 
@@ -161,6 +164,23 @@ def _registered(stored: StoredValue | None) -> StoredValue | None:
     return stored
 
 
+def check_reference(ref: SecretRef) -> None:
+    """Validate a reference's location (file and variable, service and entry ...).
+
+    Nothing is read or written: this only binds a store to the location, so that a
+    config file can be checked when it is loaded.
+
+    Raises:
+        ConfigError: the location is malformed for its kind.
+    """
+    _store_class(ref).from_ref(ref, environ={}, cwd=Path("/"))
+
+
+def _store_class(ref: SecretRef) -> Any:
+    module_name, class_name = _STORE_MODULES[ref.scheme]
+    return getattr(importlib.import_module(module_name), class_name)
+
+
 def open_store(
     ref: SecretRef | str,
     *,
@@ -175,8 +195,6 @@ def open_store(
     Raises:
         ConfigError: the reference is malformed or of an unsupported kind.
     """
-    parsed = SecretRef.parse(ref) if isinstance(ref, str) else ref
-    module_name, class_name = _STORE_MODULES[parsed.scheme]
-    store_class = getattr(importlib.import_module(module_name), class_name)
-    store: SecretStore = store_class.from_ref(parsed, environ=environ, cwd=cwd)
+    parsed = SecretRef.parse(ref, internal=True) if isinstance(ref, str) else ref
+    store: SecretStore = _store_class(parsed).from_ref(parsed, environ=environ, cwd=cwd)
     return _RegisteringStore(store)

@@ -19,9 +19,14 @@ import stat
 import subprocess
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows has no flock; the last writer wins there
+    fcntl = None  # type: ignore[assignment]
 
 from dotenv import dotenv_values
 from dotenv.parser import Binding, parse_stream
@@ -122,13 +127,14 @@ class DotenvStore:
         """
         if not value:
             raise ConfigError(f"refusing to store an empty value in {self.describe()}")
-        snapshot = self._load()
-        current = snapshot.get(self.name)
-        if current != value:
-            updates: dict[str, str | None] = {self.name: value}
-            if current is not None:
-                updates[self.previous_name] = current
-            self._write(snapshot, updates)
+        with self._exclusive():
+            snapshot = self._load()
+            current = snapshot.get(self.name)
+            if current != value:
+                updates: dict[str, str | None] = {self.name: value}
+                if current is not None:
+                    updates[self.previous_name] = current
+                self._write(snapshot, updates)
         return StoredValue(value)
 
     def rollback(self) -> StoredValue:
@@ -138,14 +144,15 @@ class DotenvStore:
             ConfigError: there is no previous value.
             SecretStoreUnavailableError: the file cannot be read or written.
         """
-        snapshot = self._load()
-        previous = snapshot.get(self.previous_name)
-        if previous is None:
-            raise ConfigError(
-                f"cannot roll back {self.describe()}: {self.previous_name} is not set",
-            )
-        current = snapshot.get(self.name)
-        self._write(snapshot, {self.name: previous, self.previous_name: current})
+        with self._exclusive():
+            snapshot = self._load()
+            previous = snapshot.get(self.previous_name)
+            if previous is None:
+                raise ConfigError(
+                    f"cannot roll back {self.describe()}: {self.previous_name} is not set",
+                )
+            current = snapshot.get(self.name)
+            self._write(snapshot, {self.name: previous, self.previous_name: current})
         return StoredValue(previous)
 
     def delete(self) -> None:
@@ -154,13 +161,37 @@ class DotenvStore:
         Raises:
             SecretStoreUnavailableError: the file cannot be read or written.
         """
-        snapshot = self._load()
-        if self.name in snapshot.values or self.previous_name in snapshot.values:
-            self._write(snapshot, {self.name: None, self.previous_name: None})
+        with self._exclusive():
+            snapshot = self._load()
+            if self.name in snapshot.values or self.previous_name in snapshot.values:
+                self._write(snapshot, {self.name: None, self.previous_name: None})
 
     def describe(self) -> str:
         """Say which file and variable hold the secret."""
         return f"dotenv file {self.path}, variable {self.name}"
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Serialise read-modify-write cycles on the file's directory.
+
+        Two writers would otherwise each replace the file with their own edit and lose
+        the other's (a new key, or the previous value kept for rollback). The lock is
+        ``flock`` on the directory itself, so no lock file is left beside the ``.env``.
+        """
+        directory = Path(os.path.realpath(self.path)).parent
+        try:
+            fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        except FileNotFoundError:
+            yield  # nothing there yet to race on; put() creates the directory itself
+            return
+        except OSError as exc:
+            raise self._unreadable(_reason(exc)) from exc
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # also releases the lock
 
     def _load(self) -> _Snapshot:
         snapshot = self._read()

@@ -185,18 +185,48 @@ def test_unknown_credential_name_is_a_usage_error(run_cli: CliHarness) -> None:
     run_cli("credentials", "set", "password", "--stdin", input="x", expect=ExitCode.USAGE)
 
 
-def test_bad_store_reference_is_a_config_error(run_cli: CliHarness) -> None:
+def test_bad_store_reference_is_a_usage_error_that_does_not_echo_it(run_cli: CliHarness) -> None:
+    for store, message in [
+        ("vault:kv/x#y", "secret references of kind 'vault' are not supported"),
+        ("memory:prod", "unknown secret store kind 'memory'"),
+        (CANARY, "this is not a secret reference"),
+    ]:
+        outcome = run_cli(
+            "credentials",
+            "set",
+            "site_id",
+            "--stdin",
+            "--store",
+            store,
+            input="0123456789abcdef0123",
+            expect=ExitCode.USAGE,
+        )
+        assert f"error: --store: {message}" in outcome.stderr, outcome.stderr
+
+
+def test_a_key_typed_as_an_argument_is_never_echoed(run_cli: CliHarness) -> None:
+    key = "0123456789abcdef0123"
+    for args in (
+        ["credentials", "set", "track_api_key", key],
+        ["credentials", "set", key],
+        [key],
+    ):
+        outcome = run_cli(*args, expect=ExitCode.USAGE)
+        assert key not in outcome.stdout + outcome.stderr, args
+    outcome = run_cli("credentials", "set", "track_api_key", key, expect=ExitCode.USAGE)
+    assert "secrets are never accepted as arguments" in outcome.stderr
+    # harmless words are still shown, so typos stay easy to spot
+    assert "credentals" in run_cli("credentals", expect=ExitCode.USAGE).stderr
+
+
+def test_undecodable_input_is_exit_2_naming_the_source(run_cli: CliHarness) -> None:
     outcome = run_cli(
-        "credentials",
-        "set",
-        "site_id",
-        "--stdin",
-        "--store",
-        "vault:kv/x#y",
-        input="0123456789abcdef0123",
-        expect=ExitCode.CONFIG,
+        "credentials", "set", "site_id", "--stdin", input=b"\xff\xfe", expect=ExitCode.USAGE
     )
-    assert "not supported by this version" in outcome.stderr
+    assert "<stdin>: the value on stdin is not valid UTF-8" in outcome.stderr
+    Path(".env").write_bytes(b"CUSTOMERIO_SITE_ID=abc\xff\n")
+    outcome = run_cli("credentials", "show", expect=ExitCode.USAGE)
+    assert ".env: cannot read the dotenv file: not valid UTF-8" in outcome.stderr
 
 
 def _read_until(fd: int, marker: bytes | None, seconds: float = 15) -> bytes:

@@ -198,3 +198,23 @@ def test_a_bug_under_format_json_is_a_redacted_json_object(
     error = run_cli("credentials", "show", "-f", "json", expect=ExitCode.INTERNAL).json["error"]
     assert error["type"] == "InternalError"
     assert error["message"] == "RuntimeError: boom cana…7e57"
+
+
+def test_a_closed_stdout_stops_quietly() -> None:
+    """``cio-sec ... | head -0``: no traceback, no 'Exception ignored' at exit."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "cio_sec", "credentials", "show", "-f", "json"],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(writer)
+    assert result.returncode == ExitCode.INTERRUPTED
+    assert result.stderr == ""

@@ -560,3 +560,24 @@ def test_put_changes_only_its_own_variables(
 def test_quote_value_round_trips_through_python_dotenv(value: str) -> None:
     parsed = dotenv_values(stream=io.StringIO(f"K={quote_value(value)}\n"), interpolate=False)
     assert parsed == {"K": value}
+
+
+def test_concurrent_writers_do_not_lose_each_others_changes(dotenv_path: Path) -> None:
+    """Two writers on one file: without the lock one read-modify-replace wins."""
+    import threading
+
+    for round_number in range(30):
+        names = (f"KEY_A{round_number}", f"KEY_B{round_number}")
+        start = threading.Barrier(len(names))
+
+        def put(name: str, start: threading.Barrier) -> None:
+            start.wait()
+            open_dotenv(f".env#{name}").put(f"value-of-{name}")
+
+        threads = [threading.Thread(target=put, args=(name, start)) for name in names]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        values = dotenv_values(dotenv_path)
+        assert all(values.get(name) == f"value-of-{name}" for name in names), values

@@ -25,6 +25,7 @@ from keyring.errors import (
 from cio_sec.errors import ConfigError, ExitCode, SecretStoreUnavailableError
 from cio_sec.stores import SecretRef, SecretStore, StoredValue, open_store
 from cio_sec.stores.keyring_store import KeyringStore, _backend_errors
+from tests.conftest import CANARY
 from tests.support.memory_keyring import MemoryKeyring
 
 REF = "keyring:cio-sec/prod/track_api_key"
@@ -116,7 +117,7 @@ def test_delete_leaves_other_entries(memory_keyring: MemoryKeyring) -> None:
     store.put("trk_live_5ecret_value_0002")
     store.delete()
     assert memory_keyring.passwords == {
-        ("cio-sec", "canary/secret"): memory_keyring.passwords[("cio-sec", "canary/secret")],
+        ("cio-sec", "default/pseudonym_key"): CANARY,
         ("cio-sec", "prod/app_api_key"): "app_value_0001",
     }
 

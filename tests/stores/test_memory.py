@@ -48,7 +48,7 @@ def test_blank_name_is_a_config_error() -> None:
 
 
 def test_from_ref_directly() -> None:
-    ref = SecretRef.parse("memory:prod/track")
+    ref = SecretRef.parse("memory:prod/track", internal=True)
     store = MemoryStore.from_ref(ref, environ={}, cwd=Path())
     assert isinstance(store, SecretStore)
     assert store.ref == ref

@@ -26,7 +26,9 @@ def seeded(hermetic_env: Path, memory_keyring: MemoryKeyring) -> dict[str, str]:
     (hermetic_env / ".env").chmod(0o600)
     memory_keyring.set_password("cio-sec", "prod/key", CURRENT)
     memory_keyring.set_password("cio-sec", "prod/key@previous", PREVIOUS)
-    memory = MemoryStore.from_ref(SecretRef.parse("memory:key"), environ={}, cwd=hermetic_env)
+    memory = MemoryStore.from_ref(
+        SecretRef.parse("memory:key", internal=True), environ={}, cwd=hermetic_env
+    )
     memory.put(PREVIOUS)
     memory.put(CURRENT)
     return {"KEY": CURRENT, "KEY_PREVIOUS": PREVIOUS}
@@ -45,9 +47,9 @@ REFS: dict[str, Callable[..., SecretStore]] = {
 def test_every_kind_opens_as_a_secret_store(hermetic_env: Path, ref: str) -> None:
     store = open_store(ref, environ={}, cwd=hermetic_env)
     assert isinstance(store, SecretStore)
-    assert store.ref == SecretRef.parse(ref)
+    assert store.ref == SecretRef.parse(ref, internal=True)
     assert store.writable is (ref.partition(":")[0] != "env")
-    inner = REFS[ref](SecretRef.parse(ref), environ={}, cwd=hermetic_env)
+    inner = REFS[ref](SecretRef.parse(ref, internal=True), environ={}, cwd=hermetic_env)
     assert store.describe() == inner.describe()
 
 
@@ -55,7 +57,7 @@ def test_every_kind_opens_as_a_secret_store(hermetic_env: Path, ref: str) -> Non
 def test_values_read_are_masked_from_then_on(
     hermetic_env: Path, seeded: dict[str, str], ref: str
 ) -> None:
-    store = open_store(SecretRef.parse(ref), environ=seeded, cwd=hermetic_env)
+    store = open_store(SecretRef.parse(ref, internal=True), environ=seeded, cwd=hermetic_env)
     log_line = f"using {CURRENT} (was {PREVIOUS})"
     assert redact(log_line) == log_line  # nothing registered yet
 
