@@ -209,9 +209,9 @@ def load_settings(
         audit_log=_resolve_path(Path(str(profile.get("audit_log", ""))), cwd, home)
         if profile.get("audit_log")
         else state_dir / "audit.jsonl",
-        rate=_positive(profile.get("rate", 100.0), "rate"),
-        concurrency=int(_positive(profile.get("concurrency", 16), "concurrency")),
-        timeout=_positive(profile.get("timeout", 10.0), "timeout"),
+        rate=_number(profile.get("rate", 100.0)),
+        concurrency=int(profile.get("concurrency", 16)),
+        timeout=_number(profile.get("timeout", 10.0)),
         non_interactive=_non_interactive(flags, merged_env),
         cwd=cwd,
         warnings=(
@@ -423,14 +423,8 @@ def _validate_region(region: str) -> str:
     return normalised
 
 
-def _positive(value: object, name: str) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ConfigError(f"{name} must be a positive number, not {value!r}")
+def _number(value: Any) -> float:
+    """A number the config check has already proven finite and positive."""
     return float(value)
 
 

@@ -187,7 +187,7 @@ class DotenvStore:
         except OSError as exc:
             raise self._unreadable(_reason(exc)) from exc
         try:
-            if fcntl is not None:
+            if fcntl is not None:  # pragma: no branch - None on Windows only
                 fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:

@@ -11,6 +11,10 @@ import sys
 import httpx
 import pytest
 
+from cio_sec.errors import ExitCode
+from cio_sec.sandbox import Sandbox
+from tests.support.cli import CliHarness
+
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("fmt", ["text", "json"])
@@ -49,3 +53,9 @@ def test_sandbox_prints_one_json_line_serves_and_stops_on_ctrl_c(fmt: str) -> No
     assert stdout == ""
     assert ("Ctrl-C stops it" in stderr) is (fmt == "text")
     assert "Traceback" not in stderr
+
+
+def test_a_port_in_use_is_exit_3_with_a_hint(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    outcome = run_cli("sandbox", "--port", str(sandbox.port), expect=ExitCode.CONFIG)
+    assert f"cannot listen on 127.0.0.1:{sandbox.port}" in outcome.stderr
+    assert "--port 0" in outcome.stderr
