@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from cio_sec.errors import ConfigError, InputError
 from cio_sec.stores import SecretRef, check_reference
@@ -201,7 +200,9 @@ def load_settings(
         config_path=config_path if config else None,
         region=_validate_region(region),
         production=bool(profile.get("production", False)),
-        credentials=_credential_chains(profile, profile_name, env_file, config_path, home),
+        credentials=_credential_chains(
+            profile, profile_name, _relative_to(env_file, cwd), config_path, home
+        ),
         track_url=track_url,
         app_url=app_url,
         env_file=env_file,
@@ -214,10 +215,7 @@ def load_settings(
         timeout=_number(profile.get("timeout", 10.0)),
         non_interactive=_non_interactive(flags, merged_env),
         cwd=cwd,
-        warnings=(
-            *_unknown_env_warnings(environ),
-            *_override_warnings(track_url=track_url, app_url=app_url),
-        ),
+        warnings=_unknown_env_warnings(environ),
     )
 
 
@@ -447,14 +445,12 @@ def _unknown_env_warnings(environ: Mapping[str, str]) -> tuple[str, ...]:
     )
 
 
-def _override_warnings(*, track_url: str | None, app_url: str | None) -> tuple[str, ...]:
-    """Say so whenever credentials are about to be sent somewhere other than Customer.io."""
-    warnings = []
-    for api, url in (("Track", track_url), ("App", app_url)):
-        host = (urlsplit(url).hostname or "") if url else ""
-        if url and not (host == "customer.io" or host.endswith(".customer.io")):
-            warnings.append(f"{api} API requests go to {url}, not to Customer.io")
-    return tuple(warnings)
+def _relative_to(path: Path, base: Path) -> Path:
+    """Show a path under the working directory as relative: shorter, and what was typed."""
+    try:
+        return path.relative_to(base)
+    except ValueError:
+        return path
 
 
 def _resolve_path(path: Path, base: Path, home: Path) -> Path:

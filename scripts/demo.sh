@@ -28,7 +28,7 @@ echo "== storing the sandbox's credentials (from stdin, never from an argument)"
 for pair in site_id:CUSTOMERIO_SITE_ID track_api_key:CUSTOMERIO_TRACK_API_KEY \
             app_api_key:CUSTOMERIO_APP_API_KEY; do
     name="${pair%%:*}" var="${pair##*:}"
-    field "$name" | "$bin/cio-sec" credentials set "$name" --stdin --store "dotenv:$demo/.env#$var"
+    field "$name" | "$bin/cio-sec" credentials set "$name" --stdin --store "dotenv:.env#$var"
 done
 
 echo "== where each credential comes from (values masked)" >&2

@@ -60,6 +60,10 @@ def _check_base_url(base_url: str) -> httpx.URL:
             f"refusing to send credentials over plain HTTP to {_host(url)}",
             hint="use an https:// base URL (plain http is only accepted on loopback)",
         )
+    if url.host != "customer.io" and not url.host.endswith(".customer.io"):
+        # Said every time credentials are about to go somewhere else (a sandbox, a
+        # proxy, or a base URL someone slipped into the environment).
+        logger.warning("credentials will be sent to %s, not to Customer.io", _host(url))
     return url
 
 

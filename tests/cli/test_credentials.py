@@ -40,6 +40,15 @@ def test_check_text_output_is_a_table(run_cli: CliHarness, sandbox: Sandbox) -> 
     assert "ok" in outcome.stdout
 
 
+def test_sending_credentials_anywhere_but_customerio_is_announced(
+    run_cli: CliHarness, sandbox: Sandbox
+) -> None:
+    host = sandbox.info.track_url.removeprefix("http://")
+    outcome = run_cli("credentials", "check")
+    assert outcome.stderr.count(f"credentials will be sent to {host}, not to Customer.io") == 2
+    assert "not to Customer.io" not in run_cli("credentials", "show").stderr
+
+
 def test_check_says_when_the_account_is_in_another_region(
     run_cli: CliHarness, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
