@@ -45,11 +45,20 @@ def configure_logging(verbose: int, *, debug: bool) -> None:
             logger.removeHandler(handler)
     handler = _StderrHandler()
     handler.addFilter(RedactingFilter())
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    handler.setFormatter(_LowercaseLevelFormatter("%(levelname)s: %(message)s"))
     logger.addHandler(handler)
     levels = {0: logging.WARNING, 1: logging.INFO}
     logger.setLevel(logging.DEBUG if debug else levels.get(verbose, logging.DEBUG))
     logger.propagate = False
+
+
+class _LowercaseLevelFormatter(logging.Formatter):
+    """``warning: ...`` like every other message cio-sec writes to stderr."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging API
+        return super().formatMessage(record).replace(
+            record.levelname, record.levelname.lower(), 1
+        )
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
