@@ -6,33 +6,21 @@ command that needs them: shell completion runs this program on every TAB press.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
-import re
 import sys
-import traceback
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from typer.core import TyperGroup
 
 from cio_sec import __version__
-from cio_sec.errors import (
-    EXIT_CODE_TABLE,
-    CioSecError,
-    ExitCode,
-    InputError,
-    InteractionRequiredError,
-)
+from cio_sec.cli_boundary import ErrorBoundaryGroup
+from cio_sec.errors import EXIT_CODE_TABLE, ExitCode, InputError, InteractionRequiredError
 from cio_sec.output import OutputFormat, Result, Streams
 
 if TYPE_CHECKING:
-    from typer._click import Context as ClickContext
-
     from cio_sec.credentials import StoreOpener
     from cio_sec.sandbox import SandboxInfo
     from cio_sec.settings import Settings
@@ -42,108 +30,8 @@ EXIT_CODES_EPILOG = "Exit codes:\n\n" + "\n\n".join(
 )
 
 
-class _CioSecGroup(TyperGroup):
-    """The one error boundary: exceptions become a message on stderr and an exit code."""
-
-    def invoke(self, ctx: ClickContext) -> Any:
-        try:
-            return super().invoke(ctx)
-        except typer.Exit:
-            raise
-        except typer.TyperException as exc:
-            exc.message = hide_argument_values(exc.message)
-            raise
-        except BrokenPipeError:
-            _stdout_closed()
-        except typer.Abort:
-            _fail(ctx, ExitCode.INTERRUPTED, "aborted")
-        except CioSecError as exc:
-            _fail(ctx, exc.exit_code, exc.message, exc.hint, kind=type(exc).__name__)
-        except KeyboardInterrupt:
-            _fail(ctx, ExitCode.INTERRUPTED, "interrupted")
-        except Exception as exc:  # noqa: BLE001 - the boundary: any bug becomes exit 70
-            _internal_error(ctx, exc)
-
-
-#: A word that can be echoed back: command and credential names have no digits.
-_HARMLESS_WORD = re.compile(r"[A-Za-z_-]{1,30}")
-
-
-def hide_argument_values(message: str) -> str:
-    """Mask values a usage error would echo; what was typed may be a pasted key.
-
-    ``cio-sec credentials set track_api_key 0123…`` must not print the key back in
-    "Got unexpected extra argument", and neither may a key typed as a command or choice.
-    """
-
-    def _quoted(match: re.Match[str]) -> str:
-        word = match.group(1)
-        return match.group(0) if _HARMLESS_WORD.fullmatch(word) else "'…'"
-
-    message = re.sub(r"'([^']*)'", _quoted, message)
-    return re.sub(
-        r"unexpected extra argument(?:\(s\)|s)? \((.*)\)",
-        lambda m: (
-            m.group(0)
-            if _HARMLESS_WORD.fullmatch(m.group(1))
-            else "unexpected extra argument (not shown: secrets are never accepted as arguments; "
-            "use --stdin or the hidden prompt)"
-        ),
-        message,
-    )
-
-
-def _stdout_closed() -> NoReturn:
-    """The reader of stdout went away (``| head``): stop quietly, like an interruption."""
-    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
-        # NOTE: Python would flush stdout again at exit and print a second error.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-
-
-def _fail(
-    ctx: ClickContext,
-    code: ExitCode,
-    message: str,
-    hint: str | None = None,
-    *,
-    kind: str = "Interrupted",
-) -> NoReturn:
-    streams = Streams.system(color=False)
-    streams.message(f"error: {message}")
-    if hint:
-        streams.message(f"hint: {hint}")
-    _error_document(ctx, code, kind, message, hint)
-    raise typer.Exit(int(code)) from None
-
-
-def _internal_error(ctx: ClickContext, exc: BaseException) -> NoReturn:
-    streams = Streams.system(color=False)
-    if ctx.find_root().params.get("debug"):
-        # NOTE: formatted by hand (no locals) and redacted line by line.
-        streams.message("".join(traceback.format_exception(exc)).rstrip())
-    else:
-        streams.message(f"internal error: {type(exc).__name__}: {exc}")
-        streams.message("hint: this is a bug in cio-sec; re-run with --debug for a traceback")
-    _error_document(ctx, ExitCode.INTERNAL, "InternalError", f"{type(exc).__name__}: {exc}", None)
-    raise typer.Exit(int(ExitCode.INTERNAL)) from None
-
-
-def _error_document(
-    ctx: ClickContext, code: ExitCode, kind: str, message: str, hint: str | None
-) -> None:
-    """Under ``--format json`` a failure is a JSON object on stdout too, for scripts."""
-    context = ctx.find_root().obj
-    if not isinstance(context, AppContext) or context.fmt is not OutputFormat.JSON:
-        return
-    from cio_sec.output import emit_error
-
-    emit_error(context.command, int(code), kind, message, hint, context.streams)
-
-
 app = typer.Typer(
-    cls=_CioSecGroup,
+    cls=ErrorBoundaryGroup,
     name="cio-sec",
     no_args_is_help=True,
     add_completion=False,
@@ -153,7 +41,7 @@ app = typer.Typer(
     help="Keep a Customer.io integration secure: credentials, webhooks, PII, erasure.",
 )
 credentials_app = typer.Typer(
-    cls=_CioSecGroup,
+    cls=ErrorBoundaryGroup,
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     epilog=EXIT_CODES_EPILOG,
@@ -202,42 +90,15 @@ class AppContext:
 
 
 def _load_settings(context: AppContext) -> Settings:
-    from dotenv import dotenv_values
+    from cio_sec.settings import CliFlags, read_settings
 
-    from cio_sec.settings import CliFlags, default_config_path, load_settings, read_config_text
-
-    cwd = Path.cwd()
-    env_file = context.env_file or Path(".env")
-    env_path = env_file if env_file.is_absolute() else cwd / env_file
-    if context.env_file is not None and not env_path.is_file():
-        raise InputError("the --env-file does not exist or is not a file", path=env_path)
-    dotenv = _read_dotenv(env_path, dotenv_values) if env_path.is_file() else {}
-    return load_settings(
-        CliFlags(
-            profile=context.profile,
-            env_file=context.env_file,
-            non_interactive=context.non_interactive,
-            stdin_is_tty=sys.stdin.isatty(),
-        ),
-        os.environ,
-        dotenv=dotenv,
-        cwd=cwd,
-        config_text=read_config_text(default_config_path(os.environ)),
+    flags = CliFlags(
+        profile=context.profile,
+        env_file=context.env_file,
+        non_interactive=context.non_interactive,
+        stdin_is_tty=sys.stdin.isatty(),
     )
-
-
-def _read_dotenv(path: Path, reader: Any) -> dict[str, str | None]:
-    """Read the ``.env`` file's values (no ``${VAR}`` interpolation: secrets stay literal).
-
-    Raises:
-        InputError: the file cannot be read or is not UTF-8.
-    """
-    try:
-        with path.open(encoding="utf-8") as stream:
-            return dict(reader(stream=stream, interpolate=False))
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not valid UTF-8"
-        raise InputError(f"cannot read the dotenv file: {reason}", path=path) from None
+    return read_settings(flags, os.environ, cwd=Path.cwd())
 
 
 def _version_callback(value: bool) -> None:

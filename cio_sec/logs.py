@@ -56,9 +56,7 @@ class _LowercaseLevelFormatter(logging.Formatter):
     """``warning: ...`` like every other message cio-sec writes to stderr."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging API
-        return super().formatMessage(record).replace(
-            record.levelname, record.levelname.lower(), 1
-        )
+        return super().formatMessage(record).replace(record.levelname, record.levelname.lower(), 1)
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -187,7 +187,7 @@ def load_settings(
         or DEFAULT_PROFILE
     )
     profile = _select_profile(config, profile_name, config_path)
-    home = Path(environ.get("HOME") or Path.home())
+    home = _home(environ)
     env_file = _resolve_path(flags.env_file or Path(".env"), cwd, home)
     state_dir = default_state_dir(environ)
     region = merged_env.get("CUSTOMERIO_REGION") or str(profile.get("region", "us"))
@@ -217,6 +217,43 @@ def load_settings(
         cwd=cwd,
         warnings=_unknown_env_warnings(environ),
     )
+
+
+def read_settings(flags: CliFlags, environ: Mapping[str, str], *, cwd: Path) -> Settings:
+    """Read the ``.env`` file and the config file, then build settings from them.
+
+    The I/O half of `load_settings`, for the CLI.
+
+    Raises:
+        InputError: ``--env-file`` is missing, or a file cannot be read or parsed.
+        ConfigError: the profile or a setting is invalid.
+    """
+    env_path = _resolve_path(flags.env_file or Path(".env"), cwd, _home(environ))
+    if flags.env_file is not None and not env_path.is_file():
+        raise InputError("the --env-file does not exist or is not a file", path=env_path)
+    return load_settings(
+        flags,
+        environ,
+        dotenv=read_dotenv(env_path) if env_path.is_file() else {},
+        cwd=cwd,
+        config_text=read_config_text(default_config_path(environ)),
+    )
+
+
+def read_dotenv(path: Path) -> dict[str, str | None]:
+    """Read a dotenv file's values, with no ``${VAR}`` interpolation: secrets stay literal.
+
+    Raises:
+        InputError: the file cannot be read or is not UTF-8.
+    """
+    from dotenv import dotenv_values
+
+    try:
+        with path.open(encoding="utf-8") as stream:
+            return dict(dotenv_values(stream=stream, interpolate=False))
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not valid UTF-8"
+        raise InputError(f"cannot read the dotenv file: {reason}", path=path) from None
 
 
 def read_config_text(path: Path) -> str | None:
@@ -458,6 +495,10 @@ def _resolve_path(path: Path, base: Path, home: Path) -> Path:
     if path.parts and path.parts[0] == "~":
         path = home.joinpath(*path.parts[1:])
     return path if path.is_absolute() else base / path
+
+
+def _home(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get("HOME") or Path.home())
 
 
 def _xdg_dir(environ: Mapping[str, str], variable: str, fallback: str) -> Path:

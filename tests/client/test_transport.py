@@ -163,3 +163,17 @@ def test_nothing_secret_reaches_logs_or_errors(
     assert "retrying POST 127.0.0.1:" in logged
     assert re.search(r"cio_sec\.client POST 127\.0\.0\.1:\d+ 429 \d+ms", logged)
     assert re.search(r"cio_sec\.client DELETE 127\.0\.0\.1:\d+ 401 \d+ms", logged)
+
+
+def test_only_hosts_other_than_customerio_are_announced(caplog: pytest.LogCaptureFixture) -> None:
+    from cio_sec.client import build_app_client, build_track_client
+
+    with caplog.at_level("WARNING", logger="cio_sec"):
+        build_track_client("https://track-eu.customer.io", SITE_ID, TRACK_KEY).close()
+        build_app_client("https://api.customer.io", APP_KEY).close()
+    assert caplog.records == []
+    with caplog.at_level("WARNING", logger="cio_sec"):
+        build_app_client("https://customer.io.example", APP_KEY).close()
+    assert [r.getMessage() for r in caplog.records] == [
+        "credentials will be sent to customer.io.example, not to Customer.io"
+    ]
