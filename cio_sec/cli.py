@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from cio_sec.sandbox import SandboxInfo
     from cio_sec.settings import Settings
 
-EXIT_CODES_EPILOG = "Exit codes:\n\n" + "\n\n".join(
+# "\b" tells Click not to re-wrap the table.
+EXIT_CODES_EPILOG = "Exit codes:\n\n\b\n" + "\n".join(
     f"{int(code):>3}  {meaning}" for code, meaning in EXIT_CODE_TABLE
 )
 
@@ -36,16 +37,20 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     pretty_exceptions_show_locals=False,
     epilog=EXIT_CODES_EPILOG,
-    help="Keep a Customer.io integration secure: credentials, webhooks, PII, erasure.",
+    help="Keep a Customer.io integration secure: credentials, webhooks, PII, erasure.\n\n"
+    "Example:\n\n\b\n  cio-sec sandbox --port 8765 &\n  cio-sec credentials check",
 )
 credentials_app = typer.Typer(
     cls=ErrorBoundaryGroup,
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     epilog=EXIT_CODES_EPILOG,
-    help="Store, show and test Customer.io credentials (values are never printed).",
+    help="Store, show and test Customer.io credentials (values are never printed).\n\n"
+    'Example:\n\n\b\n  printf %s "$KEY" | cio-sec credentials set track_api_key --stdin\n'
+    "  cio-sec credentials check",
 )
 app.add_typer(credentials_app, name="credentials")
 
@@ -141,10 +146,7 @@ def root(
         ),
     ] = False,
 ) -> None:
-    """Keep a Customer.io integration secure.
-
-    Example: cio-sec credentials check
-    """
+    """Keep a Customer.io integration secure."""
     from cio_sec.logs import configure_logging
 
     configure_logging(verbose, debug=debug)
@@ -197,7 +199,7 @@ def _finish(result: Result, context: AppContext) -> None:
         raise typer.Exit(int(code))
 
 
-@credentials_app.command("show")
+@credentials_app.command("show", epilog=EXIT_CODES_EPILOG)
 def credentials_show(ctx: typer.Context, fmt: FormatOption = OutputFormat.TEXT) -> None:
     """Show where each credential comes from: reference, masked value, fingerprint.
 
@@ -211,7 +213,7 @@ def credentials_show(ctx: typer.Context, fmt: FormatOption = OutputFormat.TEXT) 
     _finish(show_credentials(context.settings(), context.opener()), context)
 
 
-@credentials_app.command("set")
+@credentials_app.command("set", epilog=EXIT_CODES_EPILOG)
 def credentials_set(
     ctx: typer.Context,
     name: Annotated[CredentialName, typer.Argument(help="Which credential to store.")],
@@ -234,9 +236,11 @@ def credentials_set(
 
         printf %s "$KEY" | cio-sec credentials set track_api_key --stdin
     """
-    from cio_sec.credentials import set_credential
+    from cio_sec.credentials import parse_store_option, set_credential
 
     context = _start(ctx, "credentials set", fmt)
+    if store is not None:
+        parse_store_option(store)
     value = _read_secret(name.value, from_stdin=from_stdin, context=context)
     result = set_credential(context.settings(), name.value, value, context.opener(), store=store)
     _finish(result, context)
@@ -263,7 +267,7 @@ def _read_secret(name: str, *, from_stdin: bool, context: AppContext) -> str:
     return str(value)
 
 
-@credentials_app.command("check")
+@credentials_app.command("check", epilog=EXIT_CODES_EPILOG)
 def credentials_check(ctx: typer.Context, fmt: FormatOption = OutputFormat.TEXT) -> None:
     """Test the credentials against Customer.io with read-only calls.
 
@@ -278,7 +282,7 @@ def credentials_check(ctx: typer.Context, fmt: FormatOption = OutputFormat.TEXT)
     _finish(check_credentials(context.settings(), context.opener()), context)
 
 
-@app.command("sandbox")
+@app.command("sandbox", epilog=EXIT_CODES_EPILOG)
 def sandbox(
     ctx: typer.Context,
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="0 picks a free port.")] = 0,

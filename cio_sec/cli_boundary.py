@@ -48,8 +48,9 @@ class ErrorBoundaryGroup(TyperGroup):
             _internal_error(ctx, exc)
 
 
-#: A word that can be echoed back: command and credential names have no digits.
-_HARMLESS_WORD = re.compile(r"[A-Za-z_-]{1,30}")
+#: What a usage error may echo back: names and short values, never anything as long as
+#: a Customer.io key (20 characters and more).
+_HARMLESS_WORD = re.compile(r"[A-Za-z_-]{1,30}|[A-Za-z0-9_.-]{1,12}")
 
 
 def hide_argument_values(message: str) -> str:

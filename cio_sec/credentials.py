@@ -21,7 +21,7 @@ from cio_sec.errors import (
 )
 from cio_sec.redact import fingerprint, mask
 from cio_sec.settings import CREDENTIAL_ENV_NAMES, CREDENTIAL_NAMES, Settings
-from cio_sec.stores import SecretRef, SecretStore, open_store
+from cio_sec.stores import SecretRef, SecretStore, check_reference, open_store
 
 if TYPE_CHECKING:
     from cio_sec.client import AccountRegion, RetryPolicy, Workspace
@@ -206,10 +206,26 @@ def shape_warnings(name: str, value: str) -> tuple[str, ...]:
     warnings: list[str] = []
     if value != value.strip():
         warnings.append(f"the {name} value has leading or trailing whitespace")
+    if "\n" in value.strip() or "\r" in value.strip():
+        warnings.append(f"the {name} value contains a line break (pasted twice?)")
     expected = _EXPECTED_SHAPES.get(name)
     if expected and not expected[0].fullmatch(value.strip()):
         warnings.append(f"{name} values are usually {expected[1]}; this one is not")
     return tuple(warnings)
+
+
+def parse_store_option(store: str) -> SecretRef:
+    """Parse ``--store`` (before any secret is asked for, so a typo costs no typing).
+
+    Raises:
+        InputError: not a valid reference (a usage error, exit 2).
+    """
+    try:
+        ref = SecretRef.parse(store)
+        check_reference(ref)
+    except ConfigError as exc:
+        raise InputError(f"--store: {exc.message}", hint=exc.hint) from None
+    return ref
 
 
 def target_store(
@@ -225,10 +241,7 @@ def target_store(
         ConfigError: the name is unknown, or no reference in the chain is writable.
     """
     if store is not None:
-        try:
-            return opener(SecretRef.parse(store))
-        except ConfigError as exc:
-            raise InputError(f"--store: {exc.message}", hint=exc.hint) from None
+        return opener(parse_store_option(store))
     writable = [opener(ref) for ref in settings.references(name)]
     writable = [candidate for candidate in writable if candidate.writable]
     for candidate in writable:
@@ -280,8 +293,29 @@ def set_credential(
         fingerprint=fingerprint(value),
         masked=mask(value),
         previous_kept=destination.get_previous() is not None,
-        warnings=shape_warnings(name, value),
+        warnings=shape_warnings(name, value)
+        + _shadow_warnings(settings, name, destination.ref, opener),
     )
+
+
+def _shadow_warnings(
+    settings: Settings, name: str, written: SecretRef, opener: StoreOpener
+) -> tuple[str, ...]:
+    """Say when the value just stored is not the one cio-sec (or a rotation) will use."""
+    chain = settings.references(name)
+    if written not in chain:
+        where = ", ".join(str(ref) for ref in chain)
+        return (
+            f"{written} is not where cio-sec looks for {name} (profile "
+            f"{settings.profile!r}: {where}); the stored value will not be used",
+        )
+    effective = resolve(settings, name, opener).source
+    if effective is not None and effective != written:
+        return (
+            f"{effective} comes first and still provides {name}; the stored value takes "
+            f"effect only once that one is removed",
+        )
+    return ()
 
 
 # --------------------------------------------------------------------------- check
@@ -294,7 +328,7 @@ class CredentialCheck:
     name: str
     status: str
     """``ok``, ``region-mismatch``, ``other-workspace``, ``rejected``, ``missing``,
-    ``unreachable`` or ``skipped``."""
+    ``unavailable`` (unreachable, or 429/5xx after retries) or ``skipped``."""
     detail: str
     region: str | None = None
     workspace_id: int | None = None
@@ -326,11 +360,11 @@ class CheckReport:
 
     @property
     def exit_code(self) -> int:
-        """3 for missing/rejected credentials, 4 when unreachable, 1 for a wrong region."""
+        """3 for missing/rejected credentials, 4 when unavailable, 1 for a wrong region."""
         statuses = {check.status for check in self.checks}
         if statuses & {"rejected", "missing"} or statuses <= {"skipped"}:
             return 3
-        if "unreachable" in statuses:
+        if "unavailable" in statuses:
             return 4
         if statuses & {"region-mismatch", "other-workspace"}:
             return 1
@@ -352,6 +386,13 @@ def check_credentials(settings: Settings, opener: StoreOpener) -> CheckReport:
     """
     track = _check_track(settings, opener)
     app = _check_app(settings, opener, track.workspace_id)
+    if track.status == app.status == "skipped":
+        track = CredentialCheck(
+            "track",
+            "missing",
+            "no Customer.io credentials configured at all",
+            hint=_missing_hint(settings, "track_api_key"),
+        )
     return CheckReport(settings.region, (track, app))
 
 
@@ -396,20 +437,25 @@ def _check_track(settings: Settings, opener: StoreOpener) -> CredentialCheck:
             hint="the key set was deleted or mistyped; run `cio-sec credentials set track_api_key`",
         )
     except RemoteError as exc:
-        return CredentialCheck("track", "unreachable", exc.message, hint=exc.hint)
+        return CredentialCheck("track", "unavailable", exc.message, hint=exc.hint)
     return _track_result(settings, account)
 
 
 def _track_result(settings: Settings, account: AccountRegion) -> CredentialCheck:
     if account.region != settings.region:
+        fix = (
+            f'set region = "{account.region}" in {settings.region_source}'
+            if settings.region_source.startswith("profile")
+            else f"set CUSTOMERIO_REGION={account.region}"
+        )
         return CredentialCheck(
             "track",
             "region-mismatch",
-            f"the account is in region {account.region!r} but the profile says {settings.region!r}",
+            f"the account is in region {account.region!r} but {settings.region_source} "
+            f"says {settings.region!r}",
             region=account.region,
             workspace_id=account.environment_id,
-            hint=f'set region = "{account.region}" in the profile or '
-            f"CUSTOMERIO_REGION={account.region}",
+            hint=fix,
         )
     return CredentialCheck(
         "track",
@@ -441,7 +487,7 @@ def _check_app(
             "credentials set app_api_key`",
         )
     except RemoteError as exc:
-        return CredentialCheck("app", "unreachable", exc.message, hint=exc.hint)
+        return CredentialCheck("app", "unavailable", exc.message, hint=exc.hint)
     return _app_result(settings, workspaces, workspace_id)
 
 

@@ -90,6 +90,8 @@ class Settings:
     config_path: Path | None
     """The config file the profile came from; None when running on defaults."""
     region: str
+    region_source: str = "the default"
+    """Where the region came from, in words (for messages that say how to change it)."""
     production: bool = False
     credentials: Mapping[str, tuple[SecretRef, ...]]
     """Credential name → the references to try, in order; the first with a value wins."""
@@ -190,7 +192,7 @@ def load_settings(
     home = _home(environ)
     env_file = _resolve_path(flags.env_file or Path(".env"), cwd, home)
     state_dir = default_state_dir(environ)
-    region = merged_env.get("CUSTOMERIO_REGION") or str(profile.get("region", "us"))
+    region, region_source = _region(environ, merged_env, profile, profile_name)
     # NOTE: where requests go is never taken from a .env file: one in a cloned repository
     # could otherwise send the operator's keys to a host of its choosing.
     track_url = environ.get("CIO_SEC_TRACK_URL") or _opt_str(profile.get("track_url"))
@@ -199,6 +201,7 @@ def load_settings(
         profile=profile_name,
         config_path=config_path if config else None,
         region=_validate_region(region),
+        region_source=region_source,
         production=bool(profile.get("production", False)),
         credentials=_credential_chains(
             profile, profile_name, _relative_to(env_file, cwd), config_path, home
@@ -446,6 +449,21 @@ def _merge_env(environ: Mapping[str, str], dotenv: Mapping[str, str | None]) -> 
     merged = {key: value for key, value in dotenv.items() if value is not None}
     merged.update(environ)
     return merged
+
+
+def _region(
+    environ: Mapping[str, str],
+    merged_env: Mapping[str, str],
+    profile: Mapping[str, Any],
+    profile_name: str,
+) -> tuple[str, str]:
+    if environ.get("CUSTOMERIO_REGION"):
+        return environ["CUSTOMERIO_REGION"], "CUSTOMERIO_REGION"
+    if merged_env.get("CUSTOMERIO_REGION"):
+        return merged_env["CUSTOMERIO_REGION"], "CUSTOMERIO_REGION in the .env file"
+    if "region" in profile:
+        return str(profile["region"]), f"profile {profile_name!r}"
+    return "us", "the default"
 
 
 def _validate_region(region: str) -> str:

@@ -125,6 +125,6 @@ def test_an_unreachable_app_api_is_reported_per_credential() -> None:
         settings, store_opener(settings, {"CUSTOMERIO_APP_API_KEY": "a" * 32})
     )
     statuses = {check.name: check.status for check in report.checks}
-    assert statuses == {"track": "skipped", "app": "unreachable"}
+    assert statuses == {"track": "skipped", "app": "unavailable"}
     assert report.exit_code == 4
     assert not report.ok

@@ -57,8 +57,8 @@ def test_check_says_when_the_account_is_in_another_region(
     monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", keys.track_api_key)
     monkeypatch.delenv("CUSTOMERIO_APP_API_KEY")
     outcome = run_cli("credentials", "check", expect=ExitCode.CHECK_FAILED)
-    assert "the account is in region 'eu' but the profile says 'us'" in outcome.stdout
-    assert 'set region = "eu"' in outcome.stderr
+    assert "the account is in region 'eu' but the default says 'us'" in outcome.stdout
+    assert "hint (track): set CUSTOMERIO_REGION=eu" in outcome.stderr
     run_cli("credentials", "check", "-f", "json", expect=ExitCode.CHECK_FAILED)
     monkeypatch.setenv("CUSTOMERIO_REGION", "eu")
     assert run_cli("credentials", "check", "-f", "json").json["ok"] is True
@@ -88,7 +88,8 @@ def test_missing_credentials_exit_3_naming_what_to_set(
     run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     outcome = run_cli("credentials", "check", expect=ExitCode.CONFIG)
-    assert "skipped" in outcome.stdout
+    assert "no Customer.io credentials configured at all" in outcome.stdout
+    assert "hint (track): set CUSTOMERIO_TRACK_API_KEY" in outcome.stderr
     monkeypatch.setenv("CUSTOMERIO_SITE_ID", "0123456789abcdef0123")
     outcome = run_cli("credentials", "check", "-f", "json", expect=ExitCode.CONFIG)
     track = outcome.json["checks"][0]
@@ -309,3 +310,28 @@ def test_show_explains_an_unusable_keyring(run_cli: CliHarness) -> None:
     assert "note: keyring:cio-sec/default/site_id: refusing to use keyring backend" in (
         outcome.stderr
     )
+
+
+def test_set_warns_when_the_stored_value_will_not_be_the_one_used(
+    run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUSTOMERIO_SITE_ID", "0123456789abcdef0123")
+    outcome = run_cli("credentials", "set", "site_id", "--stdin", input="fedcba9876543210fedc")
+    assert (
+        "warning: env:CUSTOMERIO_SITE_ID comes first and still provides site_id" in outcome.stderr
+    )
+    outcome = run_cli(
+        "credentials",
+        "set",
+        "site_id",
+        "--stdin",
+        "--store",
+        "dotenv:elsewhere.env#SITE",
+        input="fedcba9876543210fedc",
+    )
+    assert "dotenv:elsewhere.env#SITE is not where cio-sec looks for site_id" in outcome.stderr
+    monkeypatch.delenv("CUSTOMERIO_SITE_ID")
+    outcome = run_cli("credentials", "set", "site_id", "--stdin", input="fedcba9876543210fedc")
+    assert "warning" not in outcome.stderr
+    outcome = run_cli("credentials", "set", "site_id", "--stdin", input="0123456789\nabcdef0123")
+    assert "contains a line break" in outcome.stderr

@@ -218,3 +218,15 @@ def test_a_closed_stdout_stops_quietly() -> None:
         os.close(writer)
     assert result.returncode == ExitCode.INTERRUPTED
     assert result.stderr == ""
+
+
+def test_a_region_mismatch_names_the_profile_it_came_from(
+    run_cli: CliHarness, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _config("[profiles.prod]\nregion = 'eu'\n")
+    outcome = run_cli("--profile", "prod", "credentials", "check", expect=ExitCode.CHECK_FAILED)
+    assert "the account is in region 'us' but profile 'prod' says 'eu'" in outcome.stdout
+    assert "set region = \"us\" in profile 'prod'" in outcome.stderr
+    monkeypatch.setenv("CUSTOMERIO_REGION", "eu")
+    outcome = run_cli("credentials", "check", expect=ExitCode.CHECK_FAILED)
+    assert "but CUSTOMERIO_REGION says 'eu'" in outcome.stdout
