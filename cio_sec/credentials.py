@@ -38,6 +38,18 @@ _EXPECTED_SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
 
 
 @dataclass(frozen=True)
+class StoreProblem:
+    """A store in a credential's chain that could not be read."""
+
+    ref: SecretRef
+    message: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.ref}: {self.message}"
+
+
+@dataclass(frozen=True)
 class ResolvedCredential:
     """Where a credential was looked for, where it was found, and (hidden) its value."""
 
@@ -46,7 +58,7 @@ class ResolvedCredential:
     source: SecretRef | None = None
     value: str | None = field(default=None, repr=False)
     version: str | None = None
-    problems: tuple[str, ...] = ()
+    problems: tuple[StoreProblem, ...] = ()
     """Stores in the chain that could not be read (unavailable, locked ...)."""
 
     @property
@@ -64,7 +76,7 @@ class ResolvedCredential:
             "masked": mask(self.value) if self.value is not None else None,
             "fingerprint": fingerprint(self.value) if self.value is not None else None,
             "version": self.version,
-            "problems": list(self.problems),
+            "problems": [str(problem) for problem in self.problems],
         }
 
 
@@ -87,12 +99,12 @@ def resolve(settings: Settings, name: str, opener: StoreOpener) -> ResolvedCrede
         ConfigError: the name or a reference is invalid.
     """
     chain = settings.references(name)
-    problems: list[str] = []
+    problems: list[StoreProblem] = []
     for ref in chain:
         try:
             stored = opener(ref).get()
         except SecretStoreUnavailableError as exc:
-            problems.append(f"{ref}: {exc.message}")
+            problems.append(StoreProblem(ref, exc.message, exc.hint))
             continue
         if stored is not None and stored.value:
             return ResolvedCredential(
@@ -116,8 +128,8 @@ def require(settings: Settings, name: str, opener: StoreOpener) -> ResolvedCrede
     if resolved.problems:
         raise SecretStoreUnavailableError(
             f"credential {name} not found; some stores could not be read: "
-            + "; ".join(resolved.problems),
-            hint=hint,
+            + "; ".join(str(problem) for problem in resolved.problems),
+            hint=resolved.problems[0].hint or hint,
         )
     raise SecretMissingError(f"credential {name} not found (looked in {where})", hint=hint)
 

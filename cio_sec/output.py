@@ -170,14 +170,27 @@ def _render_credentials_report(result: CredentialsReport, streams: Streams) -> N
             _cell(data["fingerprint"] or "—"),
         )
     _print(streams, table)
-    problems: dict[str, None] = {}
     for credential in result.credentials:
         if not credential.found:
             looked = ", ".join(str(ref) for ref in credential.chain)
             streams.message(f"{credential.name}: not found; looked in {looked}")
-        problems.update(dict.fromkeys(credential.problems))
-    for problem in problems:
-        streams.message(f"note: {problem}")
+    _render_store_problems(result, streams)
+
+
+def _render_store_problems(result: CredentialsReport, streams: Streams) -> None:
+    """One note per unreadable store and reason, naming every credential it affected."""
+    affected: dict[tuple[str, str, str | None], list[str]] = {}
+    for credential in result.credentials:
+        for problem in credential.problems:
+            reason = problem.message.rsplit(": ", 1)[-1]
+            key = (problem.ref.scheme, reason, problem.hint)
+            affected.setdefault(key, []).append(credential.name)
+    for (scheme, reason, hint), names in affected.items():
+        streams.message(
+            f"note: the {scheme} store could not be read for {', '.join(names)}: {reason}"
+        )
+        if hint:
+            streams.message(f"hint: {hint}")
 
 
 def _render_stored_credential(result: StoredCredential, streams: Streams) -> None:

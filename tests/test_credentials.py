@@ -49,7 +49,7 @@ def test_an_unavailable_store_is_noted_and_skipped() -> None:
     missing = resolve(settings, "app_api_key", opener)
     assert not missing.found
     assert len(missing.problems) == 1
-    assert "keyring:cio-sec/default/app_api_key" in missing.problems[0]
+    assert "keyring:cio-sec/default/app_api_key" in str(missing.problems[0])
     with pytest.raises(SecretStoreUnavailableError, match="some stores could not be read"):
         require(settings, "app_api_key", opener)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
@@ -61,10 +62,25 @@ def _check_base_url(base_url: str) -> httpx.URL:
             hint="use an https:// base URL (plain http is only accepted on loopback)",
         )
     if url.host != "customer.io" and not url.host.endswith(".customer.io"):
-        # Said every time credentials are about to go somewhere else (a sandbox, a
-        # proxy, or a base URL someone slipped into the environment).
-        logger.warning("credentials will be sent to %s, not to Customer.io", _host(url))
+        _announce_foreign_host(_host(url))
     return url
+
+
+_announced: set[str] = set()
+_announced_lock = threading.Lock()
+
+
+def _announce_foreign_host(host: str) -> None:
+    """Say, once per host and process, that credentials are about to go elsewhere.
+
+    A sandbox, a proxy, or a base URL someone slipped into the environment: the operator
+    must see it before any key leaves.
+    """
+    with _announced_lock:
+        if host in _announced:
+            return
+        _announced.add(host)
+    logger.warning("credentials will be sent to %s, not to Customer.io", host)
 
 
 def _check_credential(value: str, name: str) -> None:

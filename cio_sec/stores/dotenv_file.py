@@ -128,13 +128,15 @@ class DotenvStore:
         if not value:
             raise ConfigError(f"refusing to store an empty value in {self.describe()}")
         with self._exclusive():
-            snapshot = self._load()
+            snapshot = self._load(rewriting=True)
             current = snapshot.get(self.name)
             if current != value:
                 updates: dict[str, str | None] = {self.name: value}
                 if current is not None:
                     updates[self.previous_name] = current
                 self._write(snapshot, updates)
+            elif snapshot.status is not None:  # nothing rewritten: the old mode stays
+                _check_exposure(self.path, snapshot.status)
         return StoredValue(value)
 
     def rollback(self) -> StoredValue:
@@ -145,7 +147,7 @@ class DotenvStore:
             SecretStoreUnavailableError: the file cannot be read or written.
         """
         with self._exclusive():
-            snapshot = self._load()
+            snapshot = self._load(rewriting=True)
             previous = snapshot.get(self.previous_name)
             if previous is None:
                 raise ConfigError(
@@ -162,9 +164,11 @@ class DotenvStore:
             SecretStoreUnavailableError: the file cannot be read or written.
         """
         with self._exclusive():
-            snapshot = self._load()
+            snapshot = self._load(rewriting=True)
             if self.name in snapshot.values or self.previous_name in snapshot.values:
                 self._write(snapshot, {self.name: None, self.previous_name: None})
+            elif snapshot.status is not None:  # nothing rewritten: the old mode stays
+                _check_exposure(self.path, snapshot.status)
 
     def describe(self) -> str:
         """Say which file and variable hold the secret."""
@@ -193,9 +197,10 @@ class DotenvStore:
         finally:
             os.close(fd)  # also releases the lock
 
-    def _load(self) -> _Snapshot:
+    def _load(self, *, rewriting: bool = False) -> _Snapshot:
+        """Read the file; warn about loose permissions unless a rewrite will fix them."""
         snapshot = self._read()
-        if snapshot.status is not None:
+        if snapshot.status is not None and not rewriting:
             _check_exposure(self.path, snapshot.status)
         return snapshot
 

@@ -581,3 +581,27 @@ def test_concurrent_writers_do_not_lose_each_others_changes(dotenv_path: Path) -
             thread.join()
         values = dotenv_values(dotenv_path)
         assert all(values.get(name) == f"value-of-{name}" for name in names), values
+
+
+def test_a_rewrite_that_fixes_the_mode_does_not_warn_about_it(
+    dotenv_path: Path, cio_sec_warnings: pytest.LogCaptureFixture
+) -> None:
+    write(dotenv_path, "TRACK_KEY=old\n", mode=0o644)
+    open_dotenv().put("new")
+    assert mode_of(dotenv_path) == 0o600
+    assert warnings_about(cio_sec_warnings, dotenv_path) == []
+
+
+def test_a_put_that_changes_nothing_still_warns_about_the_mode(
+    dotenv_path: Path, cio_sec_warnings: pytest.LogCaptureFixture
+) -> None:
+    write(dotenv_path, "TRACK_KEY=same\n", mode=0o644)
+    open_dotenv().put("same")
+    assert mode_of(dotenv_path) == 0o644
+    assert any("chmod 600" in w for w in warnings_about(cio_sec_warnings, dotenv_path))
+    write(dotenv_path.with_name("other.env"), "X=1\n", mode=0o640)
+    open_dotenv("other.env#TRACK_KEY").delete()
+    assert any(
+        "chmod 600" in w
+        for w in warnings_about(cio_sec_warnings, dotenv_path.with_name("other.env"))
+    )
