@@ -14,9 +14,10 @@ import math
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cio_sec.errors import ConfigError, InputError
 from cio_sec.stores import SecretRef, check_reference
@@ -218,7 +219,7 @@ def load_settings(
         timeout=_number(profile.get("timeout", 10.0)),
         non_interactive=_non_interactive(flags, merged_env),
         cwd=cwd,
-        warnings=_unknown_env_warnings(environ),
+        warnings=_unknown_env_warnings(environ) + _ignored_dotenv_warnings(dotenv or {}),
     )
 
 
@@ -234,29 +235,32 @@ def read_settings(flags: CliFlags, environ: Mapping[str, str], *, cwd: Path) -> 
     env_path = _resolve_path(flags.env_file or Path(".env"), cwd, _home(environ))
     if flags.env_file is not None and not env_path.is_file():
         raise InputError("the --env-file does not exist or is not a file", path=env_path)
-    return load_settings(
-        flags,
-        environ,
-        dotenv=read_dotenv(env_path) if env_path.is_file() else {},
-        cwd=cwd,
-        config_text=read_config_text(default_config_path(environ)),
-    )
+    dotenv, dotenv_warnings = read_dotenv(env_path) if env_path.is_file() else ({}, ())
+    config_path = default_config_path(environ)
+    config_text = read_config_text(config_path)
+    if config_text is None and environ.get("CIO_SEC_CONFIG"):
+        raise InputError("CIO_SEC_CONFIG names a config file that does not exist", path=config_path)
+    settings = load_settings(flags, environ, dotenv=dotenv, cwd=cwd, config_text=config_text)
+    return replace(settings, warnings=dotenv_warnings + settings.warnings)
 
 
-def read_dotenv(path: Path) -> dict[str, str | None]:
-    """Read a dotenv file's values, with no ``${VAR}`` interpolation: secrets stay literal.
+def read_dotenv(path: Path) -> tuple[dict[str, str | None], tuple[str, ...]]:
+    """Read a dotenv file's values (no ``${VAR}`` interpolation: secrets stay literal).
+
+    Returns the values and a warning per line that could not be parsed.
 
     Raises:
         InputError: the file cannot be read or is not UTF-8.
     """
-    from dotenv import dotenv_values
+    from cio_sec.stores.dotenv_file import parse_dotenv
 
     try:
-        with path.open(encoding="utf-8") as stream:
-            return dict(dotenv_values(stream=stream, interpolate=False))
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not valid UTF-8"
         raise InputError(f"cannot read the dotenv file: {reason}", path=path) from None
+    values, bad_lines = parse_dotenv(text.replace("\r\n", "\n").replace("\r", "\n"))
+    return values, tuple(f"{path}:{line}: cannot parse this line; ignored" for line in bad_lines)
 
 
 def read_config_text(path: Path) -> str | None:
@@ -336,6 +340,9 @@ def _check_profile(name: str, profile: object, text: str, path: Path) -> None:
             raise _config_key_error(
                 f"{key} must be a positive number, not {value!r}", text, path, name, key
             )
+        problem = _value_problem(key, value)
+        if problem:
+            raise _config_key_error(f"{key!r} in profile {name!r} {problem}", text, path, name, key)
         if key in CREDENTIAL_ENV_NAMES:
             refs = value if isinstance(value, list) else [value]
             for ref in refs:
@@ -353,6 +360,17 @@ def _check_profile(name: str, profile: object, text: str, path: Path) -> None:
                     raise _config_key_error(
                         exc.message, text, path, name, key, hint=exc.hint
                     ) from None
+
+
+def _value_problem(key: str, value: object) -> str | None:
+    """What is wrong with a well-typed value, in words, or None."""
+    if key == "region" and str(value).strip().lower() not in REGIONS:
+        return 'must be "us" or "eu"'
+    if key in ("track_url", "app_url"):
+        parts = urlsplit(str(value))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            return "must be an http(s) URL with a host"
+    return None
 
 
 def _config_key_error(
@@ -490,6 +508,28 @@ def _non_interactive(flags: CliFlags, env: Mapping[str, str]) -> bool:
         return True
     raw = env.get("CIO_SEC_NON_INTERACTIVE")
     return parse_bool(raw, name="CIO_SEC_NON_INTERACTIVE") if raw is not None else False
+
+
+#: The ``CIO_SEC_*`` variables a ``.env`` file may set; the others must come from the
+#: real environment (where requests go, which profile, the output format).
+_DOTENV_HONOURED = frozenset(
+    {"CIO_SEC_NON_INTERACTIVE", "CIO_SEC_PSEUDONYM_KEY", "CIO_SEC_PSEUDONYM_KEY_PREVIOUS"}
+)
+
+
+def _ignored_dotenv_warnings(dotenv: Mapping[str, str | None]) -> tuple[str, ...]:
+    warnings = []
+    for name in sorted(dotenv):
+        if not name.startswith("CIO_SEC_") or name in _DOTENV_HONOURED:
+            continue
+        if name in KNOWN_ENV_VARS:
+            warnings.append(
+                f"ignoring {name} in the .env file: set it in the environment (a .env file "
+                "may not choose where requests go, the profile or the output format)"
+            )
+        else:
+            warnings.append(f"ignoring unknown variable {name} in the .env file (a typo?)")
+    return tuple(warnings)
 
 
 def _unknown_env_warnings(environ: Mapping[str, str]) -> tuple[str, ...]:

@@ -92,7 +92,24 @@ def test_a_dotenv_file_cannot_redirect_requests_or_pick_the_profile() -> None:
         cwd=CWD,
     )
     assert (settings.track_url, settings.app_url, settings.profile) == (None, None, "default")
-    assert settings.warnings == ()
+    assert [w.split(":")[0] for w in settings.warnings] == [
+        "ignoring CIO_SEC_APP_URL in the .env file",
+        "ignoring CIO_SEC_PROFILE in the .env file",
+        "ignoring CIO_SEC_TRACK_URL in the .env file",
+    ]
+
+
+def test_typos_in_the_dotenv_file_are_warned_about_and_honoured_keys_are_not() -> None:
+    settings = load_settings(
+        CliFlags(),
+        ENV,
+        dotenv={"CIO_SEC_TRAK_URL": "x", "CIO_SEC_NON_INTERACTIVE": "1", "OTHER": "y"},
+        cwd=CWD,
+    )
+    assert settings.warnings == (
+        "ignoring unknown variable CIO_SEC_TRAK_URL in the .env file (a typo?)",
+    )
+    assert settings.non_interactive is True
 
 
 def test_base_url_overrides_come_from_the_environment() -> None:
@@ -167,6 +184,9 @@ def test_unknown_profile_is_a_config_error_listing_the_known_ones() -> None:
         ("[profiles.p]\nsite_id = 'dotenv:.env'\n", 2, "does not name a file"),
         ("[profiles.p]\nsite_id = 'keyring:cio-sec'\n", 2, "keyring service"),
         ("[profiles.p]\nrate = nan\n", 2, "rate must be a positive number"),
+        ("[profiles.p]\n\nregion = 'de'\n", 3, 'must be "us" or "eu"'),
+        ("[profiles.p]\ntrack_url = 'ftp://x'\n", 2, "must be an http(s) URL"),
+        ("[profiles.p]\napp_url = 'localhost:8765'\n", 2, "must be an http(s) URL"),
         ("[profile.prod]\nregion = 'eu'\n", 1, "unknown key 'profile'"),
         ("[profiles.p]\nsite_id = [1]\n", 2, "must be a reference"),
         ("[profiles.p]\nproduction = 'yes'\n", 2, "wrong type"),
@@ -238,6 +258,15 @@ def test_config_path_honours_cio_sec_config_and_xdg() -> None:
     assert default_config_path({"HOME": "/h", "XDG_CONFIG_HOME": "rel"}) == Path(
         "/h/.config/cio-sec/config.toml"
     )
+
+
+def test_cio_sec_config_naming_a_missing_file_is_an_error(tmp_path: Path) -> None:
+    from cio_sec.settings import read_settings
+
+    with pytest.raises(InputError, match="CIO_SEC_CONFIG names a config file that does not"):
+        read_settings(
+            CliFlags(), {**ENV, "CIO_SEC_CONFIG": str(tmp_path / "nope.toml")}, cwd=tmp_path
+        )
 
 
 def test_read_config_text(tmp_path: Path) -> None:

@@ -28,7 +28,6 @@ try:
 except ImportError:  # pragma: no cover - Windows has no flock; the last writer wins there
     fcntl = None  # type: ignore[assignment]
 
-from dotenv import dotenv_values
 from dotenv.parser import Binding, parse_stream
 
 from cio_sec.errors import ConfigError, SecretStoreUnavailableError
@@ -229,7 +228,7 @@ class DotenvStore:
         # Values as python-dotenv reads the file (universal newlines); the raw text keeps
         # the file's own line endings for rewriting.
         universal = text.replace("\r\n", "\n").replace("\r", "\n")
-        values = dotenv_values(stream=io.StringIO(universal), interpolate=False)
+        values, _ = parse_dotenv(universal)
         return _Snapshot(text, status, values)
 
     def _write(self, snapshot: _Snapshot, updates: dict[str, str | None]) -> None:
@@ -237,8 +236,14 @@ class DotenvStore:
         # NOTE: follow a symlinked .env (deployments often link it to a shared file) so
         # the file the application reads is the one that changes.
         target = Path(os.path.realpath(self.path))
+        if not target.parent.is_dir():
+            # NOTE: a mistyped --store path must not quietly grow a directory tree.
+            raise SecretStoreUnavailableError(
+                f"cannot write dotenv file {self.path}: its directory does not exist",
+                hint=f"check the path, or create the directory first: mkdir -m 700 -p "
+                f"{target.parent}",
+            )
         try:
-            _make_private_directories(target.parent)
             _atomic_write(target, text, owner=snapshot.status)
             status = target.stat()
         except OSError as exc:
@@ -268,6 +273,22 @@ def _stored(value: str | None) -> StoredValue | None:
 
 def _reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
+
+
+def parse_dotenv(text: str) -> tuple[dict[str, str | None], tuple[int, ...]]:
+    """Parse dotenv text as python-dotenv does (no interpolation): values, bad lines.
+
+    python-dotenv would log each unparsable line itself, without the file's name and on
+    every read; returning the line numbers lets the caller say it once, with the path.
+    """
+    values: dict[str, str | None] = {}
+    bad_lines: list[int] = []
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            bad_lines.append(binding.original.line)
+        elif binding.key is not None:
+            values[binding.key] = binding.value
+    return values, tuple(bad_lines)
 
 
 def quote_value(value: str) -> str:
@@ -347,16 +368,6 @@ def _leading_space(original: str) -> str:
 def _line_end(original: str) -> str:
     end = _LINE_END.search(original)
     return end.group() if end else ""
-
-
-def _make_private_directories(directory: Path) -> None:
-    """Create ``directory`` and its missing parents, each with mode 0700.
-
-    ``Path.mkdir(parents=True)`` would give the parents the default mode instead.
-    """
-    missing = [path for path in (directory, *directory.parents) if not path.exists()]
-    for path in reversed(missing):
-        path.mkdir(mode=0o700)
 
 
 def _atomic_write(target: Path, text: str, *, owner: os.stat_result | None) -> None:

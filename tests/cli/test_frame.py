@@ -230,3 +230,14 @@ def test_a_region_mismatch_names_the_profile_it_came_from(
     monkeypatch.setenv("CUSTOMERIO_REGION", "eu")
     outcome = run_cli("credentials", "check", expect=ExitCode.CHECK_FAILED)
     assert "but CUSTOMERIO_REGION says 'eu'" in outcome.stdout
+
+
+def test_an_unparsable_dotenv_line_is_one_warning_with_file_and_line(
+    run_cli: CliHarness,
+) -> None:
+    Path(".env").write_text('CUSTOMERIO_SITE_ID=0123456789abcdef0123\nthis is "broken\n')
+    Path(".env").chmod(0o600)
+    outcome = run_cli("credentials", "show")
+    assert outcome.stderr.count("cannot parse") == 1
+    assert f"warning: {Path.cwd() / '.env'}:2: cannot parse this line; ignored" in outcome.stderr
+    assert "python-dotenv" not in outcome.stderr

@@ -197,11 +197,13 @@ def test_put_creates_the_file_with_mode_0600_whatever_the_umask(dotenv_path: Pat
     assert read(dotenv_path) == f"TRACK_KEY={SECRET}\n"
 
 
-def test_put_creates_missing_directories_private(hermetic_env: Path) -> None:
-    open_dotenv("deploy/secrets/.env#TRACK_KEY").put(SECRET)
-    assert mode_of(hermetic_env / "deploy") == 0o700
-    assert mode_of(hermetic_env / "deploy" / "secrets") == 0o700
-    assert mode_of(hermetic_env / "deploy" / "secrets" / ".env") == 0o600
+def test_put_refuses_a_missing_directory_and_creates_nothing(hermetic_env: Path) -> None:
+    """A mistyped path must fail, not quietly grow a directory tree."""
+    with pytest.raises(SecretStoreUnavailableError, match="its directory does not exist") as caught:
+        open_dotenv("deploy/secrets/.env#TRACK_KEY").put(SECRET)
+    assert caught.value.hint is not None
+    assert "mkdir -m 700 -p" in caught.value.hint
+    assert not (hermetic_env / "deploy").exists()
 
 
 def test_put_tightens_an_existing_file_to_0600(dotenv_path: Path) -> None:
