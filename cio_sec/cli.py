@@ -191,10 +191,14 @@ def _start(ctx: typer.Context, command: str, fmt: OutputFormat) -> AppContext:
 
 
 def _finish(result: Result, context: AppContext) -> None:
+    from cio_sec.cli_boundary import silence_closed_stdout
     from cio_sec.output import emit
 
-    emit(context.command, result, context.fmt, context.streams)
     code = getattr(result, "exit_code", 0 if result.ok else ExitCode.CHECK_FAILED)
+    try:
+        emit(context.command, result, context.fmt, context.streams)
+    except BrokenPipeError:
+        silence_closed_stdout()  # `| head`: the answer, and so the exit code, stands
     if code:
         raise typer.Exit(int(code))
 

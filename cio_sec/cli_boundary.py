@@ -77,12 +77,19 @@ def hide_argument_values(message: str) -> str:
     )
 
 
-def _stdout_closed() -> NoReturn:
-    """The reader of stdout went away (``| head``): stop quietly, like an interruption."""
+def silence_closed_stdout() -> None:
+    """The reader of stdout went away (``| head``): write nothing more, say nothing.
+
+    NOTE: Python would flush stdout again at exit and print a second error.
+    """
     with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
-        # NOTE: Python would flush stdout again at exit and print a second error.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+
+
+def _stdout_closed() -> NoReturn:
+    """Stdout closed outside a command's result: stop quietly, like an interruption."""
+    silence_closed_stdout()
     raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 

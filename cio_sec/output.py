@@ -6,6 +6,7 @@ imports this module on every invocation and shell completion must stay cheap.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from enum import Enum
@@ -20,6 +21,14 @@ if TYPE_CHECKING:
     from cio_sec.credentials import CheckReport, CredentialsReport, StoredCredential
 
 SCHEMA_VERSION = 1
+_PIPED_WIDTH = 160
+
+
+def _is_terminal(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 class OutputFormat(str, Enum):
@@ -58,8 +67,11 @@ class Streams:
         from rich.console import Console
 
         stream = self.err if stderr else self.out
+        # Piped into a file or CI log, 80 columns would fold every reference in two.
+        width = None if _is_terminal(stream) or "COLUMNS" in os.environ else _PIPED_WIDTH
         return Console(
             file=stream,
+            width=width,
             no_color=not self.color,
             highlight=False,
             soft_wrap=False,

@@ -59,3 +59,24 @@ def test_a_port_in_use_is_exit_3_with_a_hint(run_cli: CliHarness, sandbox: Sandb
     outcome = run_cli("sandbox", "--port", str(sandbox.port), expect=ExitCode.CONFIG)
     assert f"cannot listen on 127.0.0.1:{sandbox.port}" in outcome.stderr
     assert "--port 0" in outcome.stderr
+
+
+@pytest.mark.timeout(60)
+def test_a_sandbox_whose_announcement_nobody_reads_stops() -> None:
+    """Its JSON line is its whole interface: with stdout closed there is no point serving."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "cio_sec", "sandbox", "--port", "0", "-f", "json"],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+            timeout=50,
+            check=False,
+        )
+    finally:
+        os.close(writer)
+    assert result.returncode == ExitCode.INTERRUPTED
+    assert result.stderr == ""
