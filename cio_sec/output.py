@@ -25,10 +25,7 @@ _PIPED_WIDTH = 160
 
 
 def _is_terminal(stream: IO[str]) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
+    return stream.isatty()
 
 
 class OutputFormat(str, Enum):

@@ -302,3 +302,10 @@ def test_a_config_without_the_default_profile_runs_on_defaults() -> None:
 def test_an_env_file_outside_the_working_directory_stays_absolute() -> None:
     settings = load(env_file=Path("/etc/app/.env"))
     assert SecretRef("dotenv", "/etc/app/.env#CUSTOMERIO_SITE_ID") in settings.references("site_id")
+
+
+def test_base_urls_in_a_profile_are_accepted_when_they_are_urls() -> None:
+    settings = load("[profiles.default]\ntrack_url = 'http://127.0.0.1:8765'\nregion = 'EU'\n")
+    assert settings.track_url == "http://127.0.0.1:8765"
+    assert settings.region == "eu"
+    assert settings.region_source == "profile 'default'"

@@ -134,8 +134,8 @@ class DotenvStore:
                 if current is not None:
                     updates[self.previous_name] = current
                 self._write(snapshot, updates)
-            elif snapshot.status is not None:  # nothing rewritten: the old mode stays
-                _check_exposure(self.path, snapshot.status)
+            elif snapshot.status is not None:  # pragma: no branch - same value: file exists
+                _check_exposure(self.path, snapshot.status)  # not rewritten: old mode stays
         return StoredValue(value)
 
     def rollback(self) -> StoredValue:
@@ -185,7 +185,7 @@ class DotenvStore:
         try:
             fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
         except FileNotFoundError:
-            yield  # nothing there yet to race on; put() creates the directory itself
+            yield  # nothing there to race on (put refuses a missing directory)
             return
         except OSError as exc:
             raise self._unreadable(_reason(exc)) from exc

@@ -607,3 +607,11 @@ def test_a_put_that_changes_nothing_still_warns_about_the_mode(
         "chmod 600" in w
         for w in warnings_about(cio_sec_warnings, dotenv_path.with_name("other.env"))
     )
+
+
+def test_delete_and_rollback_in_a_missing_directory_create_nothing(hermetic_env: Path) -> None:
+    store = open_dotenv("gone/.env#TRACK_KEY")
+    store.delete()
+    with pytest.raises(ConfigError, match="is not set"):
+        store.rollback()
+    assert not (hermetic_env / "gone").exists()
