@@ -40,8 +40,10 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_show_locals=False,
     epilog=EXIT_CODES_EPILOG,
-    help="Keep a Customer.io integration secure: credentials, webhooks, PII, erasure.\n\n"
-    "Example:\n\n\b\n  cio-sec sandbox --port 8765 &\n  cio-sec credentials check",
+    help="Keep a Customer.io integration secure: credentials and a local API sandbox.\n\n"
+    "Example:\n\n\b\n  cio-sec credentials show\n"
+    "  CIO_SEC_TRACK_URL=http://127.0.0.1:8765 CIO_SEC_APP_URL=http://127.0.0.1:8765 \\\n"
+    "    cio-sec credentials check",
 )
 credentials_app = typer.Typer(
     cls=ErrorBoundaryGroup,
@@ -63,7 +65,6 @@ class AppContext:
     env_file: Path | None
     non_interactive: bool
     color: bool
-    debug: bool
     command: str = ""
     """The running command (``credentials check``), set when its body starts."""
     fmt: OutputFormat = OutputFormat.TEXT
@@ -155,7 +156,6 @@ def root(
         env_file=env_file,
         non_interactive=non_interactive,
         color=not no_color and "NO_COLOR" not in os.environ,
-        debug=debug,
     )
 
 
@@ -226,7 +226,8 @@ def credentials_set(
         typer.Option(
             "--store",
             help="Secret reference to write, e.g. keyring:cio-sec/prod/track_api_key or "
-            "dotenv:.env#CUSTOMERIO_TRACK_API_KEY (default: the first writable one).",
+            "dotenv:.env#CUSTOMERIO_TRACK_API_KEY (default: the keyring entry of the "
+            "profile, or the only writable store in the chain).",
         ),
     ] = None,
     from_stdin: Annotated[
@@ -243,10 +244,11 @@ def credentials_set(
     from cio_sec.credentials import parse_store_option, set_credential
 
     context = _start(ctx, "credentials set", fmt)
-    if store is not None:
-        parse_store_option(store)
+    destination = parse_store_option(store) if store is not None else None
     value = _read_secret(name.value, from_stdin=from_stdin, context=context)
-    result = set_credential(context.settings(), name.value, value, context.opener(), store=store)
+    result = set_credential(
+        context.settings(), name.value, value, context.opener(), store=destination
+    )
     _finish(result, context)
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from cio_sec.errors import (
     ConfigError,
     CredentialRejectedError,
+    ExitCode,
     InputError,
     RemoteError,
     SecretMissingError,
@@ -241,7 +242,7 @@ def parse_store_option(store: str) -> SecretRef:
 
 
 def target_store(
-    settings: Settings, name: str, store: str | None, opener: StoreOpener
+    settings: Settings, name: str, store: SecretRef | None, opener: StoreOpener
 ) -> SecretStore:
     """Pick where ``credentials set`` writes: ``--store``, else the safest writable reference.
 
@@ -249,11 +250,10 @@ def target_store(
     file is written only when it is the sole writable store or is asked for by name.
 
     Raises:
-        InputError: ``store`` is not a valid reference (a usage error).
         ConfigError: the name is unknown, or no reference in the chain is writable.
     """
     if store is not None:
-        return opener(parse_store_option(store))
+        return opener(store)
     writable = [opener(ref) for ref in settings.references(name)]
     writable = [candidate for candidate in writable if candidate.writable]
     for candidate in writable:
@@ -273,7 +273,7 @@ def set_credential(
     value: str,
     opener: StoreOpener,
     *,
-    store: str | None = None,
+    store: SecretRef | None = None,
 ) -> StoredCredential:
     """Write a credential to its store, keeping the previous value, and read it back.
 
@@ -371,16 +371,16 @@ class CheckReport:
         return self.exit_code == 0
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         """3 for missing/rejected credentials, 4 when unavailable, 1 for a wrong region."""
         statuses = {check.status for check in self.checks}
         if statuses & {"rejected", "missing"} or statuses <= {"skipped"}:
-            return 3
+            return ExitCode.CONFIG
         if "unavailable" in statuses:
-            return 4
+            return ExitCode.REMOTE
         if statuses & {"region-mismatch", "other-workspace"}:
-            return 1
-        return 0
+            return ExitCode.CHECK_FAILED
+        return ExitCode.OK
 
     def to_json(self) -> dict[str, object]:
         """The JSON payload."""

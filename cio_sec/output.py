@@ -83,22 +83,25 @@ class Streams:
 
 def json_document(command: str, result: Result) -> dict[str, Any]:
     """Wrap a result in the stable envelope: ``schema_version``, ``command``, ``ok``."""
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "command": command,
-        "ok": result.ok,
-        **result.to_json(),
-    }
+    return _envelope(command, ok=result.ok, **result.to_json())
+
+
+def _envelope(command: str, *, ok: bool, **fields: object) -> dict[str, Any]:
+    return {"schema_version": SCHEMA_VERSION, "command": command, "ok": ok, **fields}
+
+
+def _write_json(document: dict[str, Any], streams: Streams) -> None:
+    """One JSON object on stdout, stdlib-encoded (never through Rich), redacted."""
+    import json
+
+    streams.out.write(redact(json.dumps(document, indent=2, sort_keys=True)) + "\n")
+    streams.out.flush()
 
 
 def emit(command: str, result: Result, fmt: OutputFormat, streams: Streams) -> None:
     """Write the result to stdout in the chosen format (redacted either way)."""
     if fmt is OutputFormat.JSON:
-        import json
-
-        text = json.dumps(json_document(command, result), indent=2, sort_keys=True)
-        streams.out.write(redact(text) + "\n")
-        streams.out.flush()
+        _write_json(json_document(command, result), streams)
         return
     register_renderers()
     render_text(result, streams)
@@ -108,16 +111,8 @@ def emit_error(
     command: str, exit_code: int, kind: str, message: str, hint: str | None, streams: Streams
 ) -> None:
     """Write a failure as the JSON envelope with ``ok: false`` and an ``error`` object."""
-    import json
-
-    document = {
-        "schema_version": SCHEMA_VERSION,
-        "command": command,
-        "ok": False,
-        "error": {"exit_code": exit_code, "type": kind, "message": message, "hint": hint},
-    }
-    streams.out.write(redact(json.dumps(document, indent=2, sort_keys=True)) + "\n")
-    streams.out.flush()
+    error = {"exit_code": exit_code, "type": kind, "message": message, "hint": hint}
+    _write_json(_envelope(command, ok=False, error=error), streams)
 
 
 @singledispatch

@@ -139,11 +139,11 @@ def parse_bool(value: str, *, name: str) -> bool:
     raise ConfigError(f"{name}={value!r} is not a boolean", hint="use 1/0, true/false or yes/no")
 
 
-def default_config_path(environ: Mapping[str, str]) -> Path:
-    """Return ``$XDG_CONFIG_HOME/cio-sec/config.toml`` (or ``CIO_SEC_CONFIG``)."""
+def default_config_path(environ: Mapping[str, str], cwd: Path | None = None) -> Path:
+    """Return ``$XDG_CONFIG_HOME/cio-sec/config.toml``, or ``CIO_SEC_CONFIG`` (from ``cwd``)."""
     if environ.get("CIO_SEC_CONFIG"):
-        home = Path(environ.get("HOME") or Path.home())
-        return _resolve_path(Path(environ["CIO_SEC_CONFIG"]), Path.cwd(), home)
+        base = cwd if cwd is not None else Path.cwd()
+        return _resolve_path(Path(environ["CIO_SEC_CONFIG"]), base, _home(environ))
     return _xdg_dir(environ, "XDG_CONFIG_HOME", ".config") / "cio-sec" / "config.toml"
 
 
@@ -181,7 +181,7 @@ def load_settings(
         ConfigError: the profile does not exist, or a setting has an invalid value.
     """
     merged_env = _merge_env(environ, dotenv or {})
-    config_path = default_config_path(environ)
+    config_path = default_config_path(environ, cwd)
     config = _parse_config(config_text, config_path) if config_text is not None else None
     profile_name = (
         flags.profile
@@ -236,7 +236,7 @@ def read_settings(flags: CliFlags, environ: Mapping[str, str], *, cwd: Path) -> 
     if flags.env_file is not None and not env_path.is_file():
         raise InputError("the --env-file does not exist or is not a file", path=env_path)
     dotenv, dotenv_warnings = read_dotenv(env_path) if env_path.is_file() else ({}, ())
-    config_path = default_config_path(environ)
+    config_path = default_config_path(environ, cwd)
     config_text = read_config_text(config_path)
     if config_text is None and environ.get("CIO_SEC_CONFIG"):
         raise InputError("CIO_SEC_CONFIG names a config file that does not exist", path=config_path)
@@ -281,7 +281,6 @@ def read_config_text(path: Path) -> str | None:
 class _Config:
     default_profile: str | None
     profiles: Mapping[str, Mapping[str, Any]]
-    text: str
 
 
 def _parse_config(text: str, path: Path) -> _Config:
@@ -306,7 +305,7 @@ def _parse_config(text: str, path: Path) -> _Config:
         raise _config_key_error("profiles must be a table", text, path, None, "profiles")
     for name, profile in profiles.items():
         _check_profile(name, profile, text, path)
-    return _Config(default_profile, profiles, text)
+    return _Config(default_profile, profiles)
 
 
 def _check_profile(name: str, profile: object, text: str, path: Path) -> None:

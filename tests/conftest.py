@@ -150,7 +150,9 @@ def secretservice_keyring(
     memory_keyring: MemoryKeyring,
     monkeypatch: pytest.MonkeyPatch,
     unix_sockets: None,
-) -> Iterator[SecretService.Keyring]:
-    """The real SecretService backend on the shared unlocked daemon."""
-    yield use_secret_service(secret_service, monkeypatch)
-    keyring.set_keyring(memory_keyring)
+) -> SecretService.Keyring:
+    """The real SecretService backend on the shared unlocked daemon.
+
+    The autouse ``memory_keyring`` fixture takes the backend away again afterwards.
+    """
+    return use_secret_service(secret_service, monkeypatch)

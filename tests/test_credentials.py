@@ -113,7 +113,9 @@ def test_a_store_that_does_not_read_back_the_value_is_an_error() -> None:
         return _ForgetfulStore.from_ref(ref, environ={}, cwd=Path.cwd())  # type: ignore[return-value]
 
     with pytest.raises(SecretStoreUnavailableError, match="did not return the value"):
-        set_credential(settings, "site_id", "0123456789abcdef0123", opener, store="env:X")
+        set_credential(
+            settings, "site_id", "0123456789abcdef0123", opener, store=SecretRef("env", "X")
+        )
 
 
 def test_an_unreachable_app_api_is_reported_per_credential() -> None:

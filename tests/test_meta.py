@@ -94,9 +94,7 @@ CLI_LAYER = {"cli.py", "cli_boundary.py", "output.py"}
 
 @pytest.mark.parametrize(
     "module",
-    sorted(
-        p for p in PACKAGE.rglob("*.py") if p.name not in {"cli.py", "cli_boundary.py", "output.py"}
-    ),
+    sorted(p for p in PACKAGE.rglob("*.py") if p.name not in CLI_LAYER),
     ids=lambda p: str(p.relative_to(PACKAGE)),
 )
 def test_core_modules_never_import_typer_or_rich(module: Path) -> None:

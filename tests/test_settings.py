@@ -159,6 +159,7 @@ def test_profile_from_config_names_references_and_limits() -> None:
 
 def test_profile_flag_beats_env_beats_default_profile() -> None:
     assert load(PROFILE, profile="staging").profile == "staging"
+    assert load(PROFILE, profile="prod", env={"CIO_SEC_PROFILE": "staging"}).profile == "prod"
     assert load(PROFILE, env={"CIO_SEC_PROFILE": "staging"}).region == "us"
     assert load(PROFILE).profile == "prod"
 

@@ -31,7 +31,7 @@ def _redirect_error(response: httpx.Response, *, what: str) -> RedirectError:
     region = next(
         (
             name
-            for name in ("us", "eu")
+            for name in TRACK_URLS
             if target in (_host(httpx.URL(TRACK_URLS[name])), _host(httpx.URL(APP_URLS[name])))
         ),
         None,
@@ -73,7 +73,7 @@ def check_response(
     if status in (401, 403):
         hint = (
             "check that the key is current and belongs to this workspace and region; "
-            "if it was revoked or may have leaked, run `cio-sec rotate`"
+            "store the current one with `cio-sec credentials set <name>`"
         )
         if status == 403:
             hint += "; a 403 can also mean a missing key scope or the workspace IP allowlist"

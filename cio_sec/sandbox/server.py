@@ -186,7 +186,7 @@ class Sandbox:
     # in-process interface -------------------------------------------------------------
 
     def _base_url(self) -> str:
-        return f"http://{self._host}:{self._bound_port}"
+        return f"http://{self._host}:{self.port}"
 
     @property
     def port(self) -> int:
@@ -206,7 +206,7 @@ class Sandbox:
         Raises:
             RuntimeError: the sandbox has not been started, so its URLs are unknown.
         """
-        base = f"http://{self._host}:{self.port}"
+        base = self._base_url()
         return SandboxInfo(
             track_url=base,
             app_url=base,

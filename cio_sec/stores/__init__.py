@@ -104,13 +104,17 @@ class SecretStore(Protocol):
         """
 
     def get_previous(self) -> StoredValue | None:
-        """Return the value the last `put` replaced, or None."""
+        """Return the value the last `put` replaced, or None.
+
+        Raises:
+            SecretStoreUnavailableError: the store cannot be reached or unlocked.
+        """
 
     def put(self, value: str) -> StoredValue:
         """Store a new current value, keeping the old one as previous; return what was stored.
 
         Raises:
-            ConfigError: the store is read-only.
+            ConfigError: the store is read-only, or the value is empty.
             SecretStoreUnavailableError: the write failed.
         """
 
@@ -119,10 +123,16 @@ class SecretStore(Protocol):
 
         Raises:
             ConfigError: there is no previous value, or the store is read-only.
+            SecretStoreUnavailableError: the store cannot be reached or written.
         """
 
     def delete(self) -> None:
-        """Remove the current and previous values; deleting nothing is not an error."""
+        """Remove the current and previous values; deleting nothing is not an error.
+
+        Raises:
+            ConfigError: the store is read-only.
+            SecretStoreUnavailableError: the store cannot be reached or written.
+        """
 
     def describe(self) -> str:
         """Say in a few words where the value lives (never the value)."""
@@ -177,6 +187,8 @@ def check_reference(ref: SecretRef) -> None:
 
 
 def _store_class(ref: SecretRef) -> Any:
+    if ref.scheme not in _STORE_MODULES:
+        raise ConfigError(f"unknown secret store kind {ref.scheme!r}", hint=_SYNTAX)
     module_name, class_name = _STORE_MODULES[ref.scheme]
     return getattr(importlib.import_module(module_name), class_name)
 

@@ -116,13 +116,14 @@ class DotenvStore:
     def put(self, value: str) -> StoredValue:
         """Write ``value`` as NAME and the value it replaces as ``NAME_PREVIOUS``.
 
-        The file (and its directory) is created when missing; after the write it has mode
-        0600. Putting the value that is already current changes nothing, so a retried
-        write cannot push the real previous value out.
+        The file is created when missing, but never its directory (a mistyped path must
+        fail); after the write it has mode 0600. Putting the value that is already current
+        changes nothing, so a retried write cannot push the real previous value out.
 
         Raises:
             ConfigError: the value is empty.
-            SecretStoreUnavailableError: the file cannot be read or written.
+            SecretStoreUnavailableError: the file cannot be read or written, or its
+                directory does not exist.
         """
         if not value:
             raise ConfigError(f"refusing to store an empty value in {self.describe()}")

@@ -23,7 +23,7 @@ def test_version(run_cli: CliHarness) -> None:
     assert run_cli("--version").stdout == f"cio-sec {__version__}\n"
 
 
-def test_no_arguments_shows_help_with_the_exit_code_table(run_cli: CliHarness) -> None:
+def test_help_shows_the_exit_code_table(run_cli: CliHarness) -> None:
     outcome = run_cli("--help")
     for code, meaning in EXIT_CODE_TABLE:
         assert f"{int(code):>3}  {meaning.split()[0]}" in outcome.stdout
@@ -241,3 +241,9 @@ def test_an_unparsable_dotenv_line_is_one_warning_with_file_and_line(
     assert outcome.stderr.count("cannot parse") == 1
     assert f"warning: {Path.cwd() / '.env'}:2: cannot parse this line; ignored" in outcome.stderr
     assert "python-dotenv" not in outcome.stderr
+
+
+def test_no_arguments_is_a_usage_error_that_shows_help(run_cli: CliHarness) -> None:
+    outcome = run_cli(expect=ExitCode.USAGE)
+    assert "Usage: cio-sec" in outcome.stdout + outcome.stderr
+    assert "credentials" in outcome.stdout + outcome.stderr

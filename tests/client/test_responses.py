@@ -75,7 +75,7 @@ def test_check_response_maps_statuses(
         assert info.value.status == status
     if isinstance(info.value, CredentialRejectedError):
         assert "the test key" in message
-        assert "rotate" in message
+        assert "cio-sec credentials set" in message
 
 
 # --- Redirects -----------------------------------------------------------------------------
@@ -141,7 +141,7 @@ def test_revoked_track_keys_are_rejected(sb: Sandbox) -> None:
     assert "Track API credentials" in error.message
     assert "HTTP 401" in error.message
     assert error.hint is not None
-    assert "rotate" in error.hint
+    assert "cio-sec credentials set" in error.hint
     for secret in (keys.track_api_key, keys.site_id, token):
         assert secret not in f"{error.message} {error.hint}"
     assert statuses(sb) == [401]  # not retried

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
 
 from cio_sec.stores.memory import MemoryStore
 from tests.conftest import KEYRING_PASSWORD
-from tests.support.memory_keyring import MemoryKeyring
 from tests.support.secretservice import (
     SecretServiceDaemon,
     require_programs,
@@ -46,13 +44,6 @@ def secret_service_wrong_password(
         pass  # creates HOME/.local/share/keyrings/login.keyring with KEYRING_PASSWORD
     with running_secret_service(root, password="not the password") as daemon:
         yield daemon
-
-
-@pytest.fixture
-def restore_memory_keyring(memory_keyring: MemoryKeyring) -> Iterator[None]:
-    """Put the memory keyring back after a test that selected another backend."""
-    yield
-    keyring.set_keyring(memory_keyring)
 
 
 @pytest.fixture

@@ -125,7 +125,7 @@ def test_python_keyring_backend_in_environ_selects_the_real_backend(
     store.delete()
 
 
-@pytest.mark.usefixtures("restore_memory_keyring", "unix_sockets")
+@pytest.mark.usefixtures("unix_sockets")
 @pytest.mark.parametrize("operation", ["get", "put", "delete"])
 def test_collection_never_unlocked_reports_the_dismissed_prompt(
     secret_service_never_unlocked: SecretServiceDaemon,
@@ -151,7 +151,7 @@ def test_collection_never_unlocked_reports_the_dismissed_prompt(
     assert SECRET not in failure.message + failure.hint
 
 
-@pytest.mark.usefixtures("restore_memory_keyring", "unix_sockets")
+@pytest.mark.usefixtures("unix_sockets")
 @pytest.mark.parametrize("operation", ["get", "put", "delete"])
 def test_wrong_unlock_password_reports_a_locked_collection(
     secret_service_wrong_password: SecretServiceDaemon,
@@ -173,7 +173,7 @@ def test_wrong_unlock_password_reports_a_locked_collection(
     assert SECRET not in failure.message + failure.hint
 
 
-@pytest.mark.usefixtures("restore_memory_keyring", "unix_sockets")
+@pytest.mark.usefixtures("unix_sockets")
 def test_bus_address_pointing_nowhere_is_unavailable(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ref: str
 ) -> None:
@@ -189,7 +189,6 @@ def test_bus_address_pointing_nowhere_is_unavailable(
     assert "DBUS_SESSION_BUS_ADDRESS" in caught.value.hint
 
 
-@pytest.mark.usefixtures("restore_memory_keyring")
 def test_no_session_bus_at_all_is_unavailable(monkeypatch: pytest.MonkeyPatch, ref: str) -> None:
     monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
     keyring.set_keyring(SecretService.Keyring())

@@ -156,7 +156,6 @@ def test_username_ending_with_previous_suffix_is_reserved() -> None:
 # --- no silent fallback -----------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("restore_memory_keyring")
 def test_fail_backend_is_refused_with_the_headless_recipe() -> None:
     keyring.set_keyring(fail.Keyring())
     store = open_keyring()
@@ -173,7 +172,6 @@ def test_fail_backend_is_refused_with_the_headless_recipe() -> None:
         assert "dotenv:" in caught.value.hint
 
 
-@pytest.mark.usefixtures("restore_memory_keyring")
 def test_null_backend_is_refused() -> None:
     keyring.set_keyring(null.Keyring())
     with pytest.raises(
@@ -185,7 +183,6 @@ def test_null_backend_is_refused() -> None:
     assert "PYTHON_KEYRING_BACKEND" in caught.value.hint
 
 
-@pytest.mark.usefixtures("restore_memory_keyring")
 def test_plaintext_backend_is_refused() -> None:
     keyring.set_keyring(PlaintextKeyring())
     with pytest.raises(SecretStoreUnavailableError, match="unencrypted") as caught:
@@ -195,7 +192,6 @@ def test_plaintext_backend_is_refused() -> None:
     assert "dotenv:" in caught.value.hint
 
 
-@pytest.mark.usefixtures("restore_memory_keyring")
 def test_chainer_without_backends_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(chainer.ChainerBackend, "backends", [])
     keyring.set_keyring(chainer.ChainerBackend())
@@ -203,7 +199,6 @@ def test_chainer_without_backends_is_refused(monkeypatch: pytest.MonkeyPatch) ->
         open_keyring().get()
 
 
-@pytest.mark.usefixtures("restore_memory_keyring")
 def test_chainer_including_a_plaintext_backend_is_refused(
     monkeypatch: pytest.MonkeyPatch, memory_keyring: MemoryKeyring
 ) -> None:
@@ -213,7 +208,6 @@ def test_chainer_including_a_plaintext_backend_is_refused(
         open_keyring().get()
 
 
-@pytest.mark.usefixtures("restore_memory_keyring")
 def test_chainer_of_real_backends_is_used(
     monkeypatch: pytest.MonkeyPatch, memory_keyring: MemoryKeyring
 ) -> None:
@@ -264,7 +258,6 @@ def test_unloadable_python_keyring_backend_is_unavailable(name: str) -> None:
 # --- error translation ------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("restore_memory_keyring")
 @pytest.mark.parametrize(
     ("error", "message", "hint"),
     [
@@ -315,7 +308,6 @@ def test_backend_errors_become_store_unavailable(
     assert SECRET not in caught.value.message + caught.value.hint
 
 
-@pytest.mark.usefixtures("restore_memory_keyring")
 def test_delete_that_leaves_the_entry_behind_is_an_error() -> None:
     backend = StickyKeyring()
     backend.set_password("cio-sec", "prod/track_api_key", SECRET)
@@ -324,7 +316,6 @@ def test_delete_that_leaves_the_entry_behind_is_an_error() -> None:
         open_keyring().delete()
 
 
-@pytest.mark.usefixtures("restore_memory_keyring")
 def test_delete_of_missing_entries_is_not_an_error() -> None:
     keyring.set_keyring(StickyKeyring())
     open_keyring().delete()
