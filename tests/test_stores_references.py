@@ -57,3 +57,14 @@ def test_scheme_is_case_insensitive() -> None:
 @given(st.text(min_size=1))
 def test_stored_values_never_show_in_repr(value: str) -> None:
     assert repr(StoredValue(value, "v2")) == "StoredValue(value=<hidden>, version='v2')"
+
+
+def test_opening_an_unknown_kind_built_by_hand_is_a_config_error() -> None:
+    from pathlib import Path
+
+    from cio_sec.stores import check_reference, open_store
+
+    with pytest.raises(ConfigError, match="unknown secret store kind 'vault'"):
+        open_store(SecretRef("vault", "kv/x#y"), environ={}, cwd=Path())
+    with pytest.raises(ConfigError, match="unknown secret store kind"):
+        check_reference(SecretRef("s3", "bucket"))
