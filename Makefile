@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 LOCK := requirements/dev.lock
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo check lint typecheck test completions lock bench clean
+.PHONY: venv system-deps demo check lint typecheck test completions lock bench clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,12 @@ venv: $(STAMP)
 demo: venv
 	bash scripts/demo.sh
 
-## check: format check, lint, mypy --strict and the whole test suite with coverage
-check: lint typecheck test
+## check: system packages, format check, lint, mypy --strict, the whole suite with coverage
+check: system-deps lint typecheck test
+
+## system-deps: git, dbus and gnome-keyring for the real-keyring tests (as root or via sudo)
+system-deps:
+	bash scripts/system-deps.sh
 
 lint: venv
 	$(BIN)/ruff format --check cio_sec tests bench

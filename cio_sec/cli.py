@@ -253,12 +253,15 @@ def credentials_set(
 
 
 def _read_secret(name: str, *, from_stdin: bool, context: AppContext) -> str:
+    from cio_sec.redact import register
+
     if from_stdin:
         raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
         try:
             value = raw.decode("utf-8") if isinstance(raw, bytes) else raw
         except UnicodeDecodeError:
             raise InputError("the value on stdin is not valid UTF-8", path="<stdin>") from None
+        register(value)  # before anything can echo it
         value = value[:-1] if value.endswith("\n") else value
         return value[:-1] if value.endswith("\r") else value
     if context.settings().non_interactive:
@@ -267,8 +270,6 @@ def _read_secret(name: str, *, from_stdin: bool, context: AppContext) -> str:
             hint=f"pipe it in: ... | cio-sec credentials set {name} --stdin",
         )
     value = typer.prompt(f"{name} (input hidden)", hide_input=True, err=True)
-    from cio_sec.redact import register
-
     register(value)
     return str(value)
 

@@ -36,20 +36,32 @@ class RedactingFilter(logging.Filter):
 def configure_logging(verbose: int, *, debug: bool) -> None:
     """Send cio-sec's log records to stderr, redacted; -v for INFO, -vv or --debug for DEBUG.
 
-    Replaces a handler installed by an earlier call, so repeated in-process invocations
-    (tests, library use) do not stack handlers.
+    Warnings of other libraries (httpx, keyring ...) go through the same redacting
+    handler on the root logger, instead of Python's unfiltered last-resort handler.
+    Replaces handlers installed by an earlier call, so repeated in-process invocations
+    (tests, library use) do not stack them.
     """
     logger = logging.getLogger(LOGGER_NAME)
+    _install(
+        logger,
+        logging.DEBUG
+        if debug
+        else {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG),
+    )
+    logger.propagate = False
+    _install(logging.getLogger(), logging.WARNING, handler_level=logging.WARNING)
+
+
+def _install(logger: logging.Logger, level: int, *, handler_level: int = logging.NOTSET) -> None:
     for handler in list(logger.handlers):
         if isinstance(handler, _StderrHandler):
             logger.removeHandler(handler)
     handler = _StderrHandler()
+    handler.setLevel(handler_level)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(_LowercaseLevelFormatter("%(levelname)s: %(message)s"))
     logger.addHandler(handler)
-    levels = {0: logging.WARNING, 1: logging.INFO}
-    logger.setLevel(logging.DEBUG if debug else levels.get(verbose, logging.DEBUG))
-    logger.propagate = False
+    logger.setLevel(level)
 
 
 class _LowercaseLevelFormatter(logging.Formatter):

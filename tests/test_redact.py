@@ -113,3 +113,21 @@ def test_logged_tracebacks_are_redacted_through_a_real_handler() -> None:
     assert "Traceback (most recent call last)" in text
     assert "ValueError: token s3cr…-123" in text
     assert "s3cr3t-value-123" not in text
+
+
+def test_other_libraries_warnings_are_redacted_too(capsys: pytest.CaptureFixture[str]) -> None:
+    from cio_sec.redact import register
+
+    register("lib-s3cr3t-value-99")
+    configure_logging(0, debug=False)
+    try:
+        logging.getLogger("some.library").warning("token lib-s3cr3t-value-99 rejected")
+        logging.getLogger("some.library").info("not shown at the default level")
+    finally:
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if type(h).__name__ == "_StderrHandler"]:
+            root.removeHandler(handler)
+    err = capsys.readouterr().err
+    assert "warning: token lib-…e-99 rejected" in err
+    assert "lib-s3cr3t-value-99" not in err
+    assert "not shown" not in err

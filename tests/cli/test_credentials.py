@@ -338,3 +338,17 @@ def test_set_warns_when_the_stored_value_will_not_be_the_one_used(
     assert "warning" not in outcome.stderr
     outcome = run_cli("credentials", "set", "site_id", "--stdin", input="0123456789\nabcdef0123")
     assert "contains a line break" in outcome.stderr
+
+
+def test_a_bad_store_is_reported_before_any_secret_is_asked_for(run_cli: CliHarness) -> None:
+    # Non-interactive without --stdin would be exit 3; the --store mistake comes first.
+    outcome = run_cli(
+        "--non-interactive",
+        "credentials",
+        "set",
+        "site_id",
+        "--store",
+        "bogus",
+        expect=ExitCode.USAGE,
+    )
+    assert "--store: this is not a secret reference" in outcome.stderr

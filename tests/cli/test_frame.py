@@ -16,7 +16,7 @@ from cio_sec import __version__, credentials
 from cio_sec.errors import EXIT_CODE_TABLE, ExitCode
 from cio_sec.sandbox import Faults, Sandbox
 from tests.conftest import CANARY
-from tests.support.cli import CliHarness
+from tests.support.cli import CliHarness, run_with_closed_stdout
 
 
 def test_version(run_cli: CliHarness) -> None:
@@ -202,20 +202,7 @@ def test_a_bug_under_format_json_is_a_redacted_json_object(
 
 def test_a_closed_stdout_keeps_the_exit_code_and_says_nothing() -> None:
     """``cio-sec ... | head -0``: no traceback, no 'Exception ignored' at exit."""
-    reader, writer = os.pipe()
-    os.close(reader)
-    try:
-        result = subprocess.run(
-            [sys.executable, "-m", "cio_sec", "credentials", "show", "-f", "json"],
-            stdout=writer,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=dict(os.environ),
-            timeout=60,
-            check=False,
-        )
-    finally:
-        os.close(writer)
+    result = run_with_closed_stdout("credentials", "show", "-f", "json")
     assert result.returncode == ExitCode.OK
     assert result.stderr == ""
 

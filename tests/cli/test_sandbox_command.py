@@ -13,7 +13,7 @@ import pytest
 
 from cio_sec.errors import ExitCode
 from cio_sec.sandbox import Sandbox
-from tests.support.cli import CliHarness
+from tests.support.cli import CliHarness, run_with_closed_stdout
 
 
 @pytest.mark.timeout(60)
@@ -64,19 +64,6 @@ def test_a_port_in_use_is_exit_3_with_a_hint(run_cli: CliHarness, sandbox: Sandb
 @pytest.mark.timeout(60)
 def test_a_sandbox_whose_announcement_nobody_reads_stops() -> None:
     """Its JSON line is its whole interface: with stdout closed there is no point serving."""
-    reader, writer = os.pipe()
-    os.close(reader)
-    try:
-        result = subprocess.run(
-            [sys.executable, "-m", "cio_sec", "sandbox", "--port", "0", "-f", "json"],
-            stdout=writer,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=dict(os.environ),
-            timeout=50,
-            check=False,
-        )
-    finally:
-        os.close(writer)
+    result = run_with_closed_stdout("sandbox", "--port", "0", "-f", "json")
     assert result.returncode == ExitCode.INTERRUPTED
     assert result.stderr == ""

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +69,24 @@ class CliHarness:
             document = outcome.json
             assert {"schema_version", "command", "ok"} <= document.keys(), document
         return outcome
+
+
+def run_with_closed_stdout(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m cio_sec ARGS`` with a stdout whose reader is already gone."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "cio_sec", *args],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+            timeout=50,
+            check=False,
+        )
+    finally:
+        os.close(writer)
 
 
 def _wants_json(args: tuple[str, ...]) -> bool:
