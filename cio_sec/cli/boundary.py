@@ -1,6 +1,6 @@
 """The CLI's one error boundary: every exception becomes a message and an exit code.
 
-Kept apart from ``cli.py`` so that the command module stays a list of thin commands.
+Kept apart from the command modules so that they stay lists of thin commands.
 Messages pass through the redactor; usage errors never echo what was typed (it may be a
 pasted key); under ``--format json`` a failure is a JSON object on stdout as well.
 """

@@ -1,0 +1,154 @@
+"""What every command module shares: the app context, the format option, start and finish.
+
+Imports stay light: shell completion imports this on every TAB press.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cio_sec.cli.boundary import ErrorBoundaryGroup
+from cio_sec.errors import EXIT_CODE_TABLE, ExitCode, InputError, InteractionRequiredError
+from cio_sec.output import OutputFormat, Result, Streams
+
+if TYPE_CHECKING:
+    from cio_sec.credentials import StoreOpener
+    from cio_sec.settings import Settings
+
+# "\b" tells Click not to re-wrap the table.
+EXIT_CODES_EPILOG = "Exit codes:\n\n\b\n" + "\n".join(
+    f"{int(code):>3}  {meaning}" for code, meaning in EXIT_CODE_TABLE
+)
+
+
+def sub_app(help_text: str, **kwargs: object) -> typer.Typer:
+    """A command group with the same error boundary, epilog and help style as the root."""
+    return typer.Typer(
+        cls=ErrorBoundaryGroup,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        pretty_exceptions_show_locals=False,
+        rich_markup_mode=None,
+        epilog=EXIT_CODES_EPILOG,
+        help=help_text,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@dataclass
+class AppContext:
+    """What the root callback learned, shared with every command through ``ctx.obj``."""
+
+    profile: str | None
+    env_file: Path | None
+    non_interactive: bool
+    color: bool
+    command: str = ""
+    """The running command (``credentials check``), set when its body starts."""
+    fmt: OutputFormat = OutputFormat.TEXT
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @property
+    def streams(self) -> Streams:
+        """Stdout for data, stderr for messages (looked up now: test runners swap them)."""
+        return Streams.system(color=self.color)
+
+    def settings(self) -> Settings:
+        """Load settings on first use, so commands that need none never read config.
+
+        Raises:
+            InputError: the config file is invalid.
+            ConfigError: the profile or a setting is invalid.
+        """
+        if self._settings is None:
+            self._settings = _load_settings(self)
+            for warning in self._settings.warnings:
+                self.streams.message(f"warning: {warning}")
+        return self._settings
+
+    def opener(self) -> StoreOpener:
+        """Open secret stores for the current settings."""
+        from cio_sec.credentials import store_opener
+
+        return store_opener(self.settings(), os.environ)
+
+
+def _load_settings(context: AppContext) -> Settings:
+    from cio_sec.settings import CliFlags, read_settings
+
+    flags = CliFlags(
+        profile=context.profile,
+        env_file=context.env_file,
+        non_interactive=context.non_interactive,
+        stdin_is_tty=sys.stdin.isatty(),
+    )
+    return read_settings(flags, os.environ, cwd=Path.cwd())
+
+
+FormatOption = Annotated[
+    OutputFormat,
+    typer.Option(
+        "--format",
+        "-f",
+        envvar="CIO_SEC_FORMAT",
+        show_envvar=True,
+        case_sensitive=False,
+        help="text for people, json for scripts (one object on stdout).",
+    ),
+]
+
+
+def start(ctx: typer.Context, command: str, fmt: OutputFormat) -> AppContext:
+    """Record which command runs in which format (errors are rendered in it too)."""
+    context: AppContext = ctx.obj
+    context.command = command
+    context.fmt = fmt
+    return context
+
+
+def finish(result: Result, context: AppContext) -> None:
+    """Render the result in the command's format and exit with its code."""
+    from cio_sec.cli.boundary import silence_closed_stdout
+    from cio_sec.output import emit
+
+    code = getattr(result, "exit_code", 0 if result.ok else ExitCode.CHECK_FAILED)
+    try:
+        emit(context.command, result, context.fmt, context.streams)
+    except BrokenPipeError:
+        silence_closed_stdout()  # `| head`: the answer, and so the exit code, stands
+    if code:
+        raise typer.Exit(int(code))
+
+
+def read_secret(name: str, *, from_stdin: bool, context: AppContext, stdin_hint: str) -> str:
+    """Read a secret from stdin or a hidden prompt, registering it with the redactor first.
+
+    Raises:
+        InputError: stdin is not UTF-8.
+        InteractionRequiredError: a prompt is needed but the session is non-interactive.
+    """
+    from cio_sec.redact import register
+
+    if from_stdin:
+        raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+        try:
+            value = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError:
+            raise InputError("the value on stdin is not valid UTF-8", path="<stdin>") from None
+        register(value)  # before anything can echo it
+        value = value[:-1] if value.endswith("\n") else value
+        return value[:-1] if value.endswith("\r") else value
+    if context.settings().non_interactive:
+        raise InteractionRequiredError(
+            f"a value for {name} is needed but the session is non-interactive",
+            hint=stdin_hint,
+        )
+    value = typer.prompt(f"{name} (input hidden)", hide_input=True, err=True)
+    register(value)
+    return str(value)
