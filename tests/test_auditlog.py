@@ -1,0 +1,246 @@
+"""The audit trail: chained appends, concurrent writers, and every kind of tampering."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import multiprocessing
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cio_sec.auditlog import (
+    GENESIS,
+    AuditLog,
+    record_hash,
+    verify_chain,
+)
+from cio_sec.errors import ConfigError
+from cio_sec.pseudonym import PseudonymKey
+
+KEY = PseudonymKey(b"audit-key-" * 4)
+ATTACKER = PseudonymKey(b"attacker-key-" * 4)
+KEYS = {KEY.key_id: KEY}
+
+
+class SteppingClock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+def write_trail(path: Path, count: int = 5) -> list[dict[str, Any]]:
+    log = AuditLog(path, KEY, clock=SteppingClock())
+    written = []
+    for number in range(count):
+        written += log.append([{"type": "action", "subject": f"s{number}", "outcome": "ok"}])
+    return written
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text().splitlines(keepends=True)
+
+
+def test_appended_records_are_chained_and_verify(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "audit.jsonl"
+    written = write_trail(path, 3)
+    written += AuditLog(path, KEY).append(
+        [{"type": "job-end", "erased": 3}, {"type": "job-end", "erased": 0}]
+    )
+    assert [record["seq"] for record in written] == [1, 2, 3, 4, 5]
+    assert written[0]["prev"] == GENESIS
+    assert all(b["prev"] == a["hash"] for a, b in itertools.pairwise(written))
+    assert path.stat().st_mode & 0o777 == 0o600
+    report = verify_chain(path, KEYS)
+    assert report.ok
+    assert report.records == 5
+    assert report.head == written[-1]["hash"]
+    assert report.key_ids == (KEY.key_id,)
+    assert report.to_json()["verified"] is True
+    assert [json.loads(line) for line in lines(path)] == written
+
+
+def test_records_are_never_dated_before_the_last_one(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_trail(path, 2)
+    past = AuditLog(path, KEY, clock=lambda: datetime(2000, 1, 1, tzinfo=timezone.utc))
+    record = past.append([{"type": "action"}])[0]
+    assert record["ts"] == json.loads(lines(path)[1])["ts"]
+    assert verify_chain(path, KEYS).ok
+
+
+def tamper(path: Path, index: int, change: dict[str, Any]) -> None:
+    rows = lines(path)
+    record = json.loads(rows[index])
+    record.update(change)
+    rows[index] = json.dumps(record) + "\n"
+    path.write_text("".join(rows))
+
+
+@pytest.mark.parametrize(
+    ("damage", "line", "problem"),
+    [
+        (lambda p: tamper(p, 2, {"outcome": "failed"}), 3, "record 3 was altered"),
+        (lambda p: p.write_text("".join(lines(p)[:1] + lines(p)[2:])), 2, "chain broken"),
+        (
+            lambda p: p.write_text(
+                "".join([*lines(p)[:1], lines(p)[2], lines(p)[1], *lines(p)[3:]])
+            ),
+            2,
+            "chain broken",
+        ),
+        (lambda p: p.write_text(p.read_text().replace('"s1"', '"s9"')), 2, "altered"),
+        (lambda p: p.write_text(p.read_text()[:-10]), 5, "cut off"),
+        (lambda p: p.write_text(p.read_text() + "{not json\n"), 6, "not valid JSON"),
+        (lambda p: p.write_text(p.read_text() + "[1]\n"), 6, "not a JSON object"),
+        (lambda p: p.write_text(p.read_text() + '{"seq": 6}\n'), 6, "missing field(s): ts"),
+    ],
+    ids=["changed", "deleted", "swapped", "byte", "torn", "garbage", "array", "partial"],
+)
+def test_tampering_is_found_at_its_line(
+    tmp_path: Path, damage: Any, line: int, problem: str
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_trail(path)
+    damage(path)
+    report = verify_chain(path, KEYS)
+    assert not report.ok
+    assert report.first_break is not None
+    assert report.first_break.line == line
+    assert problem in report.first_break.problem
+    assert report.to_json()["first_break"] == {"line": line, "problem": report.first_break.problem}
+
+
+def test_a_forged_record_needs_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    written = write_trail(path, 2)
+    forged = {
+        "type": "action",
+        "subject": "forged",
+        "seq": 3,
+        "ts": written[-1]["ts"],
+        "key_id": KEY.key_id,
+        "prev": written[-1]["hash"],
+    }
+    forged["hash"] = record_hash(forged, ATTACKER)
+    path.write_text(path.read_text() + json.dumps(forged) + "\n")
+    report = verify_chain(path, KEYS)
+    assert report.first_break is not None
+    assert (report.first_break.line, report.records) == (3, 2)
+    assert "altered" in report.first_break.problem
+
+
+def test_a_chain_rewritten_with_another_key_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_trail(path, 2)
+    rewritten = tmp_path / "rewritten.jsonl"
+    AuditLog(rewritten, ATTACKER).append([{"type": "action", "subject": "s0"}])
+    report = verify_chain(rewritten, KEYS)
+    assert report.first_break is not None
+    assert "unknown key id" in report.first_break.problem
+
+
+def test_out_of_order_sequence_and_time_are_found(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path, KEY, clock=SteppingClock())
+    log.append([{"type": "a"}])
+    first = json.loads(lines(path)[0])
+    changes: list[tuple[dict[str, Any], str]] = [
+        ({"seq": 7}, "sequence number 7 where 2 was expected"),
+        ({"ts": "2000-01-01T00:00:00.000000Z"}, "dated before"),
+    ]
+    for change, problem in changes:
+        second = {"type": "b", "seq": 2, "ts": first["ts"], "key_id": KEY.key_id}
+        second.update(change)
+        second["prev"] = first["hash"]
+        second["hash"] = record_hash(second, KEY)
+        path.write_text(lines(path)[0] + json.dumps(second) + "\n")
+        report = verify_chain(path, KEYS)
+        assert report.first_break is not None
+        assert problem in report.first_break.problem
+
+
+def test_an_expected_head_detects_truncation(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    written = write_trail(path, 4)
+    head = verify_chain(path, KEYS).head
+    assert verify_chain(path, KEYS, expect_head=written[1]["hash"]).ok  # still contained
+    path.write_text("".join(lines(path)[:3]))
+    report = verify_chain(path, KEYS)
+    assert report.ok  # a shorter chain is still a chain ...
+    truncated = verify_chain(path, KEYS, expect_head=head)
+    assert truncated.first_break is not None  # ... but not the one recorded earlier
+    assert truncated.first_break.line == 4
+    assert "removed from its end" in truncated.first_break.problem
+
+
+def test_a_torn_tail_is_kept_as_evidence_and_writing_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_trail(path, 2)
+    path.write_text(path.read_text() + '{"type": "act')
+    record = AuditLog(path, KEY).append([{"type": "action"}])[0]
+    assert record["seq"] == 3
+    assert lines(path)[2] == '{"type": "act\n'
+    report = verify_chain(path, KEYS)
+    assert report.first_break is not None
+    assert report.first_break.line == 3
+
+
+def test_blank_lines_are_not_records(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_trail(path, 2)
+    path.write_text(path.read_text().replace("\n", "\n\n", 1))
+    report = verify_chain(path, KEYS)
+    assert report.ok
+    assert report.records == 2
+
+
+def test_a_trail_ending_in_garbage_is_not_extended(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    path.write_text("garbage\nmore garbage\n")
+    with pytest.raises(ConfigError, match="refusing to extend"):
+        AuditLog(path, KEY).append([{"type": "action"}])
+
+
+def test_entries_must_not_set_chain_fields_and_need_a_type(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl", KEY)
+    with pytest.raises(ConfigError, match="chain fields: hash, seq"):
+        log.append([{"type": "x", "seq": 1, "hash": "h"}])
+    with pytest.raises(ConfigError, match="needs a type"):
+        log.append([{"subject": "x"}])
+    assert log.append([]) == []
+    assert not (tmp_path / "audit.jsonl").exists()
+
+
+def test_unwritable_and_unreadable_trails_are_config_errors(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match="cannot open the audit trail"):
+        AuditLog(blocker / "audit.jsonl", KEY).append([{"type": "x"}])
+    with pytest.raises(ConfigError, match="cannot read the audit trail"):
+        verify_chain(tmp_path / "missing.jsonl", KEYS)
+
+
+def _append_many(path: str, worker: int) -> None:
+    log = AuditLog(Path(path), KEY)
+    for number in range(50):
+        log.append([{"type": "action", "worker": worker, "n": number}] * 2)
+
+
+def test_concurrent_writers_keep_one_chain(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_append_many, args=(str(path), w)) for w in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    report = verify_chain(path, KEYS)
+    assert report.ok
+    assert report.records == 300
