@@ -186,7 +186,7 @@ def _compact(body: bytes) -> list[bytes]:
     if not parsed:
         return []
     return [
-        json.dumps(value, separators=(",", ":"), ensure_ascii=ascii_only).encode("utf-8")
+        _utf8(json.dumps(value, separators=(",", ":"), ensure_ascii=ascii_only))
         for ascii_only in (False, True)
     ]
 
@@ -195,11 +195,16 @@ def _pretty(body: bytes) -> list[bytes]:
     parsed, value = _json_value(body)
     if not parsed:
         return []
-    variants = [json.dumps(value, ensure_ascii=False).encode("utf-8")]  # Python's default
+    variants = [_utf8(json.dumps(value, ensure_ascii=False))]  # Python's default
     for indent in (2, 4):
         text = json.dumps(value, indent=indent, ensure_ascii=False)
-        variants += [text.encode("utf-8"), (text + "\n").encode("utf-8")]
+        variants += [_utf8(text), _utf8(text + "\n")]
     return variants
+
+
+def _utf8(text: str) -> bytes:
+    # NOTE: JSON may carry lone surrogates (\ud800); keep them rather than fail.
+    return text.encode("utf-8", "surrogatepass")
 
 
 def _escapes_undone(body: bytes) -> list[bytes]:
