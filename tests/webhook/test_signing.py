@@ -189,8 +189,12 @@ def test_a_reporting_signature_under_the_pipelines_scheme_says_so() -> None:
     assert "--scheme reporting?" in verdict.detail
 
 
+#: Fullwidth digits pass str.isdigit() but are not ASCII.
+FULLWIDTH = "\uff11\uff17\uff10\uff10"
+
+
 @pytest.mark.parametrize(
-    "timestamp", ["", "abc", "-1700000000", "1.7e9", "１７００", "9" * 16, "1" * 300, b"\xff\xfe"]
+    "timestamp", ["", "abc", "-1700000000", "1.7e9", FULLWIDTH, "9" * 16, "1" * 300, b"\xff\xfe"]
 )
 def test_malformed_timestamps(timestamp: str | bytes) -> None:
     verdict = verify(BODY, timestamp, REPORTING_VECTOR, [KEY], now=NOW)
