@@ -34,6 +34,8 @@ _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host"}
 )
 _FORWARD_TIMEOUT = 10.0
+#: How often the server loop checks for shutdown (stopping waits up to this long).
+_POLL_INTERVAL = 0.05
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,10 @@ class Receiver:
 
     def __enter__(self) -> Receiver:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="cio-sec-receiver", daemon=True
+            target=self._server.serve_forever,
+            args=(_POLL_INTERVAL,),
+            name="cio-sec-receiver",
+            daemon=True,
         )
         self._thread.start()
         return self
