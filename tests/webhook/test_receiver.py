@@ -181,7 +181,7 @@ def test_bad_framing_is_answered_without_a_traceback(capsys: pytest.CaptureFixtu
 
 
 def test_a_client_that_hangs_up_is_no_traceback(capsys: pytest.CaptureFixture[str]) -> None:
-    with receiver() as (running, lines):
+    with receiver() as (running, _):
         host, port = running.url.removeprefix("http://").rstrip("/").split(":")
         with socket.create_connection((host, int(port))) as connection:
             connection.sendall(b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n{}")
@@ -196,7 +196,7 @@ def test_a_client_that_hangs_up_is_no_traceback(capsys: pytest.CaptureFixture[st
 def test_a_port_in_use_is_a_config_error() -> None:
     with receiver() as (running, _):
         port = int(running.url.rstrip("/").rsplit(":", 1)[1])
-        with pytest.raises(ConfigError, match="cannot listen on 127.0.0.1"):
+        with pytest.raises(ConfigError, match=r"cannot listen on 127\.0\.0\.1"):
             Receiver(SigningKeys(()), VerifyOptions(), print, port=port)
 
 
