@@ -217,11 +217,11 @@ def verify_webhook_serve(
     streams = context.streams
 
     def ready(url: str, labels: tuple[str, ...]) -> None:
-        _line(streams.out, fmt, {"event": "listening", "url": url}, url)
+        _line(streams.out, fmt, {"kind": "listening", "url": url}, url)
         streams.message(f"verifying with {', '.join(labels)}; Ctrl-C stops")
 
     def delivered(line: DeliveryLine) -> None:
-        _line(streams.out, fmt, {"event": "delivery", **line.to_json()}, line.text())
+        _line(streams.out, fmt, {"kind": "delivery", **line.to_json()}, line.text())
 
     serve_command(
         context.settings(),

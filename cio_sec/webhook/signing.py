@@ -248,16 +248,19 @@ def verify(
     verdict = _Verdict(scheme, labels, None if allow_stale else tolerance)
     if not keys:
         return verdict(Reason.NO_SECRET, "no signing key is available to verify with")
-    if signature is None or (scheme is Scheme.REPORTING and timestamp is None):
-        missing = [
-            name
-            for name, value in ((TIMESTAMP_HEADER, timestamp), (scheme.signature_header, signature))
-            if value is None and (scheme is Scheme.REPORTING or name != TIMESTAMP_HEADER)
-        ]
-        return verdict(Reason.MISSING_HEADER, f"missing {' and '.join(missing)}")
+    needs_stamp = scheme is Scheme.REPORTING
+    if signature is None:
+        names = [TIMESTAMP_HEADER] if needs_stamp and timestamp is None else []
+        return verdict(
+            Reason.MISSING_HEADER, f"missing {' and '.join([*names, scheme.signature_header])}"
+        )
+    # The signature's shape is checked first: a Pipelines signature without a timestamp
+    # is better explained by its length than by the missing header.
     expected, problem = parse_signature(signature, scheme)
     if expected is None:
         return verdict(Reason.MALFORMED_SIGNATURE, problem)
+    if needs_stamp and timestamp is None:
+        return verdict(Reason.MISSING_HEADER, f"missing {TIMESTAMP_HEADER}")
     stamp = b""
     seconds: int | None = None
     if scheme is Scheme.REPORTING:
