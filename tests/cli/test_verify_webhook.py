@@ -146,7 +146,8 @@ def test_captured_request_with_a_trailing_newline_warns(run_cli: CliHarness) -> 
     headers = sign(BODY, KEY, NOW)
     Path("capture.http").write_bytes(
         b"POST / HTTP/1.1\r\nContent-Length: %d\r\n" % len(BODY)
-        + f"X-CIO-Timestamp: {NOW}\r\nX-CIO-Signature: {headers['X-CIO-Signature']}\r\n\r\n".encode()
+        + f"X-CIO-Timestamp: {NOW}\r\n".encode()
+        + f"X-CIO-Signature: {headers['X-CIO-Signature']}\r\n\r\n".encode()
         + BODY
         + b"\n"
     )

@@ -26,15 +26,15 @@ BODY = b'{"object_type":"email","metric":"opened","data":{"email":"zoe@example.c
 
 @contextmanager
 def receiver(
-    scheme: Scheme = Scheme.REPORTING, forward_to: str | None = None, **options: object
+    scheme: Scheme = Scheme.REPORTING, forward_to: str | None = None, *, allow_stale: bool = False
 ) -> Iterator[tuple[Receiver, list[DeliveryLine]]]:
     lines: list[DeliveryLine] = []
     keys = SigningKeys((Secret("env:KEY", KEY), Secret("env:KEY (previous)", "old-key", True)))
     with Receiver(
         keys,
-        VerifyOptions(scheme, **options),
+        VerifyOptions(scheme, allow_stale=allow_stale),
         lines.append,
-        forward_to=forward_to,  # type: ignore[arg-type]
+        forward_to=forward_to,
     ) as running:
         yield running, lines
 

@@ -276,7 +276,7 @@ def test_any_single_character_change_of_the_headers_fails(
         value = headers[name]
         index = data.draw(st.integers(0, len(value) - 1))
         alphabet = string.digits if name == "X-CIO-Timestamp" else "0123456789abcdef"
-        new = data.draw(st.sampled_from(alphabet).filter(lambda c, old=value[index]: c != old))
+        new = data.draw(st.sampled_from(alphabet.replace(value[index], "")))
         changed = {**headers, name: value[:index] + new + value[index + 1 :]}
         verdict = verify(
             body,
