@@ -135,7 +135,12 @@ class Receiver:
                 f"cannot listen on {host}:{port}: {exc.strerror or exc}",
                 hint="choose another --port, or --port 0 for a free one",
             ) from exc
-        self._thread: threading.Thread | None = None
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            args=(_POLL_INTERVAL,),
+            name="cio-sec-receiver",
+            daemon=True,
+        )
 
     @property
     def url(self) -> str:
@@ -144,12 +149,6 @@ class Receiver:
         return f"http://{host!s}:{port}/"
 
     def __enter__(self) -> Receiver:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            args=(_POLL_INTERVAL,),
-            name="cio-sec-receiver",
-            daemon=True,
-        )
         self._thread.start()
         return self
 
@@ -161,8 +160,7 @@ class Receiver:
     ) -> None:
         self._server.shutdown()
         self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
+        self._thread.join()
 
     def run_until_interrupted(self, on_ready: Callable[[str], None]) -> None:
         """Serve until Ctrl-C or SIGTERM; ``on_ready`` gets the URL once listening."""

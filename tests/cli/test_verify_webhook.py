@@ -89,6 +89,17 @@ def test_mismatch_names_the_likely_cause(run_cli: CliHarness, body_file: Path) -
     assert "zoe@example.com" not in pretty.stdout
 
 
+def test_explain_on_a_valid_delivery_and_a_garbled_signature(
+    run_cli: CliHarness, body_file: Path
+) -> None:
+    valid = _verify(run_cli, body_file, sign(BODY, KEY, NOW)["X-CIO-Signature"], "--explain")
+    assert "  keys tried: env:CUSTOMERIO_WEBHOOK_SECRET" in valid.stdout
+    assert "checks after the rejection" not in valid.stdout
+    garbled = _verify(run_cli, body_file, "not-a-signature", "--explain", expect=1)
+    assert garbled.stdout.startswith("invalid (malformed-signature): X-CIO-Signature is not hex")
+    assert "signed string" not in garbled.stdout
+
+
 def test_the_wrong_recipe_is_recognised(run_cli: CliHarness, body_file: Path) -> None:
     import hmac
 
