@@ -133,6 +133,10 @@ def register_renderers() -> None:
     render_text.register(StoredCredential, _render_stored_credential)
     render_text.register(CheckReport, _render_check_report)
 
+    from cio_sec.webhook.render import register as register_webhook
+
+    register_webhook(render_text)
+
 
 _NO_WRAP = frozenset({"credential", "value", "fingerprint", "status"})
 

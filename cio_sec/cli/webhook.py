@@ -1,0 +1,289 @@
+"""``cio-sec verify-webhook``: verify, diagnose, sign, receive and probe webhook deliveries."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import IO, TYPE_CHECKING, Annotated
+
+import typer
+
+from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start, sub_app
+from cio_sec.output import OutputFormat
+
+if TYPE_CHECKING:
+    from cio_sec.webhook.commands import KeyChoice
+    from cio_sec.webhook.delivery import VerifyOptions
+    from cio_sec.webhook.receiver import DeliveryLine
+    from cio_sec.webhook.signing import Scheme
+
+webhook_app = sub_app(
+    "Verify a Customer.io webhook delivery and explain why it fails; sign test deliveries, "
+    "run a verifying receiver, probe your own endpoint.\n\n"
+    "Without a subcommand, verifies one delivery: exit 0 valid, 1 invalid (with the "
+    "reason), 2 unreadable input, 3 no signing key.\n\n"
+    "Example:\n\n\b\n  cio-sec verify-webhook --request capture.http --explain\n"
+    "  cio-sec verify-webhook --body body.json --timestamp 1700000000 --signature 3f9a...",
+    invoke_without_command=True,
+)
+
+
+class SchemeChoice(str, Enum):
+    """The ``--scheme`` choices (mirrors `cio_sec.webhook.signing.Scheme`, imported lazily)."""
+
+    REPORTING = "reporting"
+    PIPELINES = "pipelines"
+
+
+SchemeOption = Annotated[
+    SchemeChoice,
+    typer.Option(
+        "--scheme",
+        help="reporting (X-CIO-Signature, HMAC-SHA256 of v0:timestamp:body) or pipelines "
+        "(X-Signature, HMAC-SHA1 of the body).",
+    ),
+]
+SecretRefOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--secret-ref",
+        metavar="REF",
+        help="Another secret reference to try (env:NAME, dotenv:PATH#NAME, keyring:S/U); "
+        "repeatable. A reference, never the key itself.",
+    ),
+]
+CurrentOnlyOption = Annotated[
+    bool,
+    typer.Option(
+        "--current-only",
+        help="Reject deliveries signed with a previous (rotated-out) key.",
+    ),
+]
+ToleranceOption = Annotated[
+    int,
+    typer.Option("--tolerance", min=0, metavar="SECONDS", help="Allowed clock skew either way."),
+]
+AllowStaleOption = Annotated[
+    bool, typer.Option("--allow-stale", help="Skip the age check (replaying old captures).")
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command group to the root app."""
+    app.add_typer(webhook_app, name="verify-webhook")
+
+
+def _keys(secret_ref: list[str] | None, current_only: bool) -> KeyChoice:
+    from cio_sec.webhook.commands import KeyChoice
+
+    return KeyChoice(tuple(secret_ref or ()), current_only)
+
+
+def _options(
+    scheme: SchemeChoice, tolerance: int, allow_stale: bool, now: int | None
+) -> VerifyOptions:
+    from cio_sec.webhook.delivery import VerifyOptions
+    from cio_sec.webhook.signing import Scheme
+
+    return VerifyOptions(Scheme(scheme.value), tolerance, allow_stale, now)
+
+
+def _scheme(scheme: SchemeChoice) -> Scheme:
+    from cio_sec.webhook.signing import Scheme
+
+    return Scheme(scheme.value)
+
+
+@webhook_app.callback(epilog=EXIT_CODES_EPILOG)
+def verify_webhook(
+    ctx: typer.Context,
+    body: Annotated[
+        str | None,
+        typer.Option("--body", metavar="FILE|-", help="The raw body, as bytes (- for stdin)."),
+    ] = None,
+    request: Annotated[
+        str | None,
+        typer.Option(
+            "--request",
+            metavar="FILE|-",
+            help="A captured raw HTTP request: request line, headers, blank line, body.",
+        ),
+    ] = None,
+    timestamp: Annotated[
+        str | None,
+        typer.Option("--timestamp", help="The X-CIO-Timestamp header value."),
+    ] = None,
+    signature: Annotated[
+        str | None,
+        typer.Option("--signature", help="The X-CIO-Signature (or X-Signature) header value."),
+    ] = None,
+    tolerance: ToleranceOption = 300,
+    allow_stale: AllowStaleOption = False,
+    now: Annotated[
+        int | None,
+        typer.Option("--now", metavar="UNIX_SECONDS", help="Check the age against this time."),
+    ] = None,
+    scheme: SchemeOption = SchemeChoice.REPORTING,
+    explain: Annotated[
+        bool,
+        typer.Option("--explain", help="Show the signed string's shape and every check run."),
+    ] = False,
+    secret_ref: SecretRefOption = None,
+    current_only: CurrentOnlyOption = False,
+    fmt: FormatOption = OutputFormat.TEXT,
+) -> None:
+    """Verify one delivery; after a rejection, say what most likely went wrong.
+
+    The diagnosis only explains a rejection, it never accepts a delivery. Example:
+
+        cio-sec verify-webhook --request capture.http --explain
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from cio_sec.webhook.commands import VerifyInput, verify_command
+
+    context = start(ctx, "verify-webhook", fmt)
+    given = VerifyInput(body, request, timestamp, signature)
+    report = verify_command(
+        context.settings(),
+        context.opener(),
+        given,
+        _keys(secret_ref, current_only),
+        _options(scheme, tolerance, allow_stale, now),
+        explain=explain,
+    )
+    finish(report, context)
+
+
+@webhook_app.command("sign", epilog=EXIT_CODES_EPILOG)
+def verify_webhook_sign(
+    ctx: typer.Context,
+    body: Annotated[
+        str, typer.Option("--body", metavar="FILE|-", help="The body to sign (- for stdin).")
+    ],
+    timestamp: Annotated[
+        int | None,
+        typer.Option("--timestamp", metavar="UNIX_SECONDS", help="Default: now."),
+    ] = None,
+    scheme: SchemeOption = SchemeChoice.REPORTING,
+    secret_ref: SecretRefOption = None,
+    fmt: FormatOption = OutputFormat.TEXT,
+) -> None:
+    """Print the signature headers for a body, for test fixtures and curl.
+
+    Signs with the configured webhook signing key, or the first --secret-ref. Example:
+
+        cio-sec verify-webhook sign --body body.json
+    """
+    from cio_sec.webhook.commands import sign_command
+
+    context = start(ctx, "verify-webhook sign", fmt)
+    result = sign_command(
+        context.settings(),
+        context.opener(),
+        body,
+        _keys(secret_ref, False),
+        scheme=_scheme(scheme),
+        timestamp=timestamp,
+    )
+    finish(result, context)
+
+
+@webhook_app.command("serve", epilog=EXIT_CODES_EPILOG)
+def verify_webhook_serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="0 picks a free port.")] = 0,
+    forward_to: Annotated[
+        str | None,
+        typer.Option("--forward-to", metavar="URL", help="Forward verified deliveries here."),
+    ] = None,
+    tolerance: ToleranceOption = 300,
+    allow_stale: AllowStaleOption = False,
+    scheme: SchemeOption = SchemeChoice.REPORTING,
+    secret_ref: SecretRefOption = None,
+    current_only: CurrentOnlyOption = False,
+    fmt: FormatOption = OutputFormat.TEXT,
+) -> None:
+    """Receive deliveries, verify each, print one line per delivery until Ctrl-C.
+
+    Invalid deliveries get 401; valid ones 200, or the --forward-to app's response. The
+    first line on stdout is the URL. Bodies are logged only with -v. Example:
+
+        cio-sec verify-webhook serve --port 8080 --forward-to http://127.0.0.1:5000/hooks
+    """
+    from cio_sec.webhook.commands import serve_command
+
+    context = start(ctx, "verify-webhook serve", fmt)
+    streams = context.streams
+
+    def ready(url: str, labels: tuple[str, ...]) -> None:
+        _line(streams.out, fmt, {"kind": "listening", "url": url}, url)
+        streams.message(f"verifying with {', '.join(labels)}; Ctrl-C stops")
+
+    def delivered(line: DeliveryLine) -> None:
+        _line(streams.out, fmt, {"kind": "delivery", **line.to_json()}, line.text())
+
+    serve_command(
+        context.settings(),
+        context.opener(),
+        _keys(secret_ref, current_only),
+        _options(scheme, tolerance, allow_stale, None),
+        host=host,
+        port=port,
+        forward_to=forward_to,
+        on_ready=ready,
+        on_delivery=delivered,
+    )
+
+
+def _line(out: IO[str], fmt: OutputFormat, document: dict[str, object], text: str) -> None:
+    """One line per event: text, or a JSON object with the envelope."""
+    import json
+
+    from cio_sec.redact import redact
+
+    if fmt is OutputFormat.JSON:
+        text = json.dumps(
+            {"schema_version": 1, "command": "verify-webhook serve", "ok": True, **document},
+            sort_keys=True,
+        )
+    out.write(redact(text) + "\n")
+    out.flush()
+
+
+@webhook_app.command("probe", epilog=EXIT_CODES_EPILOG)
+def verify_webhook_probe(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="Your own endpoint (http:// or https://).")],
+    scheme: SchemeOption = SchemeChoice.REPORTING,
+    stale_age: Annotated[
+        int,
+        typer.Option("--stale-age", min=1, metavar="SECONDS", help="Age of the stale delivery."),
+    ] = 3600,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="Seconds to wait for each answer.")
+    ] = 10.0,
+    secret_ref: SecretRefOption = None,
+    fmt: FormatOption = OutputFormat.TEXT,
+) -> None:
+    """Send REAL test deliveries to your endpoint: does it accept only the valid one?
+
+    Sends a correctly signed delivery, a tampered one, a stale one and an unsigned one;
+    exit 1 when the endpoint accepts any forgery (or rejects the valid one). Example:
+
+        cio-sec verify-webhook probe https://staging.example.com/webhooks/customerio
+    """
+    from cio_sec.webhook.commands import probe_command
+
+    context = start(ctx, "verify-webhook probe", fmt)
+    report = probe_command(
+        context.settings(),
+        context.opener(),
+        url,
+        _keys(secret_ref, False),
+        scheme=_scheme(scheme),
+        stale_age=stale_age,
+        timeout=timeout,
+        announce=context.streams.message,
+    )
+    finish(report, context)

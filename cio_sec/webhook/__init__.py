@@ -1,0 +1,13 @@
+"""Customer.io webhook signatures: verify, diagnose, sign, receive and probe.
+
+The library surface for applications is `verify` and `sign`; `diagnose` explains a
+rejection. See `cio_sec.webhook.signing` for a framework-neutral example, and the README
+for Flask and FastAPI handlers that read the raw body.
+"""
+
+from __future__ import annotations
+
+from cio_sec.webhook.diagnose import Finding, diagnose
+from cio_sec.webhook.signing import Reason, Scheme, Secret, Verification, sign, verify
+
+__all__ = ["Finding", "Reason", "Scheme", "Secret", "Verification", "diagnose", "sign", "verify"]
