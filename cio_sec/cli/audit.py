@@ -29,11 +29,13 @@ class AuditGroup(ErrorBoundaryGroup):
 
     NOTE: Click gives the group's optional PATH the first word, so ``audit log verify``
     would audit a directory named "log". A first word that names a subcommand is put back
-    as the subcommand (audit a directory called ``log`` as ``./log``).
+    as the subcommand (audit a directory called ``log`` as ``./log``). Otherwise options
+    may follow PATH (``audit ./app --format sarif``), which a group does not allow.
     """
 
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
         """Parse, then hand a PATH that is really a subcommand name back to dispatch."""
+        ctx.allow_interspersed_args = not (args and args[0] in self.commands)
         super().parse_args(ctx, args)
         word = ctx.params.get("path")
         if isinstance(word, str) and word in self.commands:

@@ -12,7 +12,7 @@ import pytest
 
 from cio_sec.audit import credentials_checks, files, policy, trail, working_tree
 from cio_sec.audit.report import Status
-from cio_sec.credentials import resolve
+from cio_sec.credentials import ResolvedCredential, StoreOpener, resolve
 from cio_sec.pseudonym import PseudonymKey
 from cio_sec.sandbox import Sandbox
 from cio_sec.settings import CREDENTIAL_NAMES, Settings
@@ -28,12 +28,13 @@ from tests.support.apps import (
 from tests.support.memory_keyring import MemoryKeyring
 from tests.support.trails import Person, erase_trail
 
+
 def home() -> Path:
     return Path(os.environ["HOME"])
 
 
-def resolved_all(settings: Settings, opener: object) -> dict[str, object]:
-    return {name: resolve(settings, name, opener) for name in CREDENTIAL_NAMES}  # type: ignore[arg-type]
+def resolved_all(settings: Settings, opener: StoreOpener) -> dict[str, ResolvedCredential]:
+    return {name: resolve(settings, name, opener) for name in CREDENTIAL_NAMES}
 
 
 def keyring_profile(keyring: MemoryKeyring, *, production: bool = True, extra: str = "") -> None:

@@ -86,12 +86,12 @@ def erase_trail(
                 "attempts": 5 if failed else 1,
             }
             written += log.append([entry])
-    failed = sum(person.fails for person in people)
+    failures = sum(person.fails for person in people)
     end = {
         "type": "job-end",
         **common,
         "status": "completed",
-        "counts": {"erased": len(people) - failed, "failed": failed, "invalid": 0},
+        "counts": {"erased": len(people) - failures, "failed": failures, "invalid": 0},
         "duration_s": 1.5,
     }
     return written + log.append([end])
