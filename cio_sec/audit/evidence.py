@@ -26,6 +26,9 @@ _JOB_FIELDS = (
 )  # fmt: skip
 
 
+_ERASE_TYPES = frozenset({"job-start", "action", "job-end"})
+
+
 @dataclass
 class SubjectEvidence:
     """Everything the trail says about one subject under the ticket."""
@@ -141,7 +144,7 @@ def export_evidence(
     jobs: dict[str, dict[str, Any]] = {}
     subjects: dict[str, SubjectEvidence] = {}
     for record in trail_records(trail):
-        if record.get("ticket") != ticket:
+        if record.get("ticket") != ticket or record.get("type") not in _ERASE_TYPES:
             continue
         job = jobs.setdefault(str(record.get("job")), {"job": record.get("job")})
         _collect(record, job, subjects)
@@ -163,7 +166,7 @@ def _collect(
             counts=record.get("counts"),
             duration_s=record.get("duration_s"),
         )
-    elif kind == "action":
+    else:
         subject = str(record.get("subject"))
         evidence = subjects.setdefault(subject, SubjectEvidence(subject, record.get("id_type")))
         evidence.actions.append(

@@ -187,6 +187,10 @@ def test_show_on_a_broken_chain_exits_1_and_says_so(run_cli: CliHarness, trail: 
     trail.write_text("".join(lines[:2] + lines[3:]))
     outcome = run_cli("audit", "log", "show", expect=ExitCode.CHECK_FAILED)
     assert "the trail does not verify: line 3" in outcome.stderr
+    with trail.open("a") as handle:
+        handle.write("not a record\n")
+    document = run_cli("audit", "log", "show", "-f", "json", expect=1).json
+    assert document["count"] == 7  # the damaged line is reported by verify, not shown
 
 
 # --------------------------------------------------------------------------- export
@@ -255,11 +259,13 @@ def test_export_incomplete_subject_and_a_trail_option(run_cli: CliHarness, tmp_p
             {"type": "action", "job": "j", "ticket": "T|1", "subject": subject, "id_type": "id",
              "action": "suppress", "outcome": "done", "status": None, "reason": None,
              "attempts": 1},
+            {"type": "note", "ticket": "T|1", "text": "not part of an erase job"},
         ]
     )  # fmt: skip
     document = run_cli(
         "audit", "log", "export", "--ticket", "T|1", "--trail", str(path), "-f", "json"
     ).json
     assert document["counts"]["incomplete"] == 1
+    assert [job["job"] for job in document["jobs"]] == ["j"]
     markdown = run_cli("audit", "log", "export", "--ticket", "T|1", "--trail", str(path)).stdout
     assert "ticket T\\|1" in markdown

@@ -66,6 +66,7 @@ def test_handlers_are_found_by_the_header_and_dependencies_are_skipped(tmp_path:
     (tmp_path / "node_modules" / "lib" / "x.js").write_text(BAD_TS_HANDLER)
     (tmp_path / "README.md").write_text("X-CIO-Signature")
     (tmp_path / "other.py").write_text("print('hello')\n")
+    (tmp_path / "package.py").mkdir()  # a directory with a source-like name
     handlers = find_handlers(tmp_path)
     assert [h.path for h in handlers] == ["app/hooks.py", "web/hook.ts"]
     result = check_webhook_code(handlers)
