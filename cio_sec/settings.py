@@ -60,6 +60,7 @@ _PROFILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "region": str,
     "production": bool,
     "audit_log": str,
+    "sanitize_policy": str,
     "track_url": str,
     "app_url": str,
     "rate": (int, float),
@@ -102,6 +103,8 @@ class Settings:
     env_file: Path
     state_dir: Path
     audit_log: Path
+    sanitize_policy: Path | None = None
+    """A TOML sanitisation policy file; None means the built-in default policy."""
     rate: float = 100.0
     concurrency: int = 16
     timeout: float = 10.0
@@ -214,6 +217,9 @@ def load_settings(
         audit_log=_resolve_path(Path(str(profile.get("audit_log", ""))), cwd, home)
         if profile.get("audit_log")
         else state_dir / "audit.jsonl",
+        sanitize_policy=_resolve_path(Path(str(profile["sanitize_policy"])), cwd, home)
+        if profile.get("sanitize_policy")
+        else None,
         rate=_number(profile.get("rate", 100.0)),
         concurrency=int(profile.get("concurrency", 16)),
         timeout=_number(profile.get("timeout", 10.0)),

@@ -1,0 +1,73 @@
+"""``cio-sec audit``: the security checklist as automated checks, and the audit trail tools.
+
+`run_audit` runs every check on one directory and profile; each check lives in the module
+of its group (`credentials_checks`, `webhook_code`, `policy`, `files`, `working_tree`,
+`trail`) and returns a `CheckResult`. ``audit log`` is in `trail` and `evidence`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cio_sec.audit.report import AuditReport, CheckResult, Finding, Status
+from cio_sec.auditlog import utc_now
+from cio_sec.errors import InputError
+from cio_sec.settings import CREDENTIAL_NAMES
+
+if TYPE_CHECKING:
+    from cio_sec.audit.working_tree import Scanner
+    from cio_sec.credentials import StoreOpener
+    from cio_sec.settings import Settings
+
+DEFAULT_MAX_KEY_AGE = 90
+
+__all__ = ["DEFAULT_MAX_KEY_AGE", "AuditReport", "CheckResult", "Finding", "Status", "run_audit"]
+
+
+def run_audit(
+    settings: Settings,
+    opener: StoreOpener,
+    path: Path,
+    *,
+    max_key_age: int = DEFAULT_MAX_KEY_AGE,
+    online: bool = False,
+    strict: bool = False,
+    clock: Callable[[], datetime] = utc_now,
+    scanner: Scanner | None = None,
+) -> AuditReport:
+    """Run every check on the application in ``path`` and the current profile.
+
+    Nothing prompts and nothing is written; ``online`` adds read-only calls to Customer.io.
+    ``scanner`` replaces the scan-repo detectors (default: loaded when installed).
+
+    Raises:
+        InputError: ``path`` is not a directory.
+        ConfigError: a credential reference or the rotation records cannot be read.
+    """
+    from cio_sec.audit import credentials_checks, files, policy, trail, webhook_code, working_tree
+    from cio_sec.credentials import resolve
+
+    if not path.is_dir():
+        raise InputError("not a directory", path=path, hint="pass the application's repository")
+    resolved = {name: resolve(settings, name, opener) for name in CREDENTIAL_NAMES}
+    handlers = webhook_code.find_handlers(path)
+    dotenv_files = files.find_dotenv_files(path)
+    view = files.GitView.open(path)
+    checks = [
+        credentials_checks.check_credential_stores(settings, resolved),
+        credentials_checks.check_key_age(settings, resolved, max_age_days=max_key_age, now=clock()),
+        webhook_code.check_webhook_key(resolved, handlers),
+        webhook_code.check_webhook_code(handlers),
+        policy.check_sanitize_policy(settings),
+        files.check_dotenv_ignored(path, dotenv_files, view),
+        files.check_dotenv_history(path, view),
+        files.check_permissions(path, dotenv_files, settings),
+        working_tree.check_working_tree(path, view, scanner or working_tree.load_scanner()),
+        trail.check_trail(settings, opener),
+    ]
+    if online:
+        checks += credentials_checks.check_online(settings, opener)
+    return AuditReport(path, settings.profile, tuple(checks), strict)

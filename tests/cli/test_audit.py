@@ -1,0 +1,257 @@
+"""``cio-sec audit``: a passing and a failing application end to end, SARIF, routing."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import jsonschema  # type: ignore[import-untyped]  # no stubs in the lock
+import pytest
+
+from cio_sec.errors import ExitCode
+from cio_sec.pseudonym import PseudonymKey
+from cio_sec.sandbox import Sandbox
+from cio_sec.settings import CREDENTIAL_NAMES
+from tests.conftest import CANARY
+from tests.support.apps import (
+    BAD_PYTHON_HANDLER,
+    BAD_TS_HANDLER,
+    CREDENTIAL_VALUES,
+    FULL_POLICY,
+    GOOD_JS_HANDLER,
+    GOOD_PYTHON_HANDLER,
+    make_repo,
+    record_rotations,
+    write_config,
+)
+from tests.support.cli import CliHarness
+from tests.support.memory_keyring import MemoryKeyring
+from tests.support.trails import Person, erase_trail
+
+SCHEMA = json.loads(
+    (Path(__file__).parent.parent / "support" / "sarif-schema-2.1.0.json").read_text()
+)
+
+
+def statuses(document: dict[str, Any]) -> dict[str, str]:
+    return {check["id"]: check["status"] for check in document["checks"]}
+
+
+@pytest.fixture
+def good_app(tmp_path: Path, memory_keyring: MemoryKeyring, watched_secrets: set[str]) -> Path:
+    """A production profile in the keyring, fresh keys, a good policy, handlers and trail."""
+    home = Path(os.environ["HOME"])
+    policy = tmp_path / "policy.toml"
+    policy.write_text(FULL_POLICY)
+    trail = tmp_path / "trail" / "audit.jsonl"
+    refs = "\n".join(f'{name} = "keyring:cio-sec/prod/{name}"' for name in CREDENTIAL_NAMES)
+    write_config(
+        home,
+        f'default_profile = "prod"\n[profiles.prod]\nproduction = true\n{refs}\n'
+        f'sanitize_policy = "{policy}"\naudit_log = "{trail}"\n',
+    )
+    for name, value in CREDENTIAL_VALUES.items():
+        memory_keyring.set_password("cio-sec", f"prod/{name}", value)
+    memory_keyring.set_password("cio-sec", "prod/pseudonym_key", CANARY)
+    watched_secrets.update(CREDENTIAL_VALUES.values())
+    record_rotations("prod", list(CREDENTIAL_NAMES), days_ago=20)
+    erase_trail(trail, PseudonymKey(CANARY.encode()), [Person("a@example.com")])
+    root = tmp_path / "app"
+    make_repo(
+        root,
+        {
+            ".gitignore": ".env*\n!.env.example\n",
+            ".env.example": "CUSTOMERIO_TRACK_API_KEY=\n",
+            "app/webhooks.py": GOOD_PYTHON_HANDLER,
+            "web/cio.js": GOOD_JS_HANDLER,
+        },
+    )
+    (root / ".env").write_text("CUSTOMERIO_TRACK_API_KEY=x\n")
+    (root / ".env").chmod(0o600)
+    return root
+
+
+@pytest.fixture
+def bad_app(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    watched_secrets: set[str],
+    memory_keyring: MemoryKeyring,
+) -> Path:
+    """A production profile on env vars, old keys, a thin policy, bad handlers, a broken trail."""
+    home = Path(os.environ["HOME"])
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[rules]\nssn = "drop"\n')
+    trail = tmp_path / "audit.jsonl"
+    write_config(
+        home,
+        'default_profile = "prod"\n[profiles.prod]\nproduction = true\n'
+        'track_api_key = "env:TRACK_KEY"\n'
+        f'site_id = "env:SITE"\nsanitize_policy = "{policy}"\naudit_log = "{trail}"\n'
+        'webhook_signing_key = "env:NO_SUCH_VARIABLE"\n',
+    )
+    monkeypatch.setenv("TRACK_KEY", CREDENTIAL_VALUES["track_api_key"])
+    monkeypatch.setenv("SITE", CREDENTIAL_VALUES["site_id"])
+    memory_keyring.set_password("cio-sec", "prod/pseudonym_key", CANARY)
+    watched_secrets.update(CREDENTIAL_VALUES.values())
+    record_rotations("prod", ["track_api_key"], days_ago=200)
+    erase_trail(trail, PseudonymKey(CANARY.encode()), [Person("a@example.com")])
+    trail.write_text(trail.read_text().replace('"done"', '"DONE"', 1))
+    root = tmp_path / "app"
+    repo = make_repo(
+        root,
+        {".env": "A=1\n", "hooks.py": BAD_PYTHON_HANDLER, "src/hook.ts": BAD_TS_HANDLER},
+    )
+    (root / ".env.old").write_text("B=2\n")
+    repo.index.add([".env.old"])
+    repo.index.commit("add old env")
+    (root / ".env").chmod(0o644)
+    return root
+
+
+GOOD = {
+    "credential-stores": "PASS",
+    "key-age": "PASS",
+    "webhook-signing-key": "PASS",
+    "webhook-handler": "PASS",
+    "sanitize-policy": "PASS",
+    "dotenv-ignored": "PASS",
+    "dotenv-history": "PASS",
+    "file-permissions": "PASS",
+    "working-tree-credentials": "MANUAL",
+    "audit-trail": "PASS",
+}
+
+
+def test_a_well_kept_application_passes(run_cli: CliHarness, good_app: Path) -> None:
+    document = run_cli("audit", str(good_app), "-f", "json").json
+    assert document["command"] == "audit"
+    assert document["ok"] is True
+    assert statuses(document) == GOOD
+    assert document["counts"] == {"PASS": 9, "MANUAL": 1, "WARN": 0, "FAIL": 0}
+    text = run_cli("audit", str(good_app))
+    assert "Credentials come from a secret store" in text.stdout
+    assert "audit passed: 9 PASS, 1 MANUAL, 0 WARN, 0 FAIL" in text.stderr
+    assert "\x1b[" not in text.stdout  # no colour off a TTY
+
+
+def test_every_check_fails_on_a_neglected_application(run_cli: CliHarness, bad_app: Path) -> None:
+    document = run_cli("audit", str(bad_app), "-f", "json", expect=ExitCode.CHECK_FAILED).json
+    assert document["ok"] is False
+    assert statuses(document) == {
+        **dict.fromkeys(GOOD, "FAIL"),
+        "working-tree-credentials": "MANUAL",
+    }
+    checks = {check["id"]: check for check in document["checks"]}
+    assert checks["credential-stores"]["evidence"] == (
+        "production profile 'prod' reads site_id from env:SITE, track_api_key from env:TRACK_KEY"
+    )
+    assert (
+        checks["dotenv-history"]["evidence"]
+        == f".env: committed in {_first_commit(bad_app)} (+1 more)"
+    )
+    assert checks["audit-trail"]["evidence"].endswith(
+        ":2: record 2 was altered (its hash does not match its content)"
+    )
+    for check in document["checks"]:
+        assert check["remediation"]
+
+
+def _first_commit(root: Path) -> str:
+    import git
+
+    return str(git.Repo(root).git.rev_list("--max-parents=0", "HEAD", "--abbrev-commit"))
+
+
+def test_sarif_output_validates_and_locates_findings(run_cli: CliHarness, bad_app: Path) -> None:
+    outcome = run_cli("audit", str(bad_app), "--format", "sarif", expect=ExitCode.CHECK_FAILED)
+    log = json.loads(outcome.stdout)
+    jsonschema.Draft4Validator(SCHEMA).validate(log)
+    (run,) = log["runs"]
+    rules = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
+    assert rules == list(GOOD)
+    located = {
+        (
+            result["ruleId"],
+            result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            result["locations"][0]["physicalLocation"].get("region", {}).get("startLine"),
+        )
+        for result in run["results"]
+        if "locations" in result
+    }
+    assert ("webhook-handler", "hooks.py", 15) in located
+    assert ("dotenv-ignored", ".env", None) in located
+    levels = {result["ruleId"]: result["level"] for result in run["results"]}
+    assert levels["credential-stores"] == "error"
+    assert levels["working-tree-credentials"] == "note"
+    assert run["originalUriBaseIds"]["SRCROOT"]["uri"] == bad_app.resolve().as_uri() + "/"
+
+
+def test_sarif_of_a_passing_audit_validates(run_cli: CliHarness, good_app: Path) -> None:
+    log = json.loads(run_cli("audit", str(good_app), "-f", "sarif").stdout)
+    jsonschema.Draft4Validator(SCHEMA).validate(log)
+    assert [result["ruleId"] for result in log["runs"][0]["results"]] == [
+        "working-tree-credentials"
+    ]
+
+
+def test_strict_makes_warnings_fail(run_cli: CliHarness, good_app: Path) -> None:
+    (good_app / "README.md").write_text("see X-CIO-Signature handling in app/\n")
+    (good_app / "web" / "cio.js").write_text(
+        GOOD_JS_HANDLER.replace("signature.length !== expected.length || ", "")
+    )
+    document = run_cli("audit", str(good_app), "-f", "json").json
+    assert statuses(document)["webhook-handler"] == "WARN"
+    strict = run_cli("audit", str(good_app), "--strict", "-f", "json", expect=1).json
+    assert strict["ok"] is False
+    assert strict["strict"] is True
+
+
+def test_max_key_age_is_configurable(run_cli: CliHarness, good_app: Path) -> None:
+    document = run_cli("audit", str(good_app), "--max-key-age", "7", "-f", "json", expect=1).json
+    assert statuses(document)["key-age"] == "FAIL"
+
+
+def test_audit_defaults_to_the_current_directory(
+    run_cli: CliHarness, good_app: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(good_app)
+    assert run_cli("audit", "-f", "json").json["path"] == "."
+
+
+def test_a_directory_named_log_is_audited_as_a_path(
+    run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "work" / "log").mkdir()
+    outcome = run_cli("audit", "./log", "-f", "json")
+    assert outcome.json["path"] == "log"
+    help_text = run_cli("audit", "log", "--help").stdout
+    assert "verify" in help_text
+    assert "export" in help_text
+
+
+def test_a_path_that_is_not_a_directory_is_a_usage_error(run_cli: CliHarness) -> None:
+    outcome = run_cli("audit", "missing-dir", expect=ExitCode.USAGE)
+    assert "missing-dir: not a directory" in outcome.stderr
+
+
+def test_online_adds_connectivity_checks(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    document = run_cli("audit", "--online", "-f", "json").json
+    checks = statuses(document)
+    assert checks["online-track"] == "PASS"
+    assert checks["online-app"] == "PASS"
+    assert all(request.method == "GET" for request in sandbox.requests())
+
+
+def test_every_audit_command_has_help_with_an_example(run_cli: CliHarness) -> None:
+    for command in (
+        ["audit"],
+        ["audit", "log", "verify"],
+        ["audit", "log", "show"],
+        ["audit", "log", "export"],
+    ):
+        outcome = run_cli(*command, "--help")
+        assert "Example" in outcome.stdout, command
+        assert "--format" in outcome.stdout, command
