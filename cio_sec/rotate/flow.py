@@ -242,11 +242,10 @@ class Rotation:
 
     def save(self) -> None:
         """Write the state file (fingerprints only)."""
-        if self.state is not None:
-            save_state(
-                state_path(self.settings.state_dir, self.settings.profile, self.kind.value),
-                self.state,
-            )
+        save_state(
+            state_path(self.settings.state_dir, self.settings.profile, self.kind.value),
+            self.active_state(),
+        )
 
     def start_state(self) -> RotationState:
         """Create the state of a new attempt (preflight calls this once it passes)."""

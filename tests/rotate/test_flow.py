@@ -328,3 +328,66 @@ def test_abort_before_storing_has_nothing_to_warn_about(
     report = _rotate(Kind.APP, ScriptedOperator(), Action.ABORT)
     assert report.outcome == "aborted"
     assert report.warnings == ()
+
+
+def _rewind(work: Path, kind: str, done: list[str]) -> None:
+    path = state_file(work, kind)
+    state = json.loads(path.read_text())
+    state["done"], state["waiting"] = done, []
+    path.write_text(json.dumps(state))
+
+
+def test_a_pair_half_stored_before_a_crash_is_completed(
+    stored: Sandbox, memory_keyring: MemoryKeyring, hermetic_env: Path
+) -> None:
+    old, new = stored.info, stored.add_track_keys()
+    operator = ScriptedOperator([new.site_id, new.track_api_key], interactive=False)
+    assert _rotate(Kind.TRACK, operator, yes=True).outcome == "stopped"
+    # as if killed after the site ID was written and before the key was
+    memory_keyring.set_password(SERVICE, "default/track_api_key", old.track_api_key)
+    memory_keyring.delete_password(SERVICE, "default/track_api_key@previous")
+    _rewind(hermetic_env, "track", ["preflight", "new-key", "test-new"])
+    operator = ScriptedOperator([new.site_id, new.track_api_key], interactive=False)
+    report = _rotate(Kind.TRACK, operator, Action.RESUME)
+    assert report.outcome == "stopped", report.message
+    assert memory_keyring.get_password(SERVICE, "default/track_api_key") == new.track_api_key
+    assert memory_keyring.get_password(SERVICE, "default/site_id@previous") == old.site_id
+
+
+def test_a_store_changed_before_the_write_is_not_overwritten(
+    stored: Sandbox, memory_keyring: MemoryKeyring, hermetic_env: Path
+) -> None:
+    key = stored.add_app_key()
+    assert _rotate(Kind.APP, ScriptedOperator([key], interactive=False), yes=True).ok is False
+    memory_keyring.set_password(SERVICE, "default/app_api_key", "d" * 32)
+    _rewind(hermetic_env, "app", ["preflight", "new-key", "test-new"])
+    report = _rotate(Kind.APP, ScriptedOperator([key], interactive=False), Action.RESUME)
+    assert "no longer holds the app_api_key this rotation started from" in report.message
+
+
+def test_records_written_before_a_crash_are_not_repeated(
+    stored: Sandbox, hermetic_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import getpass
+
+    def no_user() -> str:
+        raise KeyError("no passwd entry")
+
+    monkeypatch.setattr(getpass, "getuser", no_user)
+    trail = hermetic_env / "trail.jsonl"
+    config = f'[profiles.default]\naudit_log = "{trail}"\n'
+    operator = ScriptedOperator(["w" * 32], interactive=False)
+    assert _rotate(Kind.WEBHOOK, operator, yes=True, config=config).outcome == "stopped"
+    assert _rotate(Kind.WEBHOOK, ScriptedOperator(), Action.RESUME).outcome == "completed"
+    assert json.loads(trail.read_text())["operator"].startswith("unknown@")
+    # the same state again, as if killed after recording and before the state was cleared
+    _write_state(
+        hermetic_env,
+        "webhook",
+        done=["preflight", "new-key", "store", "test-stored", "deploy"],
+        sources={"webhook_signing_key": "keyring:cio-sec/default/webhook_signing_key"},
+        old={"webhook_signing_key": fingerprint(stored.info.webhook_signing_key)},
+        new={"webhook_signing_key": fingerprint("w" * 32)},
+    )
+    assert _rotate(Kind.WEBHOOK, ScriptedOperator(), Action.RESUME).outcome == "completed"
+    assert len(rotation_records(hermetic_env)) == 1
