@@ -36,9 +36,10 @@ def test_prompts_confirmations_and_waits_go_through_the_terminal() -> None:
     assert "Press Enter when done" in shown
     assert redact("0123456789abcdef0123456789abcdef") == "0123…cdef"
     operator.tick(5, 9, DEPLOY, "waiting", "")
+    assert isinstance(operator.streams.err, io.StringIO)
     assert operator.streams.err.getvalue().endswith(
         "[ ] 5/9 deploy the new key to every consumer\n"
-    )  # type: ignore[attr-defined]
+    )
 
 
 def test_stdin_lines_are_read_once_and_in_order() -> None:
