@@ -245,10 +245,7 @@ def _render_rotation_report(result: RotationReport, streams: Streams) -> None:
     if result.old_key_works is not None:
         lines.append(f"  old key works: {'yes' if result.old_key_works else 'no'}")
     streams.out.write(redact("\n".join(lines)) + "\n")
-    for warning in result.warnings:
-        if result.ok:
-            continue  # already said while the steps ran
-        streams.message(f"warning: {warning}")
+    # Warnings were said on stderr as they arose; JSON lists them again.
     label = "note" if result.ok else ("stopped" if result.exit_code == 5 else "error")
     streams.message(f"{label}: {result.message}")
     if result.hint:

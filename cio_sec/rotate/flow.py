@@ -171,10 +171,12 @@ class Rotation:
             return self.report(Action.ABORT, "aborted", "no rotation was in progress")
         clear_state(state_path(self.settings.state_dir, self.settings.profile, self.kind.value))
         if "store" in state.done:
-            self.warnings.append(
+            warning = (
                 "the new key stays in the store (the old one is its previous value); "
                 "`cio-sec credentials show` tells which is current"
             )
+            self.operator.warn(warning)
+            self.warnings.append(warning)
         return self.report(Action.ABORT, "aborted", "the rotation attempt was forgotten")
 
     def _run(self, action: Action) -> RotationReport:

@@ -342,6 +342,7 @@ def test_abort_forgets_the_attempt(
     outcome = run_cli("rotate", "app", "--abort", "-f", "json")
     assert outcome.json["outcome"] == "aborted"
     assert "the new key stays in the store" in outcome.json["warnings"][0]
+    assert "warning: the new key stays in the store" in outcome.stderr
     assert not state_file(hermetic_env, "app").exists()
     assert run_cli("rotate", "app", "--abort").stdout.startswith("rotate app (profile default)")
 
