@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from cio_sec.credentials import CheckReport, CredentialsReport, StoredCredential
+    from cio_sec.rotate import RotationReport
 
 SCHEMA_VERSION = 1
 _PIPED_WIDTH = 160
@@ -136,6 +137,9 @@ def register_renderers() -> None:
     from cio_sec.webhook.render import register as register_webhook
 
     register_webhook(render_text)
+    from cio_sec.rotate import RotationReport
+
+    render_text.register(RotationReport, _render_rotation_report)
 
 
 _NO_WRAP = frozenset({"credential", "value", "fingerprint", "status"})
@@ -235,3 +239,17 @@ def _render_check_report(result: CheckReport, streams: Streams) -> None:
     for check in result.checks:
         if check.hint and check.status != "ok":
             streams.message(f"hint ({check.name}): {check.hint}")
+
+
+def _render_rotation_report(result: RotationReport, streams: Streams) -> None:
+    """The outcome on stdout; the checklist was drawn on stderr as the steps ran."""
+    lines = [f"rotate {result.kind} (profile {result.profile}): {result.outcome}"]
+    lines += [f"  {name}: new fingerprint {fp}" for name, fp in result.fingerprints.items()]
+    if result.old_key_works is not None:
+        lines.append(f"  old key works: {'yes' if result.old_key_works else 'no'}")
+    streams.out.write(redact("\n".join(lines)) + "\n")
+    # Warnings were said on stderr as they arose; JSON lists them again.
+    label = "note" if result.ok else ("stopped" if result.exit_code == 5 else "error")
+    streams.message(f"{label}: {result.message}")
+    if result.hint:
+        streams.message(f"hint: {result.hint}")

@@ -127,9 +127,15 @@ def _workspaces_call(client: _AnyClient) -> _Call[tuple[Workspace, ...]]:
             for item in items
         ):
             raise _shape_error(what, response)
-        return tuple(Workspace(item["id"], item["name"]) for item in items)
+        return tuple(
+            Workspace(item["id"], item["name"], _region_of(item.get("region"))) for item in items
+        )
 
     return _Call(client.build_request("GET", "/v1/workspaces"), what, parse)
+
+
+def _region_of(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _customers_by_email_call(client: _AnyClient, email: str) -> _Call[tuple[CustomerRef, ...]]:

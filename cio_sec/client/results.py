@@ -42,6 +42,8 @@ class Workspace:
 
     id: int
     name: str
+    region: str | None = None
+    """``us`` or ``eu`` when the listing says (the sandbox does); None otherwise."""
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,7 @@ def test_workspaces_over_the_wire(sb: Sandbox) -> None:
     info = sb.info
     with build_app_client(app_base_url("us", info.app_url), info.app_api_key) as client:
         workspaces = AppApi(client).workspaces()
-    assert workspaces == (Workspace(id=1001, name="Sandbox workspace 1001"),)
+    assert workspaces == (Workspace(id=1001, name="Sandbox workspace 1001", region="us"),)
     (request,) = sb.requests()
     assert (request.method, request.path) == ("GET", "/v1/workspaces")
     assert request.auth.startswith("bearer:")
@@ -152,7 +152,7 @@ def test_async_forms_over_the_wire(sb: Sandbox) -> None:
     assert batch == BatchResult(
         207, (BatchItemError(1, "required", "identifiers", "identifiers are required"),)
     )
-    assert workspaces == (Workspace(1001, "Sandbox workspace 1001"),)
+    assert workspaces == (Workspace(1001, "Sandbox workspace 1001", "us"),)
     assert isinstance(people, tuple)
     assert [p.email for p in people] == ["q@example.com"]
     deletes = [r for r in sb.requests() if r.method == "DELETE"]

@@ -9,6 +9,7 @@ from cio_sec.client import (
     BatchItemError,
     BatchResult,
     TrackApi,
+    Workspace,
     build_app_client,
     build_track_client,
 )
@@ -71,6 +72,13 @@ def test_batch_207_lists_rejected_items(scripted: ScriptedServer) -> None:
         207,
         (BatchItemError(1, "invalid", "identifiers", "bad"), BatchItemError(2, "", "", "")),
     )
+
+
+def test_workspaces_without_a_region_say_none(scripted: ScriptedServer) -> None:
+    scripted.body = b'{"workspaces": [{"id": 7, "name": "w"}, {"id": 8, "name": "v", "region": 1}]}'
+    with build_app_client(scripted.url, APP_KEY) as client:
+        workspaces = AppApi(client).workspaces()
+    assert workspaces == (Workspace(7, "w", None), Workspace(8, "v", None))
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,91 @@
+"""The last step of a rotation: the key-age record and, when a trail is kept, a trail record."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from collections.abc import Callable
+from datetime import datetime
+
+from cio_sec import __version__
+from cio_sec.auditlog import AuditLog
+from cio_sec.credentials import StoreOpener
+from cio_sec.errors import SecretMissingError
+from cio_sec.pseudonym import load_keys
+from cio_sec.rotate.state import RotationState
+from cio_sec.rotation_records import RotationRecord, read_rotations, record_rotation
+from cio_sec.settings import Settings
+
+
+def trail_configured(settings: Settings) -> bool:
+    """A trail is kept when the profile names ``audit_log`` or the default trail exists.
+
+    An existing default trail means another command (``erase``) keeps evidence there, and a
+    rotation belongs in it too; otherwise no trail is started as a side effect.
+    """
+    return settings.audit_log != settings.state_dir / "audit.jsonl" or settings.audit_log.exists()
+
+
+def operator_name() -> str:
+    """``user@host`` for the trail."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no USER/LOGNAME: a bare container
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def record(
+    settings: Settings,
+    opener: StoreOpener,
+    state: RotationState,
+    credentials: tuple[str, ...],
+    *,
+    now: Callable[[], datetime],
+) -> tuple[str, list[str]]:
+    """Write the key-age records (once per fingerprint) and the trail record.
+
+    Returns a detail line and warnings. Without a pseudonym key the trail record is skipped
+    with a warning: creating the key here would change what every later pseudonym means.
+
+    Raises:
+        ConfigError: the state directory or the trail cannot be written.
+    """
+    moment = now()
+    existing = {
+        (r.profile, r.credential, r.fingerprint) for r in read_rotations(settings.state_dir)
+    }
+    for name in credentials:
+        fingerprint = state.new[name]
+        if (state.profile, name, fingerprint) in existing:
+            continue  # written before a crash; a resumed run does not repeat it
+        record_rotation(
+            settings.state_dir,
+            RotationRecord(state.profile, name, state.kind, moment, fingerprint),
+        )
+    detail = f"key-age record in {settings.state_dir / 'rotations.jsonl'}"
+    if not trail_configured(settings):
+        return detail, []
+    try:
+        keys = load_keys(settings, opener)
+    except SecretMissingError:
+        return detail, [
+            f"no pseudonym key, so no record was added to the audit trail {settings.audit_log}; "
+            "run `cio-sec rotate pseudonym` or `cio-sec credentials set pseudonym_key` first"
+        ]
+    AuditLog(settings.audit_log, keys.current).append(
+        [
+            {
+                "type": "rotation",
+                "kind": state.kind,
+                "profile": state.profile,
+                "credentials": list(credentials),
+                "fingerprints": {name: state.new[name] for name in credentials},
+                "workspace": state.workspace_id,
+                "region": state.region,
+                "operator": operator_name(),
+                "version": __version__,
+            }
+        ]
+    )
+    return f"{detail}; audit trail {settings.audit_log}", []

@@ -1,0 +1,74 @@
+"""What a rotation command returns: the checklist with each step's status, and the outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cio_sec.errors import ExitCode
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """One line of the checklist."""
+
+    number: int
+    name: str
+    title: str
+    status: str
+    """``done``, ``pending``, ``waiting`` (for the operator) or ``failed``."""
+    detail: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON form of this step."""
+        return {
+            "number": self.number,
+            "name": self.name,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class RotationReport:
+    """The result of ``cio-sec rotate KIND`` (run, ``--resume``, ``--rollback``, ``--abort``)."""
+
+    kind: str
+    profile: str
+    action: str
+    """``run``, ``resume``, ``rollback`` or ``abort``."""
+    outcome: str
+    """``completed``, ``stopped`` (resumable), ``failed``, ``rolled-back`` or ``aborted``."""
+    steps: tuple[StepReport, ...]
+    message: str
+    exit_code: ExitCode = ExitCode.OK
+    hint: str | None = None
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    """Credential → fingerprint of the new value (never the value)."""
+    old_key_works: bool | None = None
+    """After a rollback: whether Customer.io still accepts the restored key (None: not
+    tested, or no remote test for this kind)."""
+    warnings: tuple[str, ...] = ()
+    state_file: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the command did what was asked without stopping."""
+        return self.exit_code == ExitCode.OK
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON payload (fingerprints only, never a key)."""
+        return {
+            "kind": self.kind,
+            "profile": self.profile,
+            "action": self.action,
+            "outcome": self.outcome,
+            "message": self.message,
+            "hint": self.hint,
+            "exit_code": int(self.exit_code),
+            "steps": [step.to_json() for step in self.steps],
+            "fingerprints": dict(self.fingerprints),
+            "old_key_works": self.old_key_works,
+            "warnings": list(self.warnings),
+            "state_file": self.state_file,
+        }

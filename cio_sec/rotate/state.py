@@ -1,0 +1,184 @@
+"""A rotation's state file and lock: what is done, fingerprints only, never a key.
+
+The state lives in ``<state dir>/rotations/<profile>-<kind>.json`` and is rewritten
+atomically (temporary file, fsync, rename) after every step, so a crash or a closed laptop
+leaves the last completed step on disk. The lock beside it (``.lock``) is an ``flock`` the
+kernel releases when the holder dies, and names the holder's pid for the message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cio_sec.errors import ConfigError
+
+STATE_VERSION = 1
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+@dataclass
+class RotationState:
+    """What a rotation has done so far. Values are fingerprints, never keys."""
+
+    kind: str
+    profile: str
+    started_at: str
+    done: list[str] = field(default_factory=list)
+    """Names of the completed steps, in order."""
+    waiting: list[str] = field(default_factory=list)
+    """Operator steps the last run stopped at; running ``--resume`` confirms them."""
+    sources: dict[str, str] = field(default_factory=dict)
+    """Credential → the secret reference it is rotated in."""
+    old: dict[str, str] = field(default_factory=dict)
+    """Credential → fingerprint of the value being replaced."""
+    new: dict[str, str] = field(default_factory=dict)
+    """Credential → fingerprint of the new value (once entered)."""
+    workspace_id: int | None = None
+    region: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """The stored form."""
+        return {
+            "version": STATE_VERSION,
+            "kind": self.kind,
+            "profile": self.profile,
+            "started_at": self.started_at,
+            "done": list(self.done),
+            "waiting": list(self.waiting),
+            "sources": dict(self.sources),
+            "old": dict(self.old),
+            "new": dict(self.new),
+            "workspace_id": self.workspace_id,
+            "region": self.region,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> RotationState:
+        """Parse the stored form.
+
+        Raises:
+            ValueError: the document is not a state of this version.
+        """
+        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+            raise ValueError("not a rotation state of a version this cio-sec reads")
+        try:
+            return cls(
+                kind=str(data["kind"]),
+                profile=str(data["profile"]),
+                started_at=str(data["started_at"]),
+                done=[str(name) for name in data["done"]],
+                waiting=[str(name) for name in data["waiting"]],
+                sources={str(k): str(v) for k, v in data["sources"].items()},
+                old={str(k): str(v) for k, v in data["old"].items()},
+                new={str(k): str(v) for k, v in data["new"].items()},
+                workspace_id=_optional_int(data["workspace_id"]),
+                region=None if data["region"] is None else str(data["region"]),
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"malformed rotation state ({exc})") from None
+
+
+def _optional_int(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("workspace_id is not an integer")
+    return value
+
+
+def state_path(state_dir: Path, profile: str, kind: str) -> Path:
+    """Where the state of one profile's rotation of one kind lives."""
+    return state_dir / "rotations" / f"{_UNSAFE.sub('_', profile)}-{kind}.json"
+
+
+def load_state(path: Path) -> RotationState | None:
+    """Read a state file; None when there is none.
+
+    Raises:
+        ConfigError: the file exists but cannot be read or parsed.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the rotation state {path}: {exc.strerror}") from None
+    try:
+        return RotationState.from_json(json.loads(text))
+    except ValueError as exc:
+        raise ConfigError(
+            f"the rotation state {path} is damaged: {exc}",
+            hint="inspect it; `--abort` removes it and forgets the attempt",
+        ) from None
+
+
+def save_state(path: Path, state: RotationState) -> None:
+    """Replace the state file atomically (mode 0600, fsync'd, then renamed into place).
+
+    Raises:
+        ConfigError: the state directory is not writable.
+    """
+    data = json.dumps(state.to_json(), indent=2, sort_keys=True).encode() + b"\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    except OSError as exc:
+        raise ConfigError(f"cannot write the rotation state in {path.parent}: {exc}") from None
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temporary, path)
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def clear_state(path: Path) -> None:
+    """Remove the state file (forgetting the attempt); a missing file is fine."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+@contextlib.contextmanager
+def rotation_lock(path: Path) -> Iterator[None]:
+    """Hold the lock of one rotation for the duration; another holder is an error.
+
+    Raises:
+        ConfigError: another process holds the lock, or it cannot be created.
+    """
+    lock_path = path.with_suffix(".lock")
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the rotation lock {lock_path}: {exc}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            raise ConfigError(
+                f"another rotation of this credential is running (pid {holder})",
+                hint="wait for it to finish; a crashed one releases the lock by itself",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

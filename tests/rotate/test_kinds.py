@@ -1,0 +1,47 @@
+"""Kind specifics: key shapes, App keys that see several workspaces, the webhook sample."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cio_sec.errors import ConfigError, InputError
+from cio_sec.rotate import kinds
+from cio_sec.settings import CliFlags, read_settings
+from tests.client.conftest import ScriptedServer, scripted  # noqa: F401 - the fixture
+
+
+def test_an_app_key_that_sees_several_workspaces_is_refused(
+    scripted: ScriptedServer,  # noqa: F811 - the fixture imported above
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scripted.body = b'{"workspaces": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]}'
+    monkeypatch.setenv("CIO_SEC_APP_URL", scripted.url)
+    settings = read_settings(CliFlags(), os.environ, cwd=Path.cwd())
+    with pytest.raises(ConfigError, match="sees 2 workspaces"):
+        kinds.app_identity(settings, "a" * 32)
+
+
+def test_shapes() -> None:
+    assert kinds.check_new_value("site_id", "0123456789abcdef0123") == ()
+    assert "usually 20 lowercase hex" in kinds.check_new_value("site_id", "XYZ")[0]
+    assert kinds.check_new_value("webhook_signing_key", "x" * 16) == ()
+    with pytest.raises(InputError, match="is empty"):
+        kinds.check_new_value("app_api_key", "")
+
+
+@given(key=st.text(min_size=1), body=st.binary(), timestamp=st.integers(0, 2**40))
+def test_a_signed_sample_verifies_only_with_its_key(key: str, body: bytes, timestamp: int) -> None:
+    signature = kinds.sign_sample(key, timestamp, body)
+    assert kinds.sample_verifies(key, signature, timestamp, body)
+    assert not kinds.sample_verifies(key + "x", signature, timestamp, body)
+    assert not kinds.sample_verifies(key, signature, timestamp + 1, body)
+
+
+def test_identity_descriptions() -> None:
+    assert kinds.Identity(None, None).describe() == "no workspace in an unknown region"
+    assert kinds.Identity("eu", 7).describe() == "workspace 7 in region eu"
