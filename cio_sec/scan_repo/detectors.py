@@ -101,17 +101,30 @@ class Match:
 
 
 # NOTE: a keyword only has to be likely, not certain: it gates the regular expressions.
-_PREFILTER_WORDS: Final = (b"customer", b"cio", b"sa_live_", b"sa_sandbox_", b"basic")
+# Plain "customer" is not one: shops say it on every line.
+_CUSTOMER_IO: Final = (b"customerio", b"customer.io", b"customer_io", b"customer-io")
+_BASIC_WORD: Final = b"basic"
+
+
+def _has_context(lowered: bytes) -> bool:
+    # One search for the common stem first: most blobs never say "customer" at all.
+    if b"customer" in lowered and any(word in lowered for word in _CUSTOMER_IO):
+        return True
+    return b"cio" in lowered
+
+
+def _has_token(lowered: bytes) -> bool:
+    return b"sa_" in lowered and (b"sa_live_" in lowered or b"sa_sandbox_" in lowered)
 
 
 def might_contain_credentials(lowered: bytes) -> bool:
     """Return whether lower-cased bytes contain a keyword any detector needs."""
-    return any(word in lowered for word in _PREFILTER_WORDS)
+    return _has_context(lowered) or _BASIC_WORD in lowered or _has_token(lowered)
 
 
 _HEX20 = re.compile(rb"(?<![0-9A-Za-z_])[0-9a-f]{20}(?![0-9A-Za-z_])")
 _HEX32 = re.compile(rb"(?<![0-9A-Za-z_])[0-9a-f]{32}(?![0-9A-Za-z_])")
-_KEYWORD = re.compile(rb"customer[._-]?io|(?<![a-z0-9])cio(?![a-z0-9])|trackclient")
+_KEYWORD = re.compile(rb"customer[._-]?io|(?<![a-z0-9])cio(?![a-z0-9])")
 _SITE_LABEL = rb"site[ _-]?id|siteid|user(?:name)?"
 _KEY_LABEL = rb"(?<![a-z])(?:api[ _-]?|track[ _-]?)?key(?![a-z])|apikey|secret|passw(?:or)?d|token"
 _TRACK_LABEL = re.compile(rb"(" + _SITE_LABEL + rb")|(" + _KEY_LABEL + rb")")
@@ -143,16 +156,15 @@ def scan_bytes(data: bytes) -> list[Match]:
     through `archives.scannable_parts` (ASCII runs); this function treats it as text.
     """
     lowered = data.lower()
-    if not might_contain_credentials(lowered):
-        return []
     text = _Text(data, lowered)
-    found = [
-        *_track_keys(text),
-        *_basic_auth(text),
-        *_app_keys(text),
-        *_webhook_keys(text),
-        *_service_tokens(text),
-    ]
+    found: list[Match] = []
+    context = _has_context(lowered)
+    if context:
+        found += [*_track_keys(text), *_app_keys(text), *_webhook_keys(text)]
+    if context or _BASIC_WORD in lowered:
+        found += _basic_auth(text)
+    if _has_token(lowered):
+        found += _service_tokens(text)
     unique = {(m.rule, m.fingerprint, m.line): m for m in found}
     return sorted(unique.values(), key=lambda m: (m.line, m.rule))
 
