@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import IO, TYPE_CHECKING, Final
 
 from cio_sec.errors import InputError
 
@@ -176,20 +176,8 @@ def walk_history(
         return History()
     revisions = "\n".join([*starts, *([f"^{exclude}"] if exclude else [])]) + "\n"
     try:
-        output = repo.git.log(
-            "--stdin",
-            "--reverse",
-            "--topo-order",
-            "-z",
-            "--raw",
-            "-c",
-            "--root",
-            "--no-renames",
-            "--no-abbrev",
-            "--format=%x01%H %P%x00%aI",
-            istream=_stdin(revisions),
-            stdout_as_string=False,
-        )
+        with _stdin(revisions) as stdin:
+            output = _log(repo, stdin)
     except git.GitCommandError as exc:
         raise InputError(
             "git could not walk the history from the requested revisions",
@@ -201,11 +189,29 @@ def walk_history(
     return history
 
 
-def _stdin(text: str) -> object:
+def _log(repo: git.Repo, stdin: IO[bytes]) -> bytes:
+    output: bytes = repo.git.log(
+        "--stdin",
+        "--reverse",
+        "--topo-order",
+        "-z",
+        "--raw",
+        "-c",
+        "--root",
+        "--no-renames",
+        "--no-abbrev",
+        "--format=%x01%H %P%x00%aI",
+        istream=stdin,
+        stdout_as_string=False,
+    )
+    return output
+
+
+def _stdin(text: str) -> IO[bytes]:
     import tempfile
 
     # GitPython hands `istream` to Popen as stdin: a file avoids a writer thread.
-    stream = tempfile.TemporaryFile()  # noqa: SIM115 - GitPython reads it; closed by GC
+    stream = tempfile.TemporaryFile()  # noqa: SIM115 - the caller closes it (`with`)
     stream.write(text.encode("utf-8"))
     stream.seek(0)
     return stream

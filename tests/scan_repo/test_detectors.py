@@ -36,8 +36,11 @@ def test_every_detector_has_an_id_and_a_description() -> None:
         (f"customer_io:\n  site_id: {SITE_ID}\n  track_api_key: {TRACK_KEY}\n", 3),
         (f"[customer.io]\nsite_id = {SITE_ID}\napi_key = {TRACK_KEY}\n", 3),
         (f'import customerio\ncio = customerio.CustomerIO("{SITE_ID}", "{TRACK_KEY}")\n', 2),
-        (f'const {{ TrackClient }} = require("customerio-node");\n'
-         f'let c = new TrackClient("{SITE_ID}", "{TRACK_KEY}");\n', 2),
+        (
+            f'const {{ TrackClient }} = require("customerio-node");\n'
+            f'let c = new TrackClient("{SITE_ID}", "{TRACK_KEY}");\n',
+            2,
+        ),
         (f'CustomerIO(api_key="{TRACK_KEY}", site_id="{SITE_ID}")\n', 1),
     ],
     ids=["env", "env-crlf", "json", "yaml", "ini", "python", "js", "kwargs"],
