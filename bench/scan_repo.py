@@ -88,9 +88,7 @@ def generate_repo(path: Path, commits: int, seed: int = 7) -> None:
         if number % 500 == 0:
             stream += f"tag v{number}\nfrom :{number}\n".encode()
             stream += b"tagger Bench <b@example.com> 1600000000 +0000\ndata 0\n"
-    subprocess.run(
-        ["git", "fast-import", "--quiet"], input=bytes(stream), cwd=path, check=True
-    )
+    subprocess.run(["git", "fast-import", "--quiet"], input=bytes(stream), cwd=path, check=True)
     subprocess.run(["git", "checkout", "-q", "main"], cwd=path, check=True)
     subprocess.run(["git", "gc", "-q"], cwd=path, check=True)
 
@@ -108,8 +106,15 @@ def trufflehog(workdir: Path) -> Path:
     venv = workdir / "trufflehog-venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run(
-        [str(venv / "bin/python"), "-m", "pip", "install", "--quiet",
-         "--disable-pip-version-check", f"truffleHog=={TRUFFLEHOG_VERSION}"],
+        [
+            str(venv / "bin/python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            f"truffleHog=={TRUFFLEHOG_VERSION}",
+        ],
         check=True,
     )
     return venv / "bin/trufflehog"
@@ -133,9 +138,7 @@ def main() -> None:
             ["git", "count-objects", "-vH"], cwd=repo, capture_output=True, text=True, check=True
         ).stdout.replace("\n", "; ")
         print(f"repository {repo}: {count}")
-        git_time = best_of(
-            args.runs, ["git", "cat-file", "--batch-all-objects", "--batch"], repo
-        )
+        git_time = best_of(args.runs, ["git", "cat-file", "--batch-all-objects", "--batch"], repo)
         scan_time = best_of(args.runs, [str(CIO_SEC), "scan-repo", ".", "-f", "json"], repo)
         print(f"git cat-file --batch-all-objects --batch : {git_time:8.3f} s")
         print(f"cio-sec scan-repo (full history)          : {scan_time:8.3f} s")
@@ -146,8 +149,17 @@ def main() -> None:
         rules = workdir / "rules.json"
         rules.write_text(json.dumps(TRUFFLEHOG_RULES))
         # --repo_path: scan the repository in place (no clone counted in its time).
-        command = [str(binary), "--regex", "--entropy=False", "--rules", str(rules), "--json",
-                   "--repo_path", str(repo), f"file://{repo}"]
+        command = [
+            str(binary),
+            "--regex",
+            "--entropy=False",
+            "--rules",
+            str(rules),
+            "--json",
+            "--repo_path",
+            str(repo),
+            f"file://{repo}",
+        ]
         env = {**os.environ, "GIT_PYTHON_REFRESH": "quiet"}
         started = time.perf_counter()
         subprocess.run(command, cwd=repo, stdout=subprocess.DEVNULL, env=env, check=False)
