@@ -33,7 +33,20 @@ CIO_SEC = Path(sys.executable).parent / "cio-sec"
 TRUFFLEHOG_VERSION = "2.2.1"
 # trufflehog's own Customer.io rule (reference notes §6), as a truffleHog 2 --rules file.
 TRUFFLEHOG_RULES = {"Customer.io key": "(?i:customer)(?:.|[\\n\\r]){0,40}?\\b([a-z0-9A-Z]{20})\\b"}
-WORDS = "alpha beta gamma delta customer order invoice ship track event email send".split()
+WORDS = [
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "customer",
+    "order",
+    "invoice",
+    "ship",
+    "track",
+    "event",
+    "email",
+    "send",
+]
 
 
 def _text(rng: random.Random, lines: int) -> str:

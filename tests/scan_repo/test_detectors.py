@@ -24,7 +24,9 @@ def found(text: str | bytes) -> list[tuple[str, int, str]]:
 def test_every_detector_has_an_id_and_a_description() -> None:
     ids = [d.id for d in DETECTORS]
     assert len(set(ids)) == 6
-    assert all(i.startswith("customerio-") and d.description for i, d in zip(ids, DETECTORS))
+    assert all(
+        i.startswith("customerio-") and d.description for i, d in zip(ids, DETECTORS, strict=True)
+    )
 
 
 @pytest.mark.parametrize(

@@ -158,7 +158,8 @@ def test_every_file_shape_in_one_commit(tmp_path: Path) -> None:
             "config.json": json.dumps({"customerio": {"siteId": SITE_ID, "apiKey": TRACK_KEY}}),
             "config.yml": f"customer_io:\n  site_id: {SITE_ID}\n  api_key: {TRACK_KEY}\n",
             "setup.ini": f"[customerio]\nsite_id={SITE_ID}\napi_key={TRACK_KEY}\n",
-            "app.py": f'from customerio import CustomerIO\ncio = CustomerIO("{SITE_ID}", "{TRACK_KEY}")\n',
+            "app.py": "from customerio import CustomerIO\n"
+            f'cio = CustomerIO("{SITE_ID}", "{TRACK_KEY}")\n',
             "index.js": f'const {{TrackClient}} = require("customerio-node");\n\n'
             f'new TrackClient("{SITE_ID}", "{TRACK_KEY}");\n',
             "api.sh": f"curl -H 'Authorization: Bearer {APP_KEY}' https://api.customer.io/v1/workspaces\n",
@@ -241,7 +242,7 @@ def test_decoys_are_not_reported(tmp_path: Path) -> None:
             "node_modules/customerio-node": {
                 "version": "4.1.0",
                 "resolved": "https://registry.npmjs.org/customerio-node/-/customerio-node-4.1.0.tgz",
-                "integrity": "sha512-0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f==",
+                "integrity": "sha512-0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e==",
             }
         },
     }
