@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from cio_sec.credentials import CheckReport, CredentialsReport, StoredCredential
     from cio_sec.rotate import RotationReport
+    from cio_sec.scan_repo import ScanReport
 
 SCHEMA_VERSION = 1
 _PIPED_WIDTH = 160
@@ -108,6 +109,11 @@ def emit(command: str, result: Result, fmt: OutputFormat, streams: Streams) -> N
     render_text(result, streams)
 
 
+def emit_sarif(result: ScanReport, streams: Streams) -> None:
+    """Write a report's SARIF 2.1.0 log on stdout (redacted, like every document)."""
+    _write_json(result.to_sarif(), streams)
+
+
 def emit_error(
     command: str, exit_code: int, kind: str, message: str, hint: str | None, streams: Streams
 ) -> None:
@@ -129,8 +135,10 @@ def register_renderers() -> None:
     Done lazily so that importing this module does not import every capability module.
     """
     from cio_sec.credentials import CheckReport, CredentialsReport, StoredCredential
+    from cio_sec.scan_repo import ScanReport
 
     render_text.register(CredentialsReport, _render_credentials_report)
+    render_text.register(ScanReport, _render_scan_report)
     render_text.register(StoredCredential, _render_stored_credential)
     render_text.register(CheckReport, _render_check_report)
 
@@ -253,3 +261,46 @@ def _render_rotation_report(result: RotationReport, streams: Streams) -> None:
     streams.message(f"{label}: {result.message}")
     if result.hint:
         streams.message(f"hint: {result.hint}")
+
+
+_LIVENESS_STYLE: dict[str | None, str] = {
+    "live": "bold red",
+    "revoked": "green",
+    "unknown": "yellow",
+}
+
+
+def _render_scan_report(result: ScanReport, streams: Streams) -> None:
+    from rich.text import Text
+
+    columns = ["rule", "location", "commit", "date", "in HEAD", "preview"]
+    table = _table(f"Customer.io credentials found ({result.source}: {result.root})", columns)
+    if result.verified:
+        table.add_column("live?", no_wrap=True)
+    for finding in result.findings:
+        row = [
+            _cell(finding.rule),
+            _cell(finding.location),
+            _cell(finding.commit[:10] if finding.commit else "—"),
+            _cell(finding.author_date[:10] if finding.author_date else "—"),
+            _cell({True: "yes", False: "no", None: "—"}[finding.in_head]),
+            _cell(finding.preview + (" (baseline)" if finding.baselined else "")),
+        ]
+        if result.verified:
+            row.append(
+                Text(finding.liveness or "", style=_LIVENESS_STYLE.get(finding.liveness, ""))
+            )
+        table.add_row(*row)
+    if result.findings:
+        _print(streams, table)
+    summary = result.to_json()["summary"]
+    assert isinstance(summary, dict)  # noqa: S101 - built just above, for mypy
+    streams.message(
+        f"{summary['findings']} finding(s), {summary['new']} new, {summary['baselined']} in the "
+        f"baseline; {summary['blobs_scanned']} blob(s), {summary['bytes_scanned']} bytes scanned"
+    )
+    if result.baseline_written:
+        streams.message(f"baseline written to {result.baseline}")
+    for finding in result.findings:
+        if finding.liveness_detail and finding.liveness != "revoked":
+            streams.message(f"{finding.location}: {finding.liveness}: {finding.liveness_detail}")

@@ -1,0 +1,164 @@
+"""``cio-sec scan-repo``: find leaked Customer.io credentials in a repository's history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cio_sec.cli.common import EXIT_CODES_EPILOG, AppContext, finish, start
+from cio_sec.output import OutputFormat
+
+if TYPE_CHECKING:
+    from cio_sec.scan_repo import Endpoints, ScanReport
+
+
+class ReportFormat(str, Enum):
+    """Scan reports also come as SARIF, for code-scanning dashboards."""
+
+    TEXT = "text"
+    JSON = "json"
+    SARIF = "sarif"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the root app."""
+    app.command("scan-repo", epilog=EXIT_CODES_EPILOG)(scan_repo)
+
+
+def scan_repo(
+    ctx: typer.Context,
+    path: Annotated[
+        Path, typer.Argument(help="Repository (or, with --no-history, directory) to scan.")
+    ] = Path("."),
+    include_unreachable: Annotated[
+        bool,
+        typer.Option(
+            "--include-unreachable",
+            help="Also scan dangling and unreachable objects (what a force-push left behind).",
+        ),
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", metavar="REV", help="Only commits not reachable from REV."),
+    ] = None,
+    branch: Annotated[
+        list[str] | None,
+        typer.Option("--branch", metavar="NAME", help="Only history reachable from NAME (repeat)."),
+    ] = None,
+    staged: Annotated[
+        bool,
+        typer.Option("--staged", help="Scan only what is staged for the next commit (pre-commit)."),
+    ] = False,
+    no_history: Annotated[
+        bool, typer.Option("--no-history", help="Scan the files on disk only, not git history.")
+    ] = False,
+    baseline: Annotated[
+        Path | None,
+        typer.Option("--baseline", metavar="FILE", help="Accepted fingerprints (JSON)."),
+    ] = None,
+    write_baseline: Annotated[
+        bool,
+        typer.Option("--write-baseline", help="Write every finding to the --baseline file."),
+    ] = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Ask Customer.io (read-only GETs, both regions) whether each credential is live.",
+        ),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --verify.")] = False,
+    fmt: Annotated[
+        ReportFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            envvar="CIO_SEC_FORMAT",
+            show_envvar=True,
+            case_sensitive=False,
+            help="text for people, json for scripts, sarif for code scanning.",
+        ),
+    ] = ReportFormat.TEXT,
+) -> None:
+    """Find leaked Customer.io credentials in every blob of a repository's history.
+
+    Exit 1 when there are findings the baseline does not accept. Example:
+
+        cio-sec scan-repo . --include-unreachable --format json
+    """
+    from cio_sec.scan_repo import ScanOptions
+    from cio_sec.scan_repo import scan_repo as run_scan
+
+    output = OutputFormat.TEXT if fmt is ReportFormat.SARIF else OutputFormat(fmt.value)
+    context = start(ctx, "scan-repo", output)
+    endpoints = _endpoints(context, yes=yes) if verify else None
+    with _progress(context) as progress:
+        report = run_scan(
+            ScanOptions(
+                path=path,
+                include_unreachable=include_unreachable,
+                since=since,
+                branches=tuple(branch or ()),
+                staged=staged,
+                no_history=no_history,
+                baseline=baseline,
+                write_baseline=write_baseline,
+                verify=endpoints,
+                progress=progress,
+            )
+        )
+    if fmt is ReportFormat.SARIF:
+        _finish_sarif(report, context)
+    finish(report, context)
+
+
+def _endpoints(context: AppContext, *, yes: bool) -> Endpoints:
+    """Confirm the network check first; then where to send it (settings honour overrides)."""
+    from cio_sec.errors import InteractionRequiredError
+    from cio_sec.scan_repo import Endpoints
+
+    settings = context.settings()
+    if not yes:
+        if settings.non_interactive:
+            raise InteractionRequiredError(
+                "--verify sends requests to Customer.io and needs confirmation",
+                hint="add --yes to confirm non-interactively",
+            )
+        typer.confirm(
+            "Check each credential found against Customer.io (read-only GET requests, "
+            "both regions)?",
+            abort=True,
+            err=True,
+        )
+    return Endpoints(
+        track_url=settings.track_url, app_url=settings.app_url, timeout=settings.timeout
+    )
+
+
+@contextmanager
+def _progress(context: AppContext) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar over objects on stderr, only when stderr is a terminal."""
+    if not context.streams.err.isatty():
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=context.streams.console(stderr=True), transient=True) as bar:
+        task = bar.add_task("scanning objects", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=max(total, done))
+
+        yield advance
+
+
+def _finish_sarif(report: ScanReport, context: AppContext) -> None:
+    from cio_sec.output import emit_sarif
+
+    emit_sarif(report, context.streams)
+    raise typer.Exit(int(report.exit_code))

@@ -1,0 +1,65 @@
+"""Baseline files: the fingerprints a team has accepted (rotated, or known test keys).
+
+A baseline is JSON, so it diffs well in review::
+
+    {"schema_version": 1, "fingerprints": [{"fingerprint": "…", "rule": "…"}]}
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from cio_sec.errors import InputError
+from cio_sec.scan_repo.report import Finding
+
+_FINGERPRINT = re.compile(r"[0-9a-f]{16}")
+
+
+def load_baseline(path: Path) -> frozenset[str]:
+    """Return the accepted fingerprints in ``path``.
+
+    Raises:
+        InputError: the file cannot be read, is not JSON, or has no valid fingerprint list.
+    """
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(
+            "baseline file not found",
+            path=path,
+            hint="create it with `cio-sec scan-repo --baseline FILE --write-baseline`",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the baseline: {exc.__class__.__name__}", path=path) from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", path=path, line=exc.lineno) from None
+    entries = document.get("fingerprints") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise InputError('expected an object with a "fingerprints" list', path=path)
+    accepted = set()
+    for entry in entries:
+        value = entry.get("fingerprint") if isinstance(entry, dict) else entry
+        if not isinstance(value, str) or not _FINGERPRINT.fullmatch(value):
+            raise InputError(f"not a fingerprint (16 lowercase hex): {value!r}", path=path)
+        accepted.add(value)
+    return frozenset(accepted)
+
+
+def write_baseline(path: Path, findings: Iterable[Finding]) -> None:
+    """Write every finding's fingerprint to ``path`` (sorted, one entry per fingerprint).
+
+    Raises:
+        InputError: the file cannot be written.
+    """
+    entries = {f.fingerprint: f.rule for f in findings}
+    document = {
+        "schema_version": 1,
+        "fingerprints": [{"fingerprint": fp, "rule": entries[fp]} for fp in sorted(entries)],
+    }
+    try:
+        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write the baseline: {exc.strerror}", path=path) from exc

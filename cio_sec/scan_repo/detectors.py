@@ -1,0 +1,355 @@
+"""Every Customer.io credential detector, over raw bytes.
+
+Stable interface (``audit`` reuses it): `scan_bytes(data) -> list[Match]`. A `Match` names
+its rule, its 1-based line, a `fingerprint` (first 16 hex digits of SHA-256 of the secret;
+for a Track key pair of ``site_id:track_api_key``) and a masked `preview`.
+
+The order of work is what keeps a full-history scan fast: `might_contain_credentials` is a
+cheap keyword test on lower-cased bytes, and only blobs that pass it meet a regular
+expression. Hex candidates must carry Customer.io context (a keyword within
+`CONTEXT_LINES` lines) and a label saying what they are; a Track key is paired with the
+nearest site ID rather than with every 20-character token in sight (trufflehog's cross
+product, see the reference notes §6).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from typing import Final
+
+from cio_sec.redact import ELLIPSIS, fingerprint
+
+CONTEXT_LINES: Final = 10
+"""A hex value counts as Customer.io's when a keyword is this many lines away or closer."""
+PAIR_LINES: Final = 10
+"""A Track key pairs with the nearest site ID at most this many lines away."""
+
+
+@dataclass(frozen=True)
+class Detector:
+    """One rule: a stable id, a one-line description, a longer help text."""
+
+    id: str
+    description: str
+    help: str
+
+
+TRACK_KEY_PAIR = Detector(
+    "customerio-track-key-pair",
+    "Customer.io Track API site ID and API key",
+    "A 20-hex site ID and a 20-hex Track API key next to each other in Customer.io context "
+    "(env files, YAML, JSON, INI, assignments, TrackClient/CustomerIO constructor calls). "
+    "Together they can send data into the workspace: rotate the key.",
+)
+TRACK_API_KEY = Detector(
+    "customerio-track-api-key",
+    "Customer.io Track API key (no site ID nearby)",
+    "A 20-hex value labelled as an API key in Customer.io context, with no site ID within "
+    f"{PAIR_LINES} lines. Site IDs are not secret, so the key alone is enough to worry.",
+)
+TRACK_BASIC_AUTH = Detector(
+    "customerio-track-basic-auth",
+    "Customer.io Track credentials in HTTP Basic-auth form",
+    "site_id:api_key as a base64 Basic-auth token, a curl -u argument, or credentials in a "
+    "URL (https://site:key@track.customer.io).",
+)
+APP_API_KEY = Detector(
+    "customerio-app-api-key",
+    "Customer.io App API key",
+    "A 32-hex value labelled as an App API key, token or Bearer credential in Customer.io "
+    "context (api.customer.io / api-eu.customer.io).",
+)
+WEBHOOK_SIGNING_KEY = Detector(
+    "customerio-webhook-signing-key",
+    "Customer.io reporting-webhook signing key",
+    "A literal value assigned to a webhook signing key or secret near Customer.io context "
+    "(CUSTOMERIO_WEBHOOK_SECRET, x-cio-signature handlers).",
+)
+SERVICE_ACCOUNT_TOKEN = Detector(
+    "customerio-service-account-token",
+    "Customer.io service-account token",
+    "A token starting sa_live_ or sa_sandbox_.",
+)
+
+DETECTORS: Final = (
+    TRACK_KEY_PAIR,
+    TRACK_API_KEY,
+    TRACK_BASIC_AUTH,
+    APP_API_KEY,
+    WEBHOOK_SIGNING_KEY,
+    SERVICE_ACCOUNT_TOKEN,
+)
+"""Every rule, in the order reports list them."""
+
+
+@dataclass(frozen=True)
+class Match:
+    """One credential found in a byte string; the secret itself stays out of repr."""
+
+    rule: str
+    line: int
+    """1-based line of the secret (of the key, for a pair)."""
+    fingerprint: str
+    preview: str
+    """Masked: the first four characters of each part, never the whole value."""
+    secret: str = field(repr=False, compare=False)
+    """The value (``site_id:key`` for Track pairs); only `verify` ever uses it."""
+
+
+# NOTE: a keyword only has to be likely, not certain: it gates the regular expressions.
+# Plain "customer" is not one: shops say it on every line.
+_CUSTOMER_IO: Final = (b"customerio", b"customer.io", b"customer_io", b"customer-io")
+_BASIC_WORD: Final = b"basic"
+
+
+def _has_context(lowered: bytes) -> bool:
+    # One search for the common stem first: most blobs never say "customer" at all.
+    if b"customer" in lowered and any(word in lowered for word in _CUSTOMER_IO):
+        return True
+    return b"cio" in lowered
+
+
+def _has_token(lowered: bytes) -> bool:
+    return b"sa_" in lowered and (b"sa_live_" in lowered or b"sa_sandbox_" in lowered)
+
+
+def might_contain_credentials(lowered: bytes) -> bool:
+    """Return whether lower-cased bytes contain a keyword any detector needs."""
+    return _has_context(lowered) or _BASIC_WORD in lowered or _has_token(lowered)
+
+
+_HEX20 = re.compile(rb"(?<![0-9A-Za-z_])[0-9a-f]{20}(?![0-9A-Za-z_])")
+_HEX32 = re.compile(rb"(?<![0-9A-Za-z_])[0-9a-f]{32}(?![0-9A-Za-z_])")
+_KEYWORD = re.compile(rb"customer[._-]?io|(?<![a-z0-9])cio(?![a-z0-9])")
+_SITE_LABEL = rb"site[ _-]?id|siteid|user(?:name)?"
+_KEY_LABEL = rb"(?<![a-z])(?:api[ _-]?|track[ _-]?)?key(?![a-z])|apikey|secret|passw(?:or)?d|token"
+_TRACK_LABEL = re.compile(rb"(" + _SITE_LABEL + rb")|(" + _KEY_LABEL + rb")")
+_APP_LABEL = re.compile(
+    rb"app[ _-]?(?:api[ _-]?)?key|(?<![a-z])(?:api[ _-]?)?key(?![a-z])|apikey|token|bearer"
+)
+_NOT_A_CREDENTIAL = re.compile(rb"sha\d*|hash|integrity|checksum|commit|digest|uuid")
+_CONSTRUCTOR = re.compile(
+    rb"(?:customerio|trackclient|customerio::client\.new|newtrackclient)\s*\(", re.IGNORECASE
+)
+_BASE64_TOKEN = re.compile(rb"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_-]{54}[A-Za-z0-9+/_=-]{2}")
+_USERINFO = re.compile(
+    rb"(?:https?://|(?:-u|--user)[\s=]+[\"']?)([0-9a-f]{20}):([0-9a-f]{20})(?![0-9A-Za-z_])"
+)
+_PAIR_TEXT = re.compile(r"([0-9a-f]{20}):([0-9a-f]{20})")
+_WEBHOOK_KEY = re.compile(
+    rb"(?i)(?:webhook[ _-]?(?:signing[ _-]?)?(?:secret|key)|signing[ _-]?(?:secret|key))"
+    rb"[\"']?\s*(?:=>|[:=]|,)\s*[\"']?([A-Za-z0-9+/_=-]{16,200})"
+)
+_IDENTIFIER = re.compile(rb"[A-Z_]+|[a-z_]+")
+_SERVICE_TOKEN = re.compile(rb"(?<![A-Za-z0-9_])sa_(?:live|sandbox)_[A-Za-z0-9_-]{16,200}")
+_LABEL_WINDOW = 80
+
+
+def scan_bytes(data: bytes) -> list[Match]:
+    """Return every Customer.io credential in ``data``, ordered by line.
+
+    Text may use any line ending; line numbers count line feeds. Binary data should first go
+    through `archives.scannable_parts` (ASCII runs); this function treats it as text.
+    """
+    lowered = data.lower()
+    text = _Text(data, lowered)
+    found: list[Match] = []
+    context = _has_context(lowered)
+    if context:
+        found += [*_track_keys(text), *_app_keys(text), *_webhook_keys(text)]
+    if context or _BASIC_WORD in lowered:
+        found += _basic_auth(text)
+    if _has_token(lowered):
+        found += _service_tokens(text)
+    unique = {(m.rule, m.fingerprint, m.line): m for m in found}
+    return sorted(unique.values(), key=lambda m: (m.line, m.rule))
+
+
+class _Text:
+    """A blob with line lookups and the lines that carry Customer.io keywords."""
+
+    def __init__(self, data: bytes, lowered: bytes) -> None:
+        self.data = data
+        self.lowered = lowered
+        self._newlines: list[int] | None = None
+        self._keyword_lines: list[int] | None = None
+
+    @property
+    def newlines(self) -> list[int]:
+        if self._newlines is None:
+            self._newlines = [m.start() for m in re.finditer(rb"\n", self.data)]
+        return self._newlines
+
+    def line_of(self, offset: int) -> int:
+        """1-based line number of a byte offset."""
+        return bisect_left(self.newlines, offset) + 1
+
+    def line_start(self, offset: int) -> int:
+        index = bisect_left(self.newlines, offset)
+        return 0 if index == 0 else self.newlines[index - 1] + 1
+
+    def in_context(self, line: int) -> bool:
+        """Whether a Customer.io keyword is within `CONTEXT_LINES` of the line."""
+        if self._keyword_lines is None:
+            self._keyword_lines = [self.line_of(m.start()) for m in _KEYWORD.finditer(self.lowered)]
+        lines = self._keyword_lines
+        return bisect_right(lines, line + CONTEXT_LINES) > bisect_left(lines, line - CONTEXT_LINES)
+
+
+def _is_random_hex(value: bytes) -> bool:
+    """Keys are random: all digits or all letters is a counter, a word or a placeholder."""
+    return any(c in b"0123456789" for c in value) and any(c in b"abcdef" for c in value)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    value: str
+    line: int
+    role: str  # "site" or "key"
+
+
+def _label_segment(text: _Text, start: int, previous_end: int) -> bytes:
+    """The text between the previous value on the line (or its start) and this value."""
+    begin = max(text.line_start(start), previous_end, start - _LABEL_WINDOW)
+    return text.lowered[begin:start]
+
+
+def _track_candidates(text: _Text) -> list[_Candidate]:
+    candidates: list[_Candidate] = []
+    previous_end = 0
+    positional: dict[int, int] = {}  # line start -> values already placed in a constructor
+    for match in _HEX20.finditer(text.data):
+        value, start = match.group(), match.start()
+        segment = _label_segment(text, start, previous_end)
+        previous_end = match.end()
+        line = text.line_of(start)
+        if not _is_random_hex(value) or not text.in_context(line):
+            continue
+        role = _track_role(segment)
+        if role is None:
+            role = _constructor_role(text, start, positional)
+        if role is not None:
+            candidates.append(_Candidate(value.decode("ascii"), line, role))
+    return candidates
+
+
+def _track_role(segment: bytes) -> str | None:
+    labels = list(_TRACK_LABEL.finditer(segment))
+    if not labels or _NOT_A_CREDENTIAL.search(segment[labels[-1].end() :]):
+        return None
+    return "site" if labels[-1].group(1) else "key"
+
+
+def _constructor_role(text: _Text, start: int, positional: dict[int, int]) -> str | None:
+    """``TrackClient(site, key)``: unlabelled values inside the call, by position."""
+    line_start = text.line_start(start)
+    if not _CONSTRUCTOR.search(text.data, line_start, start):
+        return None
+    index = positional.get(line_start, 0)
+    positional[line_start] = index + 1
+    return ("site", "key")[index] if index < 2 else None
+
+
+def _track_keys(text: _Text) -> list[Match]:
+    candidates = _track_candidates(text)
+    sites = [c for c in candidates if c.role == "site"]
+    matches = []
+    for key in (c for c in candidates if c.role == "key"):
+        site = _nearest_site(key, sites)
+        if site is None:
+            matches.append(_match(TRACK_API_KEY, key.line, key.value, _mask(key.value)))
+        else:
+            secret = f"{site.value}:{key.value}"
+            matches.append(_match(TRACK_KEY_PAIR, key.line, secret, _mask_pair(secret)))
+    return matches
+
+
+def _nearest_site(key: _Candidate, sites: list[_Candidate]) -> _Candidate | None:
+    near = [s for s in sites if abs(s.line - key.line) <= PAIR_LINES and s.value != key.value]
+    # Closest first; at equal distance the site above the key (how configs are written).
+    return min(near, key=lambda s: (abs(s.line - key.line), s.line > key.line), default=None)
+
+
+def _basic_auth(text: _Text) -> list[Match]:
+    matches = []
+    for match in _BASE64_TOKEN.finditer(text.data):
+        decoded = _decode_base64(match.group())
+        pair = _PAIR_TEXT.fullmatch(decoded) if decoded is not None else None
+        if decoded is not None and pair and _is_random_hex(pair.group(2).encode()):
+            line = text.line_of(match.start())
+            matches.append(_match(TRACK_BASIC_AUTH, line, decoded, _mask_pair(decoded)))
+    for match in _USERINFO.finditer(text.data):
+        secret = f"{match.group(1).decode()}:{match.group(2).decode()}"
+        if _is_random_hex(match.group(2)):
+            line = text.line_of(match.start(1))
+            matches.append(_match(TRACK_BASIC_AUTH, line, secret, _mask_pair(secret)))
+    return matches
+
+
+def _decode_base64(token: bytes) -> str | None:
+    """Standard or URL-safe alphabet (Customer.io's Go client uses the latter)."""
+    alphabet = b"-_" if b"-" in token or b"_" in token else None
+    try:
+        raw = base64.b64decode(token, altchars=alphabet, validate=True)
+        return raw.decode("ascii")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def _app_keys(text: _Text) -> list[Match]:
+    matches = []
+    previous_end = 0
+    for match in _HEX32.finditer(text.data):
+        value, start = match.group(), match.start()
+        segment = _label_segment(text, start, previous_end)
+        previous_end = match.end()
+        labels = list(_APP_LABEL.finditer(segment))
+        line = text.line_of(start)
+        if (
+            labels
+            and not _NOT_A_CREDENTIAL.search(segment[labels[-1].end() :])
+            and _is_random_hex(value)
+            and text.in_context(line)
+        ):
+            secret = value.decode("ascii")
+            matches.append(_match(APP_API_KEY, line, secret, _mask(secret)))
+    return matches
+
+
+def _webhook_keys(text: _Text) -> list[Match]:
+    matches = []
+    for match in _WEBHOOK_KEY.finditer(text.data):
+        value = match.group(1)
+        line = text.line_of(match.start(1))
+        if not _IDENTIFIER.fullmatch(value) and text.in_context(line):
+            secret = value.decode("ascii")
+            matches.append(_match(WEBHOOK_SIGNING_KEY, line, secret, _mask(secret)))
+    return matches
+
+
+def _service_tokens(text: _Text) -> list[Match]:
+    matches = []
+    for match in _SERVICE_TOKEN.finditer(text.data):
+        secret = match.group().decode("ascii")
+        prefix = secret[: secret.index("_", 3) + 1]
+        preview = f"{prefix}{secret[len(prefix) : len(prefix) + 4]}{ELLIPSIS}"
+        matches.append(_match(SERVICE_ACCOUNT_TOKEN, text.line_of(match.start()), secret, preview))
+    return matches
+
+
+def _match(detector: Detector, line: int, secret: str, preview: str) -> Match:
+    return Match(detector.id, line, fingerprint(secret), preview, secret)
+
+
+def _mask(value: str) -> str:
+    """Four characters and an ellipsis: enough to tell keys apart, useless to an attacker."""
+    return f"{value[:4]}{ELLIPSIS}"
+
+
+def _mask_pair(secret: str) -> str:
+    site, key = secret.split(":", 1)
+    return f"{_mask(site)}:{_mask(key)}"

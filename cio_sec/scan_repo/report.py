@@ -1,0 +1,187 @@
+"""What a scan returns: findings, the report (JSON, exit code) and its SARIF 2.1.0 log."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+from urllib.parse import quote
+
+from cio_sec import __version__
+from cio_sec.errors import ExitCode
+from cio_sec.scan_repo.detectors import DETECTORS
+
+SARIF_SCHEMA: Final = "https://json.schemastore.org/sarif-2.1.0.json"
+_INFORMATION_URI: Final = "https://pypi.org/project/cio-sec/"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One credential at one path: where it is, since when, who still reaches it."""
+
+    rule: str
+    path: str | None
+    """Path in the repository (``archive.tar.gz!member`` inside archives); None for a
+    dangling blob no commit contains."""
+    line: int
+    fingerprint: str
+    """First 16 hex digits of SHA-256 of the secret (of ``site_id:key`` for a pair)."""
+    preview: str
+    """The secret masked: four characters of each part."""
+    commit: str | None = None
+    """The earliest commit that introduced the secret at this path (history scans)."""
+    author_date: str | None = None
+    refs: tuple[str, ...] = ()
+    """Refs from which that commit is reachable; empty when only unreachable commits
+    hold it."""
+    in_head: bool | None = None
+    """Whether HEAD still has it at this path; None when the scan is not of history."""
+    blob: str | None = None
+    baselined: bool = False
+    liveness: str | None = None
+    """``live``, ``revoked`` or ``unknown`` after ``--verify``; None otherwise."""
+    liveness_detail: str | None = None
+
+    @property
+    def location(self) -> str:
+        """``path:line`` for people, or the blob id of a dangling blob."""
+        return f"{self.path}:{self.line}" if self.path is not None else f"blob {self.blob}"
+
+    def to_json(self) -> dict[str, object]:
+        """The finding's fields for ``--format json``; never the secret."""
+        return {
+            "rule": self.rule,
+            "path": self.path,
+            "line": self.line,
+            "commit": self.commit,
+            "author_date": self.author_date,
+            "refs": list(self.refs),
+            "in_head": self.in_head,
+            "fingerprint": self.fingerprint,
+            "preview": self.preview,
+            "blob": self.blob,
+            "baselined": self.baselined,
+            "liveness": self.liveness,
+            "liveness_detail": self.liveness_detail,
+        }
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A distinct secret found, kept in memory for ``--verify`` only."""
+
+    rule: str
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    """The findings of one scan, and what the command's exit code follows from."""
+
+    source: str
+    """``history``, ``staged`` or ``working-tree``."""
+    root: str
+    findings: tuple[Finding, ...]
+    blobs_scanned: int
+    bytes_scanned: int
+    baseline: str | None = None
+    baseline_written: bool = False
+    verified: bool = False
+    credentials: Mapping[str, Credential] = field(default_factory=dict, repr=False)
+    """Fingerprint → secret, for `verify`; never serialised."""
+
+    @property
+    def new_findings(self) -> tuple[Finding, ...]:
+        """Findings whose fingerprint the baseline does not accept."""
+        return tuple(f for f in self.findings if not f.baselined)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """1 when there are findings not in the baseline (0 after writing the baseline)."""
+        if self.new_findings and not self.baseline_written:
+            return ExitCode.CHECK_FAILED
+        return ExitCode.OK
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing new was found."""
+        return self.exit_code is ExitCode.OK
+
+    def to_json(self) -> dict[str, object]:
+        """The command-specific part of the JSON document."""
+        return {
+            "source": self.source,
+            "root": self.root,
+            "findings": [finding.to_json() for finding in self.findings],
+            "summary": {
+                "findings": len(self.findings),
+                "new": len(self.new_findings),
+                "baselined": len(self.findings) - len(self.new_findings),
+                "blobs_scanned": self.blobs_scanned,
+                "bytes_scanned": self.bytes_scanned,
+            },
+            "baseline": self.baseline,
+            "baseline_written": self.baseline_written,
+            "verified": self.verified,
+        }
+
+    def to_sarif(self) -> dict[str, Any]:
+        """A SARIF 2.1.0 log with one run: every rule, one result per finding."""
+        rules = [
+            {
+                "id": detector.id,
+                "name": detector.id,
+                "shortDescription": {"text": detector.description},
+                "fullDescription": {"text": detector.help},
+                "help": {"text": detector.help},
+                "defaultConfiguration": {"level": "error"},
+            }
+            for detector in DETECTORS
+        ]
+        index = {detector.id: position for position, detector in enumerate(DETECTORS)}
+        return {
+            "$schema": SARIF_SCHEMA,
+            "version": "2.1.0",
+            "runs": [
+                {
+                    "tool": {
+                        "driver": {
+                            "name": "cio-sec scan-repo",
+                            "version": __version__,
+                            "informationUri": _INFORMATION_URI,
+                            "rules": rules,
+                        }
+                    },
+                    "results": [_sarif_result(f, index[f.rule]) for f in self.findings],
+                }
+            ],
+        }
+
+
+def _sarif_result(finding: Finding, rule_index: int) -> dict[str, Any]:
+    where = f"since commit {finding.commit[:12]}" if finding.commit else "not committed"
+    head = {True: ", still in HEAD", False: ", not in HEAD", None: ""}[finding.in_head]
+    result: dict[str, Any] = {
+        "ruleId": finding.rule,
+        "ruleIndex": rule_index,
+        "level": "note" if finding.baselined else "error",
+        "message": {"text": f"Customer.io credential {finding.preview} ({where}{head})"},
+        "partialFingerprints": {"cioSecFingerprint/v1": finding.fingerprint},
+        "properties": {
+            "commit": finding.commit,
+            "authorDate": finding.author_date,
+            "refs": list(finding.refs),
+            "inHead": finding.in_head,
+            "blob": finding.blob,
+            "baselined": finding.baselined,
+            "liveness": finding.liveness,
+        },
+    }
+    if finding.path is not None:
+        # NOTE: a member of an archive is reported on the archive, without a line.
+        archive, member = finding.path.partition("!")[::2]
+        location: dict[str, Any] = {"artifactLocation": {"uri": quote(archive)}}
+        if not member:
+            location["region"] = {"startLine": finding.line}
+        result["locations"] = [{"physicalLocation": location}]
+    return result
