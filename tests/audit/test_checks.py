@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from cio_sec.audit.report import Status
 from cio_sec.credentials import ResolvedCredential, StoreOpener, resolve
 from cio_sec.pseudonym import PseudonymKey
 from cio_sec.sandbox import Sandbox
+from cio_sec.scan_repo.detectors import scan_bytes
 from cio_sec.settings import CREDENTIAL_NAMES, Settings
 from tests.conftest import CANARY
 from tests.support.apps import (
@@ -305,24 +305,6 @@ def test_without_git_the_git_checks_are_manual(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- working tree
 
 
-@dataclass(frozen=True)
-class StandInMatch:
-    rule: str
-    line: int
-    fingerprint: str
-    preview: str
-
-
-def stand_in_scanner(data: bytes) -> list[StandInMatch]:
-    """Finds `CUSTOMERIO_TRACK_API_KEY=<20 hex>` (the real detectors replace this at merge)."""
-    import re
-
-    return [
-        StandInMatch("track-api-key", data.count(b"\n", 0, m.start()) + 1, "f" * 12, "9e8d…1c0b")
-        for m in re.finditer(rb"CUSTOMERIO_TRACK_API_KEY=[0-9a-f]{20}", data)
-    ]
-
-
 def test_without_the_scan_repo_detectors_the_check_is_manual(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -334,13 +316,8 @@ def test_without_the_scan_repo_detectors_the_check_is_manual(
     assert "gitleaks" in result.remediation
 
 
-def test_the_detectors_are_used_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
-    import types
-
-    module = types.ModuleType(working_tree.DETECTORS)
-    module.scan_bytes = stand_in_scanner  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, working_tree.DETECTORS, module)
-    assert working_tree.load_scanner() is stand_in_scanner
+def test_the_scan_repo_detectors_are_used() -> None:
+    assert working_tree.load_scanner() is scan_bytes
 
 
 def test_credentials_in_files_git_does_not_ignore_fail(tmp_path: Path) -> None:
@@ -351,24 +328,22 @@ def test_credentials_in_files_git_does_not_ignore_fail(tmp_path: Path) -> None:
     )
     (root / ".env").write_text(f"CUSTOMERIO_TRACK_API_KEY={key}\n")  # ignored: allowed
     (root / "notes.txt").write_text(f"\n\nCUSTOMERIO_TRACK_API_KEY={key}\n")  # untracked
-    result = working_tree.check_working_tree(root, files.GitView.open(root), stand_in_scanner)
+    result = working_tree.check_working_tree(root, files.GitView.open(root), scan_bytes)
     assert result.status is Status.FAIL
     assert [(f.path, f.line) for f in result.findings] == [("notes.txt", 3), ("settings.py", 2)]
     assert key not in repr(result)
     (root / "notes.txt").unlink()
     (root / "settings.py").write_text("import os\n")
-    clean = working_tree.check_working_tree(root, files.GitView.open(root), stand_in_scanner)
+    clean = working_tree.check_working_tree(root, files.GitView.open(root), scan_bytes)
     assert clean.status is Status.PASS
     assert clean.evidence == "2 files scanned, no match"
 
 
 def test_outside_git_every_file_is_scanned(tmp_path: Path) -> None:
-    (tmp_path / ".env").write_text(f"CUSTOMERIO_TRACK_API_KEY={'a' * 20}\n")
+    (tmp_path / ".env").write_text("CUSTOMERIO_TRACK_API_KEY=9e8d7c6b5a4f3e2d1c0b\n")
     (tmp_path / "node_modules").mkdir()
-    (tmp_path / "node_modules" / "x").write_text(f"CUSTOMERIO_TRACK_API_KEY={'b' * 20}\n")
-    result = working_tree.check_working_tree(
-        tmp_path, files.GitView.open(tmp_path), stand_in_scanner
-    )
+    (tmp_path / "node_modules" / "x").write_text("CUSTOMERIO_TRACK_API_KEY=1a2b3c4d5e6f7a8b9c0d\n")
+    result = working_tree.check_working_tree(tmp_path, files.GitView.open(tmp_path), scan_bytes)
     assert [f.path for f in result.findings] == [".env"]
 
 
