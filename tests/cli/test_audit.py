@@ -102,7 +102,12 @@ def bad_app(
     root = tmp_path / "app"
     repo = make_repo(
         root,
-        {".env": "A=1\n", "hooks.py": BAD_PYTHON_HANDLER, "src/hook.ts": BAD_TS_HANDLER},
+        {
+            ".env": "A=1\n",
+            "hooks.py": BAD_PYTHON_HANDLER,
+            "src/hook.ts": BAD_TS_HANDLER,
+            "config.py": f"CUSTOMERIO_TRACK_API_KEY = '{CREDENTIAL_VALUES['track_api_key']}'\n",
+        },
     )
     (root / ".env.old").write_text("B=2\n")
     repo.index.add([".env.old"])
@@ -120,7 +125,7 @@ GOOD = {
     "dotenv-ignored": "PASS",
     "dotenv-history": "PASS",
     "file-permissions": "PASS",
-    "working-tree-credentials": "MANUAL",
+    "working-tree-credentials": "PASS",
     "audit-trail": "PASS",
 }
 
@@ -130,20 +135,17 @@ def test_a_well_kept_application_passes(run_cli: CliHarness, good_app: Path) -> 
     assert document["command"] == "audit"
     assert document["ok"] is True
     assert statuses(document) == GOOD
-    assert document["counts"] == {"PASS": 9, "MANUAL": 1, "WARN": 0, "FAIL": 0}
+    assert document["counts"] == {"PASS": 10, "MANUAL": 0, "WARN": 0, "FAIL": 0}
     text = run_cli("audit", str(good_app))
     assert "Credentials come from a secret store" in text.stdout
-    assert "audit passed: 9 PASS, 1 MANUAL, 0 WARN, 0 FAIL" in text.stderr
+    assert "audit passed: 10 PASS, 0 MANUAL, 0 WARN, 0 FAIL" in text.stderr
     assert "\x1b[" not in text.stdout  # no colour off a TTY
 
 
 def test_every_check_fails_on_a_neglected_application(run_cli: CliHarness, bad_app: Path) -> None:
     document = run_cli("audit", str(bad_app), "-f", "json", expect=ExitCode.CHECK_FAILED).json
     assert document["ok"] is False
-    assert statuses(document) == {
-        **dict.fromkeys(GOOD, "FAIL"),
-        "working-tree-credentials": "MANUAL",
-    }
+    assert statuses(document) == dict.fromkeys(GOOD, "FAIL")
     checks = {check["id"]: check for check in document["checks"]}
     assert checks["credential-stores"]["evidence"] == (
         "production profile 'prod' reads site_id from env:SITE, track_api_key from env:TRACK_KEY"
@@ -183,18 +185,17 @@ def test_sarif_output_validates_and_locates_findings(run_cli: CliHarness, bad_ap
     }
     assert ("webhook-handler", "hooks.py", 15) in located
     assert ("dotenv-ignored", ".env", None) in located
+    assert ("working-tree-credentials", "config.py", 1) in located
     levels = {result["ruleId"]: result["level"] for result in run["results"]}
     assert levels["credential-stores"] == "error"
-    assert levels["working-tree-credentials"] == "note"
+    assert levels["working-tree-credentials"] == "error"
     assert run["originalUriBaseIds"]["SRCROOT"]["uri"] == bad_app.resolve().as_uri() + "/"
 
 
 def test_sarif_of_a_passing_audit_validates(run_cli: CliHarness, good_app: Path) -> None:
     log = json.loads(run_cli("audit", str(good_app), "-f", "sarif").stdout)
     jsonschema.Draft4Validator(SCHEMA).validate(log)
-    assert [result["ruleId"] for result in log["runs"][0]["results"]] == [
-        "working-tree-credentials"
-    ]
+    assert log["runs"][0]["results"] == []
 
 
 def test_strict_makes_warnings_fail(run_cli: CliHarness, good_app: Path) -> None:
