@@ -28,10 +28,12 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_show_locals=False,
     epilog=EXIT_CODES_EPILOG,
-    help="Keep a Customer.io integration secure: credentials and a local API sandbox.\n\n"
+    help="Keep a Customer.io integration secure: credentials in secret stores, safe key "
+    "rotation, webhook signatures, PII sanitisation, GDPR erasure, audits, leaked-key scans "
+    "and a local API sandbox.\n\n"
     "Example:\n\n\b\n  cio-sec credentials show\n"
-    "  CIO_SEC_TRACK_URL=http://127.0.0.1:8765 CIO_SEC_APP_URL=http://127.0.0.1:8765 \\\n"
-    "    cio-sec credentials check",
+    "  cio-sec scan-repo . --format json\n"
+    "  cio-sec audit --strict",
 )
 app.add_typer(credentials.credentials_app, name="credentials")
 sandbox.register(app)
