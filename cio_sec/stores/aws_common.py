@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -21,7 +22,8 @@ CONNECT_TIMEOUT_SECONDS = 5
 READ_TIMEOUT_SECONDS = 15
 MAX_ATTEMPTS = 3
 
-_ACCESS_DENIED = frozenset({"AccessDeniedException", "AccessDenied"})
+_ACCESS_DENIED = frozenset({"AccessDeniedException", "AccessDenied", "403"})
+_XML_CODE = re.compile(r"<Code>([A-Za-z0-9.]+)</Code>")
 _BAD_CREDENTIALS = frozenset(
     {
         "UnrecognizedClientException",
@@ -105,8 +107,16 @@ def error_code(exc: BaseException) -> str | None:
     response = getattr(exc, "response", None)
     if not isinstance(response, dict):
         return None
-    code = response.get("Error", {}).get("Code")
-    return str(code) if code is not None else None
+    error = response.get("Error", {})
+    code = error.get("Code")
+    if code is None:
+        return None
+    # NOTE: an XML error body on a JSON-protocol service (moto's IAM checks answer so)
+    # leaves botocore with the bare HTTP status as the code and the XML as the message.
+    embedded = _XML_CODE.search(str(error.get("Message", "")))
+    if str(code).isdigit() and embedded:
+        return embedded.group(1)
+    return str(code)
 
 
 @contextlib.contextmanager
