@@ -1,5 +1,4 @@
-"""Secret references (``env:``, ``dotenv:``, ``keyring:``, ``aws-sm:``, ``aws-ssm:``,
-``vault:``) and the stores behind them.
+"""Secret references (``env:``, ``dotenv:``, ``keyring:``, ``aws-sm:`` ...) and their stores.
 
 A secret reference is a URI naming where one credential lives. `open_store()` turns a
 reference into a `SecretStore` bound to that one location. Every value a store returns is

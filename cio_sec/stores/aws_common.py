@@ -13,7 +13,12 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from cio_sec.errors import CioSecError, ConfigError, RemoteUnavailableError, SecretStoreUnavailableError
+from cio_sec.errors import (
+    CioSecError,
+    ConfigError,
+    RemoteUnavailableError,
+    SecretStoreUnavailableError,
+)
 from cio_sec.stores import SecretRef
 from cio_sec.stores.extras import import_extra
 
@@ -97,7 +102,7 @@ def call(
             code = error_code(exc)
             if code in absent:
                 return None
-            if errors and code in errors:
+            if errors and code is not None and code in errors:
                 raise errors[code] from None
             raise
 
@@ -129,17 +134,12 @@ def translated(ref: SecretRef, action: str) -> Iterator[None]:
 
     Raises:
         SecretStoreUnavailableError: no or rejected credentials, access denied, KMS.
-        ConfigError: no region configured.
         RemoteUnavailableError: the endpoint is unreachable, throttling, 5xx.
     """
     from botocore import exceptions as aws
 
     try:
         yield
-    except aws.NoRegionError:
-        raise ConfigError(
-            f"{ref}: no AWS region configured", hint="set AWS_REGION"
-        ) from None
     except (aws.NoCredentialsError, aws.PartialCredentialsError, aws.CredentialRetrievalError):
         raise SecretStoreUnavailableError(
             f"{ref}: no AWS credentials found", hint=CREDENTIALS_HINT

@@ -29,7 +29,9 @@ PREVIOUS = "AWSPREVIOUS"
 #: A deleted secret stays recoverable this long (the shortest AWS allows).
 RECOVERY_WINDOW_DAYS = 7
 
-_NAME_HINT = "use aws-sm:NAME or aws-sm:NAME#FIELD, for example aws-sm:prod/customerio#track_api_key"
+_NAME_HINT = (
+    "use aws-sm:NAME or aws-sm:NAME#FIELD, for example aws-sm:prod/customerio#track_api_key"
+)
 
 
 @dataclass(frozen=True)

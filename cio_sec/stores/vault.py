@@ -3,8 +3,9 @@
 Every write is a new KV version made with check-and-set (``cas`` = the version read just
 before), so a writer that raced us is detected instead of silently overwritten. The
 previous value is the field's value in the latest earlier version where it differs (writes
-to the secret's other fields leave it unchanged); a rollback writes it again as a new version (what ``vault kv rollback`` does, for one field),
-keeping the secret's other fields as they are now.
+to the secret's other fields leave it unchanged); a rollback writes it again as a new
+version (what ``vault kv rollback`` does, for one field), keeping the other fields as they
+are now.
 
 The server, token and namespace come from ``VAULT_ADDR``, ``VAULT_TOKEN`` (else the
 ``~/.vault-token`` that ``vault login`` writes), ``VAULT_NAMESPACE`` and ``VAULT_CACERT``.
@@ -142,7 +143,9 @@ class VaultStore:
             RemoteUnavailableError: the server cannot be reached, is sealed or failing.
         """
         current = self._read()
-        fields = {} if current is None or current.fields is None else dict(current.fields)
+        if current is None or current.fields is None:
+            return  # nothing, or a deleted version: older versions may hold other fields
+        fields = dict(current.fields)
         kv = self._kv()
         if fields.pop(self.field, None) is not None and fields:
             with self._translated("update"):
@@ -150,7 +153,7 @@ class VaultStore:
                     path=self.path, secret=fields, cas=current.number, mount_point=self.mount
                 )
             return
-        if current is not None and not fields:
+        if not fields:
             with self._translated("delete"):
                 kv.delete_metadata_and_all_versions(path=self.path, mount_point=self.mount)
 

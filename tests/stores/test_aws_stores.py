@@ -18,7 +18,7 @@ from cio_sec.errors import (
     SecretStoreUnavailableError,
 )
 from cio_sec.stores import SecretRef, SecretStore, check_reference, open_store
-from cio_sec.stores.aws_common import _client_error, error_code, translated
+from cio_sec.stores.aws_common import _client_error, call, error_code, translated
 from tests.support.servers import MotoServer, free_port
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -281,3 +281,15 @@ def test_a_read_timeout_is_a_remote_error() -> None:
 def test_error_code_of_an_exception_without_a_response() -> None:
     assert error_code(ValueError("x")) is None
     assert error_code(ClientError({}, "op")) is None
+
+
+def test_an_error_code_the_caller_knows_becomes_its_own_error() -> None:
+    gone = ConfigError("the secret is gone", hint="restore it")
+    with pytest.raises(ConfigError, match="the secret is gone"):
+        call(
+            REF,
+            "secretsmanager:GetSecretValue",
+            _secrets().get_secret_value,
+            errors={"ResourceNotFoundException": gone},
+            SecretId="missing",
+        )

@@ -65,6 +65,21 @@ def test_other_fields_are_kept_and_each_field_has_its_own_previous_value(
     assert app_now.value == "app_key_value_0001"  # the rollback left the app key alone
 
 
+def test_deleting_a_field_keeps_the_other_fields(vault: VaultServer, path: str) -> None:
+    track = _open(f"vault:secret/{path}#track_api_key")
+    app = _open(f"vault:secret/{path}#app_api_key")
+    track.put("track_key_value_01")
+    app.put("app_key_value_0001")
+    track.delete()
+    assert track.get() is None
+    assert track.get_previous() is None
+    app_now = app.get()
+    assert app_now is not None
+    assert (app_now.value, app_now.version) == ("app_key_value_0001", "3")
+    track.delete()  # already gone: nothing is written
+    assert app.get() == app_now
+
+
 def test_a_concurrent_write_is_detected_by_check_and_set(
     vault: VaultServer, path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

