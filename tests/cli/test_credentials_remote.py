@@ -148,3 +148,36 @@ def test_without_the_extra_the_hint_is_the_install_command(
     assert f"need the Python package {module}, which is not installed" in result.stderr
     assert "Traceback" not in result.stderr
     assert CANARY not in result.stdout + result.stderr
+
+
+_NAMES = ("site_id", "track_api_key", "app_api_key", "webhook_signing_key", "pseudonym_key")
+
+_LOADED = (
+    "import sys\n"
+    "from cio_sec.cli import main\n"
+    "try:\n"
+    "    main()\n"
+    "except SystemExit:\n"
+    "    pass\n"
+    "print(sorted({'boto3', 'botocore', 'hvac'} & set(sys.modules)), file=sys.stderr)\n"
+)
+
+
+def _clients_loaded_by_show() -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", _LOADED, "credentials", "show"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+        check=False,
+    )
+    return result.stderr.strip().splitlines()[-1]
+
+
+def test_boto3_and_hvac_are_imported_only_for_their_references(aws: MotoServer) -> None:
+    local = {name: f"env:CIO_TEST_{name.upper()}" for name in _NAMES}
+    _profile(**local)
+    assert _clients_loaded_by_show() == "[]"
+    _profile(**{**local, "track_api_key": "aws-ssm:/prod/customerio/track_api_key"})
+    assert _clients_loaded_by_show() == "['boto3', 'botocore']"

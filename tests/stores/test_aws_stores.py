@@ -119,6 +119,15 @@ def test_a_binary_secret_is_refused_with_a_hint() -> None:
         _open("aws-sm:prod/binary").get()
 
 
+def test_a_secret_can_be_named_by_its_arn() -> None:
+    arn = _secrets().create_secret(Name="prod/by-arn", SecretString="first_key_value_01")["ARN"]
+    store = _open(f"aws-sm:{arn}")
+    current = store.get()
+    assert current is not None
+    assert current.value == "first_key_value_01"
+    assert arn in store.describe()
+
+
 def test_a_secret_without_a_current_value_is_written_as_a_new_version() -> None:
     _secrets().create_secret(Name="prod/empty")  # exists, but has no version yet
     store = _open("aws-sm:prod/empty")

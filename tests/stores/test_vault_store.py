@@ -128,6 +128,24 @@ def test_a_token_without_rights_is_refused_with_the_capability_it_needs(
         _open(f"vault:secret/{path}-other#track_api_key").get()
 
 
+def test_the_namespace_comes_from_vault_namespace(
+    vault: VaultServer, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    namespace = f"team{uuid.uuid4().hex[:8]}"
+    _root(vault).sys.create_namespace(path=namespace)
+    inside = hvac.Client(url=vault.url, token=vault.root_token, namespace=namespace)
+    inside.sys.enable_secrets_engine("kv", path="kv", options={"version": "2"})
+    monkeypatch.setenv("VAULT_NAMESPACE", namespace)
+    _open(f"vault:kv/{path}#key").put("track_key_value_01")
+    data = inside.secrets.kv.v2.read_secret_version(
+        path=path, mount_point="kv", raise_on_deleted_version=True
+    )
+    assert data["data"]["data"] == {"key": "track_key_value_01"}
+    monkeypatch.delenv("VAULT_NAMESPACE")
+    with pytest.raises(ConfigError, match="no KV v2 secrets engine at kv/"):
+        _open(f"vault:kv/{path}#key").get()  # the root namespace has no such mount
+
+
 def test_a_bad_token_is_refused(monkeypatch: pytest.MonkeyPatch, path: str) -> None:
     monkeypatch.setenv("VAULT_TOKEN", "not-a-real-token")
     with pytest.raises(SecretStoreUnavailableError, match="permission denied"):
