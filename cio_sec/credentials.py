@@ -195,6 +195,8 @@ class StoredCredential:
     masked: str
     previous_kept: bool
     warnings: tuple[str, ...] = ()
+    version: str | None = None
+    """The store's label for the version written (secret managers), if it has one."""
 
     @property
     def ok(self) -> bool:
@@ -211,6 +213,7 @@ class StoredCredential:
             "masked": self.masked,
             "previous_kept": self.previous_kept,
             "warnings": list(self.warnings),
+            "version": self.version,
         }
 
 
@@ -289,7 +292,8 @@ def set_credential(
     if not destination.writable:
         raise ConfigError(
             f"{destination.ref} is read-only",
-            hint="choose a writable store with --store (keyring: or dotenv:)",
+            hint="choose a writable store with --store (keyring:, dotenv:, aws-sm:, aws-ssm: "
+            "or vault:)",
         )
     destination.put(value)
     stored = destination.get()
@@ -307,6 +311,7 @@ def set_credential(
         previous_kept=destination.get_previous() is not None,
         warnings=shape_warnings(name, value)
         + _shadow_warnings(settings, name, destination.ref, opener),
+        version=stored.version,
     )
 
 

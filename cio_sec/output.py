@@ -179,13 +179,14 @@ def _render_credentials_report(result: CredentialsReport, streams: Streams) -> N
     where = result.config_path or "no config file: environment, .env, keyring"
     table = _table(
         f"Credentials — profile {result.profile}, region {result.region} ({where})",
-        ["credential", "source", "value", "fingerprint"],
+        ["credential", "source", "version", "value", "fingerprint"],
     )
     for credential in result.credentials:
         data = credential.to_json()
         table.add_row(
             _cell(credential.name),
             _cell(data["source"] or "not found"),
+            _cell(data["version"] or "—"),
             _cell(data["masked"] or "—"),
             _cell(data["fingerprint"] or "—"),
         )
@@ -217,9 +218,10 @@ def _render_stored_credential(result: StoredCredential, streams: Streams) -> Non
     for warning in result.warnings:
         streams.message(f"warning: {warning}")
     kept = " (previous value kept for rollback)" if result.previous_kept else ""
+    version = f" as version {result.version}" if result.version else ""
     streams.out.write(
         redact(
-            f"stored {result.name} in {result.description}: {result.masked}, "
+            f"stored {result.name} in {result.description}{version}: {result.masked}, "
             f"fingerprint {result.fingerprint}{kept}\n"
         )
     )

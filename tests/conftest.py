@@ -21,6 +21,12 @@ from tests.support.secretservice import (
     require_programs,
     running_secret_service,
 )
+from tests.support.servers import (
+    MotoServer,
+    VaultServer,
+    running_moto,
+    running_vault,
+)
 
 #: A recognisable secret. It is seeded into the environment and the memory keyring of
 #: every test; `run_cli` fails the test if it ever appears in stdout or stderr.
@@ -156,3 +162,34 @@ def secretservice_keyring(
     The autouse ``memory_keyring`` fixture takes the backend away again afterwards.
     """
     return use_secret_service(secret_service, monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """One moto server (Secrets Manager, SSM, IAM) for the whole session."""
+    with running_moto(tmp_path_factory.mktemp("moto")) as server:
+        yield server
+
+
+@pytest.fixture
+def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
+    """The moto server, emptied, with boto3's standard configuration pointed at it."""
+    moto_server.reset()
+    for name, value in moto_server.env().items():
+        monkeypatch.setenv(name, value)
+    return moto_server
+
+
+@pytest.fixture(scope="session")
+def vault_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VaultServer]:
+    """One OpenBao dev server (KV v2 at ``secret/``) for the whole session."""
+    with running_vault(tmp_path_factory.mktemp("vault")) as server:
+        yield server
+
+
+@pytest.fixture
+def vault(vault_server: VaultServer, monkeypatch: pytest.MonkeyPatch) -> VaultServer:
+    """The OpenBao dev server, with ``VAULT_ADDR`` and the root ``VAULT_TOKEN`` set."""
+    monkeypatch.setenv("VAULT_ADDR", vault_server.url)
+    monkeypatch.setenv("VAULT_TOKEN", vault_server.root_token)
+    return vault_server

@@ -127,7 +127,8 @@ def test_the_cli_imports_nothing_heavy_at_start_up() -> None:
     code = (
         "import sys, cio_sec.cli;"
         "heavy = {'httpx', 'keyring', 'git', 'rich', 'dotenv', 'cio_sec.client',"
-        " 'cio_sec.sandbox', 'cio_sec.settings', 'cio_sec.stores', 'logging', 'json'};"
+        " 'cio_sec.sandbox', 'cio_sec.settings', 'cio_sec.stores', 'logging', 'json',"
+        " 'boto3', 'botocore', 'hvac', 'requests'};"
         "print(sorted(heavy & set(sys.modules)))"
     )
     # Without coverage's own hooks, which import json and more into every subprocess.

@@ -12,7 +12,10 @@ from cio_sec.stores import SecretRef, StoredValue
 locations = st.text(min_size=1).filter(lambda text: text.strip() == text and text != "")
 
 
-@given(scheme=st.sampled_from(["env", "dotenv", "keyring"]), location=locations)
+@given(
+    scheme=st.sampled_from(["env", "dotenv", "keyring", "aws-sm", "aws-ssm", "vault"]),
+    location=locations,
+)
 def test_references_round_trip(scheme: str, location: str) -> None:
     ref = SecretRef.parse(f"{scheme}:{location}")
     assert ref == SecretRef(scheme, location)
@@ -40,7 +43,7 @@ def test_a_pasted_key_is_never_quoted_in_the_error(key: str) -> None:
         ("CUSTOMERIO_SITE_ID", "is not a secret reference"),
         ("env:", "is not a secret reference"),
         ("ftp:bucket/key", "unknown secret store kind 'ftp'"),
-        ("aws-sm:prod/customerio", "not supported by this version"),
+        ("gcp-sm:projects/p/secrets/s", "not supported by this version"),
     ],
 )
 def test_malformed_references_are_config_errors_with_the_syntax(text: str, message: str) -> None:
@@ -64,7 +67,18 @@ def test_opening_an_unknown_kind_built_by_hand_is_a_config_error() -> None:
 
     from cio_sec.stores import check_reference, open_store
 
-    with pytest.raises(ConfigError, match="unknown secret store kind 'vault'"):
-        open_store(SecretRef("vault", "kv/x#y"), environ={}, cwd=Path())
+    with pytest.raises(ConfigError, match="unknown secret store kind 'gcp-sm'"):
+        open_store(SecretRef("gcp-sm", "projects/p/secrets/s"), environ={}, cwd=Path())
     with pytest.raises(ConfigError, match="unknown secret store kind"):
         check_reference(SecretRef("s3", "bucket"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["aws-sm:prod/customerio#track_api_key", "aws-ssm:/prod/customerio/key", "vault:kv/cio#key"],
+)
+def test_production_references_are_checked_without_their_client_library(text: str) -> None:
+    """A config naming them loads on a core install; the extra is needed only to use them."""
+    from cio_sec.stores import check_reference
+
+    check_reference(SecretRef.parse(text))

@@ -36,7 +36,7 @@ class CredentialName(str, Enum):
 
 @credentials_app.command("show", epilog=EXIT_CODES_EPILOG)
 def credentials_show(ctx: typer.Context, fmt: FormatOption = OutputFormat.TEXT) -> None:
-    """Show where each credential comes from: reference, masked value, fingerprint.
+    """Show where each credential comes from: reference, version, masked value, fingerprint.
 
     Values are never printed. Example:
 
@@ -56,9 +56,10 @@ def credentials_set(
         str | None,
         typer.Option(
             "--store",
-            help="Secret reference to write, e.g. keyring:cio-sec/prod/track_api_key or "
-            "dotenv:.env#CUSTOMERIO_TRACK_API_KEY (default: the keyring entry of the "
-            "profile, or the only writable store in the chain).",
+            help="Secret reference to write, e.g. keyring:cio-sec/prod/track_api_key, "
+            "dotenv:.env#CUSTOMERIO_TRACK_API_KEY, aws-sm:NAME#FIELD, aws-ssm:/PATH or "
+            "vault:MOUNT/PATH#FIELD (default: the keyring entry of the profile, or the only "
+            "writable store in the chain).",
         ),
     ] = None,
     from_stdin: Annotated[

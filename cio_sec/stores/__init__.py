@@ -1,11 +1,12 @@
-"""Secret references (``env:``, ``dotenv:``, ``keyring:``) and the stores behind them.
+"""Secret references (``env:``, ``dotenv:``, ``keyring:``, ``aws-sm:`` ...) and their stores.
 
 A secret reference is a URI naming where one credential lives. `open_store()` turns a
 reference into a `SecretStore` bound to that one location. Every value a store returns is
 registered with the redactor before the caller sees it, so no store can forget to.
 
 Each store kind lives in its own module and is imported only when a reference of that kind
-is used (keyring pulls in D-Bus libraries; start-up must stay cheap).
+is used (keyring pulls in D-Bus libraries, the production stores boto3 or hvac, which are
+optional extras; start-up must stay cheap).
 """
 
 from __future__ import annotations
@@ -26,13 +27,19 @@ _STORE_MODULES: dict[str, tuple[str, str]] = {
     "dotenv": ("cio_sec.stores.dotenv_file", "DotenvStore"),
     "keyring": ("cio_sec.stores.keyring_store", "KeyringStore"),
     "memory": ("cio_sec.stores.memory", "MemoryStore"),
+    "aws-sm": ("cio_sec.stores.aws_secrets_manager", "SecretsManagerStore"),
+    "aws-ssm": ("cio_sec.stores.aws_ssm", "ParameterStore"),
+    "vault": ("cio_sec.stores.vault", "VaultStore"),
 }
 
 #: Production secret managers, documented in DESIGN.md and not built yet.
-_PLANNED_SCHEMES = ("aws-sm", "aws-ssm", "gcp-sm", "vault")
+_PLANNED_SCHEMES = ("gcp-sm",)
 
-SUPPORTED_SCHEMES = ("env", "dotenv", "keyring")
-_SYNTAX = "use env:NAME, dotenv:PATH#NAME or keyring:SERVICE/USERNAME"
+SUPPORTED_SCHEMES = ("env", "dotenv", "keyring", "aws-sm", "aws-ssm", "vault")
+_SYNTAX = (
+    "use env:NAME, dotenv:PATH#NAME, keyring:SERVICE/USERNAME, aws-sm:NAME[#FIELD], "
+    "aws-ssm:/PATH/NAME or vault:MOUNT/PATH#FIELD"
+)
 
 
 @dataclass(frozen=True)

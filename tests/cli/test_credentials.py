@@ -197,7 +197,7 @@ def test_unknown_credential_name_is_a_usage_error(run_cli: CliHarness) -> None:
 
 def test_bad_store_reference_is_a_usage_error_that_does_not_echo_it(run_cli: CliHarness) -> None:
     for store, message in [
-        ("vault:kv/x#y", "secret references of kind 'vault' are not supported"),
+        ("gcp-sm:projects/p/secrets/s", "secret references of kind 'gcp-sm' are not supported"),
         ("memory:prod", "unknown secret store kind 'memory'"),
         (CANARY, "this is not a secret reference"),
     ]:
