@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from cio_sec import __version__
-from cio_sec.cli import credentials, sandbox
+from cio_sec.cli import credentials, sandbox, sanitize
 from cio_sec.cli.boundary import ErrorBoundaryGroup
 from cio_sec.cli.common import EXIT_CODES_EPILOG, AppContext
 from cio_sec.cli.credentials import CredentialName
@@ -35,6 +35,7 @@ app = typer.Typer(
 )
 app.add_typer(credentials.credentials_app, name="credentials")
 sandbox.register(app)
+sanitize.register(app)
 
 
 def _version_callback(value: bool) -> None:
