@@ -19,6 +19,7 @@ from typing import IO, Any
 from cio_sec.errors import InputError
 
 _CHUNK = 1 << 16
+_CUT_MARGIN = 8  # longer than any JSON literal or escape a chunk can cut
 _DECODER = json.JSONDecoder()
 _WHITESPACE = " \t\n\r"
 
@@ -220,7 +221,7 @@ class _TextBuffer:
         """
         if exc.msg.startswith("Unterminated string"):
             return "\n" not in self.text[exc.pos :]  # JSON strings never hold a raw newline
-        return exc.pos >= len(self.text) - 1
+        return len(self.text) - exc.pos <= _CUT_MARGIN  # a cut literal, number or \u escape
 
     def error(self, message: str) -> InputError:
         return InputError(message, path=self.label, line=self.line_at(self.pos))
@@ -288,6 +289,6 @@ def write_document(
             separator = ",\n"
         out.write("\n]\n")
     else:
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180; quotes a bare \r too
         writer.writerow(header)
         writer.writerows([record.get(column, "") for column in header] for record in records)

@@ -39,6 +39,7 @@ class Action(str, Enum):
     """Kept exactly as it is; the value detectors are off for it."""
 
 
+_CODES = {Action.KEEP: 0, Action.REDACT_VALUES: 0, Action.DROP: 1, Action.PSEUDONYMISE: 2}
 #: When several globs match one name, the strictest action wins.
 _STRICTNESS = {Action.KEEP: 0, Action.REDACT_VALUES: 1, Action.PSEUDONYMISE: 2, Action.DROP: 3}
 
@@ -92,6 +93,16 @@ class Decision:
     kind: IdentifierKind
     explicit: bool
     """A rule named the attribute (an explicit ``keep`` turns the value detectors off)."""
+
+    code: int = field(init=False, repr=False, compare=False)
+    """0 keeps the attribute, 1 drops it, 2 pseudonymises it (for the engine's hot loop)."""
+    scan: bool | None = field(init=False, repr=False, compare=False)
+    """Whether values beneath are scanned by the detectors; None inherits the parent's."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "code", _CODES[self.action])
+        scan = self.action is Action.REDACT_VALUES if self.explicit else None
+        object.__setattr__(self, "scan", scan)
 
 
 @dataclass(frozen=True)
@@ -177,6 +188,11 @@ class Policy:
         return any(rule.action is Action.PSEUDONYMISE for rule in self.rules) or (
             self.default_action is Action.PSEUDONYMISE
         )
+
+    @property
+    def decisions(self) -> dict[str, Decision]:
+        """Decisions made so far, by name as written (the engine reads it directly)."""
+        return self._cache
 
     def decide(self, name: str) -> Decision:
         """The decision for an attribute name as written (normalised here, cached)."""
