@@ -32,7 +32,21 @@ from cio_sec.sanitize.formats import InputFormat, read_document, write_document
 SCRIPTS = Path(sys.executable).parent
 KEY_TEXT = "bench-pseudonym-key-0123456789abcdef"
 PLANS = ["free", "starter", "growth", "enterprise"]
-WORDS = "the quick brown fox jumps over lazy dogs while customers browse our catalogue".split()
+WORDS = [
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "lazy",
+    "dogs",
+    "while",
+    "customers",
+    "browse",
+    "our",
+    "catalogue",
+]
 
 
 def make_record(rng: random.Random, number: int) -> dict[str, Any]:

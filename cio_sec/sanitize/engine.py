@@ -8,8 +8,8 @@ and action, never values, so a report can be printed anywhere.
 from __future__ import annotations
 
 import hashlib
-import re
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field

@@ -91,7 +91,7 @@ def test_detectors_redact_valid_values_in_place(
 def test_detectors_can_be_chosen() -> None:
     text = "4111 1111 1111 1111 and 078-05-1120"
     assert redact_text(text, [Detector.SSN])[0] == "4111 1111 1111 1111 and [REDACTED:ssn]"
-    assert ALL_DETECTORS == frozenset(ORDERED)
+    assert frozenset(ORDERED) == ALL_DETECTORS
 
 
 def test_the_prefilter_skips_short_and_digit_poor_text() -> None:
