@@ -191,6 +191,12 @@ def test_skip_invalid_continues_and_counts(run_cli: CliHarness) -> None:
     document = run_cli("sanitize", "bad.csv", "--skip-invalid", "--check", "-f", "json",
                        expect=ExitCode.CHECK_FAILED).json  # fmt: skip
     assert document["invalid"] == 1
+    many = "".join("{bad\n" for _ in range(7)) + '{"ssn": 1}\n'
+    document = run_cli("sanitize", "--skip-invalid", "--check", "-f", "json",
+                       "--input-format", "ndjson", input=many,
+                       expect=ExitCode.CHECK_FAILED).json  # fmt: skip
+    assert document["invalid"] == 7
+    assert len(document["invalid_examples"]) == 5
 
 
 def test_unreadable_input_and_output(run_cli: CliHarness) -> None:
