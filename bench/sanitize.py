@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from cio_sec.pseudonym import PseudonymKey
-from cio_sec.sanitize import Policy, keyed_hasher, sanitize_records
+from cio_sec.sanitize import Policy, SanitizeCounts, keyed_hasher, sanitize_records
 from cio_sec.sanitize.formats import InputFormat, read_document, write_document
 
 SCRIPTS = Path(sys.executable).parent
@@ -105,9 +105,10 @@ def sanitize_round_trip(source: Path, target: Path) -> int:
     hasher = keyed_hasher(PseudonymKey.from_text(KEY_TEXT))
     with source.open("rb") as stream, target.open("w", encoding="utf-8", newline="") as out:
         document = read_document(stream, InputFormat.NDJSON, str(source), None)
-        records = sanitize_records(document.records, Policy.default(), hasher=hasher)
+        counts = SanitizeCounts()
+        records = sanitize_records(document.records, Policy.default(), hasher=hasher, counts=counts)
         write_document(out, document.shape, records, [])
-    return sum(1 for _ in target.open("rb"))
+    return counts.records
 
 
 def best_time(function: Any, source: Path, target: Path) -> float:

@@ -28,6 +28,11 @@ _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 _SCALARS = frozenset({int, float, bool, type(None)})
 _DROP = 1
+_PLAN_CACHE_LIMIT = 1_000
+#: Keys to drop; (key, normalisation, new key) to pseudonymise; keys the value loop skips;
+#: whether values are scanned.
+_Plan = tuple[tuple[str, ...], tuple[tuple[str, IdentifierKind, str], ...], frozenset[str], bool]
+_UNPLANNED: _Plan = ((), (), frozenset(), False)
 
 
 def keyed_hasher(key: PseudonymKey) -> Hasher:
@@ -140,7 +145,8 @@ class _Walker:
 
     def __init__(self, policy: Policy, hasher: Hasher, counts: SanitizeCounts) -> None:
         self.decide = policy.decide
-        self.cached = policy.decisions.get
+        self.scanning_plans: dict[tuple[Any, ...], _Plan | None] = {}
+        self.plain_plans: dict[tuple[Any, ...], _Plan | None] = {}
         self.detectors = tuple(d for d in Detector if d in policy.detectors)
         self.scan_by_default = policy.default_action is Action.REDACT_VALUES
         self.hasher = hasher
@@ -160,40 +166,83 @@ class _Walker:
         self.counts.changes[(path, action)] += 1
 
     def mapping(self, attrs: Mapping[Any, Any], scan: bool, prefix: str) -> dict[Any, Any]:
-        # NOTE: the hot loop of every run; keep lookups local and scalars on the fast path.
-        out: dict[Any, Any] = {}
-        hashed: set[str] | None = None
-        cached = self.cached
+        if type(attrs) is not dict:
+            return self.any_mapping(attrs, scan, prefix)
+        plans = self.scanning_plans if scan else self.plain_plans
+        keys = tuple(attrs)
+        plan = plans.get(keys, _UNPLANNED)
+        if plan is _UNPLANNED:
+            if len(plans) >= _PLAN_CACHE_LIMIT:  # many shapes of record: stay constant-memory
+                plans.clear()
+            plan = plans[keys] = self.plan(keys, scan)
+        if plan is None:
+            return self.any_mapping(attrs, scan, prefix)
+        drops, pseudonyms, skip, scan_here = plan
+        # NOTE: the hot path of every run: copy in C, then touch only what needs it.
+        out = attrs.copy()
+        for key in drops:
+            del out[key]
+            self.note(prefix + key, "drop")
+        for key, normalisation, target in pseudonyms:
+            del out[key]
+            out[target] = self.pseudonymise(attrs[key], normalisation)
+            self.note(prefix + key, "pseudonymise")
         for key, value in attrs.items():
-            decision = cached(key)
-            if decision is None:
-                decision = self.decide(key if type(key) is str else str(key))
-            code = decision.code
-            if code:
-                name = key if type(key) is str else str(key)
-                if code == _DROP:
-                    self.note(prefix + name, "drop")
-                    continue
+            kind = type(value)
+            if kind is str:
+                if scan_here and len(value) >= MIN_LENGTH and could_match(value):
+                    if skip and key in skip:
+                        continue
+                    out[key] = self.text(value, prefix + key)
+            elif kind in _SCALARS:
+                if scan_here and kind is int and (value >= _LARGE_INT or value <= -_LARGE_INT):
+                    if skip and key in skip:
+                        continue
+                    out[key] = self.value(value, scan_here, prefix, key)
+            elif not (skip and key in skip):
+                out[key] = self.value(value, scan_here, prefix, key)
+        return out
+
+    def plan(self, keys: tuple[Any, ...], scan: bool) -> _Plan | None:
+        """What to do with a record of exactly these keys (records mostly share a shape)."""
+        drops: list[str] = []
+        pseudonyms: list[tuple[str, IdentifierKind, str]] = []
+        scans: set[bool] = set()
+        for key in keys:
+            if type(key) is not str:
+                return None
+            decision = self.decide(key)
+            if decision.code == _DROP:
+                drops.append(key)
+            elif decision.code:
+                pseudonyms.append((key, decision.kind, key + HASH_SUFFIX))
+            else:
+                scans.add(scan if decision.scan is None else decision.scan)
+        if len(scans) > 1:
+            return None  # explicit keep and redact-values side by side: key by key
+        skip = frozenset(drops) | {key for _, _, key in pseudonyms} | {k for k, _, _ in pseudonyms}
+        return tuple(drops), tuple(pseudonyms), skip, scans.pop() if scans else scan
+
+    def any_mapping(self, attrs: Mapping[Any, Any], scan: bool, prefix: str) -> dict[Any, Any]:
+        """Key by key: any mapping, any keys, rules that differ in scanning."""
+        out: dict[Any, Any] = {}
+        hashed: set[str] = set()
+        for key, value in attrs.items():
+            name = key if type(key) is str else str(key)
+            decision = self.decide(name)
+            if decision.code == _DROP:
+                self.note(prefix + name, "drop")
+                continue
+            if decision.code:
                 target = name + HASH_SUFFIX
                 out[target] = self.pseudonymise(value, decision.kind)
-                if hashed is None:
-                    hashed = set()
                 hashed.add(target)
                 self.note(prefix + name, "pseudonymise")
                 continue
-            if hashed is not None and key in hashed:
+            if key in hashed:
                 continue  # a pseudonym computed from the value wins over a stale copy
             scan_here = scan if decision.scan is None else decision.scan
-            kind = type(value)
-            if kind in _SCALARS:
-                if scan_here and kind is int and (value >= _LARGE_INT or value <= -_LARGE_INT):
-                    value = self.value(value, scan_here, prefix, str(key))
-            elif kind is str:
-                if scan_here and len(value) >= MIN_LENGTH and could_match(value):
-                    value = self.text(value, prefix + str(key))
-            else:
-                value = self.value(value, scan_here, prefix, str(key))
-            out[key] = value
+            out[key] = self.value(value, scan_here, prefix, name)
         return out
 
     def value(self, value: Any, scan: bool, prefix: str, name: str) -> Any:

@@ -133,6 +133,10 @@ def test_non_string_keys_and_other_mappings_and_tuples() -> None:
     )
     assert clean == {1: "x", "nested": {}, "tags": ["a", "[REDACTED:ssn]"]}
     assert sanitize_attributes({2: "y"}, Policy.from_rules({"2": "drop"}), key=KEY) == {}
+    proxy = MappingProxyType({"phone_hash": "stale", "phone": "1", "ip_hash": "kept"})
+    assert sanitize_attributes({"p": proxy}, key=KEY) == {
+        "p": {"phone_hash": KEY.pseudonym("1", IdentifierKind.PHONE), "ip_hash": "kept"}
+    }
 
 
 def test_the_key_can_be_a_ring_or_stored_text_or_the_environment(
@@ -281,3 +285,22 @@ def test_legacy_mode_equals_the_unkeyed_formula(value: str) -> None:
     clean = next(iter(sanitize_records([{"phone": value}], hasher=legacy_hasher)))
     expected = hashlib.sha256(value.encode("utf-8")).hexdigest()[:16] if value else value
     assert clean == {"phone_hash": expected}
+
+
+def test_records_of_many_shapes_and_skipped_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cio_sec.sanitize.engine as engine
+
+    monkeypatch.setattr(engine, "_PLAN_CACHE_LIMIT", 1)
+    records = [
+        {"ssn": 123456789012345, "password": {"a": 1}, "phone_hash": "078-05-1120 stale"},
+        {"phone": "1", "phone_hash": "078-05-1120 stale", "n": 4111111111111111},
+        {"id": 1, "phone": "2"},
+    ]
+    counts = SanitizeCounts()
+    clean = list(sanitize_records(records, key=KEY, counts=counts))
+    assert clean == [
+        {"phone_hash": "[REDACTED:ssn] stale"},
+        {"phone_hash": KEY.pseudonym("1", IdentifierKind.PHONE), "n": "[REDACTED:card]"},
+        {"id": 1, "phone_hash": KEY.pseudonym("2", IdentifierKind.PHONE)},
+    ]
+    assert counts.changed_records == 3
