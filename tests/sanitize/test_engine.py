@@ -133,7 +133,7 @@ def test_non_string_keys_and_other_mappings_and_tuples() -> None:
     )
     assert clean == {1: "x", "nested": {}, "tags": ["a", "[REDACTED:ssn]"]}
     assert sanitize_attributes({2: "y"}, Policy.from_rules({"2": "drop"}), key=KEY) == {}
-    proxy = MappingProxyType({"phone_hash": "stale", "phone": "1", "ip_hash": "kept"})
+    proxy = MappingProxyType({"phone": "1", "phone_hash": "stale", "ip_hash": "kept"})
     assert sanitize_attributes({"p": proxy}, key=KEY) == {
         "p": {"phone_hash": KEY.pseudonym("1", IdentifierKind.PHONE), "ip_hash": "kept"}
     }
