@@ -53,6 +53,7 @@ bench: venv
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/sandbox.py
 	$(BIN)/python bench/scan_repo.py
+	$(BIN)/python bench/sanitize.py
 
 clean:
 	rm -rf $(VENV) .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache

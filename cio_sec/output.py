@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from cio_sec.credentials import CheckReport, CredentialsReport, StoredCredential
     from cio_sec.rotate import RotationReport
+    from cio_sec.sanitize.run import SanitizeReport
     from cio_sec.scan_repo import ScanReport
 
 SCHEMA_VERSION = 1
@@ -135,12 +136,14 @@ def register_renderers() -> None:
     Done lazily so that importing this module does not import every capability module.
     """
     from cio_sec.credentials import CheckReport, CredentialsReport, StoredCredential
+    from cio_sec.sanitize.run import SanitizeReport
     from cio_sec.scan_repo import ScanReport
 
     render_text.register(CredentialsReport, _render_credentials_report)
     render_text.register(ScanReport, _render_scan_report)
     render_text.register(StoredCredential, _render_stored_credential)
     render_text.register(CheckReport, _render_check_report)
+    render_text.register(SanitizeReport, _render_sanitize_report)
 
     from cio_sec.webhook.render import register as register_webhook
 
@@ -306,3 +309,46 @@ def _render_scan_report(result: ScanReport, streams: Streams) -> None:
     for finding in result.findings:
         if finding.liveness_detail and finding.liveness != "revoked":
             streams.message(f"{finding.location}: {finding.liveness}: {finding.liveness_detail}")
+
+
+def _render_sanitize_report(result: SanitizeReport, streams: Streams) -> None:
+    """Counts only, never values; stdout when the records went to a file or nowhere."""
+    for warning in result.warnings:
+        streams.message(f"warning: {warning}")
+    if result.key_created:
+        streams.message(
+            f"note: generated a new pseudonym_key (key id {result.key_id}) in {result.key_source}"
+        )
+    counts = result.counts
+    if counts.invalid:
+        examples = "; ".join(result.invalid_examples)
+        streams.message(f"warning: skipped {counts.invalid} invalid record(s): {examples}")
+    changes = _changes_table(result)
+    if result.request.check:
+        if counts.changed:
+            streams.out.write(
+                f"would change {counts.changed_records} of {counts.records} record(s):\n"
+            )
+            _print(streams, changes)
+        else:
+            streams.out.write(f"nothing to change in {counts.records} record(s)\n")
+        return
+    summary = (
+        f"sanitised {counts.records} record(s), {counts.changed_records} changed"
+        + (f", {counts.invalid} skipped" if counts.invalid else "")
+        + ("" if result.data_on_stdout else f" -> {result.request.output}")
+    )
+    if result.request.report:
+        _print(streams, changes, stderr=True)
+        streams.message(summary)
+    elif not result.data_on_stdout:
+        streams.out.write(redact(summary) + "\n")
+
+
+def _changes_table(result: SanitizeReport) -> Any:
+    table = _table(f"Changes (policy: {result.policy_source})", ["attribute", "action", "count"])
+    for (path, action), count in sorted(result.counts.changes.items()):
+        table.add_row(_cell(path), _cell(action), _cell(count))
+    for detector, count in sorted(result.counts.detections.items()):
+        table.add_row(_cell(f"(values: {detector})"), _cell("redact"), _cell(count))
+    return table

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from cio_sec import __version__
-from cio_sec.cli import audit, credentials, rotate, sandbox, scan_repo, webhook
+from cio_sec.cli import audit, credentials, rotate, sandbox, sanitize, scan_repo, webhook
 from cio_sec.cli.boundary import ErrorBoundaryGroup
 from cio_sec.cli.common import EXIT_CODES_EPILOG, AppContext
 from cio_sec.cli.credentials import CredentialName
@@ -41,6 +41,7 @@ webhook.register(app)
 audit.register(app)
 rotate.register(app)
 scan_repo.register(app)
+sanitize.register(app)
 
 
 def _version_callback(value: bool) -> None:

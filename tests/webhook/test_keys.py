@@ -78,7 +78,9 @@ def test_an_empty_extra_reference_is_an_error() -> None:
         _keys("env:NOPE")
 
 
-@pytest.mark.parametrize("text", ["not-a-reference", "canary0c4n4ry5ecret7e57", "gcp-sm:projects/p/secrets/s"])
+@pytest.mark.parametrize(
+    "text", ["not-a-reference", "canary0c4n4ry5ecret7e57", "gcp-sm:projects/p/secrets/s"]
+)
 def test_a_bad_reference_is_a_usage_error_that_never_echoes_it(text: str) -> None:
     with pytest.raises(InputError) as caught:
         parse_refs([text])

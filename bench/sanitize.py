@@ -1,0 +1,159 @@
+"""Benchmark: ``sanitize`` NDJSON throughput against a bare json.loads + json.dumps round trip.
+
+Run with ``.venv/bin/python bench/sanitize.py [--records 50000] [--large 1000000]``.
+
+1. Generates an NDJSON file of realistic customer records (nested objects and lists,
+   20-40 attributes each, some PII, some free text with card numbers).
+2. Times, alternately and best of ``--runs``, a bare round trip of the file (read lines,
+   ``json.loads``, ``json.dumps``, write) and the sanitising stream (same reading and
+   writing, plus the default policy and keyed pseudonyms), and prints records/s and the
+   ratio sanitize/bare (target: at least 0.6).
+3. Runs ``cio-sec sanitize`` as a subprocess on 10,000 and on ``--large`` records and
+   prints each child's peak RSS (``os.wait4``): streaming means the two are about equal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from cio_sec.pseudonym import PseudonymKey
+from cio_sec.sanitize import Policy, SanitizeCounts, keyed_hasher, sanitize_records
+from cio_sec.sanitize.formats import InputFormat, read_document, write_document
+
+SCRIPTS = Path(sys.executable).parent
+KEY_TEXT = "bench-pseudonym-key-0123456789abcdef"
+PLANS = ["free", "starter", "growth", "enterprise"]
+WORDS = [
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "lazy",
+    "dogs",
+    "while",
+    "customers",
+    "browse",
+    "our",
+    "catalogue",
+]
+
+
+def make_record(rng: random.Random, number: int) -> dict[str, Any]:
+    """One customer: 20-40 attributes, two nested objects, a list, some PII."""
+    record: dict[str, Any] = {
+        "id": f"cust_{number:09d}",
+        "email": f"user{number}@example.com",
+        "firstName": rng.choice(["Ana", "Bo", "Chen", "Dara", "Eli"]),
+        "last_name": rng.choice(["Smith", "Ng", "Okafor", "Silva"]),
+        "phone": f"+1 (555) {rng.randrange(1000):03d}-{rng.randrange(10000):04d}",
+        "ip_address": f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}",
+        "created_at": 1_700_000_000 + number,
+        "plan": rng.choice(PLANS),
+        "mrr": round(rng.random() * 500, 2),
+        "active": rng.random() > 0.2,
+        "address": {
+            "street_address": f"{rng.randrange(1, 999)} Main St",
+            "city": "Springfield",
+            "country": "US",
+            "zip": f"{rng.randrange(100000):05d}",
+        },
+        "devices": [
+            {"platform": rng.choice(["ios", "android", "web"]), "last_used": 1_700_000_000 + i}
+            for i in range(rng.randrange(1, 3))
+        ],
+        "notes": " ".join(rng.choices(WORDS, k=rng.randrange(3, 12))),
+    }
+    if number % 50 == 0:
+        record["notes"] += " card 4111 1111 1111 1111"
+        record["ssn"] = "123-45-6789"
+    for extra in range(rng.randrange(10, 28)):
+        record[f"custom_attr_{extra}"] = rng.choice(
+            [rng.randrange(10_000), rng.choice(WORDS), rng.random() > 0.5, None]
+        )
+    return record
+
+
+def generate(path: Path, count: int) -> None:
+    rng = random.Random(count)
+    with path.open("w", encoding="utf-8") as out:
+        for number in range(count):
+            out.write(json.dumps(make_record(rng, number)) + "\n")
+
+
+def bare_round_trip(source: Path, target: Path) -> int:
+    loads, dumps = json.loads, json.dumps
+    records = 0
+    with source.open("rb") as stream, target.open("w", encoding="utf-8") as out:
+        for line in stream:
+            out.write(dumps(loads(line), ensure_ascii=False, separators=(",", ":")) + "\n")
+            records += 1
+    return records
+
+
+def sanitize_round_trip(source: Path, target: Path) -> int:
+    hasher = keyed_hasher(PseudonymKey.from_text(KEY_TEXT))
+    with source.open("rb") as stream, target.open("w", encoding="utf-8", newline="") as out:
+        document = read_document(stream, InputFormat.NDJSON, str(source), None)
+        counts = SanitizeCounts()
+        records = sanitize_records(document.records, Policy.default(), hasher=hasher, counts=counts)
+        write_document(out, document.shape, records, [])
+    return counts.records
+
+
+def best_time(function: Any, source: Path, target: Path) -> float:
+    start = time.perf_counter()
+    function(source, target)
+    return time.perf_counter() - start
+
+
+def peak_rss_kib(source: Path, target: Path) -> int:
+    """Run the CLI on ``source`` and return the child's own peak RSS (KiB on Linux)."""
+    env = {**os.environ, "CIO_SEC_PSEUDONYM_KEY": KEY_TEXT, "CIO_SEC_NON_INTERACTIVE": "1"}
+    argv = [str(SCRIPTS / "cio-sec"), "sanitize", str(source), "-o", str(target)]
+    child = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"cio-sec sanitize failed on {source}")
+    return int(usage.ru_maxrss)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=50_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--large", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        source, target = work / "records.ndjson", work / "out.ndjson"
+        generate(source, args.records)
+        size = source.stat().st_size
+        print(f"{args.records} records, {size / args.records:.0f} bytes per record")
+        bare, sanitized = [], []
+        for _ in range(args.runs):
+            bare.append(best_time(bare_round_trip, source, target))
+            sanitized.append(best_time(sanitize_round_trip, source, target))
+        bare_rate = args.records / min(bare)
+        ours_rate = args.records / min(sanitized)
+        print(f"bare json.loads+json.dumps: {bare_rate:,.0f} records/s")
+        print(f"sanitize (default policy, keyed): {ours_rate:,.0f} records/s")
+        print(f"ratio sanitize/bare: {ours_rate / bare_rate:.2f} (target >= 0.6)")
+        for count in (10_000, args.large):
+            generate(source, count)
+            rss = peak_rss_kib(source, target)
+            print(f"cio-sec sanitize, {count:,} records: peak RSS {rss / 1024:.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()

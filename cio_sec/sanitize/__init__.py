@@ -1,0 +1,38 @@
+"""Policy-driven PII stripping and keyed pseudonymisation of Customer.io attributes.
+
+Call :func:`sanitize_attributes` before ``identify()`` so that highly sensitive data never
+reaches Customer.io and quasi-identifiers reach it only as keyed pseudonyms::
+
+    from cio_sec.pseudonym import PseudonymKey
+    from cio_sec.sanitize import Policy, sanitize_attributes
+
+    key = PseudonymKey.from_text(os.environ["CIO_SEC_PSEUDONYM_KEY"])
+    attributes = sanitize_attributes(raw, Policy.default(), key=key)
+"""
+
+from __future__ import annotations
+
+from cio_sec.sanitize.detectors import Detector
+from cio_sec.sanitize.engine import (
+    SanitizeCounts,
+    keyed_hasher,
+    legacy_hasher,
+    sanitize_attributes,
+    sanitize_records,
+)
+from cio_sec.sanitize.names import normalise_name
+from cio_sec.sanitize.policy import Action, Decision, Policy, Rule
+
+__all__ = [
+    "Action",
+    "Decision",
+    "Detector",
+    "Policy",
+    "Rule",
+    "SanitizeCounts",
+    "keyed_hasher",
+    "legacy_hasher",
+    "normalise_name",
+    "sanitize_attributes",
+    "sanitize_records",
+]

@@ -1,0 +1,169 @@
+"""Value detectors for free text: payment card numbers, US SSNs and IBANs, redacted in place.
+
+Each detector validates what its pattern finds (Luhn, SSN number ranges, IBAN mod-97), so
+order numbers and timestamps are left alone. A cheap length and digit count decides first
+whether any detector could match, because most attribute values are short or have few
+digits and the regular expressions would only cost time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from enum import Enum
+
+# A card run: 13 or more digits, single spaces or dashes allowed between them, not glued
+# to letters or digits (so hex digests and long ids are not read as card numbers).
+_CARD_RUN = re.compile(r"(?<![0-9A-Za-z_])\d(?:[ -]?\d){12,}(?![0-9A-Za-z_])")
+_CARD_DIGITS = (13, 19)
+_SSN = re.compile(
+    r"(?<![0-9A-Za-z_-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![0-9A-Za-z_-])"
+)
+# An IBAN: country, check digits, then the rest either unbroken or in groups of four.
+_IBAN_RUN = re.compile(
+    r"(?<![0-9A-Za-z_])[A-Za-z]{2}\d{2}"
+    r"(?:[A-Za-z0-9]{11,30}|(?: [A-Za-z0-9]{4}){2,7}(?: [A-Za-z0-9]{1,4})?)"
+    r"(?![0-9A-Za-z_])"
+)
+_IBAN_LENGTH = (15, 34)
+MIN_LENGTH = 11  # "123-45-6789" is the shortest thing a detector redacts
+_MIN_DIGITS = 9
+_DIGIT = re.compile(r"[0-9]")
+
+
+class Detector(str, Enum):
+    """The value detectors a policy can switch on."""
+
+    CARD = "card"
+    """Luhn-valid payment card numbers of 13 to 19 digits, with or without separators."""
+    SSN = "ssn"
+    """US social security numbers written ``123-45-6789`` or ``123 45 6789``."""
+    IBAN = "iban"
+    """IBANs with a valid mod-97 checksum, unbroken or in groups of four."""
+
+    @property
+    def replacement(self) -> str:
+        """What a detected value is replaced with."""
+        return f"[REDACTED:{self.value}]"
+
+
+ALL_DETECTORS = frozenset(Detector)
+
+
+def could_match(text: str) -> bool:
+    """Cheap prefilter: long enough and with enough digits for any detector to match."""
+    return len(text) >= MIN_LENGTH and len(_DIGIT.findall(text)) >= _MIN_DIGITS
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn checksum payment card numbers carry."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if position % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def iban_valid(compact: str) -> bool:
+    """ISO 13616 check: length, country letters, check digits and mod-97 remainder 1."""
+    compact = compact.upper()
+    low, high = _IBAN_LENGTH
+    if not (low <= len(compact) <= high and compact[:2].isalpha() and compact[2:4].isdigit()):
+        return False
+    rearranged = compact[4:] + compact[:4]
+    return int("".join(str(int(char, 36)) for char in rearranged)) % 97 == 1
+
+
+def _longest_valid_span(
+    groups: list[str], start: int, valid: Callable[[str], bool], lengths: tuple[int, int]
+) -> int:
+    """The end (exclusive) of the longest run of groups from ``start`` that is valid, or -1."""
+    low, high = lengths
+    best = -1
+    joined = ""
+    for end in range(start, len(groups)):
+        joined += groups[end]
+        if len(joined) > high:
+            break
+        if len(joined) >= low and valid(joined):
+            best = end + 1
+    return best
+
+
+def _redact_runs(
+    text: str,
+    run: re.Pattern[str],
+    detector: Detector,
+    valid: Callable[[str], bool],
+    lengths: tuple[int, int],
+    *,
+    anchored: bool,
+) -> tuple[str, int]:
+    """Replace valid group-aligned spans inside each run the pattern finds.
+
+    A run may hold more than one candidate, or a candidate plus neighbouring digits
+    ("4111 1111 1111 1111 12"); trying spans aligned to the separators finds the card
+    inside without redacting whole sentences.
+    """
+    found = 0
+    pieces: list[str] = []
+    position = 0
+    for match in run.finditer(text):
+        groups = re.split(r"[ -]", match.group())
+        separators = re.findall(r"[ -]", match.group())
+        out: list[str] = []
+        index = 0
+        while index < len(groups):
+            end = -1 if anchored and index else _longest_valid_span(groups, index, valid, lengths)
+            if end < 0:
+                out.append(groups[index])
+                if index < len(separators):
+                    out.append(separators[index])
+                index += 1
+                continue
+            found += 1
+            out.append(detector.replacement)
+            if end - 1 < len(separators):
+                out.append(separators[end - 1])
+            index = end
+        pieces.extend((text[position : match.start()], "".join(out)))
+        position = match.end()
+    if not found:
+        return text, 0
+    pieces.append(text[position:])
+    return "".join(pieces), found
+
+
+def _redact_cards(text: str) -> tuple[str, int]:
+    return _redact_runs(text, _CARD_RUN, Detector.CARD, luhn_valid, _CARD_DIGITS, anchored=False)
+
+
+def _redact_ssns(text: str) -> tuple[str, int]:
+    return _SSN.subn(Detector.SSN.replacement, text)
+
+
+def _redact_ibans(text: str) -> tuple[str, int]:
+    return _redact_runs(text, _IBAN_RUN, Detector.IBAN, iban_valid, _IBAN_LENGTH, anchored=True)
+
+
+_REDACTORS: dict[Detector, Callable[[str], tuple[str, int]]] = {
+    Detector.CARD: _redact_cards,
+    Detector.SSN: _redact_ssns,
+    Detector.IBAN: _redact_ibans,
+}
+
+
+def redact_text(text: str, detectors: Iterable[Detector]) -> tuple[str, dict[Detector, int]]:
+    """Redact what the detectors find; returns the text and what was found, by detector.
+
+    Callers check :func:`could_match` first; this function does not, so tests can drive
+    the detectors directly.
+    """
+    found: dict[Detector, int] = {}
+    for detector in detectors:
+        text, count = _REDACTORS[detector](text)
+        if count:
+            found[detector] = count
+    return text, found

@@ -1,0 +1,294 @@
+"""Reading and writing JSON, NDJSON and CSV records as streams, in constant memory.
+
+A JSON array is decoded one element at a time from a sliding buffer, NDJSON one line at a
+time, CSV one row at a time. Malformed input raises InputError naming the line; with
+``skip_invalid`` a bad NDJSON line, a ragged CSV row or a non-object record is counted and
+skipped instead (a JSON syntax error inside an array cannot be skipped: nothing after it
+can be trusted).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import IO, Any
+
+from cio_sec.errors import InputError
+
+_CHUNK = 1 << 16
+_CUT_MARGIN = 8  # longer than any JSON literal or escape a chunk can cut
+_DECODER = json.JSONDecoder()
+_WHITESPACE = " \t\n\r"
+
+
+class InputFormat(str, Enum):
+    """The formats ``sanitize`` reads and writes (output always matches input)."""
+
+    JSON = "json"
+    NDJSON = "ndjson"
+    CSV = "csv"
+
+
+_EXTENSIONS = {".json": InputFormat.JSON, ".ndjson": InputFormat.NDJSON}
+_EXTENSIONS |= {".jsonl": InputFormat.NDJSON, ".csv": InputFormat.CSV}
+
+
+def format_for(name: str, first_line: bytes) -> InputFormat:
+    """Guess the format from a file name, else from the first line of the content.
+
+    A first line that is a whole JSON object means NDJSON; ``[`` or an object spread over
+    several lines means JSON; anything else is read as CSV.
+    """
+    for extension, fmt in _EXTENSIONS.items():
+        if name.lower().endswith(extension):
+            return fmt
+    stripped = first_line.strip()
+    if stripped.startswith(b"["):
+        return InputFormat.JSON
+    if stripped.startswith(b"{"):
+        try:
+            json.loads(stripped)
+        except ValueError:
+            return InputFormat.JSON
+        return InputFormat.NDJSON
+    return InputFormat.CSV
+
+
+@dataclass
+class Document:
+    """An open input: its shape and a lazy iterator over its records."""
+
+    shape: str
+    """``object`` (one JSON object), ``array``, ``lines`` (NDJSON) or ``table`` (CSV)."""
+    records: Iterator[dict[str, Any]]
+    header: list[str] = field(default_factory=list)
+    """CSV column names."""
+
+
+OnInvalid = Callable[[InputError], None]
+
+
+def read_document(
+    stream: IO[bytes], fmt: InputFormat, label: str, on_invalid: OnInvalid | None
+) -> Document:
+    """Open ``stream`` as ``fmt``; ``on_invalid`` (when given) receives skipped records.
+
+    Raises:
+        InputError: malformed input (naming the line) and no ``on_invalid`` to skip it.
+    """
+    if fmt is InputFormat.NDJSON:
+        return Document("lines", _ndjson(stream, label, on_invalid))
+    if fmt is InputFormat.CSV:
+        return _csv(stream, label, on_invalid)
+    return _json(_TextBuffer(stream, label), label, on_invalid)
+
+
+def _reject(error: InputError, on_invalid: OnInvalid | None) -> None:
+    if on_invalid is None:
+        raise error
+    on_invalid(error)
+
+
+def _ndjson(
+    stream: IO[bytes], label: str, on_invalid: OnInvalid | None
+) -> Iterator[dict[str, Any]]:
+    loads = json.loads
+    for number, line in enumerate(stream, start=1):
+        try:
+            record = loads(line)
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+            if not line.strip():
+                continue
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not valid UTF-8"
+            _reject(InputError(f"invalid JSON: {reason}", path=label, line=number), on_invalid)
+            continue
+        if type(record) is dict:
+            yield record
+        else:
+            _reject(
+                InputError("a record must be a JSON object", path=label, line=number), on_invalid
+            )
+
+
+def _csv(stream: IO[bytes], label: str, on_invalid: OnInvalid | None) -> Document:
+    import io
+
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    reader = csv.reader(text, strict=True)
+    try:
+        header = next(reader, None)
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise InputError(f"invalid CSV header: {exc}", path=label, line=1) from None
+    if not header:
+        raise InputError("a CSV file needs a header row", path=label, line=1)
+    return Document("table", _csv_rows(reader, header, label, on_invalid), header=header)
+
+
+def _csv_rows(
+    reader: Any, header: list[str], label: str, on_invalid: OnInvalid | None
+) -> Iterator[dict[str, Any]]:
+    width = len(header)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except (csv.Error, UnicodeDecodeError) as exc:
+            # NOTE: the csv module cannot resynchronise after a broken quote; stop here.
+            raise InputError(f"invalid CSV: {exc}", path=label, line=reader.line_num) from None
+        if len(row) == width:
+            yield dict(zip(header, row, strict=True))
+        elif row:
+            _reject(
+                InputError(
+                    f"ragged CSV row: {len(row)} fields, the header has {width}",
+                    path=label,
+                    line=reader.line_num,
+                ),
+                on_invalid,
+            )
+
+
+class _TextBuffer:
+    """A sliding window over a UTF-8 stream that knows the line number of its start."""
+
+    def __init__(self, stream: IO[bytes], label: str) -> None:
+        import codecs
+
+        self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self.stream = stream
+        self.label = label
+        self.text = ""
+        self.pos = 0
+        self.line = 1  # line number of text[0]
+        self.eof = False
+        self.chunk = _CHUNK
+
+    def fill(self) -> bool:
+        """Read more; False at end of input. Drops what was consumed, keeping memory flat."""
+        if self.eof:
+            return False
+        raw = self.stream.read(self.chunk)
+        try:
+            more = self.decoder.decode(raw, final=not raw)
+        except UnicodeDecodeError:
+            line = self.line_at(len(self.text))
+            raise InputError("not valid UTF-8", path=self.label, line=line) from None
+        self.line += self.text.count("\n", 0, self.pos)
+        self.text = self.text[self.pos :] + more
+        self.pos = 0
+        self.eof = not raw
+        return True
+
+    def skip_whitespace(self) -> str:
+        """The next non-blank character ("" at the end), without consuming it."""
+        while True:
+            while self.pos < len(self.text) and self.text[self.pos] in _WHITESPACE:
+                self.pos += 1
+            if self.pos < len(self.text) or not self.fill():
+                return self.text[self.pos : self.pos + 1]
+
+    def line_at(self, index: int) -> int:
+        return self.line + self.text.count("\n", 0, index)
+
+    def decode_value(self) -> tuple[Any, int]:
+        """Decode the JSON value at the cursor; returns it and the line it started on."""
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.text, self.pos)
+            except json.JSONDecodeError as exc:
+                if self._maybe_cut(exc) and self.fill():
+                    self.chunk = min(self.chunk * 2, 1 << 24)  # a long value: read faster
+                    continue
+                raise InputError(
+                    f"invalid JSON: {exc.msg}", path=self.label, line=self.line + exc.lineno - 1
+                ) from None
+            # A number cut at the end of the buffer may continue in the next chunk.
+            if end == len(self.text) and self.fill():
+                continue
+            self.chunk = _CHUNK
+            line = self.line_at(self.pos)
+            self.pos = end
+            return value, line
+
+    def _maybe_cut(self, exc: json.JSONDecodeError) -> bool:
+        """Whether the error may only mean the value continues past the buffer's end.
+
+        Anything else is reported at once, without reading the rest of a large file.
+        """
+        if exc.msg.startswith("Unterminated string"):
+            return "\n" not in self.text[exc.pos :]  # JSON strings never hold a raw newline
+        return len(self.text) - exc.pos <= _CUT_MARGIN  # a cut literal, number or \u escape
+
+    def error(self, message: str) -> InputError:
+        return InputError(message, path=self.label, line=self.line_at(self.pos))
+
+
+def _json(buffer: _TextBuffer, label: str, on_invalid: OnInvalid | None) -> Document:
+    first = buffer.skip_whitespace()
+    if first == "{":
+        record, _ = buffer.decode_value()
+        if buffer.skip_whitespace():
+            raise buffer.error("unexpected data after the JSON object")
+        return Document("object", iter([record]))
+    if first != "[":
+        raise buffer.error("expected a JSON object or an array of objects")
+    buffer.pos += 1
+    return Document("array", _json_elements(buffer, label, on_invalid))
+
+
+def _json_elements(
+    buffer: _TextBuffer, label: str, on_invalid: OnInvalid | None
+) -> Iterator[dict[str, Any]]:
+    if buffer.skip_whitespace() == "]":
+        buffer.pos += 1
+    else:
+        while True:
+            value, line = buffer.decode_value()
+            if type(value) is dict:
+                yield value
+            else:
+                _reject(
+                    InputError("a record must be a JSON object", path=label, line=line), on_invalid
+                )
+            separator = buffer.skip_whitespace()
+            buffer.pos += 1
+            if separator == "]":
+                break
+            if separator != ",":
+                buffer.pos -= 1
+                raise buffer.error("expected ',' or ']' in the JSON array")
+            buffer.skip_whitespace()
+    if buffer.skip_whitespace():
+        raise buffer.error("unexpected data after the JSON array")
+
+
+def _dumps(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def write_document(
+    out: IO[str], shape: str, records: Iterator[dict[str, Any]], header: list[str]
+) -> None:
+    """Write sanitised records in the shape they were read in."""
+    if shape == "lines":
+        write = out.write
+        for record in records:
+            write(_dumps(record) + "\n")
+    elif shape == "object":
+        for record in records:
+            out.write(_dumps(record) + "\n")
+    elif shape == "array":
+        out.write("[")
+        separator = "\n"
+        for record in records:
+            out.write(separator + _dumps(record))
+            separator = ",\n"
+        out.write("\n]\n")
+    else:
+        writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180; quotes a bare \r too
+        writer.writerow(header)
+        writer.writerows([record.get(column, "") for column in header] for record in records)

@@ -1,0 +1,166 @@
+"""Streaming readers and writers: round trips, line numbers, skipping, formats from names."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cio_sec.errors import InputError
+from cio_sec.sanitize.formats import (
+    Document,
+    InputFormat,
+    format_for,
+    read_document,
+    write_document,
+)
+
+
+def read(data: bytes, fmt: InputFormat, skip: list[str] | None = None) -> Document:
+    on_invalid = None if skip is None else (lambda error: skip.append(error.message))
+    return read_document(io.BytesIO(data), fmt, "in", on_invalid)
+
+
+def round_trip(data: bytes, fmt: InputFormat) -> str:
+    document = read(data, fmt)
+    out = io.StringIO()
+    write_document(out, document.shape, document.records, document.header)
+    return out.getvalue()
+
+
+def error_of(data: bytes, fmt: InputFormat) -> InputError:
+    with pytest.raises(InputError) as raised:
+        list(read(data, fmt).records)
+    return raised.value
+
+
+@pytest.mark.parametrize(
+    ("name", "first", "fmt"),
+    [
+        ("a.JSON", b"", InputFormat.JSON),
+        ("a.ndjson", b"", InputFormat.NDJSON),
+        ("a.jsonl", b"", InputFormat.NDJSON),
+        ("a.csv", b"", InputFormat.CSV),
+        ("<stdin>", b'  [{"a": 1}', InputFormat.JSON),
+        ("<stdin>", b'{"a": 1}\n', InputFormat.NDJSON),
+        ("<stdin>", b"{\n", InputFormat.JSON),
+        ("<stdin>", b"id,email\n", InputFormat.CSV),
+    ],
+)
+def test_formats_from_names_and_first_lines(name: str, first: bytes, fmt: InputFormat) -> None:
+    assert format_for(name, first) is fmt
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=10,
+)
+records = st.lists(st.dictionaries(st.text(), json_values, max_size=5), max_size=5)
+
+
+@given(records)
+def test_json_arrays_and_ndjson_round_trip(items: list[dict[str, Any]]) -> None:
+    array = json.dumps(items, indent=2).encode()
+    assert json.loads(round_trip(array, InputFormat.JSON)) == items
+    lines = "".join(json.dumps(item) + "\n" for item in items).encode()
+    output = round_trip(lines, InputFormat.NDJSON)
+    assert [json.loads(line) for line in output.split("\n")[:-1]] == items
+
+
+@given(st.dictionaries(st.text(), json_values, max_size=5))
+def test_a_json_object_round_trips(item: dict[str, Any]) -> None:
+    assert json.loads(round_trip(json.dumps(item).encode(), InputFormat.JSON)) == item
+
+
+cells = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"))
+
+
+@given(st.lists(cells, min_size=1, max_size=4, unique=True), st.data())
+def test_csv_round_trips(header: list[str], data: st.DataObject) -> None:
+    rows = data.draw(st.lists(st.lists(cells, min_size=len(header), max_size=len(header))))
+    source = io.StringIO(newline="")
+    csv.writer(source, lineterminator="\r\n").writerows([header, *rows])
+    output = round_trip(source.getvalue().encode(), InputFormat.CSV)
+    parsed = list(csv.reader(io.StringIO(output, newline="")))
+    assert parsed == [header, *rows]
+
+
+def test_large_json_arrays_stream_across_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cio_sec.sanitize.formats as formats
+
+    monkeypatch.setattr(formats, "_CHUNK", 7)
+    items = [{"n": 12345678901234, "text": "é" * 20, "nested": [1.5, None]} for _ in range(50)]
+    data = json.dumps(items).encode()
+    assert json.loads(round_trip(data, InputFormat.JSON)) == items
+    assert json.loads(round_trip(b"[]", InputFormat.JSON)) == []
+    assert json.loads(
+        round_trip(b"\xef\xbb\xbf[1e5]".replace(b"1e5", b'{"a":1}'), InputFormat.JSON)
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "message"),
+    [
+        (b'[\n{"a": 1},\n{"a": }\n]', 3, "invalid JSON"),
+        (b'[\n{"a": 1}\n{"b": 2}]', 3, "expected ',' or ']'"),
+        (b'[{"a": 1}] x', 1, "unexpected data after the JSON array"),
+        (b'{"a": 1}\n\n{"b": 2}', 3, "unexpected data after the JSON object"),
+        (b"\n\n42", 3, "expected a JSON object or an array"),
+        (b'[{"a": "unterminated\n"}]', 1, "invalid JSON"),
+        (b'[{"a": "\xff"}]', 1, "not valid UTF-8"),
+        (b'[{"a": 1},\n 7]', 2, "a record must be a JSON object"),
+    ],
+)
+def test_bad_json_names_the_line(data: bytes, line: int, message: str) -> None:
+    error = error_of(data, InputFormat.JSON)
+    assert error.line == line
+    assert message in error.message
+
+
+def test_bad_ndjson_names_the_line_or_is_skipped() -> None:
+    data = b'{"a": 1}\n\n{"a": \n[1]\n\xff\n{"b": 2}\n'
+    error = error_of(data, InputFormat.NDJSON)
+    assert (error.line, error.message) == (3, "in:3: invalid JSON: Expecting value")
+    skipped: list[str] = []
+    assert list(read(data, InputFormat.NDJSON, skipped).records) == [{"a": 1}, {"b": 2}]
+    assert skipped == [
+        "in:3: invalid JSON: Expecting value",
+        "in:4: a record must be a JSON object",
+        "in:5: invalid JSON: not valid UTF-8",
+    ]
+
+
+def test_non_object_array_elements_can_be_skipped() -> None:
+    skipped: list[str] = []
+    assert list(read(b'[1, {"a": 1}]', InputFormat.JSON, skipped).records) == [{"a": 1}]
+    assert skipped == ["in:1: a record must be a JSON object"]
+
+
+def test_ragged_csv_rows_name_the_line_or_are_skipped() -> None:
+    data = b"id,email\n1,a@b.c\n2\n\n3,c@d.e,extra\n4,x\n"
+    error = error_of(data, InputFormat.CSV)
+    assert (error.line, "ragged CSV row: 1 fields, the header has 2" in error.message) == (3, True)
+    skipped: list[str] = []
+    document = read(data, InputFormat.CSV, skipped)
+    assert document.header == ["id", "email"]
+    assert [row["id"] for row in document.records] == ["1", "4"]
+    assert len(skipped) == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "needs a header row"),
+        (b'"a\x00b\n', "invalid CSV header"),
+        (b"id\n\xff\n", "invalid CSV"),
+        (b'id,b\n1,"x"y\n', "invalid CSV"),
+    ],
+)
+def test_bad_csv(data: bytes, message: str) -> None:
+    assert message in error_of(data, InputFormat.CSV).message
