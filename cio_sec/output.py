@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from cio_sec.credentials import CheckReport, CredentialsReport, StoredCredential
+    from cio_sec.erase import ErasureReport, JobsReport
 
 SCHEMA_VERSION = 1
 _PIPED_WIDTH = 160
@@ -133,6 +134,11 @@ def register_renderers() -> None:
     render_text.register(StoredCredential, _render_stored_credential)
     render_text.register(CheckReport, _render_check_report)
 
+    from cio_sec.erase import ErasureReport, JobsReport
+
+    render_text.register(ErasureReport, _render_erasure_report)
+    render_text.register(JobsReport, _render_jobs_report)
+
 
 _NO_WRAP = frozenset({"credential", "value", "fingerprint", "status"})
 
@@ -231,3 +237,59 @@ def _render_check_report(result: CheckReport, streams: Streams) -> None:
     for check in result.checks:
         if check.hint and check.status != "ok":
             streams.message(f"hint ({check.name}): {check.hint}")
+
+
+def _render_erasure_report(result: ErasureReport, streams: Streams) -> None:
+    counts = result.counts
+    title = f"Erasure job {result.plan.job}: {result.status}"
+    if result.plan.dry_run:
+        title += " (nothing was sent)"
+    table = _table(title, ["people", "erased", "failed", "invalid", "left"])
+    table.add_row(
+        *(
+            _cell(n)
+            for n in (counts.people, counts.erased, counts.failed, counts.invalid, counts.left)
+        )
+    )
+    _print(streams, table)
+    if result.failed:
+        failed = _table("Failed (pseudonymised)", ["subject", "id_type", "action", "reason"])
+        for person in result.failed:
+            failed.add_row(
+                _cell(person.subject),
+                _cell(person.id_type),
+                _cell(person.action),
+                _cell(person.reason),
+            )
+        _print(streams, failed)
+    for row in result.invalid_rows:
+        streams.message(f"invalid: line {row.line}: {row.reason}")
+    streams.message(f"audit trail: {result.audit_log} (head {result.chain_head or '-'})")
+    if result.status == "stopped":
+        streams.message("stopped: run the same command again to resume the job")
+
+
+def _render_jobs_report(result: JobsReport, streams: Streams) -> None:
+    table = _table(
+        f"Erasure jobs in {result.directory}",
+        ["job", "status", "created", "ticket", "workspace", "people", "erased", "failed", "left"],
+    )
+    for job in result.jobs:
+        counts = job.counts
+        table.add_row(
+            *(
+                _cell(value)
+                for value in (
+                    job.job,
+                    job.status,
+                    job.created,
+                    job.ticket or "-",
+                    job.workspace,
+                    counts.people,
+                    counts.erased,
+                    counts.failed,
+                    counts.left,
+                )
+            )
+        )
+    _print(streams, table)

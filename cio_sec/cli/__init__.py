@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from cio_sec import __version__
-from cio_sec.cli import credentials, sandbox
+from cio_sec.cli import credentials, erase, sandbox
 from cio_sec.cli.boundary import ErrorBoundaryGroup
 from cio_sec.cli.common import EXIT_CODES_EPILOG, AppContext
 from cio_sec.cli.credentials import CredentialName
@@ -28,13 +28,15 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_show_locals=False,
     epilog=EXIT_CODES_EPILOG,
-    help="Keep a Customer.io integration secure: credentials and a local API sandbox.\n\n"
+    help="Keep a Customer.io integration secure: credentials, erasure and a local API "
+    "sandbox.\n\n"
     "Example:\n\n\b\n  cio-sec credentials show\n"
     "  CIO_SEC_TRACK_URL=http://127.0.0.1:8765 CIO_SEC_APP_URL=http://127.0.0.1:8765 \\\n"
     "    cio-sec credentials check",
 )
 app.add_typer(credentials.credentials_app, name="credentials")
 sandbox.register(app)
+erase.register(app)
 
 
 def _version_callback(value: bool) -> None:
