@@ -299,10 +299,15 @@ def check_valid(spec: InputSpec, summary: InputSummary, *, skip_invalid: bool) -
     """
     if summary.invalid and not skip_invalid:
         first = summary.invalid_rows[0]
-        more = f" (and {summary.invalid - 1} more invalid rows)" if summary.invalid > 1 else ""
-        listing = "; ".join(f"line {row.line}: {row.reason}" for row in summary.invalid_rows[:10])
+        message = first.reason
+        if summary.invalid > 1:
+            shown = summary.invalid_rows[:10]
+            message = f"{summary.invalid} invalid rows: " + "; ".join(
+                f"line {row.line}: {row.reason}" for row in shown
+            )
+            message += " ..." if summary.invalid > len(shown) else ""
         raise InputError(
-            f"{first.reason}{more}; {listing}",
+            message,
             path=spec.label,
             line=first.line,
             hint="fix the input, or pass --skip-invalid to erase the valid rows only "
@@ -310,8 +315,3 @@ def check_valid(spec: InputSpec, summary: InputSummary, *, skip_invalid: bool) -
         )
     if not summary.rows:
         raise InputError("no identifiers to erase", path=spec.label)
-
-
-def listed(rows: Sequence[InvalidRow]) -> list[dict[str, object]]:
-    """Invalid rows as JSON."""
-    return [row.to_json() for row in rows]
