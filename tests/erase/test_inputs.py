@@ -85,7 +85,8 @@ def test_invalid_rows_are_reported_with_line_numbers(tmp_path: Path) -> None:
     assert caught.value.line == 2
     assert "line 3: longer than 150 bytes" in caught.value.message
     assert caught.value.message.endswith(
-        "3 invalid rows: line 2: empty value; line 3: longer than 150 bytes; line 5: not valid UTF-8"
+        "3 invalid rows: line 2: empty value; line 3: longer than 150 bytes; "
+        "line 5: not valid UTF-8"
     )
     check_valid(spec, summary, skip_invalid=True)
     assert summary.invalid_rows[0].to_json() == {"line": 2, "reason": "empty value"}
@@ -144,7 +145,7 @@ def test_nothing_valid_is_refused() -> None:
     summary = read_input(spec)
     with pytest.raises(InputError, match="no identifiers to erase"):
         check_valid(spec, summary, skip_invalid=True)
-    with pytest.raises(InputError, match="^--id:1: empty value$"):
+    with pytest.raises(InputError, match=r"^--id:1: empty value$"):
         check_valid(spec, summary, skip_invalid=False)
 
 
