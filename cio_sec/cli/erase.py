@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cio_sec.cli.common import EXIT_CODES_EPILOG, AppContext, FormatOption, finish, start
+from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start
 from cio_sec.output import OutputFormat, Streams
 
 if TYPE_CHECKING:
@@ -137,14 +137,15 @@ def erase(
         restart=restart,
         skip_invalid=skip_invalid,
     )
-    finish(run_erasure(request, settings, context.opener(), TerminalUi(context)), context)
+    ui = TerminalUi(context.streams)
+    finish(run_erasure(request, settings, context.opener(), ui), context)
 
 
 class TerminalUi:
     """The plan and notes on stderr, the typed confirmation, a progress bar on a TTY."""
 
-    def __init__(self, context: AppContext) -> None:
-        self._streams: Streams = context.streams
+    def __init__(self, streams: Streams) -> None:
+        self._streams = streams
         self._progress: Any = None
         self._task: Any = None
         self._base = 0
