@@ -52,6 +52,7 @@ lock:
 bench: venv
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/sandbox.py
+	$(BIN)/python bench/erase.py
 
 clean:
 	rm -rf $(VENV) .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache

@@ -140,7 +140,7 @@ def register_renderers() -> None:
     render_text.register(JobsReport, _render_jobs_report)
 
 
-_NO_WRAP = frozenset({"credential", "value", "fingerprint", "status"})
+_NO_WRAP = frozenset({"credential", "value", "fingerprint", "status", "job", "created"})
 
 
 def _table(title: str, columns: list[str]) -> Any:
