@@ -30,8 +30,7 @@ class JobTrail:
 
     def _append(self, entries: Sequence[Mapping[str, Any]]) -> None:
         written = self.log.append(entries)
-        if written:
-            self.last_hash = str(written[-1]["hash"])
+        self.last_hash = str(written[-1]["hash"])
 
     def start(self, fields: Mapping[str, object]) -> None:
         """The ``job-start`` record."""

@@ -104,8 +104,9 @@ class _Run:
             base_url, site, key, timeout=self.settings.timeout
         ) as http:
             account = await client.AsyncTrackApi(http).region()
-        if not self.settings.track_url and account.region in client.TRACK_URLS:
-            base_url = client.TRACK_URLS[account.region]
+        # NOTE: the erasing requests go to the same host. Were it the other region's,
+        # Customer.io would redirect (EU account) or refuse (US account): cio-sec follows
+        # no redirect, so the job stops (exit 4) with a hint to fix the region.
         async with client.build_async_track_client(
             base_url,
             site,

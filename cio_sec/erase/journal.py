@@ -329,8 +329,7 @@ class Journal:
             db.execute("UPDATE people SET identifier = NULL")
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('purged', '1')")
         self._db.execute("VACUUM")
-        if self.path is not None:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _insert(db: sqlite3.Connection, batch: list[tuple[str, str, str]]) -> None:

@@ -334,3 +334,15 @@ def test_require_consent_refuses_a_wrong_answer() -> None:
 
     with pytest.raises(ConfigError, match="not confirmed; nothing was sent"):
         require_consent(_plan(), ErasureRequest(InputSpec(ids=("a",))), No(), non_interactive=False)  # type: ignore[arg-type]
+
+
+def test_require_consent_accepts_the_typed_number() -> None:
+    from cio_sec.erase.inputs import InputSpec
+    from cio_sec.erase.plan import ErasureRequest, require_consent
+
+    class Yes:
+        def confirm(self, plan: Plan) -> bool:
+            return True
+
+    request = ErasureRequest(InputSpec(ids=("a",)))
+    require_consent(_plan(), request, Yes(), non_interactive=False)  # type: ignore[arg-type]

@@ -154,3 +154,9 @@ def test_the_lock_names_the_process_holding_it(tmp_path: Path) -> None:
     lock.acquire("job")  # a killed holder's lock is free again
     lock.release()
     lock.release()
+
+
+def test_large_loads_are_inserted_in_chunks() -> None:
+    journal = Journal.open(None)
+    assert journal.load((Row(n, f"v{n}", IdType.ID) for n in range(12_001)), KEY, {}) == 12_001
+    assert len(journal.pending(0, 20_000)) == 12_001
