@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -112,8 +112,8 @@ def test_sigkill_at_random_points_then_resume(sandbox: Sandbox) -> None:
     assert "resuming job" in final.stderr
     assert doc["counts"] == {"people": count, "erased": count, "failed": 0, "invalid": 0, "left": 0}
     people = sandbox.people()
-    assert set(values) <= set(people["suppressed"])
-    assert set(values) <= set(people["deleted"])
+    assert set(values) <= set(cast("list[str]", people["suppressed"]))
+    assert set(values) <= set(cast("list[str]", people["deleted"]))
     # The journal is complete and holds no plaintext identifier any more.
     journal = _state() / "jobs" / f"{doc['job']}.sqlite"
     with sqlite3.connect(journal) as db:
@@ -157,7 +157,7 @@ def test_a_second_run_of_a_job_is_refused_and_signals_stop_it(
             assert 0 < doc["counts"]["erased"] < 40
     done = run_cli("erase", "--file", str(ids), "--yes", "-f", "json")
     assert done.json["counts"]["erased"] == 40
-    assert set(values) <= set(sandbox.people()["suppressed"])
+    assert set(values) <= set(cast("list[str]", sandbox.people()["suppressed"]))
     ends = [
         line.record["status"]
         for line in read_lines(_state() / "audit.jsonl")
@@ -189,7 +189,7 @@ def test_401_mid_run_stops_with_exit_3_and_resumes_with_new_keys(
     out = run_cli("erase", "--file", str(ids), "--yes", "-f", "json")
     assert "resuming job" in out.stderr
     assert out.json["counts"]["erased"] == 60
-    assert set(values) <= set(sandbox.people()["suppressed"])
+    assert set(values) <= set(cast("list[str]", sandbox.people()["suppressed"]))
     assert erased_before
     per_action = Counter((a["subject"], a["action"]) for a in _actions(out.json["job"]))
     assert set(per_action.values()) == {1}

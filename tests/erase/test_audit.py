@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections import Counter
 from pathlib import Path
 
@@ -100,5 +101,5 @@ def test_the_operator_falls_back_to_the_uid(monkeypatch: pytest.MonkeyPatch) -> 
     def no_user() -> str:
         raise OSError("no user name")
 
-    monkeypatch.setattr(job.getpass, "getuser", no_user)
+    monkeypatch.setattr(getpass, "getuser", no_user)
     assert job.operator().split("@")[0].isdigit()

@@ -7,6 +7,7 @@ import os
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import pytest
 
@@ -88,7 +89,7 @@ def _run(
 
 
 def _suppressed(sandbox: Sandbox) -> set[str]:
-    return set(sandbox.people()["suppressed"])  # type: ignore[arg-type]
+    return set(cast("list[str]", sandbox.people()["suppressed"]))
 
 
 ODD = ["../x", "a/b", "a?b#c", "100%", "with space", "ünïcødé", "😀 emoji", ".", "..", "é" * 75]
@@ -182,7 +183,7 @@ def test_401_stops_everything_and_marks_nothing_undone() -> None:
         counts = journal.counts()
         assert 0 < counts.erased < 100
         assert counts.failed == 0
-        deleted = set(sandbox.people()["deleted"])  # type: ignore[arg-type]
+        deleted = set(cast("list[str]", sandbox.people()["deleted"]))
         pending = {p.identifier for p in journal.pending(0, 1000)}
         erased = {f"p{n}" for n in range(100)} - pending
         assert len(erased) == counts.erased
