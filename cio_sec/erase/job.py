@@ -76,10 +76,16 @@ def erase(
     try:
         summary = read_input(spec)
         check_valid(request.spec, summary, skip_invalid=request.skip_invalid)
-        return asyncio.run(_Run(request, spec, summary, settings, opener, ui).run())
-    finally:
-        if spooled is not None:
-            spooled.unlink(missing_ok=True)
+    except CioSecError:
+        _discard(spooled)
+        raise
+    return asyncio.run(_Run(request, spec, summary, settings, opener, ui, spooled).run())
+
+
+def _discard(spooled: Path | None) -> None:
+    """Delete stdin's private copy (it holds identifiers)."""
+    if spooled is not None:
+        spooled.unlink(missing_ok=True)
 
 
 @dataclass
@@ -90,8 +96,16 @@ class _Run:
     settings: Settings
     opener: StoreOpener
     ui: ErasureUi
+    spooled: Path | None = None
 
     async def run(self) -> ErasureReport:
+        """Run the job; stdin's private copy is deleted however it ends."""
+        try:
+            return await self._run()
+        finally:
+            _discard(self.spooled)
+
+    async def _run(self) -> ErasureReport:
         from cio_sec import client
         from cio_sec.credentials import require
         from cio_sec.pseudonym import load_keys

@@ -106,6 +106,8 @@ def test_stdin_input(run_cli: CliHarness, sandbox: Sandbox) -> None:
     doc = run_cli("erase", "--file", "-", "--yes", "-f", "json", input="id\ns1\ns2\n").json
     assert doc["counts"]["erased"] == 2
     assert not list((_state() / "jobs").glob("stdin-*"))
+    run_cli("erase", "--file", "-", "--yes", input="email\nnot-an-email\n", expect=ExitCode.USAGE)
+    assert not list((_state() / "jobs").glob("stdin-*"))
 
 
 def test_dry_run_sends_nothing_but_the_region_lookup(run_cli: CliHarness, sandbox: Sandbox) -> None:

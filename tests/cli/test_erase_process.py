@@ -47,9 +47,9 @@ def _ids(path: Path, prefix: str, count: int) -> tuple[Path, list[str]]:
 
 
 @contextmanager
-def _erase(*args: str) -> Iterator[subprocess.Popen[str]]:
+def _erase(*args: str, fmt: str = "json") -> Iterator[subprocess.Popen[str]]:
     process = subprocess.Popen(
-        [PROGRAM, "erase", *args, "--yes", "-f", "json"],
+        [PROGRAM, "erase", *args, "--yes", "-f", fmt],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -142,9 +142,13 @@ def test_a_second_run_of_a_job_is_refused_and_signals_stop_it(
 ) -> None:
     ids, values = _ids(Path("ids.csv"), "lk", 40)
     lock = _state() / "jobs"
-    for signum, code in ((signal.SIGINT, ExitCode.INTERRUPTED), (signal.SIGTERM, ExitCode.PARTIAL)):
+    runs = (
+        (signal.SIGINT, ExitCode.INTERRUPTED, "json"),
+        (signal.SIGTERM, ExitCode.PARTIAL, "text"),
+    )
+    for signum, code, fmt in runs:
         before = _erasing_requests(sandbox)
-        with _erase("--file", str(ids), "--rate", "10", "--concurrency", "2") as process:
+        with _erase("--file", str(ids), "--rate", "10", "--concurrency", "2", fmt=fmt) as process:
             _wait(lambda: _erasing_requests(sandbox) >= before + 4)  # noqa: B023 - used at once
             out = run_cli("erase", "--file", str(ids), "--yes", expect=ExitCode.CONFIG)
             assert f"already running in process {process.pid}" in out.stderr
@@ -152,6 +156,10 @@ def test_a_second_run_of_a_job_is_refused_and_signals_stop_it(
             process.send_signal(signum)
             stdout, stderr = process.communicate(timeout=30)
             assert process.returncode == code, stderr
+            if fmt == "text":
+                assert "stopped" in stdout
+                assert "stopped: run the same command again to resume the job" in stderr
+                continue
             doc = json.loads(stdout)
             assert doc["status"] == "stopped"
             assert 0 < doc["counts"]["erased"] < 40
