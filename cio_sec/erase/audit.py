@@ -77,23 +77,33 @@ def reconcile(journal: Journal, trail: JobTrail) -> int:
     pending = list(journal.unaudited())
     if not pending:
         return 0
-    recorded = _recorded(trail.log.path, trail.job)
-    missing = [r for r in pending if (r.subject, r.id_type, r.action) not in recorded]
+    recorded = _recorded(trail.log.path, trail.job, {_key(r) for r in pending})
+    missing = [r for r in pending if _key(r) not in recorded]
     trail.actions(missing)
     journal.mark_audited((r.n, r.action) for r in pending)
     return len(missing)
 
 
-def _recorded(path: Path, job: str) -> set[tuple[str, str, str]]:
+def _key(record: ActionRecord) -> tuple[str, str, str]:
+    return (record.subject, record.id_type, record.action)
+
+
+def _recorded(path: Path, job: str, wanted: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+    """Which of the wanted outcomes the trail holds for this job.
+
+    Only the wanted ones (at most a flush's worth) are kept, so memory stays flat however
+    long the trail is.
+    """
     if not path.exists():
         return set()
     found = set()
     for line in read_lines(path):
         record = line.record
-        if record is not None and record.get("type") == "action" and record.get("job") == job:
-            found.add(
-                (str(record.get("subject")), str(record.get("id_type")), str(record.get("action")))
-            )
+        if record is None or record.get("type") != "action" or record.get("job") != job:
+            continue
+        key = (str(record.get("subject")), str(record.get("id_type")), str(record.get("action")))
+        if key in wanted:
+            found.add(key)
     return found
 
 

@@ -80,6 +80,8 @@ def test_a_run_erases_everyone_and_leaves_evidence(run_cli: CliHarness, sandbox:
     )
     for value in ("u-1", "u-2", "100%", "😀"):
         assert value.encode() not in evidence
+        assert value not in out.stdout
+        assert value not in out.stderr
 
 
 def test_batch_api_and_emails_case_insensitively(run_cli: CliHarness, sandbox: Sandbox) -> None:

@@ -34,14 +34,15 @@ def _actions(path: Path) -> Counter[tuple[str, str]]:
 
 def test_reconcile_writes_only_what_the_trail_is_missing(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
-    journal = _journal(3)
-    people = journal.pending(0, 10)
+    journal = _journal(4)
+    *people, last = journal.pending(0, 10)
     outcomes = [Outcome(p.n, "suppress", True, 200, None, 1) for p in people]
     trail = JobTrail(AuditLog(path, KEY), "job1", "T-1")
+    recorder = TrailRecorder(journal, trail)
+    recorder.add([last], [Outcome(last.n, "suppress", True, 200, None, 1)])
+    recorder.flush()  # recorded and marked: nothing to reconcile for this one
     # A run wrote the first person's record, then was killed before marking it audited;
     # the other two outcomes were committed but never reached the trail.
-    recorder = TrailRecorder(journal, trail)
-    recorder.add(people[:1], outcomes[:1])
     journal.record(outcomes)
     trail.actions(list(journal.unaudited())[:1])
     other = JobTrail(AuditLog(path, KEY), "job2", None)
@@ -58,6 +59,7 @@ def test_reconcile_writes_only_what_the_trail_is_missing(tmp_path: Path) -> None
         (KEY.pseudonym("p0"), "job1"): 1,
         (KEY.pseudonym("p1"), "job1"): 1,
         (KEY.pseudonym("p2"), "job1"): 1,
+        (KEY.pseudonym("p3"), "job1"): 1,
         (KEY.pseudonym("p1"), "job2"): 1,
     }
     assert verify_chain(path, {KEY.key_id: KEY}).ok
