@@ -26,8 +26,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from cio_sec.client import RetryPolicy, check_response
-from cio_sec.client.calls import _batch_call, _delete_call, _suppress_call
+from cio_sec.client import RetryPolicy, batch_call, check_response, delete_call, suppress_call
 from cio_sec.erase.inputs import IdType
 from cio_sec.erase.journal import TO_DELETE, TO_SUPPRESS, Journal, Outcome, Person
 from cio_sec.erase.ratelimit import RateLimiter
@@ -221,7 +220,7 @@ class Engine:
     async def _act(self, action: str, people: list[Person]) -> list[Outcome]:
         if self._settings.api == "v1":
             (person,) = people
-            builder = _suppress_call if action == "suppress" else _delete_call
+            builder = suppress_call if action == "suppress" else delete_call
             call = builder(self._client, path_identifier(person))
             response, attempts = await self._send(call.request, call.what)
             done = response.is_success
@@ -230,7 +229,7 @@ class Engine:
         return await self._batch(action, people)
 
     async def _batch(self, action: str, people: list[Person]) -> list[Outcome]:
-        call = _batch_call(self._client, [batch_operation(person, action) for person in people])
+        call = batch_call(self._client, [batch_operation(person, action) for person in people])
         response, attempts = await self._send(call.request, call.what)
         status = response.status_code
         if not response.is_success:
