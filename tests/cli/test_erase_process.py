@@ -91,7 +91,9 @@ def test_sigkill_at_random_points_then_resume(sandbox: Sandbox) -> None:
         api = "v1" if run % 2 == 0 else "batch"
         before = _erasing_requests(sandbox)
         wanted = rng.randint(20, 150) if api == "v1" else rng.randint(1, 6)
-        with _erase("--file", str(ids), "--api", api, "--rate", "2000") as process:
+        # Slow enough that a batch run (40 requests in all) is still going when killed.
+        rate = "2000" if api == "v1" else "20"
+        with _erase("--file", str(ids), "--api", api, "--rate", rate) as process:
             target = before + wanted
             _wait(lambda: _erasing_requests(sandbox) >= target or process.poll() is not None)  # noqa: B023 - used at once
             assert process.poll() is None, "the run finished before it could be killed"
