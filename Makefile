@@ -54,6 +54,7 @@ bench: venv
 	$(BIN)/python bench/sandbox.py
 	$(BIN)/python bench/scan_repo.py
 	$(BIN)/python bench/sanitize.py
+	$(BIN)/python bench/erase.py
 
 clean:
 	rm -rf $(VENV) .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from cio_sec.credentials import CheckReport, CredentialsReport, StoredCredential
+    from cio_sec.erase import ErasureReport, JobsReport
     from cio_sec.rotate import RotationReport
     from cio_sec.sanitize.run import SanitizeReport
     from cio_sec.scan_repo import ScanReport
@@ -152,8 +153,13 @@ def register_renderers() -> None:
 
     render_text.register(RotationReport, _render_rotation_report)
 
+    from cio_sec.erase import ErasureReport, JobsReport
 
-_NO_WRAP = frozenset({"credential", "value", "fingerprint", "status"})
+    render_text.register(ErasureReport, _render_erasure_report)
+    render_text.register(JobsReport, _render_jobs_report)
+
+
+_NO_WRAP = frozenset({"credential", "value", "fingerprint", "status", "job", "created"})
 
 
 def _table(title: str, columns: list[str]) -> Any:
@@ -352,3 +358,59 @@ def _changes_table(result: SanitizeReport) -> Any:
     for detector, count in sorted(result.counts.detections.items()):
         table.add_row(_cell(f"(values: {detector})"), _cell("redact"), _cell(count))
     return table
+
+
+def _render_erasure_report(result: ErasureReport, streams: Streams) -> None:
+    counts = result.counts
+    title = f"Erasure job {result.plan.job}: {result.status}"
+    if result.plan.dry_run:
+        title += " (nothing was sent)"
+    table = _table(title, ["people", "erased", "failed", "invalid", "left"])
+    table.add_row(
+        *(
+            _cell(n)
+            for n in (counts.people, counts.erased, counts.failed, counts.invalid, counts.left)
+        )
+    )
+    _print(streams, table)
+    if result.failed:
+        failed = _table("Failed (pseudonymised)", ["subject", "id_type", "action", "reason"])
+        for person in result.failed:
+            failed.add_row(
+                _cell(person.subject),
+                _cell(person.id_type),
+                _cell(person.action),
+                _cell(person.reason),
+            )
+        _print(streams, failed)
+    for row in result.invalid_rows:
+        streams.message(f"invalid: line {row.line}: {row.reason}")
+    streams.message(f"audit trail: {result.audit_log} (head {result.chain_head or '-'})")
+    if result.status == "stopped":
+        streams.message("stopped: run the same command again to resume the job")
+
+
+def _render_jobs_report(result: JobsReport, streams: Streams) -> None:
+    table = _table(
+        f"Erasure jobs in {result.directory}",
+        ["job", "status", "created", "ticket", "workspace", "people", "erased", "failed", "left"],
+    )
+    for job in result.jobs:
+        counts = job.counts
+        table.add_row(
+            *(
+                _cell(value)
+                for value in (
+                    job.job,
+                    job.status,
+                    job.created,
+                    job.ticket or "-",
+                    job.workspace,
+                    counts.people,
+                    counts.erased,
+                    counts.failed,
+                    counts.left,
+                )
+            )
+        )
+    _print(streams, table)

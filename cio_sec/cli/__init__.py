@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from cio_sec import __version__
-from cio_sec.cli import audit, credentials, rotate, sandbox, sanitize, scan_repo, webhook
+from cio_sec.cli import audit, credentials, erase, rotate, sandbox, sanitize, scan_repo, webhook
 from cio_sec.cli.boundary import ErrorBoundaryGroup
 from cio_sec.cli.common import EXIT_CODES_EPILOG, AppContext
 from cio_sec.cli.credentials import CredentialName
@@ -32,6 +32,7 @@ app = typer.Typer(
     "rotation, webhook signatures, PII sanitisation, GDPR erasure, audits, leaked-key scans "
     "and a local API sandbox.\n\n"
     "Example:\n\n\b\n  cio-sec credentials show\n"
+    "  cio-sec erase --file ids.csv --ticket GDPR-123 --dry-run\n"
     "  cio-sec scan-repo . --format json\n"
     "  cio-sec audit --strict",
 )
@@ -42,6 +43,7 @@ audit.register(app)
 rotate.register(app)
 scan_repo.register(app)
 sanitize.register(app)
+erase.register(app)
 
 
 def _version_callback(value: bool) -> None:

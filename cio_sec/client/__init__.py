@@ -13,6 +13,7 @@ loops), `responses` (status codes to typed errors), `transport` (building client
 from __future__ import annotations
 
 from cio_sec.client.api import AppApi, AsyncAppApi, AsyncTrackApi, TrackApi
+from cio_sec.client.calls import Call, batch_call, delete_call, suppress_call
 from cio_sec.client.responses import check_response
 from cio_sec.client.results import (
     AccountRegion,
@@ -52,6 +53,7 @@ __all__ = [
     "AsyncTrackApi",
     "BatchItemError",
     "BatchResult",
+    "Call",
     "CustomerRef",
     "RetryEvent",
     "RetryPolicy",
@@ -59,12 +61,15 @@ __all__ = [
     "Workspace",
     "app_base_url",
     "asend_with_retry",
+    "batch_call",
     "build_app_client",
     "build_async_app_client",
     "build_async_track_client",
     "build_track_client",
     "check_response",
+    "delete_call",
     "quote_identifier",
     "send_with_retry",
+    "suppress_call",
     "track_base_url",
 ]

@@ -11,13 +11,13 @@ from typing import TypeVar
 import httpx
 
 from cio_sec.client.calls import (
-    _batch_call,
-    _Call,
+    Call,
     _customers_by_email_call,
-    _delete_call,
     _region_call,
-    _suppress_call,
     _workspaces_call,
+    batch_call,
+    delete_call,
+    suppress_call,
 )
 from cio_sec.client.responses import check_response
 from cio_sec.client.results import AccountRegion, BatchResult, CustomerRef, Workspace
@@ -55,7 +55,7 @@ class _Sender:
         self._random = random
         self._on_retry = on_retry
 
-    def _run(self, call: _Call[T]) -> T:
+    def _run(self, call: Call[T]) -> T:
         response = send_with_retry(
             self._client,
             call.request,
@@ -88,7 +88,7 @@ class _AsyncSender:
         self._random = random
         self._on_retry = on_retry
 
-    async def _run(self, call: _Call[T]) -> T:
+    async def _run(self, call: Call[T]) -> T:
         response = await asend_with_retry(
             self._client,
             call.request,
@@ -131,7 +131,7 @@ class TrackApi(_Sender):
             RemoteUnavailableError: Customer.io could not be reached or kept failing.
             ApiError: any other error.
         """
-        self._run(_suppress_call(self._client, identifier))
+        self._run(suppress_call(self._client, identifier))
 
     def delete(self, identifier: str) -> None:
         """Delete a person and their data (a 2xx also when the person does not exist).
@@ -143,7 +143,7 @@ class TrackApi(_Sender):
             RemoteUnavailableError: Customer.io could not be reached or kept failing.
             ApiError: any other error.
         """
-        self._run(_delete_call(self._client, identifier))
+        self._run(delete_call(self._client, identifier))
 
     def batch(self, operations: Sequence[Mapping[str, object]]) -> BatchResult:
         """Send operations to ``/api/v2/batch``; a 207 lists the rejected ones.
@@ -155,7 +155,7 @@ class TrackApi(_Sender):
             RemoteUnavailableError: Customer.io could not be reached or kept failing.
             ApiError: the whole batch was rejected, or the response had an unexpected shape.
         """
-        return self._run(_batch_call(self._client, operations))
+        return self._run(batch_call(self._client, operations))
 
 
 class AsyncTrackApi(_AsyncSender):
@@ -179,7 +179,7 @@ class AsyncTrackApi(_AsyncSender):
             ValueError, CredentialRejectedError, RedirectError, RemoteUnavailableError,
                 ApiError: as `TrackApi.suppress`.
         """
-        await self._run(_suppress_call(self._client, identifier))
+        await self._run(suppress_call(self._client, identifier))
 
     async def delete(self, identifier: str) -> None:
         """Delete a person, as `TrackApi.delete`.
@@ -188,7 +188,7 @@ class AsyncTrackApi(_AsyncSender):
             ValueError, CredentialRejectedError, RedirectError, RemoteUnavailableError,
                 ApiError: as `TrackApi.delete`.
         """
-        await self._run(_delete_call(self._client, identifier))
+        await self._run(delete_call(self._client, identifier))
 
     async def batch(self, operations: Sequence[Mapping[str, object]]) -> BatchResult:
         """Send a batch, as `TrackApi.batch`.
@@ -197,7 +197,7 @@ class AsyncTrackApi(_AsyncSender):
             ValueError, CredentialRejectedError, RedirectError, RemoteUnavailableError,
                 ApiError: as `TrackApi.batch`.
         """
-        return await self._run(_batch_call(self._client, operations))
+        return await self._run(batch_call(self._client, operations))
 
 
 class AppApi(_Sender):

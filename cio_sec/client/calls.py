@@ -1,6 +1,8 @@
 """Each endpoint cio-sec calls: the request to send and the parser for its answer.
 
 The sync and async wrappers in `cio_sec.client.api` share these, so each call exists once.
+The erasing calls are public too: `cio_sec.erase` drives its own send loop (every attempt
+waits for its shared rate limiter) over the same requests and parsers.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ _AnyClient = httpx.Client | httpx.AsyncClient
 
 
 @dataclass(frozen=True)
-class _Call(Generic[T]):
+class Call(Generic[T]):
+    """A request ready to send, what it is called in messages, and its response parser."""
+
     request: httpx.Request
     what: str
     parse: Callable[[httpx.Response], T] = field(repr=False)
@@ -60,7 +64,7 @@ def _optional_str(value: object) -> bool:
     return value is None or isinstance(value, str)
 
 
-def _region_call(client: _AnyClient) -> _Call[AccountRegion]:
+def _region_call(client: _AnyClient) -> Call[AccountRegion]:
     what = "the region lookup"
 
     def parse(response: httpx.Response) -> AccountRegion:
@@ -74,22 +78,35 @@ def _region_call(client: _AnyClient) -> _Call[AccountRegion]:
             raise _shape_error(what, response)
         return AccountRegion(doc["region"], doc["url"], doc["environment_id"])
 
-    return _Call(client.build_request("GET", "/api/v1/accounts/region"), what, parse)
+    return Call(client.build_request("GET", "/api/v1/accounts/region"), what, parse)
 
 
-def _suppress_call(client: _AnyClient, identifier: str) -> _Call[None]:
+def suppress_call(client: _AnyClient, identifier: str) -> Call[None]:
+    """``POST /api/v1/customers/{identifier}/suppress``, the identifier one encoded segment.
+
+    Raises:
+        ValueError: the identifier is empty or not valid Unicode text.
+    """
     path = f"/api/v1/customers/{quote_identifier(identifier)}/suppress"
-    return _Call(client.build_request("POST", path, json={}), "suppressing a person", _ignore)
+    return Call(client.build_request("POST", path, json={}), "suppressing a person", _ignore)
 
 
-def _delete_call(client: _AnyClient, identifier: str) -> _Call[None]:
+def delete_call(client: _AnyClient, identifier: str) -> Call[None]:
+    """``DELETE /api/v1/customers/{identifier}``, the identifier one encoded segment.
+
+    Raises:
+        ValueError: the identifier is empty or not valid Unicode text.
+    """
     path = f"/api/v1/customers/{quote_identifier(identifier)}"
-    return _Call(client.build_request("DELETE", path), "deleting a person", _ignore)
+    return Call(client.build_request("DELETE", path), "deleting a person", _ignore)
 
 
-def _batch_call(
-    client: _AnyClient, operations: Sequence[Mapping[str, object]]
-) -> _Call[BatchResult]:
+def batch_call(client: _AnyClient, operations: Sequence[Mapping[str, object]]) -> Call[BatchResult]:
+    """``POST /api/v2/batch`` with the operations; its parser maps a 207's item errors.
+
+    Raises:
+        ValueError: there are no operations.
+    """
     what = "the batch request"
     if not operations:
         raise ValueError("a batch needs at least one operation")
@@ -113,10 +130,10 @@ def _batch_call(
         return BatchResult(response.status_code, tuple(errors))
 
     body = {"batch": [dict(operation) for operation in operations]}
-    return _Call(client.build_request("POST", "/api/v2/batch", json=body), what, parse)
+    return Call(client.build_request("POST", "/api/v2/batch", json=body), what, parse)
 
 
-def _workspaces_call(client: _AnyClient) -> _Call[tuple[Workspace, ...]]:
+def _workspaces_call(client: _AnyClient) -> Call[tuple[Workspace, ...]]:
     what = "the workspace list"
 
     def parse(response: httpx.Response) -> tuple[Workspace, ...]:
@@ -131,14 +148,14 @@ def _workspaces_call(client: _AnyClient) -> _Call[tuple[Workspace, ...]]:
             Workspace(item["id"], item["name"], _region_of(item.get("region"))) for item in items
         )
 
-    return _Call(client.build_request("GET", "/v1/workspaces"), what, parse)
+    return Call(client.build_request("GET", "/v1/workspaces"), what, parse)
 
 
 def _region_of(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _customers_by_email_call(client: _AnyClient, email: str) -> _Call[tuple[CustomerRef, ...]]:
+def _customers_by_email_call(client: _AnyClient, email: str) -> Call[tuple[CustomerRef, ...]]:
     what = "the people lookup by email"
     if not email:
         raise ValueError("an email address must not be empty")
@@ -159,4 +176,4 @@ def _customers_by_email_call(client: _AnyClient, email: str) -> _Call[tuple[Cust
     # NOTE: httpx encodes query values completely ("+" becomes %2B); an unencoded "+" would
     # be read as a space and the lookup would silently find nobody.
     request = client.build_request("GET", "/v1/customers", params={"email": email})
-    return _Call(request, what, parse)
+    return Call(request, what, parse)

@@ -1,0 +1,162 @@
+"""Erase records in the audit trail, and the recorder that commits outcomes before them.
+
+Exactly one ``action`` record per person and action that reached a final outcome, even
+across a killed run: the journal marks each outcome ``audited`` once its record is in the
+trail, and a resumed run first matches unmarked outcomes against the trail's records of
+the same job, writing only the missing ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cio_sec.auditlog import AuditLog, read_lines
+from cio_sec.erase.journal import ActionRecord, Journal, Outcome, Person
+
+_GROUP = 500
+
+
+@dataclass
+class JobTrail:
+    """Writes one job's records to the trail."""
+
+    log: AuditLog
+    job: str
+    ticket: str | None
+    last_hash: str | None = None
+
+    def _append(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        written = self.log.append(entries)
+        self.last_hash = str(written[-1]["hash"])
+
+    def start(self, fields: Mapping[str, object]) -> None:
+        """The ``job-start`` record."""
+        self._append([{"type": "job-start", "job": self.job, "ticket": self.ticket, **fields}])
+
+    def end(self, status: str, counts: Mapping[str, int], duration_s: float) -> None:
+        """The ``job-end`` record."""
+        entry = {
+            "type": "job-end",
+            "job": self.job,
+            "ticket": self.ticket,
+            "status": status,
+            "counts": dict(counts),
+            "duration_s": round(duration_s, 3),
+        }
+        self._append([entry])
+
+    def actions(self, records: Sequence[ActionRecord]) -> None:
+        """``action`` records, appended (and fsync'd) in groups."""
+        for start in range(0, len(records), _GROUP):
+            self._append([self._action(record) for record in records[start : start + _GROUP]])
+
+    def _action(self, record: ActionRecord) -> dict[str, object]:
+        return {
+            "type": "action",
+            "job": self.job,
+            "ticket": self.ticket,
+            "subject": record.subject,
+            "id_type": record.id_type,
+            "action": record.action,
+            "outcome": record.outcome,
+            "status": record.status,
+            "reason": record.reason,
+            "attempts": record.attempts,
+        }
+
+
+def reconcile(journal: Journal, trail: JobTrail) -> int:
+    """Write the outcomes a killed run committed but may not have recorded; returns how many.
+
+    Raises:
+        ConfigError: the trail cannot be read or written.
+    """
+    pending = list(journal.unaudited())
+    if not pending:
+        return 0
+    recorded = _recorded(trail.log.path, trail.job, {_key(r) for r in pending})
+    missing = [r for r in pending if _key(r) not in recorded]
+    trail.actions(missing)
+    journal.mark_audited((r.n, r.action) for r in pending)
+    return len(missing)
+
+
+def _key(record: ActionRecord) -> tuple[str, str, str]:
+    return (record.subject, record.id_type, record.action)
+
+
+def _recorded(path: Path, job: str, wanted: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+    """Which of the wanted outcomes the trail holds for this job.
+
+    Only the wanted ones (at most a flush's worth) are kept, so memory stays flat however
+    long the trail is.
+    """
+    if not path.exists():
+        return set()
+    found = set()
+    for line in read_lines(path):
+        record = line.record
+        if record is None or record.get("type") != "action" or record.get("job") != job:
+            continue
+        key = (str(record.get("subject")), str(record.get("id_type")), str(record.get("action")))
+        if key in wanted:
+            found.add(key)
+    return found
+
+
+@dataclass
+class Tally:
+    """Running counts the progress display shows."""
+
+    erased: int = 0
+    failed: int = 0
+
+
+@dataclass
+class TrailRecorder:
+    """Commits outcomes to the journal, then the trail, then reports them (in that order)."""
+
+    journal: Journal
+    trail: JobTrail
+    on_progress: Callable[[Tally], None] = lambda tally: None
+    tally: Tally = field(default_factory=Tally)
+    _people: list[Person] = field(default_factory=list)
+    _outcomes: list[Outcome] = field(default_factory=list)
+
+    def add(self, people: Sequence[Person], outcomes: Sequence[Outcome]) -> None:
+        """Take outcomes for the next flush."""
+        self._people.extend(people)
+        self._outcomes.extend(outcomes)
+
+    def flush(self) -> None:
+        """Journal commit, trail append, audited mark, progress: nothing reported uncommitted."""
+        people, outcomes = self._people, self._outcomes
+        self._people, self._outcomes = [], []
+        if not outcomes:
+            return
+        self.journal.record(outcomes)
+        self.trail.actions(list(_records(people, outcomes)))
+        self.journal.mark_audited((o.n, o.action) for o in outcomes)
+        for outcome in outcomes:
+            if not outcome.done:
+                self.tally.failed += 1
+            elif outcome.action == "delete":
+                self.tally.erased += 1
+        self.on_progress(self.tally)
+
+
+def _records(people: Sequence[Person], outcomes: Sequence[Outcome]) -> Iterable[ActionRecord]:
+    for person, outcome in zip(people, outcomes, strict=True):
+        yield ActionRecord(
+            outcome.n,
+            person.subject,
+            person.id_type.value,
+            outcome.action,
+            "done" if outcome.done else "failed",
+            outcome.status,
+            outcome.reason,
+            outcome.attempts,
+        )

@@ -1,0 +1,307 @@
+"""The erasure engine: bounded-concurrency async requests, retries, stops and signals.
+
+Workers take units of work (one person for ``--api v1``, a batch of people for ``--api
+batch``), suppress then delete, and hand each final outcome to a `Recorder`, which commits
+it to the journal before anything reports it. Retries: 429, 408 and 5xx, timeouts and
+connection failures, with jittered exponential back-off that honours ``Retry-After``;
+each attempt waits for the shared rate limiter. Any other 4xx fails that person (or that
+batch item) without a retry. A 401/403 or a redirect stops the whole job at once;
+exhausted retries stop it too (Customer.io is unreachable: the people stay pending).
+
+Batches are retried whole: every operation in them (suppress, delete) is idempotent, so
+sending an accepted item again changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random as _random
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+import httpx
+
+from cio_sec.client import RetryPolicy, batch_call, check_response, delete_call, suppress_call
+from cio_sec.erase.inputs import IdType
+from cio_sec.erase.journal import TO_DELETE, TO_SUPPRESS, Journal, Outcome, Person
+from cio_sec.erase.ratelimit import RateLimiter
+from cio_sec.errors import CioSecError, RemoteUnavailableError
+
+MAX_BATCH_BYTES = 450 * 1024
+"""Below Customer.io's 500 KB per batch, with room for the envelope."""
+_PENDING_CHUNK = 1000
+_TRACK = "the Track API credentials (site ID and API key)"
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How the engine sends."""
+
+    api: str = "v1"
+    concurrency: int = 16
+    max_attempts: int = 8
+    batch_size: int = 100
+    """People per batch request (``--api batch``)."""
+    grace: float = 3.0
+    """Seconds in-flight requests may take to finish after a stop is asked for."""
+    flush_interval: float = 0.2
+
+
+class Recorder(Protocol):
+    """Where final outcomes go: committed to the journal, then reported."""
+
+    def add(self, people: Sequence[Person], outcomes: Sequence[Outcome]) -> None:
+        """Take outcomes (with the people they belong to) for the next flush."""
+
+    def flush(self) -> None:
+        """Commit and report everything taken so far."""
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    """Why the engine stopped: None when it ran out of work."""
+
+    signal: str | None = None
+    """``interrupted`` (SIGINT) or ``terminated`` (SIGTERM)."""
+    error: CioSecError | None = None
+    """The error that stopped every worker (credentials rejected, Customer.io unreachable)."""
+
+
+class _GaveUpError(RemoteUnavailableError):
+    pass
+
+
+def _status_text(status: int) -> str:
+    phrase = httpx.codes.get_reason_phrase(status)
+    return f"HTTP {status} {phrase}".strip()
+
+
+def path_identifier(person: Person) -> str:
+    """The identifier as a v1 path names the person (a cio_id carries its prefix)."""
+    return f"cio_{person.identifier}" if person.id_type is IdType.CIO_ID else person.identifier
+
+
+def batch_operation(person: Person, action: str) -> dict[str, object]:
+    """One ``/api/v2/batch`` item: explicit identifier type, so nothing is guessed."""
+    return {
+        "type": "person",
+        "identifiers": {person.id_type.value: person.identifier},
+        "action": action,
+    }
+
+
+class Engine:
+    """Runs one job's pending work against Customer.io."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        client: httpx.AsyncClient,
+        limiter: RateLimiter,
+        recorder: Recorder,
+        settings: EngineSettings,
+        *,
+        random: Callable[[], float] = _random.random,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        self._journal = journal
+        self._client = client
+        self._limiter = limiter
+        self._recorder = recorder
+        self._settings = settings
+        self._policy = RetryPolicy(max_attempts=settings.max_attempts)
+        self._random = random
+        self._sleep = sleep
+        self._stop = asyncio.Event()
+        self._signal: str | None = None
+        self._error: CioSecError | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self) -> EngineResult:
+        """Erase every pending person, or stop early; outcomes are flushed before return."""
+        loop = asyncio.get_running_loop()
+        handled = _install_signals(loop, self.request_stop)
+        queue: asyncio.Queue[list[Person] | None] = asyncio.Queue(self._settings.concurrency)
+        producer = asyncio.create_task(self._produce(queue))
+        workers = [
+            asyncio.create_task(self._work(queue)) for _ in range(self._settings.concurrency)
+        ]
+        flusher = asyncio.create_task(self._flush_loop())
+        try:
+            finished: asyncio.Future[list[None]] = asyncio.gather(*workers)
+            stopped: asyncio.Future[bool] = asyncio.ensure_future(self._stop.wait())
+            waiters: list[asyncio.Future[Any]] = [finished, stopped]
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            if not finished.done():
+                grace = 0.0 if self._error is not None else self._settings.grace
+                await asyncio.wait(workers, timeout=grace)
+            for task in (*workers, producer, flusher, *waiters):
+                task.cancel()
+            await asyncio.gather(finished, producer, stopped, flusher, return_exceptions=True)
+            for task in workers:
+                if not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]  # a bug: never swallowed
+        finally:
+            for signum in handled:
+                loop.remove_signal_handler(signum)
+            self._recorder.flush()
+        return EngineResult(self._signal, self._error)
+
+    def request_stop(self, reason: str) -> None:
+        """Stop taking new work (a signal's name, or ``error``)."""
+        if self._signal is None and self._error is None and reason != "error":
+            self._signal = reason
+        self._stop.set()
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.flush_interval)
+            self._recorder.flush()
+
+    async def _produce(self, queue: asyncio.Queue[list[Person] | None]) -> None:
+        after = 0
+        while True:
+            people = self._journal.pending(after, _PENDING_CHUNK)
+            if not people:
+                break
+            after = people[-1].n
+            for unit in self._units(people):
+                await queue.put(unit)
+        for _ in range(self._settings.concurrency):
+            await queue.put(None)
+
+    def _units(self, people: list[Person]) -> list[list[Person]]:
+        if self._settings.api == "v1":
+            return [[person] for person in people]
+        units: list[list[Person]] = []
+        unit: list[Person] = []
+        size = 0
+        for person in people:
+            item = len(json.dumps(batch_operation(person, "suppress")).encode()) + 1
+            if unit and (len(unit) >= self._settings.batch_size or size + item > MAX_BATCH_BYTES):
+                units.append(unit)
+                unit, size = [], 0
+            unit.append(person)
+            size += item
+        units.append(unit)
+        return units
+
+    async def _work(self, queue: asyncio.Queue[list[Person] | None]) -> None:
+        while not self._stop.is_set():
+            unit = await queue.get()
+            if unit is None or self._stop.is_set():
+                return
+            try:
+                await self._erase(unit)
+            except CioSecError as exc:
+                if self._error is None:
+                    self._error = exc
+                self.request_stop("error")
+                return
+
+    # ------------------------------------------------------------------ one unit of work
+
+    async def _erase(self, unit: list[Person]) -> None:
+        to_suppress = [person for person in unit if person.stage == TO_SUPPRESS]
+        to_delete = [person for person in unit if person.stage == TO_DELETE]
+        if to_suppress:
+            outcomes = await self._act("suppress", to_suppress)
+            self._recorder.add(to_suppress, outcomes)
+            to_delete += [p for p, o in zip(to_suppress, outcomes, strict=True) if o.done]
+        if to_delete and not self._stop.is_set():
+            self._recorder.add(to_delete, await self._act("delete", to_delete))
+
+    async def _act(self, action: str, people: list[Person]) -> list[Outcome]:
+        if self._settings.api == "v1":
+            (person,) = people
+            builder = suppress_call if action == "suppress" else delete_call
+            call = builder(self._client, path_identifier(person))
+            response, attempts = await self._send(call.request, call.what)
+            done = response.is_success
+            reason = None if done else _status_text(response.status_code)
+            return [Outcome(person.n, action, done, response.status_code, reason, attempts)]
+        return await self._batch(action, people)
+
+    async def _batch(self, action: str, people: list[Person]) -> list[Outcome]:
+        call = batch_call(self._client, [batch_operation(person, action) for person in people])
+        response, attempts = await self._send(call.request, call.what)
+        status = response.status_code
+        if not response.is_success:
+            text = _status_text(status)
+            return [Outcome(p.n, action, False, status, text, attempts) for p in people]
+        result = call.parse(response)
+        errors = {error.batch_index: error for error in result.errors}
+        outcomes = []
+        for index, person in enumerate(people):
+            error = errors.get(index)
+            # NOTE: only the error's code and field are kept: its message may quote the value.
+            reason: str | None = (
+                None if error is None else f"{error.reason or 'rejected'}: {error.field}"
+            )
+            outcomes.append(Outcome(person.n, action, error is None, status, reason, attempts))
+        return outcomes
+
+    async def _send(self, request: httpx.Request, what: str) -> tuple[httpx.Response, int]:
+        """Send with retries; return the final response (2xx or a non-retryable 4xx).
+
+        Raises:
+            CredentialRejectedError: 401/403.
+            RedirectError: a redirect (wrong region or base URL).
+            RemoteUnavailableError: retries exhausted on 429/5xx or transport failures.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            await self._limiter.acquire()
+            try:
+                response = await self._client.send(request)
+            except httpx.HTTPError as exc:
+                if (
+                    not self._policy.should_retry_exception(exc)
+                    or attempt >= self._policy.max_attempts
+                ):
+                    raise _GaveUpError(
+                        f"{what} failed: Customer.io could not be reached "
+                        f"({type(exc).__name__}, attempt {attempt} of {self._policy.max_attempts})",
+                        hint="the job is saved; run the same command again to resume",
+                    ) from exc
+                await self._sleep(
+                    self._policy.delay(attempt, retry_after=None, random=self._random)
+                )
+                continue
+            status = response.status_code
+            if status in (401, 403) or 300 <= status < 400:
+                check_response(response, what=what, credential=_TRACK)
+            if status == 429:
+                self._limiter.throttled()
+            if not self._policy.should_retry_status(status):
+                return response, attempt
+            if attempt >= self._policy.max_attempts:
+                raise _GaveUpError(
+                    f"{what} failed: Customer.io answered {_status_text(status)} {attempt} times",
+                    hint="the job is saved; run the same command again to resume",
+                )
+            retry_after = self._policy.parse_retry_after(
+                response.headers.get("Retry-After"), now=datetime.now(timezone.utc)
+            )
+            await self._sleep(
+                self._policy.delay(attempt, retry_after=retry_after, random=self._random)
+            )
+
+
+def _install_signals(
+    loop: asyncio.AbstractEventLoop, stop: Callable[[str], None]
+) -> list[signal.Signals]:
+    """Turn SIGINT/SIGTERM into a graceful stop (only possible in the main thread)."""
+    installed = []
+    for signum, name in ((signal.SIGINT, "interrupted"), (signal.SIGTERM, "terminated")):
+        with contextlib.suppress(ValueError, RuntimeError):
+            loop.add_signal_handler(signum, stop, name)
+            installed.append(signum)
+    return installed

@@ -1,0 +1,339 @@
+"""Running one erasure job end to end: input, region, plan, consent, journal, engine, trail."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import os
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cio_sec import __version__
+from cio_sec.erase.audit import JobTrail, Tally, TrailRecorder, reconcile
+from cio_sec.erase.engine import Engine, EngineResult, EngineSettings
+from cio_sec.erase.inputs import (
+    InputSpec,
+    InputSummary,
+    check_valid,
+    iter_rows,
+    read_input,
+    spool_stdin,
+)
+from cio_sec.erase.journal import ACTIONS, JobLock, Journal, jobs_dir
+from cio_sec.erase.plan import (
+    ErasureRequest,
+    ErasureUi,
+    Plan,
+    job_id,
+    require_consent,
+    source_label,
+)
+from cio_sec.erase.ratelimit import RateLimiter
+from cio_sec.erase.report import ErasureReport, JobsReport, JobStatus
+from cio_sec.errors import CioSecError, InputError, RemoteUnavailableError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from cio_sec.client import AccountRegion
+    from cio_sec.credentials import StoreOpener
+    from cio_sec.pseudonym import KeyRing
+    from cio_sec.settings import Settings
+
+STDIN = Path("-")
+
+
+def operator() -> str:
+    """``user@host`` of whoever runs the job."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+def erase(
+    request: ErasureRequest, settings: Settings, opener: StoreOpener, ui: ErasureUi
+) -> ErasureReport:
+    """Erase the people of the request (or, with ``dry_run``, everything but the erasing).
+
+    Raises:
+        InputError: the input cannot be read or has invalid rows (without skip_invalid).
+        ConfigError: credentials missing, confirmation refused or impossible, the job is
+            locked by another process, or the state directory or trail is unusable.
+        CredentialRejectedError: Customer.io answered 401/403 (the job is saved).
+        RemoteError: Customer.io unreachable after retries, or a redirect (job saved).
+    """
+    spec = request.spec
+    spooled = None
+    if spec.path == STDIN:
+        spooled = spool_stdin(jobs_dir(settings.state_dir))
+        spec = InputSpec(spooled, spec.ids, spec.column, spec.id_type, spec.v1_paths)
+    try:
+        summary = read_input(spec)
+        check_valid(request.spec, summary, skip_invalid=request.skip_invalid)
+    except CioSecError:
+        _discard(spooled)
+        raise
+    return asyncio.run(_Run(request, spec, summary, settings, opener, ui, spooled).run())
+
+
+def _discard(spooled: Path | None) -> None:
+    """Delete stdin's private copy (it holds identifiers)."""
+    if spooled is not None:
+        spooled.unlink(missing_ok=True)
+
+
+@dataclass
+class _Run:
+    request: ErasureRequest
+    spec: InputSpec
+    summary: InputSummary
+    settings: Settings
+    opener: StoreOpener
+    ui: ErasureUi
+    spooled: Path | None = None
+
+    async def run(self) -> ErasureReport:
+        """Run the job; stdin's private copy is deleted however it ends."""
+        try:
+            return await self._run()
+        finally:
+            _discard(self.spooled)
+
+    async def _run(self) -> ErasureReport:
+        from cio_sec import client
+        from cio_sec.credentials import require
+        from cio_sec.pseudonym import load_keys
+
+        keys = load_keys(self.settings, self.opener, create=True)
+        site = require(self.settings, "site_id", self.opener).value or ""
+        key = require(self.settings, "track_api_key", self.opener).value or ""
+        base_url = client.track_base_url(self.settings.region, self.settings.track_url)
+        async with client.build_async_track_client(
+            base_url, site, key, timeout=self.settings.timeout
+        ) as http:
+            account = await client.AsyncTrackApi(http).region()
+        # NOTE: the erasing requests go to the same host. Were it the other region's,
+        # Customer.io would redirect (EU account) or refuse (US account): cio-sec follows
+        # no redirect, so the job stops (exit 4) with a hint to fix the region.
+        async with client.build_async_track_client(
+            base_url,
+            site,
+            key,
+            timeout=self.settings.timeout,
+            transport=_pooled(self.request.concurrency),
+        ) as http:
+            return await self._job(account, keys, http)
+
+    async def _job(
+        self, account: AccountRegion, keys: KeyRing, http: httpx.AsyncClient
+    ) -> ErasureReport:
+        job = job_id(account.environment_id, self.summary)
+        if self.request.dry_run:
+            journal = Journal.open(None)
+            lock = None
+        else:
+            directory = jobs_dir(self.settings.state_dir)
+            lock = JobLock(directory / f"{job}.lock")
+            lock.acquire(job)
+            if self.request.restart:
+                _remove_journal(directory / f"{job}.sqlite")
+            journal = Journal.open(directory / f"{job}.sqlite")
+        try:
+            return await self._with_journal(job, account, keys, journal, http)
+        finally:
+            journal.close()
+            if lock is not None:
+                lock.release()
+
+    async def _with_journal(
+        self,
+        job: str,
+        account: AccountRegion,
+        keys: KeyRing,
+        journal: Journal,
+        http: httpx.AsyncClient,
+    ) -> ErasureReport:
+        resumed = journal.loaded
+        if not resumed:
+            journal.load(iter_rows(self.spec), keys.current, self._meta(job, account))
+        counts = journal.counts()
+        plan = Plan(
+            job=job,
+            workspace=account.environment_id,
+            region=account.region,
+            people=counts.people,
+            invalid=self.summary.invalid,
+            ticket=self.request.ticket,
+            api=self.request.api,
+            rate=self.request.rate,
+            input_sha256=self.summary.sha256,
+            source=source_label(self.request.spec, self.summary),
+            dry_run=self.request.dry_run,
+            resumed=resumed,
+            done=counts.erased + counts.failed,
+        )
+        self.ui.show_plan(plan)
+        if resumed:
+            self.ui.note(f"resuming job {job}: {plan.done} done, {plan.left} left")
+        require_consent(plan, self.request, self.ui, non_interactive=self.settings.non_interactive)
+        from cio_sec.auditlog import AuditLog
+
+        trail = JobTrail(AuditLog(self.settings.audit_log, keys.current), job, self.request.ticket)
+        started = time.monotonic()
+        trail.start(self._start_fields(account, plan))
+        if self.request.dry_run:
+            trail.end("completed", {"erased": 0, "failed": 0, "invalid": plan.invalid}, 0.0)
+            return self._report(plan, "dry-run", journal, trail, started, EngineResult())
+        journal.set_meta({"status": "running", "api": self.request.api})
+        reconcile(journal, trail)
+        engine = self._engine(journal, trail, http)
+        self.ui.progress_start(plan.people, plan.done)
+        try:
+            outcome = await engine.run()
+        finally:
+            self.ui.progress_stop()
+        counts = journal.counts()
+        status = "completed" if counts.left == 0 else "stopped"
+        trail_status = "failed" if isinstance(outcome.error, RemoteUnavailableError) else status
+        summary = {"erased": counts.erased, "failed": counts.failed, "invalid": counts.invalid}
+        trail.end(trail_status, summary, time.monotonic() - started)
+        journal.set_meta({"status": trail_status})
+        if status == "completed":
+            journal.purge()
+        if outcome.error is not None:
+            raise _resumable(outcome.error, job)
+        return self._report(plan, status, journal, trail, started, outcome)
+
+    def _engine(self, journal: Journal, trail: JobTrail, http: httpx.AsyncClient) -> Engine:
+        ui = self.ui
+
+        def progress(tally: Tally) -> None:
+            ui.progress(tally.erased, tally.failed)
+
+        recorder = TrailRecorder(journal, trail, progress)
+        settings = EngineSettings(
+            api=self.request.api,
+            concurrency=self.request.concurrency,
+            max_attempts=self.request.max_attempts,
+            batch_size=self.request.batch_size,
+        )
+        return Engine(journal, http, RateLimiter(self.request.rate), recorder, settings)
+
+    def _meta(self, job: str, account: AccountRegion) -> dict[str, object]:
+        return {
+            "job": job,
+            "workspace": account.environment_id,
+            "region": account.region,
+            "input_sha256": self.summary.sha256,
+            "invalid": self.summary.invalid,
+            "ticket": self.request.ticket or "",
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "status": "new",
+            "api": self.request.api,
+        }
+
+    def _start_fields(self, account: AccountRegion, plan: Plan) -> dict[str, object]:
+        return {
+            "workspace": account.environment_id,
+            "region": account.region,
+            "input_sha256": self.summary.sha256,
+            "people": plan.people,
+            "invalid": plan.invalid,
+            "actions": list(ACTIONS),
+            "api": self.request.api,
+            "operator": operator(),
+            "version": __version__,
+            "dry_run": self.request.dry_run,
+            "resumed": plan.resumed,
+        }
+
+    def _report(
+        self,
+        plan: Plan,
+        status: str,
+        journal: Journal,
+        trail: JobTrail,
+        started: float,
+        outcome: EngineResult,
+    ) -> ErasureReport:
+        return ErasureReport(
+            plan=plan,
+            status=status,
+            counts=journal.counts(),
+            audit_log=self.settings.audit_log,
+            journal=journal.path,
+            failed=tuple(journal.failed()),
+            invalid_rows=self.summary.invalid_rows,
+            chain_head=trail.last_hash,
+            interrupted=outcome.signal == "interrupted",
+            duration_s=time.monotonic() - started,
+        )
+
+
+def _pooled(concurrency: int) -> httpx.AsyncHTTPTransport:
+    import httpx
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    return httpx.AsyncHTTPTransport(retries=0, limits=limits)
+
+
+def _remove_journal(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(f"{path}{suffix}").unlink()
+
+
+def _resumable(error: CioSecError, job: str) -> CioSecError:
+    error.hint = (
+        f"{error.hint + '; ' if error.hint else ''}job {job} is saved: run the same command "
+        "again to resume"
+    )
+    return error
+
+
+# --------------------------------------------------------------------------- status
+
+
+def job_status(settings: Settings, job: str | None = None) -> JobsReport:
+    """List the erasure jobs under the state directory (or one of them).
+
+    Raises:
+        InputError: ``job`` names no job.
+        ConfigError: a journal cannot be opened.
+    """
+    directory = jobs_dir(settings.state_dir)
+    paths = sorted(directory.glob("*.sqlite")) if directory.is_dir() else []
+    if job is not None:
+        paths = [path for path in paths if path.stem == job]
+        if not paths:
+            raise InputError(
+                f"no erasure job {job!r} in {directory}",
+                hint="list them with `cio-sec erase --status`",
+            )
+    statuses = []
+    for path in paths:
+        journal = Journal.open(path)
+        try:
+            meta = journal.meta()
+            statuses.append(
+                JobStatus(
+                    job=path.stem,
+                    status=meta.get("status", "new"),
+                    created=meta.get("created", ""),
+                    ticket=meta.get("ticket") or None,
+                    workspace=meta.get("workspace", ""),
+                    region=meta.get("region", ""),
+                    api=meta.get("api", ""),
+                    counts=journal.counts(),
+                    journal=path,
+                )
+            )
+        finally:
+            journal.close()
+    return JobsReport(tuple(statuses), directory)

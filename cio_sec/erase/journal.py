@@ -1,0 +1,379 @@
+"""The job journal: one SQLite database (WAL) per erasure job, and the lock that guards it.
+
+Every person of the job is one row holding the outcome of each action. A state change is
+committed before it is reported (progress, audit trail), so a run killed at any moment
+resumes from the journal: at worst an idempotent request is sent twice. The plaintext
+identifiers are purged (and the file rewritten) when the job completes; pseudonyms and
+outcomes stay as the job's record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cio_sec.erase.inputs import IdType, Row
+from cio_sec.errors import ConfigError
+from cio_sec.pseudonym import PseudonymKey
+
+ACTIONS: tuple[str, ...] = ("suppress", "delete")
+
+# Stages of a person, in order.
+TO_SUPPRESS, TO_DELETE, ERASED, FAILED = 0, 1, 2, 3
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS people (
+    n INTEGER PRIMARY KEY,
+    id_type TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    identifier TEXT,
+    stage INTEGER NOT NULL DEFAULT 0,
+    reason TEXT,
+    suppress_outcome TEXT, suppress_status INTEGER, suppress_attempts INTEGER,
+    suppress_audited INTEGER NOT NULL DEFAULT 0,
+    delete_outcome TEXT, delete_status INTEGER, delete_attempts INTEGER,
+    delete_audited INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (id_type, subject)
+);
+"""
+_LOAD_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person still to erase, as the engine needs them."""
+
+    n: int
+    id_type: IdType
+    identifier: str
+    subject: str
+    stage: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The final result of one action for one person."""
+
+    n: int
+    action: str
+    done: bool
+    status: int | None
+    reason: str | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class ActionRecord:
+    """An action outcome the audit trail must hold."""
+
+    n: int
+    subject: str
+    id_type: str
+    action: str
+    outcome: str
+    status: int | None
+    reason: str | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How far a job has got."""
+
+    people: int
+    erased: int
+    failed: int
+    invalid: int
+
+    @property
+    def left(self) -> int:
+        """People without a final outcome yet."""
+        return self.people - self.erased - self.failed
+
+    def to_json(self) -> dict[str, int]:
+        """Every count, ``left`` included."""
+        return {
+            "people": self.people,
+            "erased": self.erased,
+            "failed": self.failed,
+            "invalid": self.invalid,
+            "left": self.left,
+        }
+
+
+@dataclass(frozen=True)
+class FailedPerson:
+    """A person whose erasure failed, by pseudonym."""
+
+    subject: str
+    id_type: str
+    action: str
+    status: int | None
+    reason: str | None
+
+    def to_json(self) -> dict[str, object]:
+        """Pseudonym, identifier type, failed action, status and reason."""
+        return {
+            "subject": self.subject,
+            "id_type": self.id_type,
+            "action": self.action,
+            "status": self.status,
+            "reason": self.reason,
+        }
+
+
+def jobs_dir(state_dir: Path) -> Path:
+    """Where journals and locks live."""
+    return state_dir / "jobs"
+
+
+class Journal:
+    """One job's journal; open it with `Journal.open` (``:memory:`` for dry runs)."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path | None) -> None:
+        self._db = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path | None) -> Journal:
+        """Open (creating) a journal file, or an in-memory one when ``path`` is None.
+
+        Raises:
+            ConfigError: the file cannot be opened or is not a journal.
+        """
+        try:
+            if path is None:
+                connection = sqlite3.connect(":memory:", isolation_level=None)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+                os.close(fd)
+                connection = sqlite3.connect(path, isolation_level=None)
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=FULL")
+            connection.execute("PRAGMA secure_delete=ON")
+            connection.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(
+                f"cannot open the job journal {path}: {exc}",
+                hint="check the permissions of the state directory (XDG_STATE_HOME)",
+            ) from None
+        return cls(connection, path)
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # ------------------------------------------------------------------ meta and loading
+
+    def meta(self) -> dict[str, str]:
+        """The job's settings and status."""
+        return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+
+    def set_meta(self, values: Mapping[str, object]) -> None:
+        """Store settings or status, committed."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                [(key, str(value)) for key, value in values.items()],
+            )
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the people were loaded completely (a killed load is started over)."""
+        return self.meta().get("loaded") == "1"
+
+    def load(self, rows: Iterable[Row], key: PseudonymKey, meta: Mapping[str, object]) -> int:
+        """Load the people in one transaction, duplicates once; returns how many there are.
+
+        Emails are deduplicated case-insensitively, through their pseudonyms (which
+        normalise first), so the duplicate check keeps no plaintext either.
+        """
+        with self._transaction() as db:
+            db.execute("DELETE FROM people")
+            db.execute("DELETE FROM meta")
+            batch: list[tuple[str, str, str]] = []
+            for row in rows:
+                subject = key.pseudonym(row.value, row.id_type.pseudonym_kind)
+                batch.append((row.id_type.value, subject, row.value))
+                if len(batch) >= _LOAD_CHUNK:
+                    _insert(db, batch)
+                    batch = []
+            _insert(db, batch)
+            (people,) = db.execute("SELECT count(*) FROM people").fetchone()
+            values = {**meta, "people": people, "loaded": 1}
+            db.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                [(name, str(value)) for name, value in values.items()],
+            )
+        return int(people)
+
+    # ------------------------------------------------------------------ the work
+
+    def pending(self, after: int, limit: int) -> list[Person]:
+        """Up to ``limit`` people after number ``after`` that still need a request."""
+        rows = self._db.execute(
+            "SELECT n, id_type, identifier, subject, stage FROM people "
+            "WHERE n > ? AND stage < ? ORDER BY n LIMIT ?",
+            (after, ERASED, limit),
+        ).fetchall()
+        return [
+            Person(n, IdType(kind), ident, subject, stage)
+            for n, kind, ident, subject, stage in rows
+        ]
+
+    def record(self, outcomes: Sequence[Outcome]) -> None:
+        """Commit action outcomes (one transaction)."""
+        if not outcomes:
+            return
+        with self._transaction() as db:
+            for outcome in outcomes:
+                stage = _next_stage(outcome)
+                db.execute(
+                    f"UPDATE people SET stage = ?, reason = coalesce(?, reason), "  # noqa: S608 - fixed names
+                    f"{outcome.action}_outcome = ?, {outcome.action}_status = ?, "
+                    f"{outcome.action}_attempts = ? WHERE n = ?",
+                    (
+                        stage,
+                        outcome.reason,
+                        "done" if outcome.done else "failed",
+                        outcome.status,
+                        outcome.attempts,
+                        outcome.n,
+                    ),
+                )
+
+    def unaudited(self) -> Iterator[ActionRecord]:
+        """Final action outcomes not yet marked as written to the audit trail."""
+        for action in ACTIONS:
+            rows = self._db.execute(
+                f"SELECT n, subject, id_type, {action}_outcome, {action}_status, "  # noqa: S608
+                f"reason, {action}_attempts FROM people "
+                f"WHERE {action}_outcome IS NOT NULL AND {action}_audited = 0 ORDER BY n"
+            )
+            for n, subject, id_type, outcome, status, reason, attempts in rows:
+                yield ActionRecord(
+                    n,
+                    subject,
+                    id_type,
+                    action,
+                    outcome,
+                    status,
+                    reason if outcome == "failed" else None,
+                    attempts or 0,
+                )
+
+    def mark_audited(self, records: Iterable[tuple[int, str]]) -> None:
+        """Note that the trail holds these (person number, action) records."""
+        with self._transaction() as db:
+            for n, action in records:
+                if action in ACTIONS:
+                    db.execute(
+                        f"UPDATE people SET {action}_audited = 1 WHERE n = ?",  # noqa: S608
+                        (n,),
+                    )
+
+    def subjects(self) -> dict[tuple[str, str], int]:
+        """(id type, subject) → person number, to match trail records to people."""
+        rows = self._db.execute("SELECT id_type, subject, n FROM people")
+        return {(kind, subject): n for kind, subject, n in rows}
+
+    # ------------------------------------------------------------------ reporting
+
+    def counts(self) -> Counts:
+        """People, erased, failed and invalid counts."""
+        (people, erased, failed) = self._db.execute(
+            "SELECT count(*), coalesce(sum(stage = ?), 0), coalesce(sum(stage = ?), 0) FROM people",
+            (ERASED, FAILED),
+        ).fetchone()
+        invalid = int(self.meta().get("invalid", "0"))
+        return Counts(int(people), int(erased), int(failed), invalid)
+
+    def failed(self) -> list[FailedPerson]:
+        """Every person whose erasure failed."""
+        rows = self._db.execute(
+            "SELECT subject, id_type, suppress_outcome, suppress_status, delete_status, reason "
+            "FROM people WHERE stage = ? ORDER BY n",
+            (FAILED,),
+        )
+        return [
+            FailedPerson(
+                subject,
+                id_type,
+                "suppress" if suppressed == "failed" else "delete",
+                suppress_status if suppressed == "failed" else delete_status,
+                reason,
+            )
+            for subject, id_type, suppressed, suppress_status, delete_status, reason in rows
+        ]
+
+    def purge(self) -> None:
+        """Remove every plaintext identifier and rewrite the file so no copy survives."""
+        with self._transaction() as db:
+            db.execute("UPDATE people SET identifier = NULL")
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('purged', '1')")
+        self._db.execute("VACUUM")
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _insert(db: sqlite3.Connection, batch: list[tuple[str, str, str]]) -> None:
+    db.executemany(
+        "INSERT OR IGNORE INTO people (id_type, subject, identifier) VALUES (?, ?, ?)", batch
+    )
+
+
+def _next_stage(outcome: Outcome) -> int:
+    if not outcome.done:
+        return FAILED
+    return TO_DELETE if outcome.action == "suppress" else ERASED
+
+
+class JobLock:
+    """An exclusive lock on one job, released when the holder exits (even when killed)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self, job: str) -> None:
+        """Take the lock or explain who holds it.
+
+        Raises:
+            ConfigError: another process runs this job.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise ConfigError(
+                f"job {job} is already running in process {holder}",
+                hint="wait for it to finish, or stop that process; its progress is kept",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        """Give the lock up."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -1,0 +1,142 @@
+"""What an erasure will do, before it does it: the request, the job id, the plan, consent."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Protocol
+
+from cio_sec.erase.inputs import InputSpec, InputSummary
+from cio_sec.erase.journal import ACTIONS
+from cio_sec.errors import ConfigError, InteractionRequiredError
+
+
+@dataclass(frozen=True)
+class ErasureRequest:
+    """Everything the operator asked for."""
+
+    spec: InputSpec
+    ticket: str | None = None
+    api: str = "v1"
+    rate: float = 100.0
+    concurrency: int = 16
+    max_attempts: int = 8
+    batch_size: int = 100
+    dry_run: bool = False
+    yes: bool = False
+    restart: bool = False
+    skip_invalid: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The job about to run, as shown to the operator for confirmation."""
+
+    job: str
+    workspace: int
+    region: str
+    people: int
+    invalid: int
+    ticket: str | None
+    api: str
+    rate: float
+    input_sha256: str
+    source: str
+    """The input file (or ``--id``), and the column read."""
+    dry_run: bool = False
+    resumed: bool = False
+    done: int = 0
+    """People with a final outcome already (on resume)."""
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        """Per person, in order."""
+        return ACTIONS
+
+    @property
+    def left(self) -> int:
+        """People still to erase."""
+        return self.people - self.done
+
+    def to_json(self) -> dict[str, object]:
+        """The plan as JSON."""
+        return {
+            "job": self.job,
+            "workspace": self.workspace,
+            "region": self.region,
+            "people": self.people,
+            "invalid": self.invalid,
+            "ticket": self.ticket,
+            "actions": list(self.actions),
+            "api": self.api,
+            "rate": self.rate,
+            "input_sha256": self.input_sha256,
+            "source": self.source,
+            "dry_run": self.dry_run,
+            "resumed": self.resumed,
+        }
+
+
+class ErasureUi(Protocol):
+    """What the command line provides: showing, asking and progress (the core draws nothing)."""
+
+    def note(self, text: str) -> None:
+        """Tell the operator something (stderr)."""
+
+    def show_plan(self, plan: Plan) -> None:
+        """Show the plan before anything is sent."""
+
+    def confirm(self, plan: Plan) -> bool:
+        """Ask the operator to type the number of people; True when they did."""
+
+    def progress_start(self, total: int, done: int) -> None:
+        """The run starts: ``done`` of ``total`` people already have an outcome."""
+
+    def progress(self, erased: int, failed: int) -> None:
+        """People erased and failed so far in this run."""
+
+    def progress_stop(self) -> None:
+        """The run ended."""
+
+
+def job_id(workspace: int, summary: InputSummary) -> str:
+    """The job's name: the same workspace, input and reading of it give the same job.
+
+    Running the same command again therefore resumes the job rather than starting another.
+    """
+    material = json.dumps(
+        [workspace, summary.sha256, list(ACTIONS), summary.column, summary.id_type.value]
+    )
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+def source_label(spec: InputSpec, summary: InputSummary) -> str:
+    """``ids.csv (column email)`` and the like."""
+    reading = f"column {summary.column}" if summary.column else "one per line"
+    if spec.path is None:
+        reading = "--id values"
+    return f"{spec.label} ({reading}, type {summary.id_type.value})"
+
+
+def require_consent(
+    plan: Plan, request: ErasureRequest, ui: ErasureUi, *, non_interactive: bool
+) -> None:
+    """Ask for confirmation unless ``--yes`` or a dry run.
+
+    Raises:
+        InteractionRequiredError: non-interactive without ``--yes``; nothing was sent.
+        ConfigError: the operator did not confirm; nothing was sent.
+    """
+    if request.yes or request.dry_run:
+        return
+    if non_interactive:
+        raise InteractionRequiredError(
+            "erasing needs confirmation but the session is non-interactive; nothing was sent",
+            hint="pass --yes to confirm in advance (cron), after a --dry-run",
+        )
+    if not ui.confirm(plan):
+        raise ConfigError(
+            "not confirmed; nothing was sent",
+            hint=f"type the number of people ({plan.left}) to confirm",
+        )

@@ -1,0 +1,106 @@
+"""What an erasure run and ``erase --status`` return: results with their JSON and exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cio_sec.erase.inputs import InvalidRow
+from cio_sec.erase.journal import Counts, FailedPerson
+from cio_sec.erase.plan import Plan
+from cio_sec.errors import ExitCode
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    """The outcome of one run of a job."""
+
+    plan: Plan
+    status: str
+    """``completed``, ``stopped`` (resumable) or ``dry-run``."""
+    counts: Counts
+    audit_log: Path
+    journal: Path | None
+    failed: tuple[FailedPerson, ...] = ()
+    invalid_rows: tuple[InvalidRow, ...] = ()
+    chain_head: str | None = None
+    """The hash of the last record this run wrote (keep it with the ticket)."""
+    interrupted: bool = False
+    """Stopped by Ctrl-C (exit 130) rather than SIGTERM (exit 5)."""
+    duration_s: float = 0.0
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        """True when every person is erased (or the dry run found nothing wrong)."""
+        return self.exit_code == ExitCode.OK
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0 all erased, 1 some failed, 5 stopped and resumable, 130 interrupted."""
+        if self.status == "stopped":
+            return ExitCode.INTERRUPTED if self.interrupted else ExitCode.PARTIAL
+        if self.counts.failed:
+            return ExitCode.CHECK_FAILED
+        return ExitCode.OK
+
+    def to_json(self) -> dict[str, object]:
+        """Job, counts, trail path and head, failed people as pseudonyms with reasons."""
+        return {
+            "job": self.plan.job,
+            "status": self.status,
+            "plan": self.plan.to_json(),
+            "counts": self.counts.to_json(),
+            "audit_log": str(self.audit_log),
+            "chain_head": self.chain_head,
+            "journal": None if self.journal is None else str(self.journal),
+            "failed": [person.to_json() for person in self.failed],
+            "invalid_rows": [row.to_json() for row in self.invalid_rows],
+            "duration_s": round(self.duration_s, 3),
+        }
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """One job as ``erase --status`` lists it."""
+
+    job: str
+    status: str
+    created: str
+    ticket: str | None
+    workspace: str
+    region: str
+    api: str
+    counts: Counts
+    journal: Path
+
+    def to_json(self) -> dict[str, object]:
+        """Every field; counts as an object."""
+        return {
+            "job": self.job,
+            "status": self.status,
+            "created": self.created,
+            "ticket": self.ticket,
+            "workspace": self.workspace,
+            "region": self.region,
+            "api": self.api,
+            "counts": self.counts.to_json(),
+            "journal": str(self.journal),
+        }
+
+
+@dataclass(frozen=True)
+class JobsReport:
+    """The jobs under the state directory."""
+
+    jobs: tuple[JobStatus, ...]
+    directory: Path
+
+    @property
+    def ok(self) -> bool:
+        """Listing always succeeds."""
+        return True
+
+    def to_json(self) -> dict[str, object]:
+        """The jobs directory and every job."""
+        return {"directory": str(self.directory), "jobs": [job.to_json() for job in self.jobs]}

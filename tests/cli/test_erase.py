@@ -1,0 +1,352 @@
+"""``cio-sec erase`` end to end against the sandbox: plans, runs, resumes, evidence."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cio_sec.auditlog import read_lines, verify_chain
+from cio_sec.cli.erase import TerminalUi
+from cio_sec.erase import Plan
+from cio_sec.errors import ExitCode
+from cio_sec.output import Streams
+from cio_sec.pseudonym import IdentifierKind, PseudonymKey
+from cio_sec.sandbox import Faults, Sandbox
+from tests.conftest import CANARY
+from tests.support.cli import CliHarness
+
+KEY = PseudonymKey.from_text(CANARY)
+
+
+def _csv(path: Path, header: str | None, values: list[str]) -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if header:
+        writer.writerow([header])
+    writer.writerows([value] for value in values)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return path
+
+
+def _state() -> Path:
+    return Path(os.environ["XDG_STATE_HOME"]) / "cio-sec"
+
+
+def _trail() -> list[dict[str, Any]]:
+    return [line.record for line in read_lines(_state() / "audit.jsonl") if line.record]
+
+
+def _people(sandbox: Sandbox) -> dict[str, Any]:
+    return sandbox.people()
+
+
+def test_a_run_erases_everyone_and_leaves_evidence(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    values = ["u-1", "u-2", "u-2", "../x", "100%", "😀", "."]
+    ids = _csv(Path("ids.csv"), "customer_id", values)
+    out = run_cli("erase", "--file", str(ids), "--yes", "--ticket", "DSR-1", "-f", "json")
+    doc = out.json
+    assert doc["ok"] is True
+    assert doc["status"] == "completed"
+    assert doc["counts"] == {"people": 6, "erased": 6, "failed": 0, "invalid": 0, "left": 0}
+    assert doc["plan"]["workspace"] == 1001
+    assert doc["plan"]["ticket"] == "DSR-1"
+    assert doc["audit_log"] == str(_state() / "audit.jsonl")
+    assert set(values) <= set(_people(sandbox)["suppressed"])
+    assert "plan: erase 6 people" in out.stderr
+    records = _trail()
+    start, *actions, end = records
+    assert start["type"] == "job-start"
+    assert start["people"] == 6
+    assert start["input_sha256"] == doc["plan"]["input_sha256"]
+    assert start["operator"].count("@") == 1
+    assert (start["dry_run"], start["resumed"], start["api"]) == (False, False, "v1")
+    assert end["type"] == "job-end"
+    assert end["status"] == "completed"
+    assert end["counts"] == {"erased": 6, "failed": 0, "invalid": 0}
+    assert end["hash"] == doc["chain_head"]
+    assert len(actions) == 12
+    assert {a["subject"] for a in actions} == {KEY.pseudonym(v) for v in values}
+    assert all(a["ticket"] == "DSR-1" and a["outcome"] == "done" for a in actions)
+    assert verify_chain(_state() / "audit.jsonl", {KEY.key_id: KEY}).ok
+    evidence = (_state() / "audit.jsonl").read_bytes() + b"".join(
+        path.read_bytes() for path in (_state() / "jobs").iterdir()
+    )
+    for value in ("u-1", "u-2", "100%", "😀"):
+        assert value.encode() not in evidence
+        assert value not in out.stdout
+        assert value not in out.stderr
+
+
+def test_batch_api_and_emails_case_insensitively(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    ids = _csv(Path("e.csv"), "Email", ["Ann@Example.com", "ann@example.COM", "a@b.co"])
+    doc = run_cli("erase", "--file", str(ids), "--yes", "--api", "batch", "-f", "json").json
+    assert doc["counts"]["erased"] == 2
+    assert {"ann@example.com", "a@b.co"} <= set(_people(sandbox)["suppressed"])
+    subjects = {r["subject"] for r in _trail() if r["type"] == "action"}
+    assert subjects == {
+        KEY.pseudonym("ann@example.com", IdentifierKind.EMAIL),
+        KEY.pseudonym("a@b.co", IdentifierKind.EMAIL),
+    }
+
+
+def test_id_values_and_text_output(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    out = run_cli("erase", "--id", "x1", "--id", "x2", "--yes")
+    assert "Erasure job" in out.stdout
+    assert "completed" in out.stdout
+    assert "audit trail:" in out.stderr
+    assert {"x1", "x2"} <= set(_people(sandbox)["suppressed"])
+
+
+def test_stdin_input(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    doc = run_cli("erase", "--file", "-", "--yes", "-f", "json", input="id\ns1\ns2\n").json
+    assert doc["counts"]["erased"] == 2
+    assert not list((_state() / "jobs").glob("stdin-*"))
+    run_cli("erase", "--file", "-", "--yes", input="email\nnot-an-email\n", expect=ExitCode.USAGE)
+    assert not list((_state() / "jobs").glob("stdin-*"))
+
+
+def test_dry_run_sends_nothing_but_the_region_lookup(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    ids = _csv(Path("ids.csv"), "id", ["a", "b"])
+    out = run_cli("erase", "--file", str(ids), "--dry-run", "-f", "json")
+    assert out.json["status"] == "dry-run"
+    assert out.json["counts"]["people"] == 2
+    assert [r.path for r in sandbox.requests()] == ["/api/v1/accounts/region"]
+    assert not (_state() / "jobs").exists() or not list((_state() / "jobs").glob("*.sqlite"))
+    start, end = _trail()
+    assert start["dry_run"] is True
+    assert end["counts"]["erased"] == 0
+    text = run_cli("erase", "--file", str(ids), "--dry-run")
+    assert "nothing was sent" in text.stdout
+    assert "would erase 2 people" in text.stderr
+
+
+def test_non_interactive_without_yes_sends_nothing(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    out = run_cli("erase", "--id", "a", expect=ExitCode.CONFIG)
+    assert "non-interactive" in out.stderr
+    assert [r.path for r in sandbox.requests()] == ["/api/v1/accounts/region"]
+
+
+def test_invalid_input_is_refused_with_line_numbers(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    ids = Path("ids.csv")
+    ids.write_bytes(b"email\nok@example.com\nnot-an-email\n\xff@x.io\n")
+    out = run_cli("erase", "--file", str(ids), "--yes", expect=ExitCode.USAGE)
+    assert (
+        "ids.csv:3: 2 invalid rows: line 3: not an email address; line 4: not valid UTF-8"
+        in out.stderr
+    )
+    assert sandbox.requests() == []
+    doc = run_cli("erase", "--file", str(ids), "--yes", "--skip-invalid", "-f", "json").json
+    assert doc["counts"]["invalid"] == 2
+    assert doc["invalid_rows"] == [
+        {"line": 3, "reason": "not an email address"},
+        {"line": 4, "reason": "not valid UTF-8"},
+    ]
+    text = run_cli("erase", "--file", str(ids), "--yes", "--skip-invalid", "--restart")
+    assert "invalid: line 3: not an email address" in text.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [(), ("--id", "a", "--file", "x.csv"), ("somejob", "--id", "a")],
+)
+def test_usage_errors(run_cli: CliHarness, args: tuple[str, ...]) -> None:
+    out = run_cli("erase", *args, expect=ExitCode.USAGE)
+    assert "give either --file PATH or --id" in out.stderr
+
+
+def test_failed_people_are_listed_by_pseudonym(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    seed = next(s for s in range(100) if random.Random(s).random() >= 0.5)
+    sandbox.set_faults(Faults(error_rate=0.5, error_status=422, seed=seed))
+    values = [f"f{n}" for n in range(20)]
+    out = run_cli(
+        "erase",
+        *(a for v in values for a in ("--id", v)),
+        "--yes",
+        "-f",
+        "json",
+        expect=ExitCode.CHECK_FAILED,
+    )
+    doc = out.json
+    assert doc["ok"] is False
+    failed = doc["failed"]
+    assert failed
+    assert doc["counts"]["failed"] == len(failed)
+    pseudonyms = {KEY.pseudonym(v) for v in values}
+    assert all(
+        p["subject"] in pseudonyms and p["reason"] == "HTTP 422 Unprocessable Entity"
+        for p in failed
+    )
+    sandbox.set_faults(Faults())
+    text = run_cli("erase", "--id", "g1", "--id", "g2", "--yes")
+    assert "Failed" not in text.stdout
+    sandbox.set_faults(Faults(error_rate=0.5, error_status=422, seed=seed))
+    text = run_cli(
+        "erase",
+        "--id",
+        "h1",
+        "--id",
+        "h2",
+        "--id",
+        "h3",
+        "--id",
+        "h4",
+        "--yes",
+        expect=ExitCode.CHECK_FAILED,
+    )
+    assert "Failed (pseudonymised)" in text.stdout
+
+
+def _draws(seed: int, n: int) -> list[bool]:
+    """Whether each of the sandbox's first ``n`` fault draws lets a request through."""
+    rng = random.Random(seed)
+    return [rng.random() >= 0.9 for _ in range(n)]
+
+
+def test_unreachable_stops_and_the_same_command_resumes(
+    run_cli: CliHarness, sandbox: Sandbox
+) -> None:
+    ids = _csv(Path("ids.csv"), None, ["r1", "r2", "r3"])
+    run_cli(
+        "erase",
+        "--file",
+        str(ids),
+        "--yes",
+        expect=ExitCode.OK,
+    )
+    ids = _csv(Path("ids2.csv"), None, ["q1", "q2", "q3"])
+    region_ok = next(s for s in range(1000) if _draws(s, 2) == [True, False])
+    sandbox.set_faults(Faults(error_rate=0.9, seed=region_ok))
+    out = run_cli(
+        "erase",
+        "--file",
+        str(ids),
+        "--yes",
+        "--max-attempts",
+        "1",
+        "--concurrency",
+        "1",
+        expect=ExitCode.REMOTE,
+    )
+    assert "run the same command again to resume" in out.stderr
+    sandbox.set_faults(Faults())
+    status = run_cli("erase", "--status", "-f", "json").json["jobs"]
+    assert sorted(job["status"] for job in status) == ["completed", "failed"]
+    out = run_cli("erase", "--file", str(ids), "--yes", "-f", "json")
+    assert "resuming job" in out.stderr
+    assert "3 left" in out.stderr
+    assert out.json["plan"]["resumed"] is True
+    assert out.json["counts"]["erased"] == 3
+    starts = [r for r in _trail() if r["type"] == "job-start"]
+    assert [s["resumed"] for s in starts] == [False, False, True]
+    ends = [r for r in _trail() if r["type"] == "job-end"]
+    assert [e["status"] for e in ends] == ["completed", "failed", "completed"]
+
+
+def test_status_lists_jobs_and_one_job(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    empty = run_cli("erase", "--status", "-f", "json").json
+    assert empty["jobs"] == []
+    doc = run_cli("erase", "--id", "s1", "--yes", "--ticket", "T-9", "-f", "json").json
+    job = doc["job"]
+    listed = run_cli("erase", "--status", job, "-f", "json").json["jobs"]
+    assert [(j["job"], j["status"], j["ticket"], j["counts"]["erased"]) for j in listed] == [
+        (job, "completed", "T-9", 1)
+    ]
+    text = run_cli("erase", "--status")
+    assert job in text.stdout
+    assert "T-9" in text.stdout
+    out = run_cli("erase", "--status", "nope", expect=ExitCode.USAGE)
+    assert "no erasure job 'nope'" in out.stderr
+
+
+def test_restart_starts_over(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    run_cli("erase", "--id", "a1", "--yes")
+    out = run_cli("erase", "--id", "a1", "--yes", "-f", "json")
+    assert "resuming job" in out.stderr
+    assert "1 done, 0 left" in out.stderr
+    again = run_cli("erase", "--id", "a1", "--yes", "--restart", "-f", "json")
+    assert again.json["plan"]["resumed"] is False
+    actions = [r for r in _trail() if r["type"] == "action"]
+    assert len(actions) == 4  # the restarted job erased again; the resumed one had nothing left
+
+
+# --------------------------------------------------------------------------- the terminal UI
+
+
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _plan(**changes: Any) -> Plan:
+    fields: dict[str, Any] = {
+        "job": "j",
+        "workspace": 1,
+        "region": "us",
+        "people": 3,
+        "invalid": 0,
+        "ticket": None,
+        "api": "v1",
+        "rate": 100.0,
+        "input_sha256": "0" * 64,
+        "source": "ids.csv",
+    }
+    return Plan(**{**fields, **changes})
+
+
+def test_the_confirmation_wants_the_number_typed() -> None:
+    ui = TerminalUi(Streams(io.StringIO(), io.StringIO()))
+    runner = CliRunner()
+    with runner.isolation(input="3\n"):
+        assert ui.confirm(_plan())
+    with runner.isolation(input="yes\n"):
+        assert not ui.confirm(_plan())
+
+
+def test_a_progress_bar_only_on_a_terminal() -> None:
+    err = Tty()
+    ui = TerminalUi(Streams(io.StringIO(), err, color=False))
+    ui.progress_start(10, 2)
+    ui.progress(3, 1)
+    ui.progress(5, 1)
+    ui.progress_stop()
+    ui.progress_stop()
+    assert "erasing" in err.getvalue()
+    assert "8/10" in err.getvalue()
+    piped = io.StringIO()
+    quiet = TerminalUi(Streams(io.StringIO(), piped))
+    quiet.progress_start(10, 0)
+    quiet.progress(1, 0)
+    quiet.progress_stop()
+    assert piped.getvalue() == ""
+
+
+def test_require_consent_refuses_a_wrong_answer() -> None:
+    from cio_sec.erase.inputs import InputSpec
+    from cio_sec.erase.plan import ErasureRequest, require_consent
+    from cio_sec.errors import ConfigError
+
+    class No:
+        def confirm(self, plan: Plan) -> bool:
+            return False
+
+    with pytest.raises(ConfigError, match="not confirmed; nothing was sent"):
+        require_consent(_plan(), ErasureRequest(InputSpec(ids=("a",))), No(), non_interactive=False)  # type: ignore[arg-type]
+
+
+def test_require_consent_accepts_the_typed_number() -> None:
+    from cio_sec.erase.inputs import InputSpec
+    from cio_sec.erase.plan import ErasureRequest, require_consent
+
+    class Yes:
+        def confirm(self, plan: Plan) -> bool:
+            return True
+
+    request = ErasureRequest(InputSpec(ids=("a",)))
+    require_consent(_plan(), request, Yes(), non_interactive=False)  # type: ignore[arg-type]

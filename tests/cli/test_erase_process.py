@@ -1,0 +1,206 @@
+"""``cio-sec erase`` as a real process: SIGKILL and resume, signals, the job lock, 401."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from cio_sec.auditlog import read_lines, verify_chain
+from cio_sec.errors import ExitCode
+from cio_sec.pseudonym import PseudonymKey
+from cio_sec.sandbox import Sandbox
+from tests.support.cli import CliHarness
+
+PROGRAM = str(Path(sys.executable).parent / "cio-sec")
+PSEUDONYM_KEY = "process-test-pseudonym-key-0123456789"
+KEY = PseudonymKey.from_text(PSEUDONYM_KEY)
+
+
+@pytest.fixture(autouse=True)
+def pseudonym_key(monkeypatch: pytest.MonkeyPatch, watched_secrets: set[str]) -> None:
+    """Subprocesses cannot see the in-memory keyring: the key comes from the environment."""
+    monkeypatch.setenv("CIO_SEC_PSEUDONYM_KEY", PSEUDONYM_KEY)
+    watched_secrets.add(PSEUDONYM_KEY)
+
+
+def _state() -> Path:
+    return Path(os.environ["XDG_STATE_HOME"]) / "cio-sec"
+
+
+def _ids(path: Path, prefix: str, count: int) -> tuple[Path, list[str]]:
+    values = [f"{prefix}-{n:05d}" for n in range(count)]
+    path.write_text("id\n" + "\n".join(values) + "\n")
+    return path, values
+
+
+@contextmanager
+def _erase(*args: str, fmt: str = "json") -> Iterator[subprocess.Popen[str]]:
+    process = subprocess.Popen(
+        [PROGRAM, "erase", *args, "--yes", "-f", fmt],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+def _wait(condition: Callable[[], bool], timeout: float = 40.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def _erasing_requests(sandbox: Sandbox) -> int:
+    return sum(1 for r in sandbox.requests() if r.method != "GET")
+
+
+def _actions(job: str) -> list[dict[str, Any]]:
+    return [
+        line.record
+        for line in read_lines(_state() / "audit.jsonl")
+        if line.record and line.record["type"] == "action" and line.record["job"] == job
+    ]
+
+
+def test_sigkill_at_random_points_then_resume(sandbox: Sandbox) -> None:
+    count = 2000
+    ids, values = _ids(Path("ids.csv"), "kp", count)
+    rng = random.Random(20261129)
+    kills = 0
+    for run in range(5):
+        api = "v1" if run % 2 == 0 else "batch"
+        before = _erasing_requests(sandbox)
+        wanted = rng.randint(20, 150) if api == "v1" else rng.randint(1, 6)
+        # Slow enough that a batch run (40 requests in all) is still going when killed.
+        rate = "2000" if api == "v1" else "20"
+        with _erase("--file", str(ids), "--api", api, "--rate", rate) as process:
+            target = before + wanted
+            _wait(lambda: _erasing_requests(sandbox) >= target or process.poll() is not None)  # noqa: B023 - used at once
+            assert process.poll() is None, "the run finished before it could be killed"
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            kills += 1
+    assert kills == 5
+    final = subprocess.run(
+        [PROGRAM, "erase", "--file", str(ids), "--api", "batch", "--yes", "-f", "json"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+        check=False,
+    )
+    assert final.returncode == 0, final.stderr
+    doc = json.loads(final.stdout)
+    assert "resuming job" in final.stderr
+    assert doc["counts"] == {"people": count, "erased": count, "failed": 0, "invalid": 0, "left": 0}
+    people = sandbox.people()
+    assert set(values) <= set(cast("list[str]", people["suppressed"]))
+    assert set(values) <= set(cast("list[str]", people["deleted"]))
+    # The journal is complete and holds no plaintext identifier any more.
+    journal = _state() / "jobs" / f"{doc['job']}.sqlite"
+    with sqlite3.connect(journal) as db:
+        stages = dict(db.execute("SELECT stage, count(*) FROM people GROUP BY stage").fetchall())
+        assert stages == {2: count}
+        assert db.execute(
+            "SELECT count(*) FROM people WHERE identifier IS NOT NULL"
+        ).fetchone() == (0,)
+    db.close()
+    for path in journal.parent.iterdir():
+        assert b"kp-" not in path.read_bytes(), path
+    # The trail: exactly one final outcome per person and action, a verified chain, no PII.
+    actions = _actions(doc["job"])
+    per_action = Counter((a["subject"], a["action"]) for a in actions)
+    assert set(per_action.values()) == {1}
+    assert {subject for subject, _ in per_action} == {KEY.pseudonym(v) for v in values}
+    assert len(per_action) == 2 * count
+    assert all(a["outcome"] == "done" for a in actions)
+    report = verify_chain(_state() / "audit.jsonl", {KEY.key_id: KEY})
+    assert report.ok, report.first_break
+    assert b"kp-" not in (_state() / "audit.jsonl").read_bytes()
+
+
+def test_a_second_run_of_a_job_is_refused_and_signals_stop_it(
+    run_cli: CliHarness, sandbox: Sandbox
+) -> None:
+    ids, values = _ids(Path("ids.csv"), "lk", 40)
+    lock = _state() / "jobs"
+    runs = (
+        (signal.SIGINT, ExitCode.INTERRUPTED, "json"),
+        (signal.SIGTERM, ExitCode.PARTIAL, "text"),
+    )
+    for signum, code, fmt in runs:
+        before = _erasing_requests(sandbox)
+        with _erase("--file", str(ids), "--rate", "10", "--concurrency", "2", fmt=fmt) as process:
+            _wait(lambda: _erasing_requests(sandbox) >= before + 4)  # noqa: B023 - used at once
+            out = run_cli("erase", "--file", str(ids), "--yes", expect=ExitCode.CONFIG)
+            assert f"already running in process {process.pid}" in out.stderr
+            assert list(lock.glob("*.lock"))
+            process.send_signal(signum)
+            stdout, stderr = process.communicate(timeout=30)
+            assert process.returncode == code, stderr
+            if fmt == "text":
+                assert "stopped" in stdout
+                assert "stopped: run the same command again to resume the job" in stderr
+                continue
+            doc = json.loads(stdout)
+            assert doc["status"] == "stopped"
+            assert 0 < doc["counts"]["erased"] < 40
+    done = run_cli("erase", "--file", str(ids), "--yes", "-f", "json")
+    assert done.json["counts"]["erased"] == 40
+    assert set(values) <= set(cast("list[str]", sandbox.people()["suppressed"]))
+    ends = [
+        line.record["status"]
+        for line in read_lines(_state() / "audit.jsonl")
+        if line.record and line.record["type"] == "job-end"
+    ]
+    assert ends == ["stopped", "stopped", "completed"]
+    per_action = Counter((a["subject"], a["action"]) for a in _actions(done.json["job"]))
+    assert set(per_action.values()) == {1}
+
+
+def test_401_mid_run_stops_with_exit_3_and_resumes_with_new_keys(
+    run_cli: CliHarness, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids, values = _ids(Path("ids.csv"), "rv", 60)
+    with _erase("--file", str(ids), "--rate", "20", "--concurrency", "2") as process:
+        _wait(lambda: _erasing_requests(sandbox) >= 10)
+        sandbox.revoke_track_keys(sandbox.info.site_id)
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == ExitCode.CONFIG
+        assert "rejected the Track API credentials" in stderr
+        assert "run the same command again to resume" in stderr
+    erased_before = {
+        r.identifier for r in sandbox.requests() if r.method == "DELETE" and r.status == 200
+    }
+    keys = sandbox.add_track_keys(workspace_id=1001)
+    monkeypatch.setenv("CUSTOMERIO_SITE_ID", keys.site_id)
+    monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", keys.track_api_key)
+    run_cli.watched.add(keys.track_api_key)
+    out = run_cli("erase", "--file", str(ids), "--yes", "-f", "json")
+    assert "resuming job" in out.stderr
+    assert out.json["counts"]["erased"] == 60
+    assert set(values) <= set(cast("list[str]", sandbox.people()["suppressed"]))
+    assert erased_before
+    per_action = Counter((a["subject"], a["action"]) for a in _actions(out.json["job"]))
+    assert set(per_action.values()) == {1}
+    assert len(per_action) == 120
