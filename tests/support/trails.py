@@ -1,7 +1,7 @@
-"""An erasure trail as the erase command writes it (trail-format.md), for the audit tests.
+"""A synthetic erasure trail with the records ``cio-sec erase`` writes, for fast audit tests.
 
-NOTE: stands in for running the real ``cio-sec erase`` until that command is merged; the
-records and fields are exactly those the shared format specifies.
+tests/audit/test_real_erase_trail.py checks that these records have exactly the shape of
+a trail the real erase command writes, and repeats the tamper cases on such a trail.
 """
 
 from __future__ import annotations
