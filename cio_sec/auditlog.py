@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from cio_sec.errors import ConfigError
+from cio_sec.errors import ConfigError, InputError
 from cio_sec.pseudonym import PseudonymKey
 
 GENESIS = "0" * 64
@@ -164,7 +164,7 @@ def _tail_record(line: bytes, *, torn: bool) -> _Tail | None:
     try:
         record = json.loads(line)
         return _Tail(int(record["seq"]), str(record["hash"]), str(record["ts"]), torn)
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return None  # a torn or damaged line; `audit log verify` reports it
 
 
@@ -184,12 +184,12 @@ def read_lines(path: Path) -> Iterator[LogLine]:
     """Every non-empty line of the trail, parsed; unreadable lines carry a problem.
 
     Raises:
-        ConfigError: the file cannot be opened.
+        InputError: the file cannot be opened (missing, a directory, no permission).
     """
     try:
         handle = path.open("rb")
     except OSError as exc:
-        raise ConfigError(f"cannot read the audit trail {path}: {exc.strerror}") from None
+        raise InputError(f"cannot read the audit trail: {exc.strerror}", path=path) from None
     with handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
@@ -202,7 +202,7 @@ def _parse_line(number: int, raw: bytes) -> LogLine:
         return LogLine(number, None, "incomplete record (the write was cut off)")
     try:
         record = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # nested deeper than any record: not one
         return LogLine(number, None, "not valid JSON")
     if not isinstance(record, dict):
         return LogLine(number, None, "not a JSON object")
@@ -265,7 +265,7 @@ def verify_chain(
     verification), which detects truncation and wholesale replacement.
 
     Raises:
-        ConfigError: the file cannot be read.
+        InputError: the file cannot be read.
     """
     state = _Verifier(keys)
     for line in read_lines(path):

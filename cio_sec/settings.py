@@ -372,7 +372,10 @@ def _value_problem(key: str, value: object) -> str | None:
     if key == "region" and str(value).strip().lower() not in REGIONS:
         return 'must be "us" or "eu"'
     if key in ("track_url", "app_url"):
-        parts = urlsplit(str(value))
+        try:
+            parts = urlsplit(str(value))
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            parts = urlsplit("")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             return "must be an http(s) URL with a host"
     return None

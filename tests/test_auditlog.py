@@ -17,7 +17,7 @@ from cio_sec.auditlog import (
     record_hash,
     verify_chain,
 )
-from cio_sec.errors import ConfigError
+from cio_sec.errors import ConfigError, InputError
 from cio_sec.pseudonym import PseudonymKey
 
 KEY = PseudonymKey(b"audit-key-" * 4)
@@ -191,6 +191,15 @@ def test_a_torn_tail_is_kept_as_evidence_and_writing_goes_on(tmp_path: Path) -> 
     assert report.first_break.line == 3
 
 
+def test_absurdly_nested_lines_are_damage_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_trail(path, 1)
+    path.write_text(path.read_text() + "[" * 100_000 + "]" * 100_000 + "\n")
+    report = verify_chain(path, KEYS)
+    assert report.first_break is not None
+    assert (report.first_break.line, report.first_break.problem) == (2, "not valid JSON")
+
+
 def test_blank_lines_are_not_records(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     write_trail(path, 2)
@@ -222,8 +231,9 @@ def test_unwritable_and_unreadable_trails_are_config_errors(tmp_path: Path) -> N
     blocker.write_text("")
     with pytest.raises(ConfigError, match="cannot open the audit trail"):
         AuditLog(blocker / "audit.jsonl", KEY).append([{"type": "x"}])
-    with pytest.raises(ConfigError, match="cannot read the audit trail"):
+    with pytest.raises(InputError, match=r"missing\.jsonl: cannot read the audit trail") as caught:
         verify_chain(tmp_path / "missing.jsonl", KEYS)
+    assert caught.value.exit_code == 2
 
 
 def _append_many(path: str, worker: int) -> None:

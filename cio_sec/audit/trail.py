@@ -43,7 +43,7 @@ def check_trail(settings: Settings, opener: StoreOpener) -> CheckResult:
         )
     try:
         report = verify_chain(path, trail_keys(settings, opener))
-    except ConfigError as exc:
+    except (ConfigError, InputError) as exc:
         return CheckResult(
             "audit-trail",
             TITLE,
@@ -78,7 +78,8 @@ def verify_trail(
 
     Raises:
         SecretMissingError: no pseudonym key is stored.
-        ConfigError: the trail cannot be read or the key is unusable.
+        ConfigError: the key is unusable.
+        InputError: the trail cannot be read.
     """
     return verify_chain(
         path or settings.audit_log, trail_keys(settings, opener), expect_head=expect_head

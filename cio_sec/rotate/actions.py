@@ -199,6 +199,7 @@ def _store_pseudonym(rotation: Rotation) -> str:
     current = store.get()
     if current is None or fingerprint(current.value) != state.new.get("pseudonym_key"):
         _expect_old(state.old["pseudonym_key"], current.value if current else None, "key", store)
+        _refuse_to_drop_a_trail_key(rotation, store)
         _, text = PseudonymKey.generate()
         # Saved before the write: a crash after it is then recognised, not repeated.
         state.new["pseudonym_key"] = fingerprint(text)
@@ -206,6 +207,32 @@ def _store_pseudonym(rotation: Rotation) -> str:
         store.put(text)
     _check_stored(rotation, "pseudonym_key")
     return f"new key stored in {store.ref} (previous kept)"
+
+
+def _refuse_to_drop_a_trail_key(rotation: Rotation, store: SecretStore) -> None:
+    """Stores keep one previous value: a new key pushes out the one before the current.
+
+    If the audit trail still has records chained with that key, they could never be
+    verified again, so the rotation stops before anything is written.
+    """
+    from cio_sec.auditlog import read_lines
+    from cio_sec.pseudonym import PseudonymKey
+
+    previous = store.get_previous()
+    trail = rotation.settings.audit_log
+    if previous is None or not trail.exists():
+        return
+    dropped = PseudonymKey.from_text(previous.value).key_id
+    used = sum(1 for line in read_lines(trail) if line.record and line.record["key_id"] == dropped)
+    if used:
+        raise ConfigError(
+            f"the audit trail {trail} has {used} record(s) chained with key id {dropped}, "
+            "which this rotation would push out of the store; they could not be verified "
+            "again",
+            hint="archive the trail first: run `cio-sec audit log verify` and note the head, "
+            "export the evidence you need, move the file aside together with a backup of the "
+            "key it needs, then rotate",
+        )
 
 
 def _test_stored_remote(rotation: Rotation) -> str:

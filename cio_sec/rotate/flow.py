@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from pathlib import Path
 from typing import Protocol
 
 from cio_sec.auditlog import format_ts, utc_now
@@ -126,9 +127,9 @@ class Rotation:
         """
         path = state_path(self.settings.state_dir, self.settings.profile, self.kind.value)
         with rotation_lock(path):
-            self.state = load_state(path)
             if action is Action.ABORT:
-                return self._abort()
+                return self._abort(path)
+            self.state = load_state(path)
             if action is Action.ROLLBACK:
                 self._confirm(yes, f"Roll back the {self.kind.value} rotation?")
                 return actions.rollback(self)
@@ -165,11 +166,16 @@ class Rotation:
         if not self.operator.confirm(question):
             raise InteractionRequiredError("not confirmed; nothing was changed")
 
-    def _abort(self) -> RotationReport:
-        state = self.state
+    def _abort(self, path: Path) -> RotationReport:
+        try:
+            state = self.state = load_state(path)
+        except ConfigError as exc:  # damaged: forgetting it is exactly what was asked
+            clear_state(path)
+            self.warnings.append(exc.message)
+            return self.report(Action.ABORT, "aborted", "the damaged rotation state was removed")
         if state is None:
             return self.report(Action.ABORT, "aborted", "no rotation was in progress")
-        clear_state(state_path(self.settings.state_dir, self.settings.profile, self.kind.value))
+        clear_state(path)
         if "store" in state.done:
             warning = (
                 "the new key stays in the store (the old one is its previous value); "

@@ -105,7 +105,10 @@ def check_probe_url(url: str) -> str:
     Raises:
         InputError: another scheme, or no host.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InputError(
             "probe sends HTTP requests: the URL must start with http:// or https:// and name a host"

@@ -100,7 +100,10 @@ def check_forward_url(url: str) -> str:
     Raises:
         InputError: anything else.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InputError("--forward-to must be an http:// or https:// URL with a host")
     return url

@@ -95,12 +95,21 @@ class Secret:
         return self.value.encode("utf-8") if isinstance(self.value, str) else self.value
 
 
-def as_secrets(secrets: Iterable[Secret | str | bytes]) -> tuple[Secret, ...]:
-    """Accept plain keys from library callers; number them ``secret 1``, ``secret 2`` ..."""
-    return tuple(
+def as_secrets(
+    secrets: Iterable[Secret | str | bytes] | Secret | str | bytes,
+) -> tuple[Secret, ...]:
+    """Accept plain keys from library callers; number them ``secret 1``, ``secret 2`` ...
+
+    A lone key is one key, not a sequence of one-character keys; empty keys are dropped
+    (an unset variable read as ``""`` must never become a key anyone can sign with).
+    """
+    if isinstance(secrets, (Secret, str, bytes)):
+        secrets = [secrets]
+    wrapped = (
         item if isinstance(item, Secret) else Secret(f"secret {number}", item)
         for number, item in enumerate(secrets, start=1)
     )
+    return tuple(secret for secret in wrapped if secret.key)
 
 
 @dataclass(frozen=True)
@@ -157,9 +166,14 @@ def sign(
     """Return the headers a sender would attach to ``body`` (for fixtures and probes).
 
     ``timestamp`` defaults to now; Pipelines deliveries carry no timestamp.
+
+    Raises:
+        ValueError: the key is empty.
     """
     scheme = Scheme(scheme)
     key = secret.encode("utf-8") if isinstance(secret, str) else secret
+    if not key:
+        raise ValueError("refusing to sign with an empty key")
     if scheme is Scheme.PIPELINES:
         return {scheme.signature_header: mac(key, body, scheme).hex()}
     stamp = str(int(now()) if timestamp is None else timestamp)
@@ -227,7 +241,7 @@ def verify(
     body: bytes,
     timestamp: str | bytes | None,
     signature: str | bytes | None,
-    secrets: Iterable[Secret | str | bytes],
+    secrets: Iterable[Secret | str | bytes] | Secret | str | bytes,
     *,
     tolerance: int = DEFAULT_TOLERANCE,
     now: Callable[[], float] | float | None = None,

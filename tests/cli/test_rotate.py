@@ -196,6 +196,43 @@ def test_pseudonym_rotation_needs_nothing_but_yes(
     assert done["fingerprints"] == {"pseudonym_key": fingerprint(str(new))}
 
 
+def test_a_second_pseudonym_rotation_never_orphans_trail_records(
+    run_cli: CliHarness, memory_keyring: MemoryKeyring, hermetic_env: Path
+) -> None:
+    """The store keeps one previous key; records chained with an older one must not be lost."""
+    import os
+
+    from cio_sec.auditlog import AuditLog, verify_chain
+    from cio_sec.pseudonym import PseudonymKey
+    from cio_sec.settings import default_state_dir
+
+    trail = default_state_dir(os.environ) / "audit.jsonl"
+    AuditLog(trail, PseudonymKey.from_text(CANARY)).append([{"type": "action"}])
+    run_cli("rotate", "pseudonym", "--yes")  # the canary key becomes the previous one
+    first = memory_keyring.get_password(SERVICE, "default/pseudonym_key")
+    refused = run_cli("rotate", "pseudonym", "--yes", expect=ExitCode.CONFIG)
+    assert "has 1 record(s) chained with key id" in refused.stderr
+    assert "archive the trail first" in refused.stderr
+    assert memory_keyring.get_password(SERVICE, "default/pseudonym_key") == first
+    assert memory_keyring.get_password(SERVICE, "default/pseudonym_key@previous") == CANARY
+    keys = {key.key_id: key for key in map(PseudonymKey.from_text, [CANARY, str(first)])}
+    assert verify_chain(trail, keys).ok
+    run_cli("rotate", "pseudonym", "--abort")
+    trail.rename(trail.with_suffix(".archived"))  # archived: nothing left to orphan
+    assert run_cli("rotate", "pseudonym", "--yes", "-f", "json").json["outcome"] == "completed"
+
+
+def test_abort_removes_a_damaged_state(run_cli: CliHarness, hermetic_env: Path) -> None:
+    path = state_file(hermetic_env, "track")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{x")
+    run_cli("rotate", "track", "--resume", expect=ExitCode.CONFIG)
+    outcome = run_cli("rotate", "track", "--abort", "-f", "json")
+    assert outcome.json["outcome"] == "aborted"
+    assert "is damaged" in outcome.json["warnings"][0]
+    assert not path.exists()
+
+
 def test_a_key_from_another_workspace_is_refused_before_anything_is_stored(
     run_cli: CliHarness, stored: Sandbox, memory_keyring: MemoryKeyring, hermetic_env: Path
 ) -> None:

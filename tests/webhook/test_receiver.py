@@ -218,7 +218,9 @@ def test_event_type_is_a_tame_identifier(body: bytes, event: str | None) -> None
     assert event_type(body) == event
 
 
-@pytest.mark.parametrize("url", ["ftp://x/", "file:///etc/passwd", "http://", "localhost:80"])
+@pytest.mark.parametrize(
+    "url", ["ftp://x/", "file:///etc/passwd", "http://", "localhost:80", "http://[::1"]
+)
 def test_forward_and_probe_urls_must_be_http(url: str) -> None:
     with pytest.raises(InputError):
         check_forward_url(url)

@@ -37,6 +37,7 @@ UNICODE_VECTOR = "7d69fe778db0717d3a83abd29255c7a7f63ebdb7fc735a7b2031e344769f39
 PIPELINES_VECTOR = "4a48863c5ed3d6d6c4a22f1e0e47c9a7c2e40259"
 PIPELINES_BODY = b'{"type":"track","event":"Signed Up"}'
 GITHUB_VECTOR = "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+TS, SIG = "X-CIO-Timestamp", "X-CIO-Signature"
 
 
 def test_reporting_known_answer() -> None:
@@ -206,6 +207,31 @@ def test_no_secret() -> None:
     assert verdict.reason is Reason.NO_SECRET
     assert verdict.exit_code == ExitCode.CONFIG
     assert not verdict.ok
+
+
+def test_a_lone_key_is_one_key_not_one_per_character() -> None:
+    headers = sign(b"{}", "0", timestamp=NOW)
+    for lone in ("0123", b"0123"):
+        forged = verify(b"{}", headers[TS], headers[SIG], lone, now=NOW)
+        assert forged.reason is Reason.MISMATCH
+    genuine = sign(b"{}", "0123", timestamp=NOW)
+    assert verify(b"{}", genuine[TS], genuine[SIG], "0123", now=NOW).ok
+    assert verify(b"{}", genuine[TS], genuine[SIG], Secret("env:K", "0123"), now=NOW).ok
+
+
+def test_empty_keys_are_no_keys() -> None:
+    headers = {TS: str(NOW), SIG: "0" * 64}
+    empties: list[str | bytes | list[str | bytes | Secret]] = [
+        "",
+        b"",
+        [""],
+        [b"", Secret("env:EMPTY", "")],
+    ]
+    for empty in empties:
+        verdict = verify(b"{}", headers[TS], headers[SIG], empty, now=NOW)
+        assert verdict.reason is Reason.NO_SECRET
+    with pytest.raises(ValueError, match="empty key"):
+        sign(b"{}", "", timestamp=NOW)
 
 
 def test_any_active_key_passes_and_the_verdict_names_it() -> None:
