@@ -158,7 +158,11 @@ def _collect(
 ) -> None:
     kind = record.get("type")
     if kind == "job-start":
+        # A job id may be dry-run first and run for real later: it sent something if any
+        # of its runs was not a dry run.
+        dry_run = bool(job.get("dry_run", True)) and bool(record.get("dry_run"))
         job.update({name: record.get(name) for name in _JOB_FIELDS}, started=record["ts"])
+        job["dry_run"] = dry_run
     elif kind == "job-end":
         job.update(
             ended=record["ts"],
@@ -203,7 +207,8 @@ def _job_row(job: Mapping[str, Any]) -> str:
     counts = job.get("counts") or {}
     cells = [
         job.get("job"), job.get("workspace"), job.get("region"), job.get("operator"),
-        job.get("started"), job.get("ended"), job.get("status"),
+        job.get("started"), job.get("ended"),
+        f"{job.get('status')} (dry run: nothing sent)" if job.get("dry_run") else job.get("status"),
         counts.get("erased"), counts.get("failed"), counts.get("invalid"),
     ]  # fmt: skip
     return "| " + " | ".join(_md(cell) for cell in cells) + " |"

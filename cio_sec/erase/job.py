@@ -181,6 +181,11 @@ class _Run:
         self.ui.show_plan(plan)
         if resumed:
             self.ui.note(f"resuming job {job}: {plan.done} done, {plan.left} left")
+            if plan.left == 0 and counts.failed:
+                self.ui.note(
+                    f"{counts.failed} person(s) of this job failed earlier and are not retried; "
+                    "add --restart to try everyone in the file again"
+                )
         require_consent(plan, self.request, self.ui, non_interactive=self.settings.non_interactive)
         from cio_sec.auditlog import AuditLog
 

@@ -138,3 +138,16 @@ def test_a_real_trail_written_with_another_key_does_not_verify(
     broken = first_break(run_cli)
     assert broken["line"] == 1
     assert "unknown key id" in broken["problem"]
+
+
+def test_evidence_marks_a_job_that_was_only_dry_run(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    run_erase(run_cli, EMAILS, "GDPR-10", "--dry-run")
+    dry = run_cli("audit", "log", "export", "--ticket", "GDPR-10").stdout
+    assert "| completed (dry run: nothing sent) |" in dry
+    assert run_cli("audit", "log", "export", "--ticket", "GDPR-10", "-f", "json").json["jobs"][0][
+        "dry_run"
+    ]
+    run_erase(run_cli, EMAILS, "GDPR-10")
+    real = run_cli("audit", "log", "export", "--ticket", "GDPR-10").stdout
+    assert "dry run" not in real
+    assert "| completed |" in real

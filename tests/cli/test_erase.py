@@ -184,6 +184,11 @@ def test_failed_people_are_listed_by_pseudonym(run_cli: CliHarness, sandbox: San
         for p in failed
     )
     sandbox.set_faults(Faults())
+    rerun = run_cli(
+        "erase", *(a for v in values for a in ("--id", v)), "--yes", expect=ExitCode.CHECK_FAILED
+    )
+    assert f"{len(failed)} person(s) of this job failed earlier" in rerun.stderr
+    assert "add --restart" in rerun.stderr
     text = run_cli("erase", "--id", "g1", "--id", "g2", "--yes")
     assert "Failed" not in text.stdout
     sandbox.set_faults(Faults(error_rate=0.5, error_status=422, seed=seed))
