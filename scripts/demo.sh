@@ -53,10 +53,6 @@ echo "== a bulk erasure of 2,000 people from a generated ids.csv (dry run first)
 echo "== the job's status" >&2
 "$bin/cio-sec" --env-file .env erase --status
 
-echo "== verifying the audit trail's hash chain" >&2
-"$bin/python" -c 'import os; from pathlib import Path
-from cio_sec.auditlog import verify_chain; from cio_sec.credentials import store_opener
-from cio_sec.pseudonym import load_keys; from cio_sec.settings import CliFlags, read_settings
-s = read_settings(CliFlags(env_file=Path(".env")), os.environ, cwd=Path.cwd())
-r = verify_chain(s.audit_log, load_keys(s, store_opener(s, os.environ)).by_id())
-print(f"{r.records} records, chain verified: {r.ok}, head {r.head[:16]}…")'
+echo "== verifying the audit trail's hash chain, then the evidence for the ticket" >&2
+"$bin/cio-sec" --env-file .env audit log verify
+"$bin/cio-sec" --env-file .env audit log export --ticket DEMO-1 | head -n 12
