@@ -57,15 +57,17 @@ def could_match(text: str) -> bool:
 
 
 def candidate_finder(detectors: Iterable[Detector]) -> Callable[[str], object]:
-    """One compiled search for everything the detectors' patterns find (None: nothing).
+    """One compiled match for :func:`could_match` and any detector's pattern (None: neither).
 
-    Each detector only ever rewrites text its own pattern matches, so text this search
-    does not match would come back from :func:`redact_text` unchanged.
+    Each detector only ever rewrites text its own pattern matches, so text this does not
+    match would come back from :func:`redact_text` unchanged.
     """
     patterns = [_PATTERNS[detector].pattern for detector in Detector if detector in detectors]
     if not patterns:
         return lambda text: None
-    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns)).search
+    alternatives = "|".join(f"(?:{pattern})" for pattern in patterns)
+    # The lookahead is could_match's digit count; then the leftmost match of any pattern.
+    return re.compile(rf"(?=(?:[^0-9]*[0-9]){{9}})[\s\S]*?(?:{alternatives})").match
 
 
 def luhn_valid(digits: str) -> bool:

@@ -18,7 +18,6 @@ from cio_sec.sanitize.detectors import (
     MIN_LENGTH,
     Detector,
     candidate_finder,
-    could_match,
     redact_text,
 )
 from cio_sec.sanitize.hashers import (
@@ -165,6 +164,7 @@ class _Walker:
         if plan is None:
             return self.any_mapping(attrs, scan, prefix)
         drops, pseudonyms, skip, scan_here = plan
+        candidate = self.candidate
         # NOTE: the hot path of every run: copy in C, then touch only what needs it.
         out = attrs.copy()
         if skip:
@@ -188,7 +188,7 @@ class _Walker:
                     scan_here
                     and len(value) >= MIN_LENGTH
                     and not (skip and key in skip)
-                    and self.could_change(value)
+                    and candidate(value) is not None
                 ):
                     out[key] = self.text(value, prefix + key)
             elif kind in _SCALARS:
@@ -205,10 +205,6 @@ class _Walker:
             else:
                 out[key] = self.value(value, scan_here, prefix, key)
         return out
-
-    def could_change(self, text: str) -> bool:
-        """Whether the detectors could change ``text``: the digit prefilter, then their patterns."""
-        return could_match(text) and self.candidate(text) is not None
 
     def plan(self, keys: tuple[Any, ...], scan: bool, prefix: str) -> _Plan | None:
         """What to do with a mapping of exactly these keys (records mostly share a shape)."""
@@ -241,7 +237,8 @@ class _Walker:
             if kind is dict:
                 out.append(self.mapping(item, scan, path + "."))
             elif kind is str:
-                out.append(self.text(item, path) if scan and self.could_change(item) else item)
+                changed = scan and self.candidate(item) is not None
+                out.append(self.text(item, path) if changed else item)
             elif kind is list:
                 out.append(self.sequence(item, scan, path + "[]"))
             else:
@@ -273,7 +270,8 @@ class _Walker:
     def value(self, value: Any, scan: bool, prefix: str, name: str) -> Any:
         kind = type(value)
         if kind is str:
-            return self.text(value, prefix + name) if scan and could_match(value) else value
+            changed = scan and self.candidate(value) is not None
+            return self.text(value, prefix + name) if changed else value
         if kind is dict or isinstance(value, Mapping):
             return self.mapping(value, scan, f"{prefix}{name}.")
         if kind is list or kind is tuple:
