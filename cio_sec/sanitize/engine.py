@@ -7,7 +7,6 @@ and action, never values, so a report can be printed anywhere.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from cio_sec.sanitize.hashers import (
     legacy_hasher,
     placeholder_hasher,
 )
+from cio_sec.sanitize.jsontext import compact_encoder
 from cio_sec.sanitize.policy import Action, Policy
 
 __all__ = [
@@ -45,8 +45,8 @@ __all__ = [
 HASH_SUFFIX = "_hash"
 _LARGE_INT = 10**12  # an integer this large may be a card number written without quotes
 #: ``json.dumps(value, sort_keys=True, separators=(",", ":"))`` without a new encoder per call.
-_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
-_SCALARS = frozenset({int, float, bool, type(None)})
+_CANONICAL_JSON = compact_encoder(ensure_ascii=True, sort_keys=True)
+_INERT = frozenset({float, bool, type(None)})  # values the detectors never change
 _DROP = 1
 _PLAN_CACHE_LIMIT = 1_000
 #: (attribute path, action): a key of ``SanitizeCounts.changes``.
@@ -191,12 +191,10 @@ class _Walker:
                     and candidate(value) is not None
                 ):
                     out[key] = self.text(value, prefix + key)
-            elif kind in _SCALARS:
-                if scan_here and kind is int and (value >= _LARGE_INT or value <= -_LARGE_INT):
-                    if skip and key in skip:
-                        continue
+            elif kind is int:
+                if scan_here and not -_LARGE_INT < value < _LARGE_INT and key not in skip:
                     out[key] = self.value(value, scan_here, prefix, key)
-            elif skip and key in skip:
+            elif kind in _INERT or (skip and key in skip):
                 continue
             elif kind is dict:
                 out[key] = self.mapping(value, scan_here, prefix + key + ".")

@@ -17,6 +17,7 @@ from enum import Enum
 from typing import IO, Any
 
 from cio_sec.errors import InputError
+from cio_sec.sanitize.jsontext import compact_encoder
 
 _CHUNK = 1 << 16
 _CUT_MARGIN = 8  # longer than any JSON literal or escape a chunk can cut
@@ -274,7 +275,7 @@ def _json_elements(
 
 
 #: ``json.dumps(record, ensure_ascii=False, separators=(",", ":"))``, one encoder for all.
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_dumps = compact_encoder(ensure_ascii=False, sort_keys=False)
 _BATCH = 256  # records per write: fewer, larger writes
 
 

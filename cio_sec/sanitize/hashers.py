@@ -21,36 +21,38 @@ KindHasher = Callable[[str], str]
 _SHA256_BLOCK = 64
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}").fullmatch
-# For ASCII text, deleting these is what removing ``\D`` does (str.translate is faster).
-_ASCII_NON_DIGITS = str.maketrans("", "", "".join(chr(c) for c in range(128) if not 48 <= c <= 57))
+# For ASCII text, deleting these bytes is what removing ``\D`` does, and much faster.
+_ASCII_NON_DIGITS = bytes(code for code in range(128) if not 48 <= code <= 57)
 
 
-def _as_is(value: str) -> str:
-    return value
+def _as_is(value: str) -> bytes:
+    return value.encode("utf-8")
 
 
-def _email(value: str) -> str:
-    return value.strip().casefold()
+def _email(value: str) -> bytes:
+    return value.strip().casefold().encode("utf-8")
 
 
-def _phone(value: str) -> str:
+def _phone(value: str) -> bytes:
     if not value.isascii():
-        return normalise(value, IdentifierKind.PHONE)
-    digits = value.translate(_ASCII_NON_DIGITS)
-    return "+" + digits if value.lstrip().startswith("+") else digits
+        return normalise(value, IdentifierKind.PHONE).encode("utf-8")
+    digits = value.encode("ascii").translate(None, _ASCII_NON_DIGITS)
+    return b"+" + digits if value.lstrip().startswith("+") else digits
 
 
-def _ip(value: str) -> str:
-    return value if _CANONICAL_IPV4(value) else normalise(value, IdentifierKind.IP)
+def _ip(value: str) -> bytes:
+    if _CANONICAL_IPV4(value) is None:
+        value = normalise(value, IdentifierKind.IP)
+    return value.encode("utf-8")
 
 
-def _text(value: str) -> str:
-    return " ".join(value.split()).casefold()
+def _text(value: str) -> bytes:
+    return " ".join(value.split()).casefold().encode("utf-8")
 
 
-#: ``normalise(value, kind)`` without the dispatch, and with fast paths for the common
-#: cases (ASCII phone numbers, canonical IPv4); tests check they equal ``normalise``.
-_NORMALISERS: dict[IdentifierKind, Callable[[str], str]] = {
+#: ``normalise(value, kind).encode()`` without the dispatch, and with fast paths for the
+#: common cases (ASCII phone numbers, canonical IPv4); tests check they equal ``normalise``.
+_NORMALISERS: dict[IdentifierKind, Callable[[str], bytes]] = {
     IdentifierKind.ID: _as_is,
     IdentifierKind.EMAIL: _email,
     IdentifierKind.PHONE: _phone,
@@ -85,13 +87,13 @@ class KeyedHasher:
 
 
 def _keyed(
-    normaliser: Callable[[str], str], inner: hashlib._Hash, outer: hashlib._Hash, prefix: str
+    normaliser: Callable[[str], bytes], inner: hashlib._Hash, outer: hashlib._Hash, prefix: str
 ) -> KindHasher:
     inner_copy, outer_copy = inner.copy, outer.copy
 
     def pseudonym(value: str) -> str:
         digest = inner_copy()
-        digest.update(normaliser(value).encode("utf-8"))
+        digest.update(normaliser(value))
         mac = outer_copy()
         mac.update(digest.digest())
         return prefix + mac.hexdigest()
