@@ -17,7 +17,8 @@ from enum import Enum
 _CARD_RUN = re.compile(r"(?<![0-9A-Za-z_])\d(?:[ -]?\d){12,}(?![0-9A-Za-z_])")
 _CARD_DIGITS = (13, 19)
 _SSN = re.compile(
-    r"(?<![0-9A-Za-z_-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![0-9A-Za-z_-])"
+    r"(?<![0-9A-Za-z_-])(?!000|666|9\d\d)\d{3}(?P<ssn_separator>[- ])(?!00)\d{2}(?P=ssn_separator)"
+    r"(?!0000)\d{4}(?![0-9A-Za-z_-])"
 )
 # An IBAN: country, check digits, then the rest either unbroken or in groups of four.
 _IBAN_RUN = re.compile(
@@ -27,8 +28,8 @@ _IBAN_RUN = re.compile(
 )
 _IBAN_LENGTH = (15, 34)
 MIN_LENGTH = 11  # "123-45-6789" is the shortest thing a detector redacts
-_MIN_DIGITS = 9
-_DIGIT = re.compile(r"[0-9]")
+# Nine ASCII digits anywhere; one C-level match instead of counting in Python.
+_NINE_DIGITS = re.compile(r"(?:[^0-9]*[0-9]){9}")
 
 
 class Detector(str, Enum):
@@ -52,7 +53,21 @@ ALL_DETECTORS = frozenset(Detector)
 
 def could_match(text: str) -> bool:
     """Cheap prefilter: long enough and with enough digits for any detector to match."""
-    return len(text) >= MIN_LENGTH and len(_DIGIT.findall(text)) >= _MIN_DIGITS
+    return len(text) >= MIN_LENGTH and _NINE_DIGITS.match(text) is not None
+
+
+def candidate_finder(detectors: Iterable[Detector]) -> Callable[[str], object]:
+    """One compiled match for :func:`could_match` and any detector's pattern (None: neither).
+
+    Each detector only ever rewrites text its own pattern matches, so text this does not
+    match would come back from :func:`redact_text` unchanged.
+    """
+    patterns = [_PATTERNS[detector].pattern for detector in Detector if detector in detectors]
+    if not patterns:
+        return lambda text: None
+    alternatives = "|".join(f"(?:{pattern})" for pattern in patterns)
+    # The lookahead is could_match's digit count; then the leftmost match of any pattern.
+    return re.compile(rf"(?=(?:[^0-9]*[0-9]){{9}})[\s\S]*?(?:{alternatives})").match
 
 
 def luhn_valid(digits: str) -> bool:
@@ -148,6 +163,7 @@ def _redact_ibans(text: str) -> tuple[str, int]:
     return _redact_runs(text, _IBAN_RUN, Detector.IBAN, iban_valid, _IBAN_LENGTH, anchored=True)
 
 
+_PATTERNS = {Detector.CARD: _CARD_RUN, Detector.SSN: _SSN, Detector.IBAN: _IBAN_RUN}
 _REDACTORS: dict[Detector, Callable[[str], tuple[str, int]]] = {
     Detector.CARD: _redact_cards,
     Detector.SSN: _redact_ssns,

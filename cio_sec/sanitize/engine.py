@@ -7,72 +7,59 @@ and action, never values, so a report can be printed anywhere.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cio_sec.pseudonym import IdentifierKind, KeyRing, PseudonymKey, legacy_sha256, normalise
-from cio_sec.sanitize.detectors import MIN_LENGTH, Detector, could_match, redact_text
+from cio_sec.pseudonym import KeyRing, PseudonymKey
+from cio_sec.sanitize.detectors import (
+    MIN_LENGTH,
+    Detector,
+    candidate_finder,
+    redact_text,
+)
+from cio_sec.sanitize.hashers import (
+    Hasher,
+    KindHasher,
+    for_kind,
+    keyed_hasher,
+    legacy_hasher,
+    placeholder_hasher,
+)
+from cio_sec.sanitize.jsontext import compact_encoder
 from cio_sec.sanitize.policy import Action, Policy
 
-#: Turns a value and its normalisation into the text that replaces it.
-Hasher = Callable[[str, IdentifierKind], str]
+__all__ = [
+    "Hasher",
+    "SanitizeCounts",
+    "keyed_hasher",
+    "legacy_hasher",
+    "output_columns",
+    "placeholder_hasher",
+    "resolve_hasher",
+    "sanitize_attributes",
+    "sanitize_records",
+]
+
 HASH_SUFFIX = "_hash"
 _LARGE_INT = 10**12  # an integer this large may be a card number written without quotes
-_SHA256_BLOCK = 64
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
-_SCALARS = frozenset({int, float, bool, type(None)})
+#: ``json.dumps(value, sort_keys=True, separators=(",", ":"))`` without a new encoder per call.
+_CANONICAL_JSON = compact_encoder(ensure_ascii=True, sort_keys=True)
+_INERT = frozenset({float, bool, type(None)})  # values the detectors never change
 _DROP = 1
 _PLAN_CACHE_LIMIT = 1_000
-#: Keys to drop; (key, normalisation, new key) to pseudonymise; keys the value loop skips;
-#: whether values are scanned.
-_Plan = tuple[tuple[str, ...], tuple[tuple[str, IdentifierKind, str], ...], frozenset[str], bool]
+#: (attribute path, action): a key of ``SanitizeCounts.changes``.
+_Note = tuple[str, str]
+#: (key, note) to drop; (key, hasher, new key, note) to pseudonymise; keys the value
+#: loop skips (empty when nothing is dropped or pseudonymised); whether values are scanned.
+_Plan = tuple[
+    tuple[tuple[str, _Note], ...],
+    tuple[tuple[str, KindHasher, str, _Note], ...],
+    frozenset[str],
+    bool,
+]
 _UNPLANNED: _Plan = ((), (), frozenset(), False)
-
-
-def keyed_hasher(key: PseudonymKey) -> Hasher:
-    """``key.pseudonym(value, kind)`` (``<key id>:<hex>``), computed faster for bulk use.
-
-    HMAC-SHA256 per RFC 2104 with the padded key states hashed once, and canonical IPv4
-    addresses recognised without parsing; tests check both equal ``key.pseudonym``.
-    """
-    prefix = f"{key.key_id}:"
-    secret = key.secret
-    if len(secret) > _SHA256_BLOCK:
-        secret = hashlib.sha256(secret).digest()
-    padded = secret.ljust(_SHA256_BLOCK, b"\0")
-    inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in padded))
-    outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in padded))
-    canonical_ipv4 = _CANONICAL_IPV4.fullmatch
-
-    def pseudonym(value: str, kind: IdentifierKind) -> str:
-        if kind is not IdentifierKind.IP or canonical_ipv4(value) is None:
-            value = normalise(value, kind)
-        digest = inner.copy()
-        digest.update(value.encode("utf-8"))
-        mac = outer.copy()
-        mac.update(digest.digest())
-        return prefix + mac.hexdigest()
-
-    return pseudonym
-
-
-def legacy_hasher(value: str, kind: IdentifierKind) -> str:
-    """The unkeyed ``sha256(value)[:16]`` of the value as written (reversible; migrations only).
-
-    Not normalised: the integrations this reproduces hashed the raw value.
-    """
-    return legacy_sha256(value)
-
-
-def placeholder_hasher(value: str, kind: IdentifierKind) -> str:
-    """For ``--check``: no key is needed to know that a value would be replaced."""
-    return "<pseudonym>"
 
 
 def resolve_hasher(key: PseudonymKey | KeyRing | str | None, policy: Policy) -> Hasher:
@@ -145,9 +132,9 @@ class _Walker:
 
     def __init__(self, policy: Policy, hasher: Hasher, counts: SanitizeCounts) -> None:
         self.decide = policy.decide
-        self.scanning_plans: dict[tuple[Any, ...], _Plan | None] = {}
-        self.plain_plans: dict[tuple[Any, ...], _Plan | None] = {}
+        self.plans: dict[tuple[Any, ...], _Plan | None] = {}
         self.detectors = tuple(d for d in Detector if d in policy.detectors)
+        self.candidate = candidate_finder(self.detectors)
         self.scan_by_default = policy.default_action is Action.REDACT_VALUES
         self.hasher = hasher
         self.counts = counts
@@ -168,60 +155,93 @@ class _Walker:
     def mapping(self, attrs: Mapping[Any, Any], scan: bool, prefix: str) -> dict[Any, Any]:
         if type(attrs) is not dict:
             return self.any_mapping(attrs, scan, prefix)
-        plans = self.scanning_plans if scan else self.plain_plans
-        keys = tuple(attrs)
-        plan = plans.get(keys, _UNPLANNED)
+        keys = (scan, prefix, *attrs)
+        plan = self.plans.get(keys, _UNPLANNED)
         if plan is _UNPLANNED:
-            if len(plans) >= _PLAN_CACHE_LIMIT:  # many shapes of record: stay constant-memory
-                plans.clear()
-            plan = plans[keys] = self.plan(keys, scan)
+            if len(self.plans) >= _PLAN_CACHE_LIMIT:  # many shapes of record: stay constant-memory
+                self.plans.clear()
+            plan = self.plans[keys] = self.plan(keys[2:], scan, prefix)
         if plan is None:
             return self.any_mapping(attrs, scan, prefix)
         drops, pseudonyms, skip, scan_here = plan
+        candidate = self.candidate
         # NOTE: the hot path of every run: copy in C, then touch only what needs it.
         out = attrs.copy()
-        for key in drops:
-            del out[key]
-            self.note(prefix + key, "drop")
-        for key, normalisation, target in pseudonyms:
-            del out[key]
-            out[target] = self.pseudonymise(attrs[key], normalisation)
-            self.note(prefix + key, "pseudonymise")
+        if skip:
+            changes = self.counts.changes
+            self.changed = True
+            for key, note in drops:
+                del out[key]
+                changes[note] += 1
+            for key, hash_value, target, note in pseudonyms:
+                del out[key]
+                value = attrs[key]
+                if type(value) is str and value:
+                    out[target] = hash_value(value)
+                else:
+                    out[target] = self.pseudonymise(value, hash_value)
+                changes[note] += 1
         for key, value in attrs.items():
             kind = type(value)
             if kind is str:
-                if scan_here and len(value) >= MIN_LENGTH and could_match(value):
-                    if skip and key in skip:
-                        continue
+                if (
+                    scan_here
+                    and len(value) >= MIN_LENGTH
+                    and not (skip and key in skip)
+                    and candidate(value) is not None
+                ):
                     out[key] = self.text(value, prefix + key)
-            elif kind in _SCALARS:
-                if scan_here and kind is int and (value >= _LARGE_INT or value <= -_LARGE_INT):
-                    if skip and key in skip:
-                        continue
+            elif kind is int:
+                if scan_here and not -_LARGE_INT < value < _LARGE_INT and key not in skip:
                     out[key] = self.value(value, scan_here, prefix, key)
-            elif not (skip and key in skip):
+            elif kind in _INERT or (skip and key in skip):
+                continue
+            elif kind is dict:
+                out[key] = self.mapping(value, scan_here, prefix + key + ".")
+            elif kind is list:
+                out[key] = self.sequence(value, scan_here, prefix + key + "[]")
+            else:
                 out[key] = self.value(value, scan_here, prefix, key)
         return out
 
-    def plan(self, keys: tuple[Any, ...], scan: bool) -> _Plan | None:
-        """What to do with a record of exactly these keys (records mostly share a shape)."""
-        drops: list[str] = []
-        pseudonyms: list[tuple[str, IdentifierKind, str]] = []
+    def plan(self, keys: tuple[Any, ...], scan: bool, prefix: str) -> _Plan | None:
+        """What to do with a mapping of exactly these keys (records mostly share a shape)."""
+        drops: list[tuple[str, _Note]] = []
+        pseudonyms: list[tuple[str, KindHasher, str, _Note]] = []
         scans: set[bool] = set()
         for key in keys:
             if type(key) is not str:
                 return None
             decision = self.decide(key)
             if decision.code == _DROP:
-                drops.append(key)
+                drops.append((key, (prefix + key, "drop")))
             elif decision.code:
-                pseudonyms.append((key, decision.kind, key + HASH_SUFFIX))
+                note = (prefix + key, "pseudonymise")
+                hash_value = for_kind(self.hasher, decision.kind)
+                pseudonyms.append((key, hash_value, key + HASH_SUFFIX, note))
             else:
                 scans.add(scan if decision.scan is None else decision.scan)
         if len(scans) > 1:
             return None  # explicit keep and redact-values side by side: key by key
-        skip = frozenset(drops) | {key for _, _, key in pseudonyms} | {k for k, _, _ in pseudonyms}
+        skip = frozenset(key for key, _ in drops) | {p[0] for p in pseudonyms}
+        skip |= {p[2] for p in pseudonyms}
         return tuple(drops), tuple(pseudonyms), skip, scans.pop() if scans else scan
+
+    def sequence(self, items: list[Any], scan: bool, path: str) -> list[Any]:
+        """A list's items, each sanitised under ``path`` (``name[]``)."""
+        out: list[Any] = []
+        for item in items:
+            kind = type(item)
+            if kind is dict:
+                out.append(self.mapping(item, scan, path + "."))
+            elif kind is str:
+                changed = scan and self.candidate(item) is not None
+                out.append(self.text(item, path) if changed else item)
+            elif kind is list:
+                out.append(self.sequence(item, scan, path + "[]"))
+            else:
+                out.append(self.value(item, scan, path, ""))
+        return out
 
     def any_mapping(self, attrs: Mapping[Any, Any], scan: bool, prefix: str) -> dict[Any, Any]:
         """Key by key: any mapping, any keys, rules that differ in scanning."""
@@ -235,7 +255,7 @@ class _Walker:
                 continue
             if decision.code:
                 target = name + HASH_SUFFIX
-                out[target] = self.pseudonymise(value, decision.kind)
+                out[target] = self.pseudonymise(value, for_kind(self.hasher, decision.kind))
                 hashed.add(target)
                 self.note(prefix + name, "pseudonymise")
                 continue
@@ -248,7 +268,8 @@ class _Walker:
     def value(self, value: Any, scan: bool, prefix: str, name: str) -> Any:
         kind = type(value)
         if kind is str:
-            return self.text(value, prefix + name) if scan and could_match(value) else value
+            changed = scan and self.candidate(value) is not None
+            return self.text(value, prefix + name) if changed else value
         if kind is dict or isinstance(value, Mapping):
             return self.mapping(value, scan, f"{prefix}{name}.")
         if kind is list or kind is tuple:
@@ -267,15 +288,15 @@ class _Walker:
                 self.counts.detections[detector.value] += count
         return redacted
 
-    def pseudonymise(self, value: Any, kind: IdentifierKind) -> Any:
+    def pseudonymise(self, value: Any, hash_value: KindHasher) -> Any:
         if value is None or value == "":
             return value
         if isinstance(value, str):
-            return self.hasher(value, kind)
+            return hash_value(value)
         if isinstance(value, (list, tuple)):
-            return [self.pseudonymise(item, kind) for item in value]
+            return [self.pseudonymise(item, hash_value) for item in value]
         # Numbers, booleans and objects: their JSON text (an object as one canonical value).
-        return self.hasher(json.dumps(value, sort_keys=True, separators=(",", ":")), kind)
+        return hash_value(_CANONICAL_JSON(value))
 
 
 def output_columns(header: list[str], policy: Policy) -> list[str]:

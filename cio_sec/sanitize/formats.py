@@ -17,6 +17,7 @@ from enum import Enum
 from typing import IO, Any
 
 from cio_sec.errors import InputError
+from cio_sec.sanitize.jsontext import compact_encoder
 
 _CHUNK = 1 << 16
 _CUT_MARGIN = 8  # longer than any JSON literal or escape a chunk can cut
@@ -95,10 +96,17 @@ def _reject(error: InputError, on_invalid: OnInvalid | None) -> None:
 def _ndjson(
     stream: IO[bytes], label: str, on_invalid: OnInvalid | None
 ) -> Iterator[dict[str, Any]]:
-    loads = json.loads
+    loads, decode = json.loads, _DECODER.decode
     for number, line in enumerate(stream, start=1):
         try:
-            record = loads(line)
+            # Plain UTF-8 first, skipping json.loads' encoding detection on every line;
+            # anything else (a BOM, UTF-16, bad input) takes json.loads' own path.
+            record = decode(line.decode())
+        except ValueError:
+            record = None
+        try:
+            if record is None:
+                record = loads(line)
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
             if not line.strip():
                 continue
@@ -266,8 +274,25 @@ def _json_elements(
         raise buffer.error("unexpected data after the JSON array")
 
 
-def _dumps(record: dict[str, Any]) -> str:
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+#: ``json.dumps(record, ensure_ascii=False, separators=(",", ":"))``, one encoder for all.
+_dumps = compact_encoder(ensure_ascii=False, sort_keys=False)
+_BATCH = 256  # records per write: fewer, larger writes
+
+
+def _write_lines(out: IO[str], records: Iterator[dict[str, Any]]) -> None:
+    """One record per line, written in batches (what was read before an error still is)."""
+    batch: list[str] = []
+    try:
+        for record in records:
+            batch.append(_dumps(record))
+            if len(batch) == _BATCH:
+                batch.append("")
+                out.write("\n".join(batch))
+                batch.clear()
+    finally:
+        if batch:
+            batch.append("")
+            out.write("\n".join(batch))
 
 
 def write_document(
@@ -275,9 +300,7 @@ def write_document(
 ) -> None:
     """Write sanitised records in the shape they were read in."""
     if shape == "lines":
-        write = out.write
-        for record in records:
-            write(_dumps(record) + "\n")
+        _write_lines(out, records)
     elif shape == "object":
         for record in records:
             out.write(_dumps(record) + "\n")

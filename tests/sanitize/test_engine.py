@@ -304,3 +304,33 @@ def test_records_of_many_shapes_and_skipped_keys(monkeypatch: pytest.MonkeyPatch
         {"id": 1, "phone_hash": KEY.pseudonym("2", IdentifierKind.PHONE)},
     ]
     assert counts.changed_records == 3
+
+
+def test_a_policy_without_detectors_leaves_card_numbers_in_text() -> None:
+    policy = Policy.from_rules({}, detectors=[])
+    record = {"notes": "card 4111 1111 1111 1111", "n": 4111111111111111}
+    assert sanitize_attributes(record, policy, key=KEY) == record
+
+
+@given(st.from_regex(r"[ +()0-9x.\-\x1c]{0,20}", fullmatch=True))
+def test_the_fast_phone_normalisation_equals_the_pseudonym_module(value: str) -> None:
+    assert keyed_hasher(KEY)(value, IdentifierKind.PHONE) == KEY.pseudonym(
+        value, IdentifierKind.PHONE
+    )
+
+
+json_values = st.recursive(
+    st.one_of(scalars, st.floats()),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=12,
+)
+
+
+@given(json_values)
+def test_the_reused_encoders_write_what_json_dumps_writes(value: Any) -> None:
+    from cio_sec.sanitize.jsontext import compact_encoder
+
+    compact = compact_encoder(ensure_ascii=False, sort_keys=False)
+    canonical = compact_encoder(ensure_ascii=True, sort_keys=True)
+    assert compact(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    assert canonical(value) == json.dumps(value, sort_keys=True, separators=(",", ":"))
