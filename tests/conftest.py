@@ -9,6 +9,7 @@ from pathlib import Path
 import keyring
 import pytest
 import pytest_socket
+from hypothesis import settings as hypothesis_settings
 from keyring.backends import SecretService
 
 from cio_sec.redact import REDACTOR
@@ -27,6 +28,11 @@ from tests.support.servers import (
     running_moto,
     running_vault,
 )
+
+# No per-example deadline: on a loaded two-core CI machine a timing limit only produces
+# flaky failures, and speed is measured by the benchmarks, never by tests.
+hypothesis_settings.register_profile("cio-sec", deadline=None, print_blob=True)
+hypothesis_settings.load_profile("cio-sec")
 
 #: A recognisable secret. It is seeded into the environment and the memory keyring of
 #: every test; `run_cli` fails the test if it ever appears in stdout or stderr.
