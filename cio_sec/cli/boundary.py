@@ -132,4 +132,7 @@ def _error_document(
         return
     from cio_sec.output import emit_error
 
-    emit_error(context.command, int(code), kind, message, hint, context.streams)
+    streams = context.streams
+    if getattr(context, "data_on_stdout", False):  # never mixed into the data
+        streams = Streams(streams.err, streams.err, color=False)
+    emit_error(context.command, int(code), kind, message, hint, streams)

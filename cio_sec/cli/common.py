@@ -52,6 +52,8 @@ class AppContext:
     command: str = ""
     """The running command (``credentials check``), set when its body starts."""
     fmt: OutputFormat = OutputFormat.TEXT
+    data_on_stdout: bool = False
+    """Stdout carries the command's data (sanitised records): reports go to stderr."""
     _settings: Settings | None = field(default=None, repr=False)
 
     @property

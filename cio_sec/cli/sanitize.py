@@ -81,6 +81,7 @@ def sanitize(
     from cio_sec.sanitize.run import SanitizeRequest, sanitize_file
 
     context = start(ctx, "sanitize", fmt)
+    context.data_on_stdout = output is None and not check
     request = SanitizeRequest(
         input=None if input_path == "-" else Path(input_path),
         output=output,

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cio_sec.errors import InputError
 from cio_sec.pseudonym import KeyRing, PseudonymKey
 from cio_sec.sanitize.detectors import (
     MIN_LENGTH,
@@ -142,7 +143,12 @@ class _Walker:
 
     def record(self, attrs: Mapping[Any, Any]) -> dict[Any, Any]:
         self.changed = False
-        out = self.mapping(attrs, self.scan_by_default, "")
+        try:
+            out = self.mapping(attrs, self.scan_by_default, "")
+        except RecursionError:
+            raise InputError(
+                f"record {self.counts.records + 1} is nested too deeply to sanitise"
+            ) from None
         self.counts.records += 1
         if self.changed:
             self.counts.changed_records += 1
@@ -331,6 +337,7 @@ def sanitize_attributes(
     Raises:
         SecretMissingError: a key is needed and none was given or found.
         ConfigError: the key text is too short.
+        InputError: the attributes are nested deeper than Python can recurse.
     """
     policy = policy or _DEFAULT.policy()
     walker = _Walker(policy, resolve_hasher(key, policy), counts or SanitizeCounts())

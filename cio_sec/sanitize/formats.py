@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
@@ -21,7 +22,23 @@ from cio_sec.sanitize.jsontext import compact_encoder
 
 _CHUNK = 1 << 16
 _CUT_MARGIN = 8  # longer than any JSON literal or escape a chunk can cut
-_DECODER = json.JSONDecoder()
+
+
+def _not_json(name: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity`` are Python's extension, not JSON."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite(text: str) -> float:
+    """A float literal, unless it overflows to infinity (``1e999``), which JSON cannot hold."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:20]} is too large for JSON")
+    return value
+
+
+#: Strict JSON: what is written must be what Customer.io (and any JSON parser) accepts.
+_DECODER = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite)
 _WHITESPACE = " \t\n\r"
 
 
@@ -96,21 +113,21 @@ def _reject(error: InputError, on_invalid: OnInvalid | None) -> None:
 def _ndjson(
     stream: IO[bytes], label: str, on_invalid: OnInvalid | None
 ) -> Iterator[dict[str, Any]]:
-    loads, decode = json.loads, _DECODER.decode
+    decode = _DECODER.decode
     for number, line in enumerate(stream, start=1):
         try:
             # Plain UTF-8 first, skipping json.loads' encoding detection on every line;
             # anything else (a BOM, UTF-16, bad input) takes json.loads' own path.
             record = decode(line.decode())
-        except ValueError:
+        except (ValueError, RecursionError):
             record = None
         try:
             if record is None:
-                record = loads(line)
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+                record = _strict_loads(line)
+        except (ValueError, RecursionError) as exc:
             if not line.strip():
                 continue
-            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not valid UTF-8"
+            reason = _reason(exc)
             _reject(InputError(f"invalid JSON: {reason}", path=label, line=number), on_invalid)
             continue
         if type(record) is dict:
@@ -119,6 +136,20 @@ def _ndjson(
             _reject(
                 InputError("a record must be a JSON object", path=label, line=number), on_invalid
             )
+
+
+def _strict_loads(line: bytes) -> Any:
+    return json.loads(line, parse_constant=_not_json, parse_float=_finite)
+
+
+def _reason(exc: ValueError | RecursionError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return exc.msg
+    if isinstance(exc, UnicodeDecodeError):
+        return "not valid UTF-8"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc)
 
 
 def _csv(stream: IO[bytes], label: str, on_invalid: OnInvalid | None) -> Document:
@@ -132,6 +163,13 @@ def _csv(stream: IO[bytes], label: str, on_invalid: OnInvalid | None) -> Documen
         raise InputError(f"invalid CSV header: {exc}", path=label, line=1) from None
     if not header:
         raise InputError("a CSV file needs a header row", path=label, line=1)
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:  # a record keeps one value per name: the others would be lost
+        raise InputError(
+            f"the CSV header repeats column(s) {', '.join(map(repr, duplicates))}",
+            path=label,
+            line=1,
+        )
     return Document("table", _csv_rows(reader, header, label, on_invalid), header=header)
 
 
@@ -214,6 +252,8 @@ class _TextBuffer:
                 raise InputError(
                     f"invalid JSON: {exc.msg}", path=self.label, line=self.line + exc.lineno - 1
                 ) from None
+            except (ValueError, RecursionError) as exc:  # NaN, 1e999, absurd nesting
+                raise self.error(f"invalid JSON: {_reason(exc)}") from None
             # A number cut at the end of the buffer may continue in the next chunk.
             if end == len(self.text) and self.fill():
                 continue

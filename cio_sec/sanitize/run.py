@@ -192,10 +192,17 @@ def _open_output(path: Path | None, stdout: IO[str]) -> Iterator[IO[str]]:
     try:
         with handle:
             yield handle
-        os.replace(handle.name, path)
+        _replace(handle.name, path)
     except BaseException:
         os.unlink(handle.name)
         raise
+
+
+def _replace(temporary: str, path: Path) -> None:
+    try:
+        os.replace(temporary, path)
+    except OSError as exc:  # e.g. -o names a directory
+        raise InputError(f"cannot write: {exc.strerror}", path=path) from None
 
 
 def _detect(raw: IO[bytes], given: InputFormat | None, label: str) -> tuple[InputFormat, IO[bytes]]:

@@ -182,6 +182,67 @@ def test_malformed_input_exits_2_naming_the_line(run_cli: CliHarness) -> None:
     assert list(Path().glob(".out.ndjson.*")) == []
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "line", "reason"),
+    [
+        ("nan.ndjson", '{"a": 1}\n{"a": NaN}\n', 2, "NaN is not a JSON value"),
+        ("inf.ndjson", '{"a": -Infinity}\n', 1, "-Infinity is not a JSON value"),
+        ("big.ndjson", '{"a": 1e999}\n', 1, "the number 1e999 is too large for JSON"),
+        ("nan.json", '[{"a": 1},\n {"a": NaN}]\n', 2, "NaN is not a JSON value"),
+        ("deep.ndjson", "[" * 100_000 + "]" * 100_000 + "\n", 1, "nested too deeply"),
+        ("deep.json", "[" * 100_000 + "]" * 100_000 + "\n", 1, "nested too deeply"),
+    ],
+)
+def test_input_that_is_not_strict_json_exits_2(
+    run_cli: CliHarness, name: str, text: str, line: int, reason: str
+) -> None:
+    Path(name).write_text(text)
+    outcome = run_cli("sanitize", name, expect=ExitCode.USAGE)
+    assert f"{name}:{line}: invalid JSON: {reason}" in outcome.stderr
+
+
+def test_a_repeated_csv_column_is_refused_not_merged(run_cli: CliHarness) -> None:
+    Path("dup.csv").write_text("id,id,phone\n1,2,3\n")
+    outcome = run_cli("sanitize", "dup.csv", expect=ExitCode.USAGE)
+    assert "dup.csv:1: the CSV header repeats column(s) 'id'" in outcome.stderr
+
+
+def test_an_output_path_that_is_a_directory_is_a_usage_error(run_cli: CliHarness) -> None:
+    write_ndjson(Path("people.ndjson"))
+    Path("out").mkdir()
+    outcome = run_cli("sanitize", "people.ndjson", "-o", "out", expect=ExitCode.USAGE)
+    assert "out: cannot write" in outcome.stderr
+    assert list(Path().glob(".out.*")) == []
+
+
+def test_json_errors_never_mix_into_records_on_stdout() -> None:
+    env = {**os.environ, "CIO_SEC_PSEUDONYM_KEY": CANARY}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cio_sec",
+            "sanitize",
+            "-",
+            "-f",
+            "json",
+            "--input-format",
+            "ndjson",
+        ],
+        input='{"a": 1}\n{bad\n',
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == ExitCode.USAGE
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [{"a": 1}]
+    error = json.loads(result.stderr[result.stderr.index("{") :])
+    assert error["ok"] is False
+    assert error["error"]["exit_code"] == 2
+
+
 def test_skip_invalid_continues_and_counts(run_cli: CliHarness) -> None:
     Path("bad.csv").write_text("id,ssn\n1,2\n3\n4,5\n")
     outcome = run_cli("sanitize", "bad.csv", "--skip-invalid", "-o", "out.csv")

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cio_sec.errors import ConfigError, SecretMissingError
+from cio_sec.errors import ConfigError, InputError, SecretMissingError
 from cio_sec.pseudonym import IdentifierKind, KeyRing, PseudonymKey
 from cio_sec.sanitize import (
     Policy,
@@ -334,3 +334,12 @@ def test_the_reused_encoders_write_what_json_dumps_writes(value: Any) -> None:
     canonical = compact_encoder(ensure_ascii=True, sort_keys=True)
     assert compact(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     assert canonical(value) == json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def test_attributes_nested_deeper_than_python_can_walk_are_an_input_error() -> None:
+    deep: Any = 1
+    for _ in range(5000):
+        deep = {"a": [deep]}
+    with pytest.raises(InputError, match="record 1 is nested too deeply") as caught:
+        sanitize_attributes(deep, key=KEY)
+    assert caught.value.exit_code == 2
