@@ -1,7 +1,8 @@
 """Benchmark: erase's request rate, batch speed-up and memory, against the sandbox.
 
 Run with ``.venv/bin/python bench/erase.py``. The sandbox runs in its own process
-(``cio-sec sandbox``) with an enforced rate limit and a few milliseconds of latency; each
+(``cio-sec sandbox``) with an enforced rate limit (by default exactly the configured
+``--rate``, so any overshoot shows up as 429s) and a few milliseconds of latency; each
 measurement runs ``cio-sec erase`` as a subprocess, as an operator would. Printed:
 
 - achieved requests/s ÷ configured rate, over the erasing requests the sandbox logged
@@ -98,8 +99,8 @@ def main() -> None:
     parser.add_argument(
         "--headroom",
         type=float,
-        default=1.05,
-        help="the sandbox enforces this multiple of the configured rate (1 = exactly it)",
+        default=1.0,
+        help="the sandbox enforces this multiple of the configured rate (default: exactly it)",
     )
     parser.add_argument("--skip-memory", action="store_true", help="skip the RSS runs")
     options = parser.parse_args()

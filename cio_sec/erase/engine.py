@@ -278,18 +278,18 @@ class Engine:
             status = response.status_code
             if status in (401, 403) or 300 <= status < 400:
                 check_response(response, what=what, credential=_TRACK)
-            if status == 429:
-                self._limiter.throttled()
             if not self._policy.should_retry_status(status):
                 return response, attempt
+            retry_after = self._policy.parse_retry_after(
+                response.headers.get("Retry-After"), now=datetime.now(timezone.utc)
+            )
+            if status == 429:
+                self._limiter.throttled(retry_after)
             if attempt >= self._policy.max_attempts:
                 raise _GaveUpError(
                     f"{what} failed: Customer.io answered {_status_text(status)} {attempt} times",
                     hint="the job is saved; run the same command again to resume",
                 )
-            retry_after = self._policy.parse_retry_after(
-                response.headers.get("Retry-After"), now=datetime.now(timezone.utc)
-            )
             await self._sleep(
                 self._policy.delay(attempt, retry_after=retry_after, random=self._random)
             )
