@@ -58,7 +58,11 @@ def test_formats_from_names_and_first_lines(name: str, first: bytes, fmt: InputF
 
 #: Strict JSON values: NaN and infinities are not JSON (sanitize refuses them).
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
     max_leaves=10,
 )
