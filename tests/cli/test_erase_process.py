@@ -83,7 +83,7 @@ def _actions(job: str) -> list[dict[str, Any]]:
 
 
 def test_sigkill_at_random_points_then_resume(sandbox: Sandbox) -> None:
-    count = 2000
+    count = 3000
     ids, values = _ids(Path("ids.csv"), "kp", count)
     rng = random.Random(20261129)
     kills = 0
@@ -91,7 +91,7 @@ def test_sigkill_at_random_points_then_resume(sandbox: Sandbox) -> None:
         api = "v1" if run % 2 == 0 else "batch"
         before = _erasing_requests(sandbox)
         wanted = rng.randint(20, 150) if api == "v1" else rng.randint(1, 6)
-        # Slow enough that a batch run (40 requests in all) is still going when killed.
+        # Slow enough that a batch run (60 requests in all) is still going when killed.
         rate = "2000" if api == "v1" else "20"
         with _erase("--file", str(ids), "--api", api, "--rate", rate) as process:
             target = before + wanted
