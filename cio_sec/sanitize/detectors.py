@@ -30,6 +30,11 @@ _IBAN_LENGTH = (15, 34)
 MIN_LENGTH = 11  # "123-45-6789" is the shortest thing a detector redacts
 # Nine ASCII digits anywhere; one C-level match instead of counting in Python.
 _NINE_DIGITS = re.compile(r"(?:[^0-9]*[0-9]){9}")
+# In ASCII text (where \d is [0-9]) every card run and SSN is a digit and then ten or more
+# digits, spaces or dashes, and every IBAN has two check digits and then nine or more
+# letters, digits or spaces: text without either run cannot match any detector. The
+# search skips to digits at C speed and never backtracks far.
+_ASCII_CANDIDATE = re.compile(r"[0-9](?:[0-9 -]{10}|[0-9][A-Za-z0-9 ]{9})")
 
 
 class Detector(str, Enum):
@@ -67,7 +72,17 @@ def candidate_finder(detectors: Iterable[Detector]) -> Callable[[str], object]:
         return lambda text: None
     alternatives = "|".join(f"(?:{pattern})" for pattern in patterns)
     # The lookahead is could_match's digit count; then the leftmost match of any pattern.
-    return re.compile(rf"(?=(?:[^0-9]*[0-9]){{9}})[\s\S]*?(?:{alternatives})").match
+    exact = re.compile(rf"(?=(?:[^0-9]*[0-9]){{9}})[\s\S]*?(?:{alternatives})").match
+    quick = _ASCII_CANDIDATE.search
+
+    def candidate(text: str) -> object:
+        # NOTE: ASCII text without a run the detectors could start on skips the exact
+        # match, whose digit count backtracks over every character of digit-poor text.
+        if text.isascii() and quick(text) is None:
+            return None
+        return exact(text)
+
+    return candidate
 
 
 def luhn_valid(digits: str) -> bool:

@@ -295,6 +295,8 @@ class _Walker:
         return redacted
 
     def pseudonymise(self, value: Any, hash_value: KindHasher) -> Any:
+        if type(value) is dict:  # the usual non-text value: an address object
+            return hash_value(_CANONICAL_JSON(value))
         if value is None or value == "":
             return value
         if isinstance(value, str):

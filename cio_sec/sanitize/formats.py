@@ -40,6 +40,10 @@ def _finite(text: str) -> float:
 #: Strict JSON: what is written must be what Customer.io (and any JSON parser) accepts.
 _DECODER = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite)
 _WHITESPACE = " \t\n\r"
+#: The decoder's own C scanner: one value from an index, and where it ends. An NDJSON line
+#: is one value and (usually) a newline; ``JSONDecoder.decode`` would add two Python frames
+#: and two whitespace matches to every line.
+_SCAN: Callable[[str, int], tuple[Any, int]] = vars(_DECODER)["scan_once"]
 
 
 class InputFormat(str, Enum):
@@ -113,13 +117,16 @@ def _reject(error: InputError, on_invalid: OnInvalid | None) -> None:
 def _ndjson(
     stream: IO[bytes], label: str, on_invalid: OnInvalid | None
 ) -> Iterator[dict[str, Any]]:
-    decode = _DECODER.decode
+    scan = _SCAN
     for number, line in enumerate(stream, start=1):
         try:
             # Plain UTF-8 first, skipping json.loads' encoding detection on every line;
-            # anything else (a BOM, UTF-16, bad input) takes json.loads' own path.
-            record = decode(line.decode())
-        except (ValueError, RecursionError):
+            # anything else (a BOM, UTF-16, leading blanks, bad input) takes json.loads' path.
+            text = line.decode()
+            record, end = scan(text, 0)
+            if text[end:].strip(_WHITESPACE):
+                record = None  # extra data: json.loads says what is wrong
+        except (ValueError, RecursionError, StopIteration):
             record = None
         try:
             if record is None:

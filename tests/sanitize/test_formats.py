@@ -141,6 +141,16 @@ def test_bad_ndjson_names_the_line_or_is_skipped() -> None:
     ]
 
 
+def test_ndjson_lines_with_blanks_around_or_data_after_the_object() -> None:
+    data = b' {"a": 1} \r\n{"b": 2}\t\n{"c": 3} {"d": 4}\n{"e": 5}'
+    error = error_of(data, InputFormat.NDJSON)
+    assert (error.line, error.message) == (3, "in:3: invalid JSON: Extra data")
+    skipped: list[str] = []
+    records = list(read(data, InputFormat.NDJSON, skipped).records)
+    assert records == [{"a": 1}, {"b": 2}, {"e": 5}]
+    assert skipped == ["in:3: invalid JSON: Extra data"]
+
+
 def test_non_object_array_elements_can_be_skipped() -> None:
     skipped: list[str] = []
     assert list(read(b'[1, {"a": 1}]', InputFormat.JSON, skipped).records) == [{"a": 1}]

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from cio_sec.sanitize.detectors import (
     ALL_DETECTORS,
     Detector,
+    candidate_finder,
     could_match,
     iban_valid,
     luhn_valid,
@@ -98,6 +99,35 @@ def test_the_prefilter_skips_short_and_digit_poor_text() -> None:
     assert not could_match("078-05-112")
     assert not could_match("a long sentence with 12 digits 345")
     assert could_match("078-05-1120")
+
+
+FINDINGS = [
+    "4111 1111 1111 1111",
+    "4111-1111-1111-1111",
+    "4111111111111111",
+    "078-05-1120",
+    "078 05 1120",
+    "GB82 WEST 1234 5698 7654 32",
+    "GB82WEST12345698765432",
+    "NL91ABNA0417164300",
+]
+# Near misses: digits, separators and letters, a non-ASCII digit and letter.
+_NEAR_MISSES = st.text(alphabet=st.sampled_from("0123456789 -_ABaz.\n\u0663\u00e9"), max_size=30)
+
+
+@given(
+    _NEAR_MISSES,
+    st.sampled_from(FINDINGS),
+    _NEAR_MISSES,
+    st.sets(st.sampled_from(ORDERED), min_size=1),
+)
+def test_the_candidate_prefilter_passes_all_text_a_detector_would_change(
+    before: str, finding: str, after: str, detectors: set[Detector]
+) -> None:
+    chosen = [detector for detector in ORDERED if detector in detectors]
+    for text in (finding, f"{before} {finding} {after}", before + finding + after):
+        if could_match(text) and redact_text(text, chosen)[0] != text:
+            assert candidate_finder(chosen)(text) is not None
 
 
 @given(st.text())
