@@ -32,7 +32,7 @@ _STORE_MODULES: dict[str, tuple[str, str]] = {
     "vault": ("cio_sec.stores.vault", "VaultStore"),
 }
 
-#: Production secret managers, documented in DESIGN.md and not built yet.
+#: Known kinds that this version does not support (GCP has no local server to test against).
 _PLANNED_SCHEMES = ("gcp-sm",)
 
 SUPPORTED_SCHEMES = ("env", "dotenv", "keyring", "aws-sm", "aws-ssm", "vault")
