@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cio_sec.cli.boundary import ErrorBoundaryGroup
-from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start, sub_app
+from cio_sec.cli.common import (
+    EXIT_CODES_EPILOG,
+    FormatOption,
+    ReportFormat,
+    ReportFormatOption,
+    finish,
+    start,
+    sub_app,
+)
 from cio_sec.output import OutputFormat
 
 if TYPE_CHECKING:
     from typer._click import Context as ClickContext
-
-
-class AuditFormat(str, Enum):
-    """``audit`` also speaks SARIF, for code-scanning upload."""
-
-    TEXT = "text"
-    JSON = "json"
-    SARIF = "sarif"
 
 
 class AuditGroup(ErrorBoundaryGroup):
@@ -78,17 +77,7 @@ def audit(
         bool, typer.Option("--online", help="Also test each credential (read-only calls).")
     ] = False,
     strict: Annotated[bool, typer.Option("--strict", help="WARN fails the audit too.")] = False,
-    fmt: Annotated[
-        AuditFormat,
-        typer.Option(
-            "--format",
-            "-f",
-            envvar="CIO_SEC_FORMAT",
-            show_envvar=True,
-            case_sensitive=False,
-            help="text for people, json for scripts, sarif for code-scanning upload.",
-        ),
-    ] = AuditFormat.TEXT,
+    fmt: ReportFormatOption = ReportFormat.TEXT,
 ) -> None:
     """Run the security checklist on an application repository and the current profile.
 
@@ -103,7 +92,7 @@ def audit(
     from cio_sec.audit import run_audit
     from cio_sec.cli.audit_render import register_audit_renderers, write_sarif
 
-    json_or_text = OutputFormat.JSON if fmt is AuditFormat.JSON else OutputFormat.TEXT
+    json_or_text = OutputFormat.JSON if fmt is ReportFormat.JSON else OutputFormat.TEXT
     context = start(ctx, "audit", json_or_text)
     report = run_audit(
         context.settings(),
@@ -113,7 +102,7 @@ def audit(
         online=online,
         strict=strict,
     )
-    if fmt is AuditFormat.SARIF:
+    if fmt is ReportFormat.SARIF:
         write_sarif(report, context)
     register_audit_renderers()
     finish(report, context)
@@ -222,4 +211,4 @@ def log_export(
     finish(report, context)
 
 
-__all__ = ["AuditFormat", "audit_app", "register"]
+__all__ = ["audit_app", "register"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -102,6 +103,27 @@ FormatOption = Annotated[
         show_envvar=True,
         case_sensitive=False,
         help="text for people, json for scripts (one object on stdout).",
+    ),
+]
+
+
+class ReportFormat(str, Enum):
+    """Formats of commands whose findings suit code scanning (``audit``, ``scan-repo``)."""
+
+    TEXT = "text"
+    JSON = "json"
+    SARIF = "sarif"
+
+
+ReportFormatOption = Annotated[
+    ReportFormat,
+    typer.Option(
+        "--format",
+        "-f",
+        envvar="CIO_SEC_FORMAT",
+        show_envvar=True,
+        case_sensitive=False,
+        help="text for people, json for scripts, sarif for code-scanning upload.",
     ),
 ]
 

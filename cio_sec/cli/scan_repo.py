@@ -4,25 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cio_sec.cli.common import EXIT_CODES_EPILOG, AppContext, finish, start
+from cio_sec.cli.common import (
+    EXIT_CODES_EPILOG,
+    AppContext,
+    ReportFormat,
+    ReportFormatOption,
+    finish,
+    start,
+)
 from cio_sec.output import OutputFormat
 
 if TYPE_CHECKING:
     from cio_sec.scan_repo import Endpoints, ScanReport
-
-
-class ReportFormat(str, Enum):
-    """Scan reports also come as SARIF, for code-scanning dashboards."""
-
-    TEXT = "text"
-    JSON = "json"
-    SARIF = "sarif"
 
 
 def register(app: typer.Typer) -> None:
@@ -73,17 +71,7 @@ def scan_repo(
         ),
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --verify.")] = False,
-    fmt: Annotated[
-        ReportFormat,
-        typer.Option(
-            "--format",
-            "-f",
-            envvar="CIO_SEC_FORMAT",
-            show_envvar=True,
-            case_sensitive=False,
-            help="text for people, json for scripts, sarif for code scanning.",
-        ),
-    ] = ReportFormat.TEXT,
+    fmt: ReportFormatOption = ReportFormat.TEXT,
 ) -> None:
     """Find leaked Customer.io credentials in every blob of a repository's history.
 
