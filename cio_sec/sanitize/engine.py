@@ -252,21 +252,27 @@ class _Walker:
     def any_mapping(self, attrs: Mapping[Any, Any], scan: bool, prefix: str) -> dict[Any, Any]:
         """Key by key: any mapping, any keys, rules that differ in scanning."""
         out: dict[Any, Any] = {}
-        hashed: set[str] = set()
-        for key, value in attrs.items():
-            name = key if type(key) is str else str(key)
-            decision = self.decide(name)
+        named = [
+            (key, value, key if type(key) is str else str(key)) for key, value in attrs.items()
+        ]
+        decisions = [self.decide(name) for _, _, name in named]
+        # A pseudonym computed here wins over a stale copy, wherever either comes in the order.
+        replaced = {
+            name + HASH_SUFFIX
+            for (_, _, name), decision in zip(named, decisions, strict=True)
+            if decision.code not in (0, _DROP)
+        }
+        for (key, value, name), decision in zip(named, decisions, strict=True):
             if decision.code == _DROP:
                 self.note(prefix + name, "drop")
                 continue
             if decision.code:
                 target = name + HASH_SUFFIX
                 out[target] = self.pseudonymise(value, for_kind(self.hasher, decision.kind))
-                hashed.add(target)
                 self.note(prefix + name, "pseudonymise")
                 continue
-            if key in hashed:
-                continue  # a pseudonym computed from the value wins over a stale copy
+            if key in replaced:
+                continue
             scan_here = scan if decision.scan is None else decision.scan
             out[key] = self.value(value, scan_here, prefix, name)
         return out

@@ -343,3 +343,32 @@ def test_attributes_nested_deeper_than_python_can_walk_are_an_input_error() -> N
     with pytest.raises(InputError, match="record 1 is nested too deeply") as caught:
         sanitize_attributes(deep, key=KEY)
     assert caught.value.exit_code == 2
+
+
+_detector_text = st.sampled_from(
+    ["4111 1111 1111 1111", "078-05-1120", "GB82 WEST 1234 5698 7654 32", "order 12345678901"]
+)
+_rich_scalars = st.one_of(
+    scalars,
+    st.integers(min_value=-(10**16), max_value=10**16),
+    st.tuples(st.text(max_size=8), _detector_text).map(" ".join),
+)
+_rich_keys = mixed_keys | st.sampled_from(["address", "ip_address", "phone_hash", "notes"])
+
+
+@settings(max_examples=150)
+@given(st.lists(documents(_rich_keys), min_size=1, max_size=4))
+def test_the_per_shape_plans_give_what_the_key_by_key_path_gives(
+    records: list[dict[str, Any]],
+) -> None:
+    """The cached per-shape plans are an optimisation: outputs and counts must not move."""
+    import cio_sec.sanitize.engine as engine
+
+    fast_counts = SanitizeCounts()
+    fast = list(sanitize_records(records, key=KEY, counts=fast_counts))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine._Walker, "plan", lambda self, keys, scan, prefix: None)
+        slow_counts = SanitizeCounts()
+        slow = list(sanitize_records(records, key=KEY, counts=slow_counts))
+    assert fast == slow
+    assert fast_counts == slow_counts
