@@ -136,7 +136,10 @@ class _Walker:
         self.plans: dict[tuple[Any, ...], _Plan | None] = {}
         self.detectors = tuple(d for d in Detector if d in policy.detectors)
         self.candidate = candidate_finder(self.detectors)
-        self.scan_by_default = policy.default_action is Action.REDACT_VALUES
+        # Without detectors, scanning could never change a value: switch it off.
+        self.scan_by_default = (
+            policy.default_action is Action.REDACT_VALUES and self.candidate.active
+        )
         self.hasher = hasher
         self.counts = counts
         self.changed = False
@@ -170,7 +173,7 @@ class _Walker:
         if plan is None:
             return self.any_mapping(attrs, scan, prefix)
         drops, pseudonyms, skip, scan_here = plan
-        candidate = self.candidate
+        quick, digits = self.candidate.quick, self.candidate.digits
         # NOTE: the hot path of every run: copy in C, then touch only what needs it.
         out = attrs.copy()
         if skip:
@@ -193,8 +196,9 @@ class _Walker:
                 if (
                     scan_here
                     and len(value) >= MIN_LENGTH
+                    and (quick(value) is not None or not value.isascii())
                     and not (skip and key in skip)
-                    and candidate(value) is not None
+                    and digits(value) is not None
                 ):
                     out[key] = self.text(value, prefix + key)
             elif kind is int:
@@ -231,7 +235,8 @@ class _Walker:
             return None  # explicit keep and redact-values side by side: key by key
         skip = frozenset(key for key, _ in drops) | {p[0] for p in pseudonyms}
         skip |= {p[2] for p in pseudonyms}
-        return tuple(drops), tuple(pseudonyms), skip, scans.pop() if scans else scan
+        scan_here = (scans.pop() if scans else scan) and self.candidate.active
+        return tuple(drops), tuple(pseudonyms), skip, scan_here
 
     def sequence(self, items: list[Any], scan: bool, path: str) -> list[Any]:
         """A list's items, each sanitised under ``path`` (``name[]``)."""
@@ -241,7 +246,7 @@ class _Walker:
             if kind is dict:
                 out.append(self.mapping(item, scan, path + "."))
             elif kind is str:
-                changed = scan and self.candidate(item) is not None
+                changed = scan and self.candidate(item)
                 out.append(self.text(item, path) if changed else item)
             elif kind is list:
                 out.append(self.sequence(item, scan, path + "[]"))
@@ -280,7 +285,7 @@ class _Walker:
     def value(self, value: Any, scan: bool, prefix: str, name: str) -> Any:
         kind = type(value)
         if kind is str:
-            changed = scan and self.candidate(value) is not None
+            changed = scan and self.candidate(value)
             return self.text(value, prefix + name) if changed else value
         if kind is dict or isinstance(value, Mapping):
             return self.mapping(value, scan, f"{prefix}{name}.")

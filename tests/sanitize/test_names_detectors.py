@@ -99,6 +99,11 @@ def test_the_prefilter_skips_short_and_digit_poor_text() -> None:
     assert not could_match("078-05-112")
     assert not could_match("a long sentence with 12 digits 345")
     assert could_match("078-05-1120")
+    finder = candidate_finder(ORDERED)
+    assert finder("078-05-1120")
+    assert not finder("a long sentence with 12 digits 345")
+    assert not finder("078-05-112")
+    assert not candidate_finder([])("078-05-1120")
 
 
 FINDINGS = [
@@ -127,7 +132,7 @@ def test_the_candidate_prefilter_passes_all_text_a_detector_would_change(
     chosen = [detector for detector in ORDERED if detector in detectors]
     for text in (finding, f"{before} {finding} {after}", before + finding + after):
         if could_match(text) and redact_text(text, chosen)[0] != text:
-            assert candidate_finder(chosen)(text) is not None
+            assert candidate_finder(chosen)(text)
 
 
 @given(st.text())
