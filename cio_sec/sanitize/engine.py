@@ -196,8 +196,8 @@ class _Walker:
                 if (
                     scan_here
                     and len(value) >= MIN_LENGTH
-                    and (quick(value) is not None or not value.isascii())
                     and not (skip and key in skip)
+                    and (quick(value) is not None or not value.isascii())
                     and digits(value) is not None
                 ):
                     out[key] = self.text(value, prefix + key)
