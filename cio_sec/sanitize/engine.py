@@ -45,6 +45,7 @@ __all__ = [
 
 HASH_SUFFIX = "_hash"
 _LARGE_INT = 10**12  # an integer this large may be a card number written without quotes
+_MINUS_LARGE_INT = -_LARGE_INT  # computed once: negating a large int allocates a new one
 #: ``json.dumps(value, sort_keys=True, separators=(",", ":"))`` without a new encoder per call.
 _CANONICAL_JSON = compact_encoder(ensure_ascii=True, sort_keys=True)
 _INERT = frozenset({float, bool, type(None)})  # values the detectors never change
@@ -202,7 +203,7 @@ class _Walker:
                 ):
                     out[key] = self.text(value, prefix + key)
             elif kind is int:
-                if scan_here and not -_LARGE_INT < value < _LARGE_INT and key not in skip:
+                if scan_here and not _MINUS_LARGE_INT < value < _LARGE_INT and key not in skip:
                     out[key] = self.value(value, scan_here, prefix, key)
             elif kind in _INERT or (skip and key in skip):
                 continue
