@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from cio_sec.errors import InputError
 from cio_sec.pseudonym import KeyRing, PseudonymKey
@@ -53,15 +53,38 @@ _DROP = 1
 _PLAN_CACHE_LIMIT = 1_000
 #: (attribute path, action): a key of ``SanitizeCounts.changes``.
 _Note = tuple[str, str]
-#: (key, note) to drop; (key, hasher, new key, note) to pseudonymise; keys the value
-#: loop skips (empty when nothing is dropped or pseudonymised); whether values are scanned.
+
+
+class _Tally:
+    """How many mappings one plan changed; its notes are added to the counts when settled.
+
+    Counting per plan rather than per attribute keeps a Counter update per change (a
+    tuple hash and a lookup, several a record) out of the hot loop.
+    """
+
+    __slots__ = ("notes", "uses")
+
+    def __init__(self, notes: tuple[_Note, ...]) -> None:
+        self.notes = notes
+        self.uses = 0
+
+    def settle(self, changes: Counter[_Note]) -> None:
+        if self.uses:
+            for note in self.notes:
+                changes[note] += self.uses
+            self.uses = 0
+
+
+#: Keys to drop; (key, hasher, new key) to pseudonymise; keys the value loop skips (empty
+#: when nothing is dropped or pseudonymised); whether values are scanned; the plan's tally.
 _Plan = tuple[
-    tuple[tuple[str, _Note], ...],
-    tuple[tuple[str, KindHasher, str, _Note], ...],
+    tuple[str, ...],
+    tuple[tuple[str, KindHasher, str], ...],
     frozenset[str],
     bool,
+    _Tally,
 ]
-_UNPLANNED: _Plan = ((), (), frozenset(), False)
+_UNPLANNED: _Plan = ((), (), frozenset(), False, _Tally(()))
 
 
 def resolve_hasher(key: PseudonymKey | KeyRing | str | None, policy: Policy) -> Hasher:
@@ -97,7 +120,7 @@ def resolve_hasher(key: PseudonymKey | KeyRing | str | None, policy: Policy) -> 
     )
 
 
-@dataclass
+@dataclass(eq=False)
 class SanitizeCounts:
     """What sanitising changed, by attribute path and action; never any value."""
 
@@ -105,10 +128,35 @@ class SanitizeCounts:
     changed_records: int = 0
     invalid: int = 0
     """Records skipped as malformed (``--skip-invalid``)."""
-    changes: Counter[tuple[str, str]] = field(default_factory=Counter)
-    """(attribute path, ``drop``/``pseudonymise``/``redact``) → how many times."""
     detections: Counter[str] = field(default_factory=Counter)
     """Detector name → values redacted."""
+    _settled: Counter[_Note] = field(default_factory=Counter, repr=False)
+    _open: list[list[_Tally]] = field(default_factory=list, repr=False)
+    """The tallies of walkers still running on these counts."""
+
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+
+    @property
+    def changes(self) -> Counter[_Note]:
+        """(attribute path, ``drop``/``pseudonymise``/``redact``) → how many times."""
+        for tallies in self._open:
+            for tally in tallies:
+                tally.settle(self._settled)
+        return self._settled
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SanitizeCounts):
+            return NotImplemented
+        return self.to_json() == other.to_json()
+
+    def _watch(self, tallies: list[_Tally]) -> None:
+        self._open.append(tallies)
+
+    def _release(self, tallies: list[_Tally]) -> None:
+        """Settle a finished walker's tallies and stop watching them (constant memory)."""
+        for tally in tallies:
+            tally.settle(self._settled)
+        self._open = [watched for watched in self._open if watched is not tallies]
 
     @property
     def changed(self) -> bool:
@@ -144,6 +192,12 @@ class _Walker:
         self.hasher = hasher
         self.counts = counts
         self.changed = False
+        self.tallies: list[_Tally] = []
+        counts._watch(self.tallies)
+
+    def finish(self) -> None:
+        """Hand the counts over; the walker is not used again."""
+        self.counts._release(self.tallies)
 
     def record(self, attrs: Mapping[Any, Any]) -> dict[Any, Any]:
         self.changed = False
@@ -160,7 +214,7 @@ class _Walker:
 
     def note(self, path: str, action: str) -> None:
         self.changed = True
-        self.counts.changes[(path, action)] += 1
+        self.counts._settled[(path, action)] += 1
 
     def mapping(self, attrs: Mapping[Any, Any], scan: bool, prefix: str) -> dict[Any, Any]:
         if type(attrs) is not dict:
@@ -170,27 +224,27 @@ class _Walker:
         if plan is _UNPLANNED:
             if len(self.plans) >= _PLAN_CACHE_LIMIT:  # many shapes of record: stay constant-memory
                 self.plans.clear()
+                for tally in self.tallies:
+                    tally.settle(self.counts._settled)
+                self.tallies.clear()
             plan = self.plans[keys] = self.plan(keys[2:], scan, prefix)
         if plan is None:
             return self.any_mapping(attrs, scan, prefix)
-        drops, pseudonyms, skip, scan_here = plan
+        drops, pseudonyms, skip, scan_here, tally = plan
         quick, digits = self.candidate.quick, self.candidate.digits
         # NOTE: the hot path of every run: copy in C, then touch only what needs it.
         out = attrs.copy()
         if skip:
-            changes = self.counts.changes
             self.changed = True
-            for key, note in drops:
+            tally.uses += 1
+            for key in drops:
                 del out[key]
-                changes[note] += 1
-            for key, hash_value, target, note in pseudonyms:
-                del out[key]
-                value = attrs[key]
+            for key, hash_value, target in pseudonyms:
+                value = out.pop(key)
                 if type(value) is str and value:
                     out[target] = hash_value(value)
                 else:
                     out[target] = self.pseudonymise(value, hash_value)
-                changes[note] += 1
         for key, value in attrs.items():
             kind = type(value)
             if kind is str:
@@ -217,27 +271,31 @@ class _Walker:
 
     def plan(self, keys: tuple[Any, ...], scan: bool, prefix: str) -> _Plan | None:
         """What to do with a mapping of exactly these keys (records mostly share a shape)."""
-        drops: list[tuple[str, _Note]] = []
-        pseudonyms: list[tuple[str, KindHasher, str, _Note]] = []
+        drops: list[str] = []
+        pseudonyms: list[tuple[str, KindHasher, str]] = []
+        notes: list[_Note] = []
         scans: set[bool] = set()
         for key in keys:
             if type(key) is not str:
                 return None
             decision = self.decide(key)
             if decision.code == _DROP:
-                drops.append((key, (prefix + key, "drop")))
+                drops.append(key)
+                notes.append((prefix + key, "drop"))
             elif decision.code:
-                note = (prefix + key, "pseudonymise")
                 hash_value = for_kind(self.hasher, decision.kind)
-                pseudonyms.append((key, hash_value, key + HASH_SUFFIX, note))
+                pseudonyms.append((key, hash_value, key + HASH_SUFFIX))
+                notes.append((prefix + key, "pseudonymise"))
             else:
                 scans.add(scan if decision.scan is None else decision.scan)
         if len(scans) > 1:
             return None  # explicit keep and redact-values side by side: key by key
-        skip = frozenset(key for key, _ in drops) | {p[0] for p in pseudonyms}
-        skip |= {p[2] for p in pseudonyms}
+        skip = frozenset(drops) | {p[0] for p in pseudonyms} | {p[2] for p in pseudonyms}
         scan_here = (scans.pop() if scans else scan) and self.candidate.active
-        return tuple(drops), tuple(pseudonyms), skip, scan_here
+        tally = _Tally(tuple(notes))
+        if notes:
+            self.tallies.append(tally)
+        return tuple(drops), tuple(pseudonyms), skip, scan_here, tally
 
     def sequence(self, items: list[Any], scan: bool, path: str) -> list[Any]:
         """A list's items, each sanitised under ``path`` (``name[]``)."""
@@ -355,7 +413,10 @@ def sanitize_attributes(
     """
     policy = policy or _DEFAULT.policy()
     walker = _Walker(policy, resolve_hasher(key, policy), counts or SanitizeCounts())
-    return walker.record(attrs)
+    try:
+        return walker.record(attrs)
+    finally:
+        walker.finish()
 
 
 def sanitize_records(
@@ -376,7 +437,14 @@ def sanitize_records(
     """
     policy = policy or _DEFAULT.policy()
     walker = _Walker(policy, hasher or resolve_hasher(key, policy), counts or SanitizeCounts())
-    return map(walker.record, records)
+    return _stream(walker, records)
+
+
+def _stream(walker: _Walker, records: Iterable[Mapping[Any, Any]]) -> Iterator[dict[Any, Any]]:
+    try:
+        yield from map(walker.record, records)
+    finally:
+        walker.finish()
 
 
 class _DefaultPolicy:

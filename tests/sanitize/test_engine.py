@@ -175,8 +175,10 @@ def test_records_stream_lazily_and_count() -> None:
     assert seen == []
     assert next(stream) == {"id": 0}
     assert seen == [0]
+    assert counts.changes == {("ssn", "drop"): 1}  # up to date while the stream runs
     assert list(stream) == [{"id": 1}, {"id": 2}]
     assert (counts.records, counts.changed_records) == (3, 3)
+    assert counts.changes == {("ssn", "drop"): 3}
     unchanged = SanitizeCounts()
     assert list(sanitize_records([{"a": 1}], hasher=legacy_hasher, counts=unchanged)) == [{"a": 1}]
     assert not unchanged.changed
@@ -304,6 +306,22 @@ def test_records_of_many_shapes_and_skipped_keys(monkeypatch: pytest.MonkeyPatch
         {"id": 1, "phone_hash": KEY.pseudonym("2", IdentifierKind.PHONE)},
     ]
     assert counts.changed_records == 3
+    assert counts.changes == {
+        ("ssn", "drop"): 1,
+        ("password", "drop"): 1,
+        ("phone_hash", "redact"): 1,
+        ("phone", "pseudonymise"): 2,
+        ("n", "redact"): 1,
+    }
+
+
+def test_one_counts_object_collects_many_calls_in_constant_memory() -> None:
+    counts = SanitizeCounts()
+    for index in range(2_000):
+        sanitize_attributes({"ssn": "1", "id": index}, key=KEY, counts=counts)
+    assert counts.changes == {("ssn", "drop"): 2_000}
+    assert (counts.records, counts.changed_records) == (2_000, 2_000)
+    assert not counts._open  # finished walkers leave nothing behind to settle
 
 
 def test_a_policy_without_detectors_leaves_card_numbers_in_text() -> None:
