@@ -60,29 +60,21 @@ PSEUDONYM_TEST_STORED = Step(
     "test-stored", "read both keys back; old pseudonyms still verify by key id"
 )
 
+#: Track and App API keys rotate the same way.
+_API_KEY_STEPS = (
+    PREFLIGHT,
+    NEW_KEY,
+    TEST_NEW,
+    STORE,
+    DEPLOY,
+    DELETE_OLD,
+    TEST_STORED,
+    OLD_REVOKED,
+    RECORD,
+)
 STEPS: dict[Kind, tuple[Step, ...]] = {
-    Kind.TRACK: (
-        PREFLIGHT,
-        NEW_KEY,
-        TEST_NEW,
-        STORE,
-        DEPLOY,
-        DELETE_OLD,
-        TEST_STORED,
-        OLD_REVOKED,
-        RECORD,
-    ),
-    Kind.APP: (
-        PREFLIGHT,
-        NEW_KEY,
-        TEST_NEW,
-        STORE,
-        DEPLOY,
-        DELETE_OLD,
-        TEST_STORED,
-        OLD_REVOKED,
-        RECORD,
-    ),
+    Kind.TRACK: _API_KEY_STEPS,
+    Kind.APP: _API_KEY_STEPS,
     Kind.WEBHOOK: (
         Step("preflight", "find the current signing key in a writable store"),
         WEBHOOK_NEW_KEY,
