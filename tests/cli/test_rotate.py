@@ -10,9 +10,10 @@ import pytest
 from cio_sec.errors import ExitCode
 from cio_sec.redact import fingerprint
 from cio_sec.sandbox import Sandbox
+from cio_sec.sandbox.models import KeySet
 from tests.conftest import CANARY
 from tests.rotate.helpers import SERVICE, keyring_credentials, rotation_records, state_file
-from tests.support.cli import CliHarness
+from tests.support.cli import CliHarness, CliOutcome
 from tests.support.memory_keyring import MemoryKeyring
 
 
@@ -28,6 +29,18 @@ def _statuses(document: dict[str, object]) -> dict[str, str]:
     steps = document["steps"]
     assert isinstance(steps, list)
     return {step["name"]: step["status"] for step in steps}
+
+
+def start_track_rotation(run_cli: CliHarness, keys: KeySet, *, expect: int) -> CliOutcome:
+    """``rotate track --new-key-stdin --yes`` with ``keys`` typed on stdin."""
+    return run_cli(
+        "rotate",
+        "track",
+        "--new-key-stdin",
+        "--yes",
+        input=f"{keys.site_id}\n{keys.track_api_key}\n",
+        expect=expect,
+    )
 
 
 def test_track_rotation_end_to_end(
@@ -99,14 +112,7 @@ def test_track_rotation_end_to_end(
 
 def test_text_output_and_checklist(run_cli: CliHarness, stored: Sandbox) -> None:
     new = stored.add_track_keys()
-    first = run_cli(
-        "rotate",
-        "track",
-        "--new-key-stdin",
-        "--yes",
-        input=f"{new.site_id}\n{new.track_api_key}\n",
-        expect=ExitCode.PARTIAL,
-    )
+    first = start_track_rotation(run_cli, new, expect=ExitCode.PARTIAL)
     assert "rotate track (profile default): stopped" in first.stdout
     assert "stopped: waiting for you: Deploy or restart" in first.stderr
     assert "[ ] 5/9 deploy the new key to every consumer" in first.stderr
@@ -121,14 +127,7 @@ def test_forgetting_to_delete_the_old_key_is_detected(
     run_cli: CliHarness, stored: Sandbox, hermetic_env: Path
 ) -> None:
     new = stored.add_track_keys()
-    run_cli(
-        "rotate",
-        "track",
-        "--new-key-stdin",
-        "--yes",
-        input=f"{new.site_id}\n{new.track_api_key}\n",
-        expect=ExitCode.PARTIAL,
-    )
+    start_track_rotation(run_cli, new, expect=ExitCode.PARTIAL)
     outcome = run_cli("rotate", "track", "--resume", "-f", "json", expect=ExitCode.PARTIAL)
     document = outcome.json
     assert "the old key still works" in document["message"]
@@ -272,14 +271,7 @@ def test_a_key_from_another_region_is_refused(
     run_cli: CliHarness, stored: Sandbox, memory_keyring: MemoryKeyring
 ) -> None:
     eu = stored.add_track_keys(workspace_id=3003, region="eu")
-    outcome = run_cli(
-        "rotate",
-        "track",
-        "--new-key-stdin",
-        "--yes",
-        input=f"{eu.site_id}\n{eu.track_api_key}\n",
-        expect=ExitCode.CONFIG,
-    )
+    outcome = start_track_rotation(run_cli, eu, expect=ExitCode.CONFIG)
     assert "the new key is for region eu, but the current key's account is in region us" in (
         outcome.stderr
     )
@@ -334,14 +326,7 @@ def test_rollback_restores_the_old_key_and_says_it_works(
     run_cli: CliHarness, stored: Sandbox, memory_keyring: MemoryKeyring, hermetic_env: Path
 ) -> None:
     new = stored.add_track_keys()
-    run_cli(
-        "rotate",
-        "track",
-        "--new-key-stdin",
-        "--yes",
-        input=f"{new.site_id}\n{new.track_api_key}\n",
-        expect=ExitCode.PARTIAL,
-    )
+    start_track_rotation(run_cli, new, expect=ExitCode.PARTIAL)
     document = run_cli("rotate", "track", "--rollback", "--yes", "-f", "json").json
     assert document["outcome"] == "rolled-back"
     assert document["old_key_works"] is True
@@ -357,14 +342,7 @@ def test_rollback_after_the_old_key_was_deleted_says_so(
     run_cli: CliHarness, stored: Sandbox
 ) -> None:
     new = stored.add_track_keys()
-    run_cli(
-        "rotate",
-        "track",
-        "--new-key-stdin",
-        "--yes",
-        input=f"{new.site_id}\n{new.track_api_key}\n",
-        expect=ExitCode.PARTIAL,
-    )
+    start_track_rotation(run_cli, new, expect=ExitCode.PARTIAL)
     stored.revoke_track_keys(stored.info.site_id)
     outcome = run_cli("rotate", "track", "--rollback", "--yes", expect=ExitCode.CONFIG)
     assert "old key works: no" in outcome.stdout
