@@ -27,6 +27,7 @@ MAX_LISTED_INVALID = 1000
 """Invalid rows listed in messages and reports; the count covers them all."""
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _CIO_PREFIX = "cio_"
+AMBIGUOUS_IN_V1 = "an id with @ or a cio_ prefix is ambiguous in v1 paths (use --api batch)"
 
 
 class IdType(str, Enum):
@@ -285,10 +286,17 @@ def _problem(value: str, id_type: IdType, v1_paths: bool) -> str | None:
         return "not an email address"
     if id_type is IdType.CIO_ID and not value.isalnum():
         return "not a cio_id (letters and digits)"
-    if id_type is IdType.ID and v1_paths and ("@" in value or value.startswith(_CIO_PREFIX)):
-        # NOTE: in a v1 path Customer.io reads such an id as an email or a cio_id.
-        return "an id with @ or a cio_ prefix is ambiguous in v1 paths (use --api batch)"
+    if v1_paths and ambiguous_in_v1_path(value, id_type):
+        return AMBIGUOUS_IN_V1
     return None
+
+
+def ambiguous_in_v1_path(value: str, id_type: IdType) -> bool:
+    """Whether a v1 URL path would name someone else: Customer.io reads the path's shape.
+
+    An id with ``@`` is read as an email, one starting with ``cio_`` as a cio_id.
+    """
+    return id_type is IdType.ID and ("@" in value or value.startswith(_CIO_PREFIX))
 
 
 def check_valid(spec: InputSpec, summary: InputSummary, *, skip_invalid: bool) -> None:

@@ -254,6 +254,54 @@ def test_unreachable_stops_and_the_same_command_resumes(
     assert [e["status"] for e in ends] == ["completed", "failed", "completed"]
 
 
+def _stopped_job(run_cli: CliHarness, sandbox: Sandbox, *args: str) -> None:
+    """Start a job whose first erasing request fails for good: everyone stays pending."""
+    region_ok = next(s for s in range(1000) if _draws(s, 2) == [True, False])
+    sandbox.set_faults(Faults(error_rate=0.9, seed=region_ok))
+    run_cli(
+        "erase",
+        *args,
+        "--yes",
+        "--max-attempts",
+        "1",
+        "--concurrency",
+        "1",
+        expect=ExitCode.REMOTE,
+    )
+    sandbox.set_faults(Faults())
+
+
+def test_a_batch_job_resumed_with_v1_never_sends_ambiguous_ids(
+    run_cli: CliHarness, sandbox: Sandbox
+) -> None:
+    ids = _csv(Path("ids.csv"), "id", ["plain", "x@y.com", "cio_abc1"])
+    _stopped_job(run_cli, sandbox, "--file", str(ids), "--api", "batch")
+    out = run_cli(
+        "erase",
+        "--file",
+        str(ids),
+        "--yes",
+        "--api",
+        "v1",
+        "--skip-invalid",
+        "-f",
+        "json",
+        expect=ExitCode.CHECK_FAILED,
+    )
+    assert "resuming job" in out.stderr
+    sent = [r.identifier for r in sandbox.requests() if r.identifier is not None]
+    assert sent == ["plain", "plain"]
+    assert out.json["counts"]["erased"] == 1
+    assert sorted((p["subject"], p["action"], p["reason"]) for p in out.json["failed"]) == sorted(
+        (
+            KEY.pseudonym(value),
+            "suppress",
+            "an id with @ or a cio_ prefix is ambiguous in v1 paths (use --api batch)",
+        )
+        for value in ("x@y.com", "cio_abc1")
+    )
+
+
 def test_status_lists_jobs_and_one_job(run_cli: CliHarness, sandbox: Sandbox) -> None:
     empty = run_cli("erase", "--status", "-f", "json").json
     assert empty["jobs"] == []
