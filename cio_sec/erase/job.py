@@ -162,6 +162,9 @@ class _Run:
         resumed = journal.loaded
         if not resumed:
             journal.load(iter_rows(self.spec), keys.current, self._meta(job, account))
+        ticket = self.request.ticket
+        if resumed:
+            ticket = _resumed_ticket(job, journal, ticket)
         counts = journal.counts()
         plan = Plan(
             job=job,
@@ -169,7 +172,7 @@ class _Run:
             region=account.region,
             people=counts.people,
             invalid=self.summary.invalid,
-            ticket=self.request.ticket,
+            ticket=ticket,
             api=self.request.api,
             rate=self.request.rate,
             input_sha256=self.summary.sha256,
@@ -189,7 +192,7 @@ class _Run:
         require_consent(plan, self.request, self.ui, non_interactive=self.settings.non_interactive)
         from cio_sec.auditlog import AuditLog
 
-        trail = JobTrail(AuditLog(self.settings.audit_log, keys.current), job, self.request.ticket)
+        trail = JobTrail(AuditLog(self.settings.audit_log, keys.current), job, ticket)
         started = time.monotonic()
         trail.start(self._start_fields(account, plan))
         if self.request.dry_run:
@@ -286,6 +289,23 @@ def _pooled(concurrency: int) -> httpx.AsyncHTTPTransport:
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     return httpx.AsyncHTTPTransport(retries=0, limits=limits)
+
+
+def _resumed_ticket(job: str, journal: Journal, given: str | None) -> str | None:
+    """The ticket a resumed job was started with; the trail keeps recording under it.
+
+    Raises:
+        InputError: ``--ticket`` names a different ticket.
+    """
+    stored = journal.meta().get("ticket") or None
+    if given is not None and given != stored:
+        started = f"ticket {stored}" if stored else "no ticket"
+        raise InputError(
+            f"job {job} was started with {started}; a resumed job keeps its ticket",
+            hint="leave --ticket out (or give the same one) to resume, "
+            "or add --restart to start the job over under the new ticket",
+        )
+    return stored
 
 
 def _remove_journal(path: Path) -> None:

@@ -302,6 +302,23 @@ def test_a_batch_job_resumed_with_v1_never_sends_ambiguous_ids(
     )
 
 
+def test_a_resumed_job_keeps_its_ticket(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    ids = _csv(Path("ids.csv"), None, ["q1", "q2", "q3"])
+    _stopped_job(run_cli, sandbox, "--file", str(ids), "--ticket", "GDPR-1")
+    sent = len(sandbox.requests())
+    out = run_cli("erase", "--file", str(ids), "--yes", "--ticket", "GDPR-2", expect=ExitCode.USAGE)
+    assert "was started with ticket GDPR-1; a resumed job keeps its ticket" in out.stderr
+    assert [r.path for r in sandbox.requests()[sent:]] == ["/api/v1/accounts/region"]
+    doc = run_cli("erase", "--file", str(ids), "--yes", "-f", "json").json
+    assert doc["plan"]["resumed"] is True
+    assert doc["plan"]["ticket"] == "GDPR-1"
+    tickets = [r["ticket"] for r in _trail() if r["type"] in ("action", "job-start", "job-end")]
+    assert len(tickets) == 2 + 6 + 2
+    assert set(tickets) == {"GDPR-1"}
+    evidence = run_cli("audit", "log", "export", "--ticket", "GDPR-1", "-f", "json").json
+    assert len(evidence["subjects"]) == 3
+
+
 def test_status_lists_jobs_and_one_job(run_cli: CliHarness, sandbox: Sandbox) -> None:
     empty = run_cli("erase", "--status", "-f", "json").json
     assert empty["jobs"] == []
