@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import getpass
 import os
+import secrets
 import socket
 import time
 from dataclasses import dataclass
@@ -192,7 +193,8 @@ class _Run:
         require_consent(plan, self.request, self.ui, non_interactive=self.settings.non_interactive)
         from cio_sec.auditlog import AuditLog
 
-        trail = JobTrail(AuditLog(self.settings.audit_log, keys.current), job, ticket)
+        log = AuditLog(self.settings.audit_log, keys.current)
+        trail = JobTrail(log, job, ticket, run=journal.meta().get("run"))
         started = time.monotonic()
         trail.start(self._start_fields(account, plan))
         if self.request.dry_run:
@@ -242,6 +244,7 @@ class _Run:
             "invalid": self.summary.invalid,
             "ticket": self.request.ticket or "",
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "run": secrets.token_hex(8),
             "status": "new",
             "api": self.request.api,
         }

@@ -344,6 +344,9 @@ def test_restart_starts_over(run_cli: CliHarness, sandbox: Sandbox) -> None:
     assert again.json["plan"]["resumed"] is False
     actions = [r for r in _trail() if r["type"] == "action"]
     assert len(actions) == 4  # the restarted job erased again; the resumed one had nothing left
+    runs = [a["run"] for a in actions]
+    assert runs[0] == runs[1] != runs[2] == runs[3]  # --restart starts a new run
+    assert all(isinstance(run, str) and len(run) == 16 for run in runs)
 
 
 # --------------------------------------------------------------------------- the terminal UI
