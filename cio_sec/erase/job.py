@@ -22,6 +22,7 @@ from cio_sec.erase.inputs import (
     check_valid,
     iter_rows,
     read_input,
+    remove_stale_spools,
     spool_stdin,
 )
 from cio_sec.erase.journal import ACTIONS, JobLock, Journal, jobs_dir
@@ -71,6 +72,7 @@ def erase(
     """
     spec = request.spec
     spooled = None
+    remove_stale_spools(jobs_dir(settings.state_dir))
     if spec.path == STDIN:
         spooled = spool_stdin(jobs_dir(settings.state_dir))
         spec = InputSpec(spooled, spec.ids, spec.column, spec.id_type, spec.v1_paths)
