@@ -64,12 +64,14 @@ def erase(
     """Erase the people of the request (or, with ``dry_run``, everything but the erasing).
 
     Raises:
-        InputError: the input cannot be read or has invalid rows (without skip_invalid).
+        InputError: the input cannot be read or has invalid rows (without skip_invalid),
+            the ticket is not UTF-8, or a resumed job was started with another ticket.
         ConfigError: credentials missing, confirmation refused or impossible, the job is
             locked by another process, or the state directory or trail is unusable.
         CredentialRejectedError: Customer.io answered 401/403 (the job is saved).
         RemoteError: Customer.io unreachable after retries, or a redirect (job saved).
     """
+    _check_ticket(request.ticket)
     spec = request.spec
     spooled = None
     remove_stale_spools(jobs_dir(settings.state_dir))
@@ -83,6 +85,22 @@ def erase(
         _discard(spooled)
         raise
     return asyncio.run(_Run(request, spec, summary, settings, opener, ui, spooled).run())
+
+
+def _check_ticket(ticket: str | None) -> None:
+    """Refuse a ticket the trail cannot record (bytes that are not UTF-8).
+
+    Raises:
+        InputError: the ticket is not valid UTF-8.
+    """
+    if ticket is None:
+        return
+    try:
+        ticket.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(
+            "--ticket is not valid UTF-8", hint="give the ticket reference as UTF-8 text"
+        ) from None
 
 
 def _discard(spooled: Path | None) -> None:

@@ -161,6 +161,14 @@ def test_usage_errors(run_cli: CliHarness, args: tuple[str, ...]) -> None:
     assert "give either --file PATH or --id" in out.stderr
 
 
+def test_a_ticket_that_is_not_utf8_is_refused(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    # A command line's bytes that are not UTF-8 reach Python as lone surrogates.
+    out = run_cli("erase", "--id", "t1", "--yes", "--ticket", "T-\udcff", expect=ExitCode.USAGE)
+    assert "--ticket is not valid UTF-8" in out.stderr
+    assert sandbox.requests() == []
+    assert not (_state() / "audit.jsonl").exists()
+
+
 def test_failed_people_are_listed_by_pseudonym(run_cli: CliHarness, sandbox: Sandbox) -> None:
     seed = next(s for s in range(100) if random.Random(s).random() >= 0.5)
     sandbox.set_faults(Faults(error_rate=0.5, error_status=422, seed=seed))
