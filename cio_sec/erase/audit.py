@@ -3,7 +3,7 @@
 Exactly one ``action`` record per person and action that reached a final outcome, even
 across a killed run: the journal marks each outcome ``audited`` once its record is in the
 trail, and a resumed run first matches unmarked outcomes against the trail's records of
-the same job, writing only the missing ones.
+the same run of the job, writing only the missing ones.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ class JobTrail:
     log: AuditLog
     job: str
     ticket: str | None
+    run: str | None = None
+    """The journal's run id: new for every start of the job (``--restart`` included)."""
     last_hash: str | None = None
 
     def _append(self, entries: Sequence[Mapping[str, Any]]) -> None:
@@ -58,6 +60,7 @@ class JobTrail:
             "type": "action",
             "job": self.job,
             "ticket": self.ticket,
+            "run": self.run,
             "subject": record.subject,
             "id_type": record.id_type,
             "action": record.action,
@@ -77,7 +80,7 @@ def reconcile(journal: Journal, trail: JobTrail) -> int:
     pending = list(journal.unaudited())
     if not pending:
         return 0
-    recorded = _recorded(trail.log.path, trail.job, {_key(r) for r in pending})
+    recorded = _recorded(trail.log.path, trail.job, trail.run, {_key(r) for r in pending})
     missing = [r for r in pending if _key(r) not in recorded]
     trail.actions(missing)
     journal.mark_audited((r.n, r.action) for r in pending)
@@ -88,8 +91,12 @@ def _key(record: ActionRecord) -> tuple[str, str, str]:
     return (record.subject, record.id_type, record.action)
 
 
-def _recorded(path: Path, job: str, wanted: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
-    """Which of the wanted outcomes the trail holds for this job.
+def _recorded(
+    path: Path, job: str, run: str | None, wanted: set[tuple[str, str, str]]
+) -> set[tuple[str, str, str]]:
+    """Which of the wanted outcomes the trail holds for this run of this job.
+
+    Records of an earlier run (before ``--restart``) are other outcomes and do not count.
 
     Only the wanted ones (at most a flush's worth) are kept, so memory stays flat however
     long the trail is.
@@ -99,7 +106,12 @@ def _recorded(path: Path, job: str, wanted: set[tuple[str, str, str]]) -> set[tu
     found = set()
     for line in read_lines(path):
         record = line.record
-        if record is None or record.get("type") != "action" or record.get("job") != job:
+        if (
+            record is None
+            or record.get("type") != "action"
+            or record.get("job") != job
+            or record.get("run") != run
+        ):
             continue
         key = (str(record.get("subject")), str(record.get("id_type")), str(record.get("action")))
         if key in wanted:

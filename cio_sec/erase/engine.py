@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import httpx
 
 from cio_sec.client import RetryPolicy, batch_call, check_response, delete_call, suppress_call
-from cio_sec.erase.inputs import IdType
+from cio_sec.erase.inputs import AMBIGUOUS_IN_V1, IdType, ambiguous_in_v1_path
 from cio_sec.erase.journal import TO_DELETE, TO_SUPPRESS, Journal, Outcome, Person
 from cio_sec.erase.ratelimit import RateLimiter
 from cio_sec.errors import CioSecError, RemoteUnavailableError
@@ -220,6 +220,10 @@ class Engine:
     async def _act(self, action: str, people: list[Person]) -> list[Outcome]:
         if self._settings.api == "v1":
             (person,) = people
+            if ambiguous_in_v1_path(person.identifier, person.id_type):
+                # NOTE: a job loaded for --api batch may hold such ids; as a path they would
+                # name another person, so they fail here and are never sent.
+                return [Outcome(person.n, action, False, None, AMBIGUOUS_IN_V1, 0)]
             builder = suppress_call if action == "suppress" else delete_call
             call = builder(self._client, path_identifier(person))
             response, attempts = await self._send(call.request, call.what)

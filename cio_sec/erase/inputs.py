@@ -7,8 +7,10 @@ again to load the journal. Messages name lines, never the identifiers on them.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
+import os
 import re
 import shutil
 import sys
@@ -27,6 +29,8 @@ MAX_LISTED_INVALID = 1000
 """Invalid rows listed in messages and reports; the count covers them all."""
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _CIO_PREFIX = "cio_"
+_SPOOL_PREFIX = "stdin-"
+AMBIGUOUS_IN_V1 = "an id with @ or a cio_ prefix is ambiguous in v1 paths (use --api batch)"
 
 
 class IdType(str, Enum):
@@ -150,12 +154,15 @@ def iter_rows(spec: InputSpec) -> Iterator[Row]:
 def spool_stdin(directory: Path) -> Path:
     """Copy stdin to a private file so that it can be read twice; the caller deletes it.
 
+    The file's name holds this process's id, so that a copy left by a killed process can be
+    told apart and removed (`remove_stale_spools`).
+
     Raises:
         InputError: stdin cannot be read.
     """
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - handed to the caller by name
-        dir=directory, prefix="stdin-", suffix=".csv", delete=False
+        dir=directory, prefix=f"{_SPOOL_PREFIX}{os.getpid()}-", suffix=".csv", delete=False
     )
     with handle:
         try:
@@ -163,6 +170,32 @@ def spool_stdin(directory: Path) -> Path:
         except OSError as exc:
             raise InputError(f"cannot read stdin: {exc.strerror}", path="<stdin>") from None
     return Path(handle.name)
+
+
+def remove_stale_spools(directory: Path) -> None:
+    """Delete the copies of stdin that killed processes left behind (they hold identifiers).
+
+    A copy belongs to the process named in its file name: it is stale once that process is
+    gone, or when it names this process (which has not spooled yet: an earlier process had
+    the same id, as a container's processes often do).
+    """
+    for path in directory.glob(f"{_SPOOL_PREFIX}*-*.csv"):
+        pid = path.name[len(_SPOOL_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process (EPERM)
+    return True
 
 
 # --------------------------------------------------------------------------- layout
@@ -285,10 +318,17 @@ def _problem(value: str, id_type: IdType, v1_paths: bool) -> str | None:
         return "not an email address"
     if id_type is IdType.CIO_ID and not value.isalnum():
         return "not a cio_id (letters and digits)"
-    if id_type is IdType.ID and v1_paths and ("@" in value or value.startswith(_CIO_PREFIX)):
-        # NOTE: in a v1 path Customer.io reads such an id as an email or a cio_id.
-        return "an id with @ or a cio_ prefix is ambiguous in v1 paths (use --api batch)"
+    if v1_paths and ambiguous_in_v1_path(value, id_type):
+        return AMBIGUOUS_IN_V1
     return None
+
+
+def ambiguous_in_v1_path(value: str, id_type: IdType) -> bool:
+    """Whether a v1 URL path would name someone else: Customer.io reads the path's shape.
+
+    An id with ``@`` is read as an email, one starting with ``cio_`` as a cio_id.
+    """
+    return id_type is IdType.ID and ("@" in value or value.startswith(_CIO_PREFIX))
 
 
 def check_valid(spec: InputSpec, summary: InputSummary, *, skip_invalid: bool) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import getpass
 import os
+import secrets
 import socket
 import time
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from cio_sec.erase.inputs import (
     check_valid,
     iter_rows,
     read_input,
+    remove_stale_spools,
     spool_stdin,
 )
 from cio_sec.erase.journal import ACTIONS, JobLock, Journal, jobs_dir
@@ -62,14 +64,17 @@ def erase(
     """Erase the people of the request (or, with ``dry_run``, everything but the erasing).
 
     Raises:
-        InputError: the input cannot be read or has invalid rows (without skip_invalid).
+        InputError: the input cannot be read or has invalid rows (without skip_invalid),
+            the ticket is not UTF-8, or a resumed job was started with another ticket.
         ConfigError: credentials missing, confirmation refused or impossible, the job is
             locked by another process, or the state directory or trail is unusable.
         CredentialRejectedError: Customer.io answered 401/403 (the job is saved).
         RemoteError: Customer.io unreachable after retries, or a redirect (job saved).
     """
+    _check_ticket(request.ticket)
     spec = request.spec
     spooled = None
+    remove_stale_spools(jobs_dir(settings.state_dir))
     if spec.path == STDIN:
         spooled = spool_stdin(jobs_dir(settings.state_dir))
         spec = InputSpec(spooled, spec.ids, spec.column, spec.id_type, spec.v1_paths)
@@ -80,6 +85,22 @@ def erase(
         _discard(spooled)
         raise
     return asyncio.run(_Run(request, spec, summary, settings, opener, ui, spooled).run())
+
+
+def _check_ticket(ticket: str | None) -> None:
+    """Refuse a ticket the trail cannot record (bytes that are not UTF-8).
+
+    Raises:
+        InputError: the ticket is not valid UTF-8.
+    """
+    if ticket is None:
+        return
+    try:
+        ticket.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(
+            "--ticket is not valid UTF-8", hint="give the ticket reference as UTF-8 text"
+        ) from None
 
 
 def _discard(spooled: Path | None) -> None:
@@ -162,6 +183,9 @@ class _Run:
         resumed = journal.loaded
         if not resumed:
             journal.load(iter_rows(self.spec), keys.current, self._meta(job, account))
+        ticket = self.request.ticket
+        if resumed:
+            ticket = _resumed_ticket(job, journal, ticket)
         counts = journal.counts()
         plan = Plan(
             job=job,
@@ -169,7 +193,7 @@ class _Run:
             region=account.region,
             people=counts.people,
             invalid=self.summary.invalid,
-            ticket=self.request.ticket,
+            ticket=ticket,
             api=self.request.api,
             rate=self.request.rate,
             input_sha256=self.summary.sha256,
@@ -189,7 +213,8 @@ class _Run:
         require_consent(plan, self.request, self.ui, non_interactive=self.settings.non_interactive)
         from cio_sec.auditlog import AuditLog
 
-        trail = JobTrail(AuditLog(self.settings.audit_log, keys.current), job, self.request.ticket)
+        log = AuditLog(self.settings.audit_log, keys.current)
+        trail = JobTrail(log, job, ticket, run=journal.meta().get("run"))
         started = time.monotonic()
         trail.start(self._start_fields(account, plan))
         if self.request.dry_run:
@@ -239,6 +264,7 @@ class _Run:
             "invalid": self.summary.invalid,
             "ticket": self.request.ticket or "",
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "run": secrets.token_hex(8),
             "status": "new",
             "api": self.request.api,
         }
@@ -286,6 +312,23 @@ def _pooled(concurrency: int) -> httpx.AsyncHTTPTransport:
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     return httpx.AsyncHTTPTransport(retries=0, limits=limits)
+
+
+def _resumed_ticket(job: str, journal: Journal, given: str | None) -> str | None:
+    """The ticket a resumed job was started with; the trail keeps recording under it.
+
+    Raises:
+        InputError: ``--ticket`` names a different ticket.
+    """
+    stored = journal.meta().get("ticket") or None
+    if given is not None and given != stored:
+        started = f"ticket {stored}" if stored else "no ticket"
+        raise InputError(
+            f"job {job} was started with {started}; a resumed job keeps its ticket",
+            hint="leave --ticket out (or give the same one) to resume, "
+            "or add --restart to start the job over under the new ticket",
+        )
+    return stored
 
 
 def _remove_journal(path: Path) -> None:

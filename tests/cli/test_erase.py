@@ -161,6 +161,14 @@ def test_usage_errors(run_cli: CliHarness, args: tuple[str, ...]) -> None:
     assert "give either --file PATH or --id" in out.stderr
 
 
+def test_a_ticket_that_is_not_utf8_is_refused(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    # A command line's bytes that are not UTF-8 reach Python as lone surrogates.
+    out = run_cli("erase", "--id", "t1", "--yes", "--ticket", "T-\udcff", expect=ExitCode.USAGE)
+    assert "--ticket is not valid UTF-8" in out.stderr
+    assert sandbox.requests() == []
+    assert not (_state() / "audit.jsonl").exists()
+
+
 def test_failed_people_are_listed_by_pseudonym(run_cli: CliHarness, sandbox: Sandbox) -> None:
     seed = next(s for s in range(100) if random.Random(s).random() >= 0.5)
     sandbox.set_faults(Faults(error_rate=0.5, error_status=422, seed=seed))
@@ -254,6 +262,71 @@ def test_unreachable_stops_and_the_same_command_resumes(
     assert [e["status"] for e in ends] == ["completed", "failed", "completed"]
 
 
+def _stopped_job(run_cli: CliHarness, sandbox: Sandbox, *args: str) -> None:
+    """Start a job whose first erasing request fails for good: everyone stays pending."""
+    region_ok = next(s for s in range(1000) if _draws(s, 2) == [True, False])
+    sandbox.set_faults(Faults(error_rate=0.9, seed=region_ok))
+    run_cli(
+        "erase",
+        *args,
+        "--yes",
+        "--max-attempts",
+        "1",
+        "--concurrency",
+        "1",
+        expect=ExitCode.REMOTE,
+    )
+    sandbox.set_faults(Faults())
+
+
+def test_a_batch_job_resumed_with_v1_never_sends_ambiguous_ids(
+    run_cli: CliHarness, sandbox: Sandbox
+) -> None:
+    ids = _csv(Path("ids.csv"), "id", ["plain", "x@y.com", "cio_abc1"])
+    _stopped_job(run_cli, sandbox, "--file", str(ids), "--api", "batch")
+    out = run_cli(
+        "erase",
+        "--file",
+        str(ids),
+        "--yes",
+        "--api",
+        "v1",
+        "--skip-invalid",
+        "-f",
+        "json",
+        expect=ExitCode.CHECK_FAILED,
+    )
+    assert "resuming job" in out.stderr
+    sent = [r.identifier for r in sandbox.requests() if r.identifier is not None]
+    assert sent == ["plain", "plain"]
+    assert out.json["counts"]["erased"] == 1
+    assert sorted((p["subject"], p["action"], p["reason"]) for p in out.json["failed"]) == sorted(
+        (
+            KEY.pseudonym(value),
+            "suppress",
+            "an id with @ or a cio_ prefix is ambiguous in v1 paths (use --api batch)",
+        )
+        for value in ("x@y.com", "cio_abc1")
+    )
+
+
+def test_a_resumed_job_keeps_its_ticket(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    ids = _csv(Path("ids.csv"), None, ["q1", "q2", "q3"])
+    _stopped_job(run_cli, sandbox, "--file", str(ids), "--ticket", "GDPR-1")
+    sent = len(sandbox.requests())
+    out = run_cli("erase", "--file", str(ids), "--yes", "--ticket", "GDPR-2", expect=ExitCode.USAGE)
+    assert "was started with ticket GDPR-1; a resumed job keeps its ticket" in out.stderr
+    assert [r.path for r in sandbox.requests()[sent:]] == ["/api/v1/accounts/region"]
+    doc = run_cli("erase", "--file", str(ids), "--yes", "-f", "json").json
+    assert doc["plan"]["resumed"] is True
+    assert doc["plan"]["ticket"] == "GDPR-1"
+    tickets = [r["ticket"] for r in _trail() if r["type"] in ("action", "job-start", "job-end")]
+    assert len(tickets) == 2 + 6 + 2
+    assert set(tickets) == {"GDPR-1"}
+    evidence = run_cli("audit", "log", "export", "--ticket", "GDPR-1", "-f", "json").json
+    assert len(evidence["subjects"]) == 3
+
+
 def test_status_lists_jobs_and_one_job(run_cli: CliHarness, sandbox: Sandbox) -> None:
     empty = run_cli("erase", "--status", "-f", "json").json
     assert empty["jobs"] == []
@@ -279,6 +352,9 @@ def test_restart_starts_over(run_cli: CliHarness, sandbox: Sandbox) -> None:
     assert again.json["plan"]["resumed"] is False
     actions = [r for r in _trail() if r["type"] == "action"]
     assert len(actions) == 4  # the restarted job erased again; the resumed one had nothing left
+    runs = [a["run"] for a in actions]
+    assert runs[0] == runs[1] != runs[2] == runs[3]  # --restart starts a new run
+    assert all(isinstance(run, str) and len(run) == 16 for run in runs)
 
 
 # --------------------------------------------------------------------------- the terminal UI

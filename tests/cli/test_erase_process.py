@@ -139,6 +139,32 @@ def test_sigkill_at_random_points_then_resume(sandbox: Sandbox) -> None:
     assert b"kp-" not in (_state() / "audit.jsonl").read_bytes()
 
 
+def test_the_next_job_removes_the_copy_of_stdin_a_killed_run_left(
+    run_cli: CliHarness, sandbox: Sandbox
+) -> None:
+    data = "id\n" + "".join(f"sp-{n:05d}\n" for n in range(200))
+    process = subprocess.Popen(
+        [PROGRAM, "erase", "--file", "-", "--yes", "--rate", "20"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=dict(os.environ),
+    )
+    assert process.stdin is not None
+    process.stdin.write(data)
+    process.stdin.close()
+    try:
+        _wait(lambda: _erasing_requests(sandbox) >= 5)
+    finally:
+        process.kill()
+        process.wait()
+    jobs = _state() / "jobs"
+    assert len(list(jobs.glob("stdin-*"))) == 1  # a killed run cannot clean up after itself
+    run_cli("erase", "--id", "other-person", "--yes")
+    assert list(jobs.glob("stdin-*")) == []
+
+
 def test_a_second_run_of_a_job_is_refused_and_signals_stop_it(
     run_cli: CliHarness, sandbox: Sandbox
 ) -> None:

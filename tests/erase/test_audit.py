@@ -65,6 +65,36 @@ def test_reconcile_writes_only_what_the_trail_is_missing(tmp_path: Path) -> None
     assert verify_chain(path, {KEY.key_id: KEY}).ok
 
 
+def test_reconcile_after_a_restart_ignores_the_earlier_runs_records(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    journal = _journal(1)
+    earlier = TrailRecorder(journal, JobTrail(AuditLog(path, KEY), "job1", "T-1", run="r1"))
+    (person,) = journal.pending(0, 5)
+    earlier.add([person], [Outcome(person.n, "suppress", True, 200, None, 1)])
+    earlier.flush()
+    (person,) = journal.pending(0, 5)
+    earlier.add([person], [Outcome(person.n, "delete", False, 400, "HTTP 400", 1)])
+    earlier.flush()
+    # --restart: the job starts over in a new journal; both outcomes are committed, then
+    # the run is killed before they reach the trail.
+    journal = _journal(1)
+    (person,) = journal.pending(0, 5)
+    journal.record([Outcome(person.n, "suppress", True, 200, None, 1)])
+    journal.record([Outcome(person.n, "delete", True, 200, None, 1)])
+    assert reconcile(journal, JobTrail(AuditLog(path, KEY), "job1", "T-1", run="r2")) == 2
+    actions = [
+        (line.record["run"], line.record["action"], line.record["outcome"])
+        for line in read_lines(path)
+        if line.record and line.record["type"] == "action"
+    ]
+    assert actions == [
+        ("r1", "suppress", "done"),
+        ("r1", "delete", "failed"),
+        ("r2", "suppress", "done"),
+        ("r2", "delete", "done"),
+    ]
+
+
 def test_reconcile_without_a_trail_writes_everything(tmp_path: Path) -> None:
     journal = _journal(2)
     journal.record(

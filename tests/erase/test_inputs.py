@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from cio_sec.erase.inputs import (
     check_valid,
     iter_rows,
     read_input,
+    remove_stale_spools,
     spool_stdin,
 )
 from cio_sec.errors import InputError
@@ -166,8 +169,25 @@ def test_stdin_is_spooled_to_a_private_file(
     stdin = io.TextIOWrapper(io.BytesIO(b"id\n1\n"))
     monkeypatch.setattr(sys, "stdin", stdin)
     spooled = spool_stdin(tmp_path / "jobs")
+    assert spooled.name.startswith(f"stdin-{os.getpid()}-")
     assert spooled.read_bytes() == b"id\n1\n"
     assert spooled.stat().st_mode & 0o077 == 0
+
+
+def test_only_copies_of_stdin_left_by_gone_processes_are_removed(tmp_path: Path) -> None:
+    finished = subprocess.Popen([sys.executable, "-c", ""])
+    finished.wait()
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    gone = jobs / f"stdin-{finished.pid}-a1.csv"
+    earlier_self = jobs / f"stdin-{os.getpid()}-b2.csv"  # an earlier process with this pid
+    running = jobs / f"stdin-{os.getppid()}-c3.csv"
+    other = jobs / "stdin-notes.csv"
+    for path in (gone, earlier_self, running, other):
+        path.write_text("id\nsecret-person\n")
+    remove_stale_spools(jobs)
+    assert sorted(jobs.iterdir()) == sorted([running, other])
+    remove_stale_spools(tmp_path / "missing")
 
 
 def test_unreadable_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
