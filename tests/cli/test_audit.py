@@ -83,7 +83,7 @@ def bad_app(
     """A production profile on env vars, old keys, a thin policy, bad handlers, a broken trail."""
     home = Path(os.environ["HOME"])
     policy = tmp_path / "policy.toml"
-    policy.write_text('[rules]\nssn = "drop"\n')
+    policy.write_text('extends = "none"\n[rules]\nssn = "drop"\n')
     trail = tmp_path / "audit.jsonl"
     write_config(
         home,
