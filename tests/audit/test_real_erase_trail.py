@@ -197,3 +197,17 @@ def _draws(seed: int, n: int) -> list[bool]:
     """Whether each of the sandbox's first ``n`` draws at a 0.9 error rate gets through."""
     rng = random.Random(seed)
     return [rng.random() >= 0.9 for _ in range(n)]
+
+
+def test_show_finds_a_cio_id_given_with_or_without_its_prefix(
+    run_cli: CliHarness, sandbox: Sandbox
+) -> None:
+    ids = Path("cio-ids.csv")
+    ids.write_text("cio_id\ncio_a1b2c3\n")
+    run_cli("erase", "--file", str(ids), "--yes", "--ticket", "GDPR-12")
+    for subject in ("cio_a1b2c3", "a1b2c3"):
+        shown = run_cli("audit", "log", "show", "--subject", subject, "-f", "json").json
+        assert [(r["action"], r["outcome"]) for r in shown["records"]] == [
+            ("suppress", "done"),
+            ("delete", "done"),
+        ], subject
