@@ -39,11 +39,15 @@ class SubjectEvidence:
 
     @property
     def outcome(self) -> str:
-        """``erased``, ``failed`` (any failed action) or ``incomplete`` (no final delete)."""
-        if any(action["outcome"] == "failed" for action in self.actions):
+        """``erased``, ``failed`` (an action failed) or ``incomplete`` (no final delete).
+
+        Per action only its latest record (highest seq) counts: a person whose delete
+        failed and who was erased by a later run (``erase --restart``) is erased.
+        """
+        latest = {a["action"]: a["outcome"] for a in sorted(self.actions, key=_seq)}
+        if "failed" in latest.values():
             return "failed"
-        deleted = any(a["action"] == "delete" and a["outcome"] == "done" for a in self.actions)
-        return "erased" if deleted else "incomplete"
+        return "erased" if latest.get("delete") == "done" else "incomplete"
 
     def to_json(self) -> dict[str, object]:
         """The JSON form."""
@@ -185,6 +189,10 @@ def _collect(
                 "seq": record["seq"],
             }
         )
+
+
+def _seq(action: Mapping[str, Any]) -> int:
+    return int(action["seq"])
 
 
 def _distinct(values: Iterable[object]) -> list[object]:

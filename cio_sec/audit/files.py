@@ -61,9 +61,18 @@ class GitView:
             return cls(None, "git is not installed")
 
     def relative(self, path: Path) -> str:
-        """``path`` relative to the work tree root, POSIX style (only with a repository)."""
+        """``path`` relative to the work tree root, POSIX style (only with a repository).
+
+        A symlink keeps its own name (git tracks and ignores the link, not its target).
+        """
         top = Path(str(getattr(self.repo, "working_tree_dir", ""))).resolve()
-        return path.resolve().relative_to(top).as_posix()
+        real = _as_found(path) if path.is_symlink() else path.resolve()
+        return real.relative_to(top).as_posix()
+
+
+def _as_found(path: Path) -> Path:
+    """``path`` with its directory resolved but not itself: a symlink keeps its own name."""
+    return path.parent.resolve() / path.name
 
 
 def _manual(check_id: str, title: str, problem: str) -> CheckResult:
@@ -142,14 +151,24 @@ def _committed_paths(log: str, prefix: str) -> Iterator[tuple[str, str]]:
 def check_permissions(root: Path, files: list[Path], settings: Settings) -> CheckResult:
     """FAIL when a dotenv or config file can be read by group or others."""
     title = "Dotenv and config files are private"
-    candidates = {path.resolve() for path in files if not is_template(path.name)}
-    candidates |= {path.resolve() for path in _settings_files(settings) if path.is_file()}
+    # Each file once, by where it really is, and named as found (a link by its own name).
+    candidates: dict[Path, Path] = {}
+    for path in [path for path in files if not is_template(path.name)]:
+        candidates.setdefault(path.resolve(), _as_found(path))
+    for path in _settings_files(settings):
+        if path.is_file():
+            candidates.setdefault(path.resolve(), path.resolve())
     findings = []
-    for path in sorted(candidates):
-        mode = stat.S_IMODE(path.stat().st_mode)
+    for target, path in sorted(candidates.items()):
+        inside = _inside(path, root)
+        where = "" if inside else f"{path}: "
+        try:
+            mode = stat.S_IMODE(target.stat().st_mode)
+        except OSError as exc:  # a dangling symlink, or a directory we may not enter
+            message = f"{where}cannot read its mode: {exc.strerror}"
+            findings.append(Finding(Status.WARN, message, inside))
+            continue
         if mode & 0o044:
-            inside = _inside(path, root)
-            where = "" if inside else f"{path}: "
             message = f"{where}mode {mode:04o}, readable by group or others"
             findings.append(Finding(Status.FAIL, message, inside))
     if not candidates:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from cio_sec.audit.report import CheckResult, Status, passed
 from cio_sec.auditlog import ChainReport, format_ts, read_lines, verify_chain
 from cio_sec.errors import ConfigError, InputError
-from cio_sec.pseudonym import IdentifierKind, PseudonymKey, load_keys
+from cio_sec.pseudonym import PseudonymKey, load_keys
 
 if TYPE_CHECKING:
     from cio_sec.credentials import StoreOpener
@@ -125,9 +125,14 @@ def parse_since(text: str) -> str:
 
 
 def subject_pseudonyms(value: str, keys: Mapping[str, PseudonymKey]) -> frozenset[str]:
-    """Every pseudonym an identifier may appear under: as an email and as an id, per key."""
-    kinds = (IdentifierKind.EMAIL, IdentifierKind.ID)
-    return frozenset(key.pseudonym(value, kind) for key in keys.values() for kind in kinds)
+    """Every pseudonym erase may have recorded an identifier under: per id type, per key."""
+    from cio_sec.erase.inputs import IdType
+
+    return frozenset(
+        key.pseudonym(id_type.normalise(value), id_type.pseudonym_kind)
+        for key in keys.values()
+        for id_type in IdType
+    )
 
 
 def trail_records(path: Path) -> Iterator[dict[str, Any]]:

@@ -157,7 +157,7 @@ def log_show(
         str | None,
         typer.Option(
             "--subject",
-            help="Only this person (id or email), pseudonymised on the fly with the key.",
+            help="Only this person (id, email or cio_id), pseudonymised on the fly with the key.",
         ),
     ] = None,
     trail: TrailOption = None,

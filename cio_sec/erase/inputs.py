@@ -45,6 +45,14 @@ class IdType(str, Enum):
         """How the identifier is normalised before it is pseudonymised."""
         return IdentifierKind.EMAIL if self is IdType.EMAIL else IdentifierKind.ID
 
+    def normalise(self, value: str) -> str:
+        """The value as erased and pseudonymised: trimmed emails, cio_ids without ``cio_``."""
+        if self is IdType.EMAIL:
+            return value.strip()
+        if self is IdType.CIO_ID:
+            return value.strip().removeprefix(_CIO_PREFIX)
+        return value
+
 
 # Header names recognised without --column, in order of preference.
 _COLUMNS: dict[str, IdType] = {
@@ -301,10 +309,7 @@ def _check(line: int, value: str, id_type: IdType, v1_paths: bool) -> Row | Inva
         value.encode("utf-8")
     except UnicodeEncodeError:
         return InvalidRow(line, "not valid UTF-8")
-    if id_type is IdType.EMAIL:
-        value = value.strip()
-    if id_type is IdType.CIO_ID:
-        value = value.strip().removeprefix(_CIO_PREFIX)
+    value = id_type.normalise(value)
     problem = _problem(value, id_type, v1_paths)
     return InvalidRow(line, problem) if problem else Row(line, value, id_type)
 

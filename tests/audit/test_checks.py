@@ -14,6 +14,7 @@ from cio_sec.audit.report import Status
 from cio_sec.credentials import ResolvedCredential, StoreOpener, resolve
 from cio_sec.pseudonym import PseudonymKey
 from cio_sec.sandbox import Sandbox
+from cio_sec.sanitize.policy import Action, Policy
 from cio_sec.scan_repo.detectors import scan_bytes
 from cio_sec.settings import CREDENTIAL_NAMES, Settings
 from tests.conftest import CANARY
@@ -166,19 +167,22 @@ def test_no_policy_means_the_default_is_in_use() -> None:
     assert "built-in default" in result.evidence
 
 
+def test_the_built_in_default_drops_every_category() -> None:
+    """The PASS for "no policy configured" is the check's own verdict on the default."""
+    for category, names in policy.NEVER_SEND.items():
+        for name in names:
+            assert Policy.default().decide(name).action is Action.DROP, (category, name)
+
+
 @pytest.mark.parametrize(
     "text",
     [
         FULL_POLICY,
-        'drop = ["SSN", "taxId", "credit-card", "CVC", "password", "bankAccount", '
-        '"routing_number", "IBAN", "passport", "drivers_license"]\nkeep = ["email"]\n',
-        "\n".join(
-            f'[[rule]]\nmatch = "{name}"\naction = "drop"\n'
-            for name in ("ssn", "tin", "pan", "cvv2", "pwd", "account_number", "aba", "iban")
-        )
-        + '[[rule]]\nkeys = ["passport", "driving licence"]\naction = "DROP"\n',
+        'extends = "none"\ndefault = "keep"\n[rules]\n'
+        + "".join(f'"{n}" = "drop"\n' for ns in policy.NEVER_SEND.values() for n in ns),
+        'extends = "none"\ndefault = "drop"\n[rules]\nemail = "keep"\n',
     ],
-    ids=["table", "lists", "rules"],
+    ids=["on-the-default", "every-name", "drop-by-default"],
 )
 def test_a_policy_dropping_every_category_passes(tmp_path: Path, text: str) -> None:
     (tmp_path / "policy.toml").write_text(text)
@@ -191,32 +195,53 @@ def test_a_policy_dropping_every_category_passes(tmp_path: Path, text: str) -> N
 
 def test_a_policy_missing_categories_fails(tmp_path: Path) -> None:
     text = FULL_POLICY.replace('cvv = "drop"', 'cvv = "keep"').replace('iban = "drop"\n', "")
-    (tmp_path / "policy.toml").write_text(text)
-    write_config(home(), f'[profiles.default]\nsanitize_policy = "{tmp_path}/policy.toml"\n')
+    path = tmp_path / "policy.toml"
+    path.write_text('extends = "none"\n' + text)
+    write_config(home(), f'[profiles.default]\nsanitize_policy = "{path}"\n')
     settings, _ = load_profile()
     result = policy.check_sanitize_policy(settings)
     assert result.status is Status.FAIL
-    assert result.evidence.endswith("has no drop rule for: cvv, iban")
+    assert "; cvv (cvv is keep, cvv2 is redact-values, cvc is redact-values); " in result.evidence
+    assert "; iban (iban is redact-values); " in result.evidence
+    assert "; password (passwd is redact-values); " in result.evidence  # the glob drops password
+
+
+def test_an_exact_keep_beats_a_dropping_glob_as_in_sanitize(tmp_path: Path) -> None:
+    """``"*password*" = "drop"`` does not cover ``password`` when ``password = "keep"``."""
+    path = tmp_path / "policy.toml"
+    path.write_text(FULL_POLICY + 'password = "keep"\n')
+    assert Policy.load(path).decide("password").action is Action.KEEP
+    write_config(home(), f'[profiles.default]\nsanitize_policy = "{path}"\n')
+    settings, _ = load_profile()
+    result = policy.check_sanitize_policy(settings)
+    assert result.status is Status.FAIL
+    assert result.evidence == f"{path} does not drop: password (password is keep)"
 
 
 @pytest.mark.parametrize(
-    ("content", "reason"), [(None, "No such file"), ("ssn = ", "Invalid value")]
+    ("content", "where", "reason"),
+    [
+        (None, "", "cannot read the policy: No such file"),
+        ("[rules]\nssn = \nx = 1\n", ":2", "invalid TOML: Invalid value"),
+        ('[rules]\nssn = "drop"\ncvv = "dorp"\n', ":3", "unknown action"),
+        ('drop = ["ssn", "cvv"]\n', ":1", "unknown key 'drop'"),
+    ],
+    ids=["missing", "not-toml", "bad-action", "not-the-format"],
 )
-def test_an_unreadable_policy_fails(tmp_path: Path, content: str | None, reason: str) -> None:
+def test_a_policy_that_does_not_load_fails_naming_file_and_line(
+    tmp_path: Path, content: str | None, where: str, reason: str
+) -> None:
+    path = tmp_path / "policy.toml"
     if content is not None:
-        (tmp_path / "policy.toml").write_text(content)
-    write_config(home(), f'[profiles.default]\nsanitize_policy = "{tmp_path}/policy.toml"\n')
+        path.write_text(content)
+    write_config(home(), f'[profiles.default]\nsanitize_policy = "{path}"\n')
     settings, _ = load_profile()
     result = policy.check_sanitize_policy(settings)
     assert result.status is Status.FAIL
-    assert reason in result.evidence
-
-
-def test_policy_names_are_normalised() -> None:
-    assert policy.normalise_name("cardNumber") == "card_number"
-    assert policy.normalise_name("Card-Number") == "card_number"
-    assert policy.normalise_name("Driver's License") == "drivers_license"
-    assert policy.normalise_name("*Password*") == "*password*"
+    assert result.evidence == f"{path} does not load, so cio-sec sanitize refuses it too"
+    (finding,) = result.findings
+    assert finding.status is Status.FAIL
+    assert finding.message.startswith(f"{path}{where}: {reason}")
 
 
 # --------------------------------------------------------------------------- .env files and git

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 from cio_sec.auditlog import record_hash
 from cio_sec.errors import ExitCode
 from cio_sec.pseudonym import IdentifierKind, PseudonymKey
-from cio_sec.sandbox import Sandbox
+from cio_sec.sandbox import Faults, Sandbox
 from cio_sec.settings import default_state_dir
 from tests.conftest import CANARY
 from tests.support.cli import CliHarness
@@ -29,11 +30,22 @@ OTHER_KEY = PseudonymKey(b"another-pseudonym-key-entirely")
 EMAILS = ["Jane@Example.com", "bob@example.com", "carol@example.com"]
 
 
-def run_erase(run_cli: CliHarness, emails: list[str], ticket: str, *extra: str) -> dict[str, Any]:
+def run_erase(
+    run_cli: CliHarness, emails: list[str], ticket: str, *extra: str, expect: int = ExitCode.OK
+) -> dict[str, Any]:
     ids = Path(f"ids-{ticket}.csv")
     ids.write_text("email\n" + "".join(f"{email}\n" for email in emails))
     return run_cli(
-        "erase", "--file", str(ids), "--yes", "--ticket", ticket, *extra, "-f", "json"
+        "erase",
+        "--file",
+        str(ids),
+        "--yes",
+        "--ticket",
+        ticket,
+        *extra,
+        "-f",
+        "json",
+        expect=expect,
     ).json
 
 
@@ -151,3 +163,51 @@ def test_evidence_marks_a_job_that_was_only_dry_run(run_cli: CliHarness, sandbox
     real = run_cli("audit", "log", "export", "--ticket", "GDPR-10").stdout
     assert "dry run" not in real
     assert "| completed |" in real
+
+
+def test_evidence_counts_a_person_erased_by_a_restart_after_a_failure(
+    run_cli: CliHarness, sandbox: Sandbox
+) -> None:
+    """The runbook path: the first run fails for everyone, ``erase --restart`` erases them."""
+    # The region lookup gets through, then every person's suppress is refused.
+    seed = next(s for s in range(1000) if _draws(s, 1 + len(EMAILS)) == [True] + [False] * 3)
+    sandbox.set_faults(Faults(error_rate=0.9, error_status=422, seed=seed))
+    failed = run_erase(
+        run_cli,
+        EMAILS,
+        "GDPR-11",
+        "--max-attempts",
+        "1",
+        "--concurrency",
+        "1",
+        expect=ExitCode.CHECK_FAILED,
+    )
+    assert failed["counts"]["failed"] == len(EMAILS)
+    sandbox.set_faults(Faults())
+    assert run_erase(run_cli, EMAILS, "GDPR-11", "--restart")["counts"]["erased"] == len(EMAILS)
+    evidence = run_cli("audit", "log", "export", "--ticket", "GDPR-11", "-f", "json").json
+    assert evidence["counts"] == {"erased": len(EMAILS), "failed": 0, "incomplete": 0}
+    outcomes = [a["outcome"] for a in evidence["subjects"][0]["actions"]]
+    assert outcomes == ["failed", "done", "done"]  # the failure stays in the evidence
+    markdown = run_cli("audit", "log", "export", "--ticket", "GDPR-11").stdout
+    assert f"## Subjects ({len(EMAILS)}: {len(EMAILS)} erased, 0 failed, 0 incomplete)" in markdown
+
+
+def _draws(seed: int, n: int) -> list[bool]:
+    """Whether each of the sandbox's first ``n`` draws at a 0.9 error rate gets through."""
+    rng = random.Random(seed)
+    return [rng.random() >= 0.9 for _ in range(n)]
+
+
+def test_show_finds_a_cio_id_given_with_or_without_its_prefix(
+    run_cli: CliHarness, sandbox: Sandbox
+) -> None:
+    ids = Path("cio-ids.csv")
+    ids.write_text("cio_id\ncio_a1b2c3\n")
+    run_cli("erase", "--file", str(ids), "--yes", "--ticket", "GDPR-12")
+    for subject in ("cio_a1b2c3", "a1b2c3"):
+        shown = run_cli("audit", "log", "show", "--subject", subject, "-f", "json").json
+        assert [(r["action"], r["outcome"]) for r in shown["records"]] == [
+            ("suppress", "done"),
+            ("delete", "done"),
+        ], subject

@@ -83,7 +83,7 @@ def bad_app(
     """A production profile on env vars, old keys, a thin policy, bad handlers, a broken trail."""
     home = Path(os.environ["HOME"])
     policy = tmp_path / "policy.toml"
-    policy.write_text('[rules]\nssn = "drop"\n')
+    policy.write_text('extends = "none"\n[rules]\nssn = "drop"\n')
     trail = tmp_path / "audit.jsonl"
     write_config(
         home,
@@ -208,6 +208,28 @@ def test_strict_makes_warnings_fail(run_cli: CliHarness, good_app: Path) -> None
     strict = run_cli("audit", str(good_app), "--strict", "-f", "json", expect=1).json
     assert strict["ok"] is False
     assert strict["strict"] is True
+
+
+def test_a_dangling_dotenv_symlink_is_a_warning_not_a_crash(
+    run_cli: CliHarness, good_app: Path, tmp_path: Path
+) -> None:
+    (good_app / "config").mkdir()
+    (good_app / "config" / ".env.local").symlink_to(good_app / "config" / "gone")
+    outside = tmp_path / "secrets.env"
+    outside.write_text("CUSTOMERIO_TRACK_API_KEY=x\n")
+    outside.chmod(0o600)
+    (good_app / ".env.production").symlink_to(outside)  # git ignores the link by its name
+    document = run_cli("audit", str(good_app), "-f", "json").json
+    assert statuses(document) == {**GOOD, "file-permissions": "WARN"}
+    (check,) = (c for c in document["checks"] if c["id"] == "file-permissions")
+    assert check["findings"] == [
+        {
+            "status": "WARN",
+            "message": "cannot read its mode: No such file or directory",
+            "path": "config/.env.local",
+            "line": None,
+        }
+    ]
 
 
 def test_max_key_age_is_configurable(run_cli: CliHarness, good_app: Path) -> None:
