@@ -77,6 +77,7 @@ def erase_trail(
             entry = {
                 "type": "action",
                 **common,
+                "run": "run-1",
                 "subject": person.subject(key),
                 "id_type": person.id_type,
                 "action": action,
