@@ -424,3 +424,5 @@ def test_records_written_before_a_crash_are_not_repeated(
     )
     assert _rotate(Kind.WEBHOOK, ScriptedOperator(), Action.RESUME).outcome == "completed"
     assert len(rotation_records(hermetic_env)) == 1
+    trail_records = [json.loads(line) for line in trail.read_text().splitlines()]
+    assert [record["type"] for record in trail_records] == ["rotation"]
