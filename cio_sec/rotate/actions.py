@@ -350,7 +350,7 @@ def abort_warning(rotation: Rotation) -> str | None:
     for name in rotation.credentials:
         try:
             current = _open(rotation, state.sources[name]).get()
-        except (CioSecError, KeyError):
+        except CioSecError:
             return (
                 f"could not read {name} to tell whether a new value is stored; "
                 "`cio-sec credentials show` tells which is current"

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cio_sec.errors import ConfigError
+from cio_sec.rotate.steps import CREDENTIALS, Kind
 
 STATE_VERSION = 1
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -70,7 +71,7 @@ class RotationState:
         if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
             raise ValueError("not a rotation state of a version this cio-sec reads")
         try:
-            return cls(
+            state = cls(
                 kind=str(data["kind"]),
                 profile=str(data["profile"]),
                 started_at=str(data["started_at"]),
@@ -84,6 +85,26 @@ class RotationState:
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed rotation state ({exc})") from None
+        state.check_complete()
+        return state
+
+    def check_complete(self) -> None:
+        """Check that every credential of the kind has what the done steps recorded.
+
+        Raises:
+            ValueError: an unknown kind, or a missing source or fingerprint.
+        """
+        try:
+            credentials = CREDENTIALS[Kind(self.kind)]
+        except ValueError:
+            raise ValueError(f"unknown rotation kind {self.kind!r}") from None
+        needed = {"sources": self.sources, "old": self.old}  # preflight sets both
+        if {"new-key", "store"} & set(self.done):
+            needed["new"] = self.new
+        for entry, values in needed.items():
+            missing = [name for name in credentials if name not in values]
+            if missing:
+                raise ValueError(f"{entry} has no entry for {', '.join(missing)}")
 
 
 def _optional_int(value: object) -> int | None:
