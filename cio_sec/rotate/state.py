@@ -13,11 +13,11 @@ import fcntl
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cio_sec.atomicfile import atomic_write
 from cio_sec.errors import ConfigError
 from cio_sec.rotate.steps import CREDENTIALS, Kind
 
@@ -150,24 +150,11 @@ def save_state(path: Path, state: RotationState) -> None:
     data = json.dumps(state.to_json(), indent=2, sort_keys=True).encode() + b"\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        atomic_write(path, data)
     except OSError as exc:
-        raise ConfigError(f"cannot write the rotation state in {path.parent}: {exc}") from None
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temporary, path)
-    _fsync_directory(path.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        raise ConfigError(
+            f"cannot write the rotation state {path}: {exc.strerror or exc}"
+        ) from None
 
 
 def clear_state(path: Path) -> None:

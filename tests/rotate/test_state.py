@@ -96,6 +96,16 @@ def test_unreadable_and_unwritable_state(tmp_path: Path) -> None:
         pass  # pragma: no cover - never entered
 
 
+def test_a_failed_state_write_is_a_config_error_and_leaves_no_temporary_file(
+    tmp_path: Path,
+) -> None:
+    path = state_path(tmp_path, "default", "app")
+    (path / "in-the-way").mkdir(parents=True)  # the rename onto a full directory fails
+    with pytest.raises(ConfigError, match="cannot write the rotation state"):
+        save_state(path, RotationState("app", "default", "t"))
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
 def test_a_second_holder_is_refused_and_told_the_pid(tmp_path: Path) -> None:
     path = tmp_path / "default-track.json"
     holder = subprocess.Popen(
