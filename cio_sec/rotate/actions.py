@@ -338,6 +338,40 @@ def _record(rotation: Rotation) -> str:
     return detail
 
 
+def abort_warning(rotation: Rotation) -> str | None:
+    """What forgetting the attempt leaves behind: a warning when a new value is stored.
+
+    The stores are read rather than the steps trusted: an interrupted store step can have
+    written one credential of a pair and not the other.
+    """
+    state = rotation.active_state()
+    stored: list[str] = []
+    unchanged: list[str] = []
+    for name in rotation.credentials:
+        try:
+            current = _open(rotation, state.sources[name]).get()
+        except CioSecError:
+            return (
+                f"could not read {name} to tell whether a new value is stored; "
+                "`cio-sec credentials show` tells which is current"
+            )
+        new = current is not None and fingerprint(current.value) == state.new.get(name)
+        (stored if new else unchanged).append(name)
+    if not stored:
+        return None
+    if unchanged:
+        return (
+            f"the store holds the new {', '.join(stored)} but not the new "
+            f"{', '.join(unchanged)}: together they do not work; store the missing new "
+            f"value with `cio-sec credentials set {unchanged[0]}`, or restore the old one (the "
+            "store keeps it as the previous value)"
+        )
+    return (
+        "the new key stays in the store (the old one is its previous value); "
+        "`cio-sec credentials show` tells which is current"
+    )
+
+
 def _open(rotation: Rotation, reference: str) -> SecretStore:
     return rotation.opener(SecretRef.parse(reference, internal=True))
 

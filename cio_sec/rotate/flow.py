@@ -175,12 +175,9 @@ class Rotation:
             return self.report(Action.ABORT, "aborted", "the damaged rotation state was removed")
         if state is None:
             return self.report(Action.ABORT, "aborted", "no rotation was in progress")
+        warning = actions.abort_warning(self)
         clear_state(path)
-        if "store" in state.done:
-            warning = (
-                "the new key stays in the store (the old one is its previous value); "
-                "`cio-sec credentials show` tells which is current"
-            )
+        if warning is not None:
             self.operator.warn(warning)
             self.warnings.append(warning)
         return self.report(Action.ABORT, "aborted", "the rotation attempt was forgotten")

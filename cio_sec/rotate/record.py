@@ -6,9 +6,11 @@ import getpass
 import socket
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from cio_sec import __version__
-from cio_sec.auditlog import AuditLog
+from cio_sec.auditlog import AuditLog, read_lines
 from cio_sec.credentials import StoreOpener
 from cio_sec.errors import SecretMissingError
 from cio_sec.pseudonym import load_keys
@@ -73,19 +75,35 @@ def record(
             f"no pseudonym key, so no record was added to the audit trail {settings.audit_log}; "
             "run `cio-sec rotate pseudonym` or `cio-sec credentials set pseudonym_key` first"
         ]
-    AuditLog(settings.audit_log, keys.current).append(
-        [
-            {
-                "type": "rotation",
-                "kind": state.kind,
-                "profile": state.profile,
-                "credentials": list(credentials),
-                "fingerprints": {name: state.new[name] for name in credentials},
-                "workspace": state.workspace_id,
-                "region": state.region,
-                "operator": operator_name(),
-                "version": __version__,
-            }
-        ]
-    )
+    entry = {
+        "type": "rotation",
+        "kind": state.kind,
+        "profile": state.profile,
+        "credentials": list(credentials),
+        "fingerprints": {name: state.new[name] for name in credentials},
+        "workspace": state.workspace_id,
+        "region": state.region,
+        "operator": operator_name(),
+        "version": __version__,
+    }
+    if not _last_rotation_is(settings.audit_log, entry):  # else written before a crash
+        AuditLog(settings.audit_log, keys.current).append([entry])
     return f"{detail}; audit trail {settings.audit_log}", []
+
+
+def _last_rotation_is(trail: Path, entry: dict[str, Any]) -> bool:
+    """Whether the trail's last rotation record is of the same new values as ``entry``.
+
+    The fingerprints are of freshly created keys, so equal ones mean the same rotation.
+
+    Raises:
+        InputError: the trail exists but cannot be read.
+    """
+    if not trail.exists():
+        return False
+    last = None
+    for line in read_lines(trail):
+        if line.record is not None and line.record.get("type") == "rotation":
+            last = line.record
+    same = ("kind", "profile", "fingerprints")
+    return last is not None and all(last.get(name) == entry[name] for name in same)

@@ -13,12 +13,13 @@ import fcntl
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cio_sec.atomicfile import atomic_write
 from cio_sec.errors import ConfigError
+from cio_sec.rotate.steps import CREDENTIALS, Kind
 
 STATE_VERSION = 1
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -70,7 +71,7 @@ class RotationState:
         if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
             raise ValueError("not a rotation state of a version this cio-sec reads")
         try:
-            return cls(
+            state = cls(
                 kind=str(data["kind"]),
                 profile=str(data["profile"]),
                 started_at=str(data["started_at"]),
@@ -84,6 +85,26 @@ class RotationState:
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed rotation state ({exc})") from None
+        state.check_complete()
+        return state
+
+    def check_complete(self) -> None:
+        """Check that every credential of the kind has what the done steps recorded.
+
+        Raises:
+            ValueError: an unknown kind, or a missing source or fingerprint.
+        """
+        try:
+            credentials = CREDENTIALS[Kind(self.kind)]
+        except ValueError:
+            raise ValueError(f"unknown rotation kind {self.kind!r}") from None
+        needed = {"sources": self.sources, "old": self.old}  # preflight sets both
+        if {"new-key", "store"} & set(self.done):
+            needed["new"] = self.new
+        for entry, values in needed.items():
+            missing = [name for name in credentials if name not in values]
+            if missing:
+                raise ValueError(f"{entry} has no entry for {', '.join(missing)}")
 
 
 def _optional_int(value: object) -> int | None:
@@ -129,24 +150,11 @@ def save_state(path: Path, state: RotationState) -> None:
     data = json.dumps(state.to_json(), indent=2, sort_keys=True).encode() + b"\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        atomic_write(path, data)
     except OSError as exc:
-        raise ConfigError(f"cannot write the rotation state in {path.parent}: {exc}") from None
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temporary, path)
-    _fsync_directory(path.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        raise ConfigError(
+            f"cannot write the rotation state {path}: {exc.strerror or exc}"
+        ) from None
 
 
 def clear_state(path: Path) -> None:

@@ -6,15 +6,17 @@ always name the stage (``VersionStage``), never rely on the default.
 
 With ``#FIELD`` the secret string is a JSON object and the credential is one of its
 fields (one secret holding a workspace's keys is a common layout); writes keep the other
-fields. A field's *previous* value is the one in the ``AWSPREVIOUS`` version, and only
-when it differs from the current one: after a write to another field of the same secret
-there is nothing to roll back for this one.
+fields. A field's *previous* value is its value in the latest earlier version where it
+differs from the current one: writes to the secret's other fields make versions where this
+field is unchanged, so ``AWSPREVIOUS`` is searched first, then the older versions
+(``ListSecretVersionIds``). Rolling a field back to a value ``AWSPREVIOUS`` does not hold
+writes it again as a new version, keeping the other fields as they are now.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,8 @@ PREVIOUS = "AWSPREVIOUS"
 
 #: A deleted secret stays recoverable this long (the shortest AWS allows).
 RECOVERY_WINDOW_DAYS = 7
+#: How many earlier versions to search for a field's previous value.
+PREVIOUS_SEARCH_DEPTH = 10
 
 _NAME_HINT = (
     "use aws-sm:NAME or aws-sm:NAME#FIELD, for example aws-sm:prod/customerio#track_api_key"
@@ -84,20 +88,55 @@ class SecretsManagerStore:
         return None if value is None else StoredValue(value, version.version_id)
 
     def get_previous(self) -> StoredValue | None:
-        """Return the ``AWSPREVIOUS`` value when it differs from the current one, or None.
+        """Return the value of the latest earlier version where it differs, or None.
 
         Raises:
             SecretStoreUnavailableError: access denied, no credentials, not a JSON object.
             RemoteUnavailableError: AWS cannot be reached or is throttling.
         """
-        current = self.get()
+        found = self._previous()
+        return None if found is None else found[0]
+
+    def _previous(self) -> tuple[StoredValue, bool] | None:
+        """The previous value, and whether it is the one in the ``AWSPREVIOUS`` version."""
+        current = self._read(CURRENT)
+        now = None if current is None else self._field_of(current)
+        if current is None or now is None:
+            return None
+        for version, staged in self._earlier(current.version_id):
+            value = self._field_of(version)
+            if value is not None and value != now:
+                return StoredValue(value, version.version_id), staged
+        return None
+
+    def _earlier(self, current_id: str) -> Iterator[tuple[_Version, bool]]:
+        """``AWSPREVIOUS``, then (for a field) the other earlier versions, newest first."""
         previous = self._read(PREVIOUS)
-        if current is None or previous is None:
-            return None
-        value = self._field_of(previous)
-        if value is None or value == current.value:
-            return None
-        return StoredValue(value, previous.version_id)
+        if previous is None:
+            return
+        yield previous, True
+        if self.field is None:
+            return  # a plain secret's every write changes its value: AWSPREVIOUS is it
+        listed = call(
+            self.ref,
+            "secretsmanager:ListSecretVersionIds",
+            self._aws().list_secret_version_ids,
+            absent=frozenset({"ResourceNotFoundException", "InvalidRequestException"}),
+            SecretId=self.name,
+            IncludeDeprecated=True,  # versions that lost their stage are the ones sought
+            MaxResults=100,
+        )
+        versions = [] if listed is None else list(listed.get("Versions", []))
+        # NOTE: moto dates every version alike and lists them oldest first; reversing
+        # before the (stable) sort keeps the newest first there too.
+        versions.reverse()
+        versions.sort(key=lambda v: v.get("CreatedDate", 0), reverse=True)
+        skip = {current_id, previous.version_id}
+        ids = [str(v["VersionId"]) for v in versions if str(v["VersionId"]) not in skip]
+        for version_id in ids[: PREVIOUS_SEARCH_DEPTH - 1]:
+            version = self._read(version_id=version_id)
+            if version is not None:
+                yield version, False
 
     def put(self, value: str) -> StoredValue:
         """Write ``value`` as a new version (creating the secret if it does not exist).
@@ -130,22 +169,29 @@ class SecretsManagerStore:
         return StoredValue(value, self._put_text(text))
 
     def rollback(self) -> StoredValue:
-        """Move ``AWSCURRENT`` back to the ``AWSPREVIOUS`` version; return its value.
+        """Make the previous value current again; return it.
 
+        When ``AWSPREVIOUS`` holds it, ``AWSCURRENT`` moves back to that version and
         Secrets Manager moves ``AWSPREVIOUS`` to the version that was current, so a second
-        rollback undoes the first.
+        rollback undoes the first. A field's older value is written again as a new version
+        instead, keeping the other fields (which later writes may have changed).
 
         Raises:
             ConfigError: there is no previous value.
             SecretStoreUnavailableError: access denied, no credentials.
             RemoteUnavailableError: AWS cannot be reached or is throttling.
         """
-        current = self.get()
-        previous = self.get_previous()
-        if current is None or previous is None or previous.version is None:
+        current = self._read(CURRENT)
+        found = self._previous()
+        if current is None or found is None or found[0].version is None:
             raise ConfigError(
                 f"cannot roll back {self.describe()}: there is no previous value",
-                hint="a rollback needs an AWSPREVIOUS version whose value differs",
+                hint="a rollback needs an earlier version whose value differs",
+            )
+        previous, staged = found
+        if not staged:
+            return StoredValue(
+                previous.value, self._put_text(self._with_field(current, previous.value))
             )
         call(
             self.ref,
@@ -154,7 +200,7 @@ class SecretsManagerStore:
             SecretId=self.name,
             VersionStage=CURRENT,
             MoveToVersionId=previous.version,
-            RemoveFromVersionId=current.version,
+            RemoveFromVersionId=current.version_id,
         )
         return previous
 
@@ -197,8 +243,9 @@ class SecretsManagerStore:
             self._client = aws_client("secretsmanager", self.ref.scheme)
         return self._client
 
-    def _read(self, stage: str) -> _Version | None:
-        """The version holding ``stage``, or None when the secret or stage does not exist."""
+    def _read(self, stage: str | None = None, *, version_id: str | None = None) -> _Version | None:
+        """The version holding ``stage`` (or with ``version_id``), or None when absent."""
+        which = {"VersionStage": stage} if version_id is None else {"VersionId": version_id}
         answer = call(
             self.ref,
             "secretsmanager:GetSecretValue",
@@ -206,7 +253,7 @@ class SecretsManagerStore:
             # A secret scheduled for deletion reads as deleted (InvalidRequestException).
             absent=frozenset({"ResourceNotFoundException", "InvalidRequestException"}),
             SecretId=self.name,
-            VersionStage=stage,
+            **which,
         )
         if answer is None:
             return None

@@ -17,9 +17,8 @@ import re
 import shutil
 import stat
 import subprocess
-import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +29,7 @@ except ImportError:  # pragma: no cover - Windows has no flock; the last writer 
 
 from dotenv.parser import Binding, parse_stream
 
+from cio_sec.atomicfile import atomic_write
 from cio_sec.errors import ConfigError, SecretStoreUnavailableError
 from cio_sec.stores import SecretRef, StoredValue
 from cio_sec.stores.env import PREVIOUS_SUFFIX, check_variable_name
@@ -245,7 +245,7 @@ class DotenvStore:
                 f"{target.parent}",
             )
         try:
-            _atomic_write(target, text, owner=snapshot.status)
+            atomic_write(target, text.encode("utf-8"), prepare=_owner_of(snapshot.status))
             status = target.stat()
         except OSError as exc:
             raise SecretStoreUnavailableError(
@@ -371,45 +371,19 @@ def _line_end(original: str) -> str:
     return end.group() if end else ""
 
 
-def _atomic_write(target: Path, text: str, *, owner: os.stat_result | None) -> None:
-    """Replace ``target`` with ``text`` through a 0600 temporary file in its directory."""
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        # mkstemp creates the file with mode 0600, before anything is written to it.
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            if owner is not None and os.name == "posix":
-                _copy_owner(handle.fileno(), owner)
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        raise
-    _fsync_directory(target.parent)
+def _owner_of(owner: os.stat_result | None) -> Callable[[int], None] | None:
+    """Give the rewritten file the owner of the file it replaces."""
+    if owner is None or os.name != "posix":
+        return None
 
+    def copy_owner(fd: int) -> None:
+        # NOTE: when root rewrites a deploy user's file, the new file must stay that user's,
+        # or the application can no longer read its own secrets.
+        if (owner.st_uid, owner.st_gid) != (os.geteuid(), os.getegid()):
+            with contextlib.suppress(PermissionError):
+                os.fchown(fd, owner.st_uid, owner.st_gid)
 
-def _copy_owner(fd: int, owner: os.stat_result) -> None:
-    # NOTE: when root rewrites a deploy user's file, the new file must stay that user's,
-    # or the application can no longer read its own secrets.
-    if (owner.st_uid, owner.st_gid) != (os.geteuid(), os.getegid()):
-        with contextlib.suppress(PermissionError):
-            os.fchown(fd, owner.st_uid, owner.st_gid)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename durable: the directory entry is data too."""
-    if os.name != "posix":  # pragma: no cover - Windows only
-        return  # NOTE: Windows cannot open a directory for fsync; NTFS journals renames.
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    except OSError as exc:
-        # The new file is in place; some filesystems cannot sync a directory (EINVAL).
-        _LOG.debug("could not fsync directory %s: %s", directory, _reason(exc))
-    finally:
-        os.close(fd)
+    return copy_owner
 
 
 def _check_exposure(path: Path, status: os.stat_result) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cio_sec.errors import ConfigError, RemoteUnavailableError, SecretStoreUnavailableError
+from cio_sec.redact import register
 from cio_sec.stores import SecretRef, StoredValue
 from cio_sec.stores.extras import import_extra
 
@@ -179,6 +180,7 @@ class VaultStore:
                 f"{self.ref}: no Vault token",
                 hint="set VAULT_TOKEN, or run `vault login` (which writes ~/.vault-token)",
             )
+        register(token)  # a credential like the ones the store holds: masked everywhere
         return hvac.Client(
             url=address,
             token=token,

@@ -232,6 +232,30 @@ def test_abort_removes_a_damaged_state(run_cli: CliHarness, hermetic_env: Path) 
     assert not path.exists()
 
 
+def test_a_state_missing_a_credential_is_reported_as_damaged(
+    run_cli: CliHarness, stored: Sandbox, hermetic_env: Path
+) -> None:
+    path = state_file(hermetic_env, "app")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "version": 1,
+        "kind": "app",
+        "profile": "default",
+        "started_at": "x",
+        "done": ["preflight", "new-key", "test-new", "store"],
+        "waiting": [],
+        "sources": {},
+        "old": {},
+        "new": {},
+        "workspace_id": 1001,
+        "region": "us",
+    }
+    path.write_text(json.dumps(state))
+    outcome = run_cli("rotate", "app", "--resume", "--yes", expect=ExitCode.CONFIG)
+    assert "is damaged: sources has no entry for app_api_key" in outcome.stderr
+    assert "--abort" in outcome.stderr
+
+
 def test_a_key_from_another_workspace_is_refused_before_anything_is_stored(
     run_cli: CliHarness, stored: Sandbox, memory_keyring: MemoryKeyring, hermetic_env: Path
 ) -> None:

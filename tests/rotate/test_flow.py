@@ -354,6 +354,39 @@ def test_a_pair_half_stored_before_a_crash_is_completed(
     assert memory_keyring.get_password(SERVICE, "default/site_id@previous") == old.site_id
 
 
+def test_abort_warns_about_a_pair_half_stored_before_a_crash(
+    stored: Sandbox, memory_keyring: MemoryKeyring, hermetic_env: Path
+) -> None:
+    old, new = stored.info, stored.add_track_keys()
+    operator = ScriptedOperator([new.site_id, new.track_api_key], interactive=False)
+    assert _rotate(Kind.TRACK, operator, yes=True).outcome == "stopped"
+    # as if killed after the site ID was written and before the key was
+    memory_keyring.set_password(SERVICE, "default/track_api_key", old.track_api_key)
+    _rewind(hermetic_env, "track", ["preflight", "new-key", "test-new"])
+    report = _rotate(Kind.TRACK, ScriptedOperator(), Action.ABORT)
+    assert report.outcome == "aborted"
+    assert len(report.warnings) == 1
+    assert "holds the new site_id but not the new track_api_key" in report.warnings[0]
+    assert "cio-sec credentials set track_api_key" in report.warnings[0]
+    assert not state_file(hermetic_env, "track").exists()
+
+
+def test_abort_says_when_it_cannot_tell_what_is_stored(
+    hermetic_env: Path,
+) -> None:
+    _write_state(
+        hermetic_env,
+        "app",
+        done=["preflight", "new-key", "test-new"],
+        sources={"app_api_key": "aws-sm:nowhere"},  # no AWS region configured: unreadable
+        old={"app_api_key": "0" * 16},
+        new={"app_api_key": "1" * 16},
+    )
+    report = _rotate(Kind.APP, ScriptedOperator(), Action.ABORT)
+    assert report.outcome == "aborted"
+    assert "could not read app_api_key" in report.warnings[0]
+
+
 def test_a_store_changed_before_the_write_is_not_overwritten(
     stored: Sandbox, memory_keyring: MemoryKeyring, hermetic_env: Path
 ) -> None:
@@ -391,3 +424,5 @@ def test_records_written_before_a_crash_are_not_repeated(
     )
     assert _rotate(Kind.WEBHOOK, ScriptedOperator(), Action.RESUME).outcome == "completed"
     assert len(rotation_records(hermetic_env)) == 1
+    trail_records = [json.loads(line) for line in trail.read_text().splitlines()]
+    assert [record["type"] for record in trail_records] == ["rotation"]

@@ -32,8 +32,10 @@ _names = st.text("abcdef_-", min_size=1, max_size=12)
     workspace=st.one_of(st.none(), st.integers(0, 10**9)),
 )
 def test_state_round_trips(done: list[str], fingerprints: dict[str, str], workspace: int | None):
+    fingerprints = {"site_id": "0" * 16, "track_api_key": "1" * 16, **fingerprints}
+    sources = {name: f"keyring:cio-sec/p/{name}" for name in fingerprints}
     state = RotationState(
-        "track", "p", "t", done=done, old=fingerprints, new=fingerprints, workspace_id=workspace
+        "track", "p", "t", done, [], sources, fingerprints, fingerprints, workspace_id=workspace
     )
     assert RotationState.from_json(json.loads(json.dumps(state.to_json()))) == state
 
@@ -41,7 +43,9 @@ def test_state_round_trips(done: list[str], fingerprints: dict[str, str], worksp
 def test_save_is_atomic_and_private(tmp_path: Path) -> None:
     path = state_path(tmp_path, "prod/eu", "app")
     assert path.name == "prod_eu-app.json"
-    save_state(path, RotationState("app", "prod/eu", "t", done=["preflight"]))
+    state = RotationState("app", "prod/eu", "t", done=["preflight"])
+    state.sources, state.old = {"app_api_key": "keyring:cio-sec/x"}, {"app_api_key": "0" * 16}
+    save_state(path, state)
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert [p.name for p in path.parent.iterdir()] == [path.name]
     loaded = load_state(path)
@@ -60,6 +64,14 @@ def test_save_is_atomic_and_private(tmp_path: Path) -> None:
         '{"version": 1, "kind": "app"}',
         '{"version": 1, "kind": "a", "profile": "p", "started_at": "t", "done": [], '
         '"waiting": [], "sources": {}, "old": {}, "new": {}, "workspace_id": "7", "region": null}',
+        '{"version": 1, "kind": "a", "profile": "p", "started_at": "t", "done": [], '
+        '"waiting": [], "sources": {}, "old": {}, "new": {}, "workspace_id": 7, "region": null}',
+        '{"version": 1, "kind": "app", "profile": "p", "started_at": "t", "done": ["preflight"], '
+        '"waiting": [], "sources": {"app_api_key": "env:X"}, "old": {}, "new": {}, '
+        '"workspace_id": 7, "region": null}',
+        '{"version": 1, "kind": "app", "profile": "p", "started_at": "t", "done": ["new-key"], '
+        '"waiting": [], "sources": {"app_api_key": "env:X"}, "old": {"app_api_key": "f"}, '
+        '"new": {}, "workspace_id": 7, "region": null}',
     ],
 )
 def test_a_damaged_state_is_a_config_error(tmp_path: Path, text: str) -> None:
@@ -82,6 +94,16 @@ def test_unreadable_and_unwritable_state(tmp_path: Path) -> None:
         rotation_lock(blocker / "s.json"),
     ):
         pass  # pragma: no cover - never entered
+
+
+def test_a_failed_state_write_is_a_config_error_and_leaves_no_temporary_file(
+    tmp_path: Path,
+) -> None:
+    path = state_path(tmp_path, "default", "app")
+    (path / "in-the-way").mkdir(parents=True)  # the rename onto a full directory fails
+    with pytest.raises(ConfigError, match="cannot write the rotation state"):
+        save_state(path, RotationState("app", "default", "t"))
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
 
 
 def test_a_second_holder_is_refused_and_told_the_pid(tmp_path: Path) -> None:

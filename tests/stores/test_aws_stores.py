@@ -80,6 +80,29 @@ def test_a_write_to_another_field_gives_this_field_no_previous_value() -> None:
         track.rollback()
 
 
+def test_a_field_written_before_another_finds_its_previous_value_in_an_older_version() -> None:
+    _secrets().create_secret(
+        Name="prod/pair", SecretString=json.dumps({"site_id": "site_old_0001", "key": "key_old_01"})
+    )
+    site = _open("aws-sm:prod/pair#site_id")
+    key = _open("aws-sm:prod/pair#key")
+    site.put("site_new_0001")
+    key.put("key_new_01")  # AWSPREVIOUS now holds the new site ID too
+    previous = site.get_previous()
+    assert previous is not None
+    assert previous.value == "site_old_0001"
+    restored = site.rollback()  # written again as a version: the new key stays
+    assert restored.value == "site_old_0001"
+    document = json.loads(
+        _secrets().get_secret_value(SecretId="prod/pair", VersionStage="AWSCURRENT")["SecretString"]
+    )
+    assert document == {"site_id": "site_old_0001", "key": "key_new_01"}
+    assert site.rollback().value == "site_new_0001"  # a second rollback undoes the first
+    current = site.get()
+    assert current is not None
+    assert current.value == "site_new_0001"
+
+
 def test_deleting_a_field_keeps_the_others_and_the_last_field_deletes_the_secret() -> None:
     track = _open("aws-sm:prod/workspace#track_api_key")
     app = _open("aws-sm:prod/workspace#app_api_key")

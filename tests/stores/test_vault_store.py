@@ -18,6 +18,7 @@ from cio_sec.errors import (
     RemoteUnavailableError,
     SecretStoreUnavailableError,
 )
+from cio_sec.redact import redact
 from cio_sec.stores import SecretRef, SecretStore, check_reference, open_store
 from cio_sec.stores.vault import VaultStore
 from tests.support.servers import VaultServer, free_port, running_vault
@@ -150,6 +151,22 @@ def test_a_bad_token_is_refused(monkeypatch: pytest.MonkeyPatch, path: str) -> N
     monkeypatch.setenv("VAULT_TOKEN", "not-a-real-token")
     with pytest.raises(SecretStoreUnavailableError, match="permission denied"):
         _open(f"vault:secret/{path}#key").get()
+
+
+@pytest.mark.parametrize("source", ["VAULT_TOKEN", "~/.vault-token"])
+def test_the_token_is_masked_in_everything_cio_sec_prints(
+    monkeypatch: pytest.MonkeyPatch, path: str, source: str
+) -> None:
+    token = "hvs.canaryVaultToken0123456789"
+    monkeypatch.delenv("VAULT_TOKEN")
+    if source == "VAULT_TOKEN":
+        monkeypatch.setenv("VAULT_TOKEN", token)
+    else:
+        (Path(os.environ["HOME"]) / ".vault-token").write_text(token + "\n")
+    with pytest.raises(SecretStoreUnavailableError) as caught:
+        _open(f"vault:secret/{path}#key").get()
+    assert token not in str(caught.value)
+    assert token not in redact(f"error: the server echoed {token}")
 
 
 def test_no_token_at_all(monkeypatch: pytest.MonkeyPatch, path: str) -> None:
