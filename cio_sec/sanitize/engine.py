@@ -75,8 +75,9 @@ class _Tally:
             self.uses = 0
 
 
-#: Keys to drop; (key, hasher, new key) to pseudonymise; keys the value loop skips (empty
-#: when nothing is dropped or pseudonymised); whether values are scanned; the plan's tally.
+#: Keys to delete (dropped and pseudonymised); (key, hasher, new key) to pseudonymise; keys
+#: the value loop skips (empty when nothing is dropped or pseudonymised); whether values are
+#: scanned; the plan's tally.
 _Plan = tuple[
     tuple[str, ...],
     tuple[tuple[str, KindHasher, str], ...],
@@ -230,17 +231,19 @@ class _Walker:
             plan = self.plans[keys] = self.plan(keys[2:], scan, prefix)
         if plan is None:
             return self.any_mapping(attrs, scan, prefix)
-        drops, pseudonyms, skip, scan_here, tally = plan
+        deletes, pseudonyms, skip, scan_here, tally = plan
         quick, digits = self.candidate.quick, self.candidate.digits
         # NOTE: the hot path of every run: copy in C, then touch only what needs it.
         out = attrs.copy()
         if skip:
             self.changed = True
             tally.uses += 1
-            for key in drops:
+            # Every source goes before any target is set: a target may be another source
+            # ("phone" -> "phone_hash" while "phone_hash" -> "phone_hash_hash").
+            for key in deletes:
                 del out[key]
             for key, hash_value, target in pseudonyms:
-                value = out.pop(key)
+                value = attrs[key]
                 if type(value) is str and value:
                     out[target] = hash_value(value)
                 else:
@@ -295,7 +298,8 @@ class _Walker:
         tally = _Tally(tuple(notes))
         if notes:
             self.tallies.append(tally)
-        return tuple(drops), tuple(pseudonyms), skip, scan_here, tally
+        deletes = (*drops, *(p[0] for p in pseudonyms))
+        return deletes, tuple(pseudonyms), skip, scan_here, tally
 
     def sequence(self, items: list[Any], scan: bool, path: str) -> list[Any]:
         """A list's items, each sanitised under ``path`` (``name[]``)."""

@@ -376,19 +376,24 @@ _rich_scalars = st.one_of(
 _rich_keys = mixed_keys | st.sampled_from(["address", "ip_address", "phone_hash", "notes"])
 
 
+#: A glob that pseudonymises a source and its own target ("phone" and "phone_hash").
+_PHONE_GLOB = Policy.from_rules({"*phone*": "pseudonymise"})
+
+
+@pytest.mark.parametrize("policy", [DEFAULT, _PHONE_GLOB], ids=["default", "phone-glob"])
 @settings(max_examples=150)
 @given(st.lists(documents(_rich_keys), min_size=1, max_size=4))
 def test_the_per_shape_plans_give_what_the_key_by_key_path_gives(
-    records: list[dict[str, Any]],
+    policy: Policy, records: list[dict[str, Any]]
 ) -> None:
     """The cached per-shape plans are an optimisation: outputs and counts must not move."""
     import cio_sec.sanitize.engine as engine
 
     fast_counts = SanitizeCounts()
-    fast = list(sanitize_records(records, key=KEY, counts=fast_counts))
+    fast = list(sanitize_records(records, policy, key=KEY, counts=fast_counts))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(engine._Walker, "plan", lambda self, keys, scan, prefix: None)
         slow_counts = SanitizeCounts()
-        slow = list(sanitize_records(records, key=KEY, counts=slow_counts))
+        slow = list(sanitize_records(records, policy, key=KEY, counts=slow_counts))
     assert fast == slow
     assert fast_counts == slow_counts
