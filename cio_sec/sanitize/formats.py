@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
@@ -44,6 +45,11 @@ _WHITESPACE = " \t\n\r"
 #: is one value and (usually) a newline; ``JSONDecoder.decode`` would add two Python frames
 #: and two whitespace matches to every line.
 _SCAN: Callable[[str, int], tuple[Any, int]] = vars(_DECODER)["scan_once"]
+#: A \uD800-\uDFFF escape. JSON allows a lone one, UTF-8 cannot hold it: only text with
+#: such an escape needs :func:`_lone_surrogate`'s full check.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = "invalid JSON: a lone UTF-16 surrogate (\\ud800-\\udfff) is not text"
 
 
 class InputFormat(str, Enum):
@@ -128,6 +134,8 @@ def _ndjson(
                 record = None  # extra data: json.loads says what is wrong
         except (ValueError, RecursionError, StopIteration):
             record = None
+        # json.loads decodes with "surrogatepass": its records may hold surrogates unescaped.
+        unchecked = record is None or _SURROGATE_ESCAPE_BYTES.search(line) is not None
         try:
             if record is None:
                 record = _strict_loads(line)
@@ -137,12 +145,23 @@ def _ndjson(
             reason = _reason(exc)
             _reject(InputError(f"invalid JSON: {reason}", path=label, line=number), on_invalid)
             continue
-        if type(record) is dict:
-            yield record
-        else:
+        if type(record) is not dict:
             _reject(
                 InputError("a record must be a JSON object", path=label, line=number), on_invalid
             )
+        elif unchecked and _lone_surrogate(record):
+            _reject(InputError(_LONE_SURROGATE, path=label, line=number), on_invalid)
+        else:
+            yield record
+
+
+def _lone_surrogate(value: Any) -> bool:
+    """Whether a decoded value holds a surrogate no pair completed (it cannot be written)."""
+    try:
+        _dumps(value).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _strict_loads(line: bytes) -> Any:
@@ -266,6 +285,8 @@ class _TextBuffer:
                 continue
             self.chunk = _CHUNK
             line = self.line_at(self.pos)
+            if _SURROGATE_ESCAPE.search(self.text, self.pos, end) and _lone_surrogate(value):
+                raise InputError(_LONE_SURROGATE, path=self.label, line=line)
             self.pos = end
             return value, line
 

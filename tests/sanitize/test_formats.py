@@ -141,6 +141,23 @@ def test_bad_ndjson_names_the_line_or_is_skipped() -> None:
     ]
 
 
+def test_lone_surrogates_name_the_line_or_are_skipped() -> None:
+    # A surrogate pair is one character; a lone half (escaped, or UTF-8 encoded as bytes
+    # json.loads lets through) cannot be written as UTF-8.
+    data = b'{"a": "\\ud83d\\ude00"}\n{"b": "\\uD800"}\n{"c": "\xed\xa0\x80"}\n{"d": "\\\\ud800"}\n'
+    error = error_of(data, InputFormat.NDJSON)
+    assert (error.line, error.exit_code) == (2, 2)
+    assert "a lone UTF-16 surrogate" in error.message
+    skipped: list[str] = []
+    records = list(read(data, InputFormat.NDJSON, skipped).records)
+    assert records == [{"a": "\U0001f600"}, {"d": "\\ud800"}]
+    assert [message.split(": ")[0] for message in skipped] == ["in:2", "in:3"]
+    array = b'[{"a": "\\ud83d\\ude00"},\n {"b": "x\\uDC00y"}]'
+    error = error_of(array, InputFormat.JSON)
+    assert (error.line, error.exit_code) == (2, 2)
+    assert "a lone UTF-16 surrogate" in error.message
+
+
 def test_ndjson_lines_with_blanks_around_or_data_after_the_object() -> None:
     data = b' {"a": 1} \r\n{"b": 2}\t\n{"c": 3} {"d": 4}\n{"e": 5}'
     error = error_of(data, InputFormat.NDJSON)
