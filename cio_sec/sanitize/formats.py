@@ -10,6 +10,7 @@ can be trusted).
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import re
@@ -64,19 +65,34 @@ _EXTENSIONS = {".json": InputFormat.JSON, ".ndjson": InputFormat.NDJSON}
 _EXTENSIONS |= {".jsonl": InputFormat.NDJSON, ".csv": InputFormat.CSV}
 
 
-def format_for(name: str, first_line: bytes) -> InputFormat:
-    """Guess the format from a file name, else from the first line of the content.
+#: Bytes of the first line read to guess the format: a one-line array is not read whole.
+SNIFF_LIMIT = 1 << 16
 
-    A first line that is a whole JSON object means NDJSON; ``[`` or an object spread over
-    several lines means JSON; anything else is read as CSV.
-    """
+
+def format_from_name(name: str) -> InputFormat | None:
+    """The format a file name's extension names, if any."""
     for extension, fmt in _EXTENSIONS.items():
         if name.lower().endswith(extension):
             return fmt
+    return None
+
+
+def format_for(name: str, first_line: bytes) -> InputFormat:
+    """Guess the format from a file name, else from the first line of the content.
+
+    ``first_line`` is the first line or its first :data:`SNIFF_LIMIT` bytes. A first line
+    that is a whole JSON object (or an object longer than the limit) means NDJSON; ``[`` or
+    an object spread over several lines means JSON; anything else is read as CSV.
+    """
+    fmt = format_from_name(name)
+    if fmt is not None:
+        return fmt
     stripped = first_line.strip()
     if stripped.startswith(b"["):
         return InputFormat.JSON
     if stripped.startswith(b"{"):
+        if len(first_line) >= SNIFF_LIMIT and not first_line.endswith(b"\n"):
+            return InputFormat.NDJSON  # a line too long to sniff whole: one object per line
         try:
             json.loads(stripped)
         except ValueError:
@@ -179,9 +195,7 @@ def _reason(exc: ValueError | RecursionError) -> str:
 
 
 def _csv(stream: IO[bytes], label: str, on_invalid: OnInvalid | None) -> Document:
-    import io
-
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    text = io.TextIOWrapper(io.BufferedReader(_Borrowed(stream)), encoding="utf-8-sig", newline="")
     reader = csv.reader(text, strict=True)
     try:
         header = next(reader, None)
@@ -222,6 +236,21 @@ def _csv_rows(
                 ),
                 on_invalid,
             )
+
+
+class _Borrowed(io.RawIOBase):
+    """A stream read through a text wrapper that must not close it (its opener does)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.read_some: Callable[[int], bytes] = getattr(stream, "read1", stream.read)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read_some(len(buffer))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
 
 
 class _TextBuffer:

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cio_sec.errors import InputError
+from cio_sec.sanitize import formats
 from cio_sec.sanitize.formats import (
     Document,
     InputFormat,
@@ -54,6 +55,25 @@ def error_of(data: bytes, fmt: InputFormat) -> InputError:
 )
 def test_formats_from_names_and_first_lines(name: str, first: bytes, fmt: InputFormat) -> None:
     assert format_for(name, first) is fmt
+
+
+def test_the_format_is_sniffed_only_when_needed_and_from_a_bounded_prefix() -> None:
+    from cio_sec.sanitize.run import _detect
+
+    one_line = json.dumps([{"n": index, "text": "x" * 50} for index in range(20_000)]).encode()
+    named = io.BytesIO(one_line)
+    assert _detect(named, None, "people.json")[0] is InputFormat.JSON
+    assert named.tell() == 0  # the extension decides: nothing is read ahead
+    given = io.BytesIO(one_line)
+    assert _detect(given, InputFormat.JSON, "<stdin>")[0] is InputFormat.JSON
+    assert given.tell() == 0
+    piped = io.BytesIO(one_line)
+    fmt, stream = _detect(piped, None, "<stdin>")
+    assert fmt is InputFormat.JSON
+    assert piped.tell() <= formats.SNIFF_LIMIT < len(one_line)
+    assert stream.read() == one_line  # what was sniffed is read again
+    long_object = json.dumps({"text": "x" * formats.SNIFF_LIMIT}).encode() + b"\n{}\n"
+    assert _detect(io.BytesIO(long_object), None, "<stdin>")[0] is InputFormat.NDJSON
 
 
 #: Strict JSON values: NaN and infinities are not JSON (sanitize refuses them).
