@@ -16,6 +16,7 @@ from cio_sec.sanitize.detectors import (
     redact_text,
 )
 from cio_sec.sanitize.names import compile_glob, is_glob, normalise_name, normalise_pattern
+from cio_sec.sanitize.policy import Action, Policy
 
 ORDERED = tuple(Detector)
 
@@ -45,6 +46,18 @@ def test_patterns_keep_their_wildcards() -> None:
     assert not is_glob("password")
     assert compile_glob("*_password").match("db_password")
     assert not compile_glob("*_password").match("password")
+
+
+def test_ranges_inside_brackets_keep_their_dash() -> None:
+    assert normalise_pattern("secret[0-9]") == "secret[0-9]"
+    assert normalise_pattern("Token-[a-f]") == "token_[a-f]"
+    assert normalise_pattern("card[-_ ]number") == "card[__]number"  # separators, no range
+    policy = Policy.from_rules({"secret[0-9]": "drop"}, extends_default=False)
+    assert [policy.decide(name).action for name in ("secret5", "SECRET9", "secret_")] == [
+        Action.DROP,
+        Action.DROP,
+        Action.REDACT_VALUES,
+    ]
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "--", "card[num", "a!b", "x]"])
