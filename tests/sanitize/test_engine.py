@@ -326,6 +326,22 @@ def test_one_counts_object_collects_many_calls_in_constant_memory() -> None:
     assert not counts._open  # finished walkers leave nothing behind to settle
 
 
+def test_an_iban_with_a_letter_account_part_is_redacted_in_free_text() -> None:
+    # BH, KW and QA IBANs can carry fewer than nine digits: the prefilter must let them by.
+    records = [
+        {
+            "notes": "pay to BH31BMAGABCDEFGHIJKLMN please",
+            "memo": ["QA29DOHBABCDEFGHIJKLMNOPQRSTUVW"],
+        }
+    ]
+    counts = SanitizeCounts()
+    assert (
+        list(sanitize_records(records * 2, key=KEY, counts=counts))
+        == [{"notes": "pay to [REDACTED:iban] please", "memo": ["[REDACTED:iban]"]}] * 2
+    )
+    assert counts.detections == {"iban": 4}
+
+
 def test_a_policy_without_detectors_leaves_card_numbers_in_text() -> None:
     policy = Policy.from_rules({}, detectors=[])
     record = {"notes": "card 4111 1111 1111 1111", "n": 4111111111111111}
