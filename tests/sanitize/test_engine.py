@@ -342,6 +342,22 @@ def test_an_iban_with_a_letter_account_part_is_redacted_in_free_text() -> None:
     assert counts.detections == {"iban": 4}
 
 
+def test_keys_that_are_data_are_counted_under_other_paths_past_the_limit() -> None:
+    # Session ids as keys: one path each would grow the counts (and the report) unbounded.
+    records = [{"sessions": {f"s{index:05}": {"ip": "10.0.0.1"}}} for index in range(1_500)]
+    records.append({"sessions": {"s00000": {"ssn": "1"}, "s00001": {"ip": "10.0.0.2"}}})
+    counts = SanitizeCounts()
+    for _ in sanitize_records(records, key=KEY, counts=counts):
+        pass
+    changes = counts.changes
+    assert len(changes) == 1_002  # 1,000 paths and <other paths> for two actions
+    assert changes[("sessions.s00001.ip", "pseudonymise")] == 2  # a counted path stays so
+    assert changes[("<other paths>", "pseudonymise")] == 500
+    assert changes[("<other paths>", "drop")] == 1
+    assert sum(changes.values()) == 1_502
+    assert "s01499" not in json.dumps(counts.to_json())
+
+
 def test_a_policy_without_detectors_leaves_card_numbers_in_text() -> None:
     policy = Policy.from_rules({}, detectors=[])
     record = {"notes": "card 4111 1111 1111 1111", "n": 4111111111111111}
