@@ -1,9 +1,9 @@
 """Value detectors for free text: payment card numbers, US SSNs and IBANs, redacted in place.
 
 Each detector validates what its pattern finds (Luhn, SSN number ranges, IBAN mod-97), so
-order numbers and timestamps are left alone. A cheap length and digit count decides first
-whether any detector could match, because most attribute values are short or have few
-digits and the regular expressions would only cost time.
+order numbers and timestamps are left alone. A cheap length and digit count (or an IBAN's
+start) decides first whether any detector could match, because most attribute values are
+short or have few digits and the regular expressions would only cost time.
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ _IBAN_LENGTH = (15, 34)
 MIN_LENGTH = 11  # "123-45-6789" is the shortest thing a detector redacts
 # Nine ASCII digits anywhere; one C-level match instead of counting in Python.
 _NINE_DIGITS = re.compile(r"(?:[^0-9]*[0-9]){9}")
+# Or the start of an IBAN (country and check digits): some countries' IBANs (BH, KW, QA)
+# have a BBAN of letters and so fewer than nine digits.
+_NINE_DIGITS_OR_IBAN = re.compile(
+    r"(?:[^0-9]*[0-9]){9}|.*?(?<![0-9A-Za-z_])[A-Za-z]{2}\d{2}", re.DOTALL
+)
 # In ASCII text (where \d is [0-9]) every card run and SSN is a digit and then ten or more
 # digits, spaces or dashes, and every IBAN has two check digits and then nine or more
 # letters, digits or spaces: text without either run cannot match any detector. The
@@ -57,23 +62,27 @@ ALL_DETECTORS = frozenset(Detector)
 
 
 def could_match(text: str) -> bool:
-    """Cheap prefilter: long enough and with enough digits for any detector to match."""
-    return len(text) >= MIN_LENGTH and _NINE_DIGITS.match(text) is not None
+    """Cheap prefilter: long enough, with nine digits or an IBAN's start, for a detector."""
+    return len(text) >= MIN_LENGTH and _NINE_DIGITS_OR_IBAN.match(text) is not None
 
 
 class CandidateFinder:
     """Whether a text could hold anything the detectors redact: :meth:`quick`, then :meth:`digits`.
 
     ``quick`` is None for ASCII text without a run any detector's match starts with;
-    ``digits`` is :func:`could_match`'s count of nine digits. Text either rules out comes
-    back from :func:`redact_text` unchanged, so it is never redacted. The engine's hot loop
-    calls the two itself, so it spends no extra call per value.
+    ``digits`` is None for text without nine ASCII digits and, when the IBAN detector is
+    on, without an IBAN's start (two letters, two digits: an IBAN's account part may be all
+    letters). Text either rules out comes back from :func:`redact_text` unchanged, so it is
+    never redacted. The engine's hot loop calls the two itself, so it spends no extra call
+    per value; ``digits`` only runs on the rare text ``quick`` let through.
     """
 
     def __init__(self, detectors: Iterable[Detector]) -> None:
-        self.active = any(detector in detectors for detector in Detector)
+        detectors = frozenset(detectors)
+        self.active = bool(detectors & ALL_DETECTORS)
         self.quick: Callable[[str], object] = _ASCII_CANDIDATE.search if self.active else _never
-        self.digits: Callable[[str], object] = _NINE_DIGITS.match
+        digits = _NINE_DIGITS_OR_IBAN if Detector.IBAN in detectors else _NINE_DIGITS
+        self.digits: Callable[[str], object] = digits.match
 
     def __call__(self, text: str) -> bool:
         """Whether a detector could match ``text``."""

@@ -51,6 +51,10 @@ _CANONICAL_JSON = compact_encoder(ensure_ascii=True, sort_keys=True)
 _INERT = frozenset({float, bool, type(None)})  # values the detectors never change
 _DROP = 1
 _PLAN_CACHE_LIMIT = 1_000
+#: Distinct attribute paths counted by name; keys that are data (ids, emails) would grow the
+#: counts without bound and put the data in the report, so later paths share one entry.
+_PATH_LIMIT = 1_000
+OTHER_PATHS = "<other paths>"
 #: (attribute path, action): a key of ``SanitizeCounts.changes``.
 _Note = tuple[str, str]
 
@@ -68,15 +72,16 @@ class _Tally:
         self.notes = notes
         self.uses = 0
 
-    def settle(self, changes: Counter[_Note]) -> None:
+    def settle(self, counts: SanitizeCounts) -> None:
         if self.uses:
             for note in self.notes:
-                changes[note] += self.uses
+                counts._add(note, self.uses)
             self.uses = 0
 
 
-#: Keys to drop; (key, hasher, new key) to pseudonymise; keys the value loop skips (empty
-#: when nothing is dropped or pseudonymised); whether values are scanned; the plan's tally.
+#: Keys to delete (dropped and pseudonymised); (key, hasher, new key) to pseudonymise; keys
+#: the value loop skips (empty when nothing is dropped or pseudonymised); whether values are
+#: scanned; the plan's tally.
 _Plan = tuple[
     tuple[str, ...],
     tuple[tuple[str, KindHasher, str], ...],
@@ -138,10 +143,13 @@ class SanitizeCounts:
 
     @property
     def changes(self) -> Counter[_Note]:
-        """(attribute path, ``drop``/``pseudonymise``/``redact``) → how many times."""
+        """(attribute path, ``drop``/``pseudonymise``/``redact``) → how many times.
+
+        After 1,000 distinct entries, new paths are counted under ``<other paths>``.
+        """
         for tallies in self._open:
             for tally in tallies:
-                tally.settle(self._settled)
+                tally.settle(self)
         return self._settled
 
     def __eq__(self, other: object) -> bool:
@@ -149,13 +157,20 @@ class SanitizeCounts:
             return NotImplemented
         return self.to_json() == other.to_json()
 
+    def _add(self, note: _Note, count: int) -> None:
+        settled = self._settled
+        if note in settled or len(settled) < _PATH_LIMIT:
+            settled[note] += count
+        else:
+            settled[(OTHER_PATHS, note[1])] += count
+
     def _watch(self, tallies: list[_Tally]) -> None:
         self._open.append(tallies)
 
     def _release(self, tallies: list[_Tally]) -> None:
         """Settle a finished walker's tallies and stop watching them (constant memory)."""
         for tally in tallies:
-            tally.settle(self._settled)
+            tally.settle(self)
         self._open = [watched for watched in self._open if watched is not tallies]
 
     @property
@@ -214,7 +229,7 @@ class _Walker:
 
     def note(self, path: str, action: str) -> None:
         self.changed = True
-        self.counts._settled[(path, action)] += 1
+        self.counts._add((path, action), 1)
 
     def mapping(self, attrs: Mapping[Any, Any], scan: bool, prefix: str) -> dict[Any, Any]:
         if type(attrs) is not dict:
@@ -225,22 +240,24 @@ class _Walker:
             if len(self.plans) >= _PLAN_CACHE_LIMIT:  # many shapes of record: stay constant-memory
                 self.plans.clear()
                 for tally in self.tallies:
-                    tally.settle(self.counts._settled)
+                    tally.settle(self.counts)
                 self.tallies.clear()
             plan = self.plans[keys] = self.plan(keys[2:], scan, prefix)
         if plan is None:
             return self.any_mapping(attrs, scan, prefix)
-        drops, pseudonyms, skip, scan_here, tally = plan
+        deletes, pseudonyms, skip, scan_here, tally = plan
         quick, digits = self.candidate.quick, self.candidate.digits
         # NOTE: the hot path of every run: copy in C, then touch only what needs it.
         out = attrs.copy()
         if skip:
             self.changed = True
             tally.uses += 1
-            for key in drops:
+            # Every source goes before any target is set: a target may be another source
+            # ("phone" -> "phone_hash" while "phone_hash" -> "phone_hash_hash").
+            for key in deletes:
                 del out[key]
             for key, hash_value, target in pseudonyms:
-                value = out.pop(key)
+                value = attrs[key]
                 if type(value) is str and value:
                     out[target] = hash_value(value)
                 else:
@@ -295,7 +312,8 @@ class _Walker:
         tally = _Tally(tuple(notes))
         if notes:
             self.tallies.append(tally)
-        return tuple(drops), tuple(pseudonyms), skip, scan_here, tally
+        deletes = (*drops, *(p[0] for p in pseudonyms))
+        return deletes, tuple(pseudonyms), skip, scan_here, tally
 
     def sequence(self, items: list[Any], scan: bool, path: str) -> list[Any]:
         """A list's items, each sanitised under ``path`` (``name[]``)."""

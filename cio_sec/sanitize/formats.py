@@ -10,8 +10,10 @@ can be trusted).
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
@@ -44,6 +46,11 @@ _WHITESPACE = " \t\n\r"
 #: is one value and (usually) a newline; ``JSONDecoder.decode`` would add two Python frames
 #: and two whitespace matches to every line.
 _SCAN: Callable[[str, int], tuple[Any, int]] = vars(_DECODER)["scan_once"]
+#: A \uD800-\uDFFF escape. JSON allows a lone one, UTF-8 cannot hold it: only text with
+#: such an escape needs :func:`_lone_surrogate`'s full check.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = "invalid JSON: a lone UTF-16 surrogate (\\ud800-\\udfff) is not text"
 
 
 class InputFormat(str, Enum):
@@ -58,19 +65,34 @@ _EXTENSIONS = {".json": InputFormat.JSON, ".ndjson": InputFormat.NDJSON}
 _EXTENSIONS |= {".jsonl": InputFormat.NDJSON, ".csv": InputFormat.CSV}
 
 
-def format_for(name: str, first_line: bytes) -> InputFormat:
-    """Guess the format from a file name, else from the first line of the content.
+#: Bytes of the first line read to guess the format: a one-line array is not read whole.
+SNIFF_LIMIT = 1 << 16
 
-    A first line that is a whole JSON object means NDJSON; ``[`` or an object spread over
-    several lines means JSON; anything else is read as CSV.
-    """
+
+def format_from_name(name: str) -> InputFormat | None:
+    """The format a file name's extension names, if any."""
     for extension, fmt in _EXTENSIONS.items():
         if name.lower().endswith(extension):
             return fmt
+    return None
+
+
+def format_for(name: str, first_line: bytes) -> InputFormat:
+    """Guess the format from a file name, else from the first line of the content.
+
+    ``first_line`` is the first line or its first :data:`SNIFF_LIMIT` bytes. A first line
+    that is a whole JSON object (or an object longer than the limit) means NDJSON; ``[`` or
+    an object spread over several lines means JSON; anything else is read as CSV.
+    """
+    fmt = format_from_name(name)
+    if fmt is not None:
+        return fmt
     stripped = first_line.strip()
     if stripped.startswith(b"["):
         return InputFormat.JSON
     if stripped.startswith(b"{"):
+        if len(first_line) >= SNIFF_LIMIT and not first_line.endswith(b"\n"):
+            return InputFormat.NDJSON  # a line too long to sniff whole: one object per line
         try:
             json.loads(stripped)
         except ValueError:
@@ -128,6 +150,8 @@ def _ndjson(
                 record = None  # extra data: json.loads says what is wrong
         except (ValueError, RecursionError, StopIteration):
             record = None
+        # json.loads decodes with "surrogatepass": its records may hold surrogates unescaped.
+        unchecked = record is None or _SURROGATE_ESCAPE_BYTES.search(line) is not None
         try:
             if record is None:
                 record = _strict_loads(line)
@@ -137,12 +161,23 @@ def _ndjson(
             reason = _reason(exc)
             _reject(InputError(f"invalid JSON: {reason}", path=label, line=number), on_invalid)
             continue
-        if type(record) is dict:
-            yield record
-        else:
+        if type(record) is not dict:
             _reject(
                 InputError("a record must be a JSON object", path=label, line=number), on_invalid
             )
+        elif unchecked and _lone_surrogate(record):
+            _reject(InputError(_LONE_SURROGATE, path=label, line=number), on_invalid)
+        else:
+            yield record
+
+
+def _lone_surrogate(value: Any) -> bool:
+    """Whether a decoded value holds a surrogate no pair completed (it cannot be written)."""
+    try:
+        _dumps(value).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _strict_loads(line: bytes) -> Any:
@@ -160,9 +195,7 @@ def _reason(exc: ValueError | RecursionError) -> str:
 
 
 def _csv(stream: IO[bytes], label: str, on_invalid: OnInvalid | None) -> Document:
-    import io
-
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    text = io.TextIOWrapper(io.BufferedReader(_Borrowed(stream)), encoding="utf-8-sig", newline="")
     reader = csv.reader(text, strict=True)
     try:
         header = next(reader, None)
@@ -203,6 +236,21 @@ def _csv_rows(
                 ),
                 on_invalid,
             )
+
+
+class _Borrowed(io.RawIOBase):
+    """A stream read through a text wrapper that must not close it (its opener does)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.read_some: Callable[[int], bytes] = getattr(stream, "read1", stream.read)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read_some(len(buffer))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
 
 
 class _TextBuffer:
@@ -266,6 +314,8 @@ class _TextBuffer:
                 continue
             self.chunk = _CHUNK
             line = self.line_at(self.pos)
+            if _SURROGATE_ESCAPE.search(self.text, self.pos, end) and _lone_surrogate(value):
+                raise InputError(_LONE_SURROGATE, path=self.label, line=line)
             self.pos = end
             return value, line
 

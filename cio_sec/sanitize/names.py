@@ -16,6 +16,10 @@ _SEPARATORS = re.compile(r"[^0-9a-z]+")
 _PATTERN_SEPARATORS = re.compile(r"[^0-9a-z*?\[\]!]+")
 _PATTERN_SHAPE = re.compile(r"(?:[0-9a-z_*?]|\[!?[0-9a-z_-]+\])+")
 _GLOB_CHARACTERS = frozenset("*?[")
+_CLASS = re.compile(r"\[[^\]]*\]")
+_CLASS_SEPARATORS = re.compile(r"[^0-9a-z!-]+")
+# A dash that is not a range between two letters or digits separates words, as outside.
+_LOOSE_DASH = re.compile(r"(?<![0-9a-z])-|-(?![0-9a-z])")
 
 
 def normalise_name(name: str) -> str:
@@ -35,8 +39,17 @@ def normalise_pattern(pattern: str) -> str | None:
     Returns None when the pattern is not a usable name or glob: empty, only separators,
     an unbalanced ``[`` or characters that can never occur in a normalised name.
     """
-    split = _CAMEL_ACRONYM.sub("_", _CAMEL_LOWER_UPPER.sub("_", pattern.strip()))
-    normalised = _PATTERN_SEPARATORS.sub("_", split.lower()).strip("_")
+    split = _CAMEL_ACRONYM.sub("_", _CAMEL_LOWER_UPPER.sub("_", pattern.strip())).lower()
+    # Inside [...] a range keeps its dash: "secret[0-9]" must not become "secret[0_9]".
+    pieces: list[str] = []
+    position = 0
+    for match in _CLASS.finditer(split):
+        pieces.append(_PATTERN_SEPARATORS.sub("_", split[position : match.start()]))
+        inside = _LOOSE_DASH.sub("_", _CLASS_SEPARATORS.sub("_", match.group()[1:-1]))
+        pieces.append(f"[{inside}]")
+        position = match.end()
+    pieces.append(_PATTERN_SEPARATORS.sub("_", split[position:]))
+    normalised = "".join(pieces).strip("_")
     if not normalised or _PATTERN_SHAPE.fullmatch(normalised) is None:
         return None
     return normalised

@@ -22,7 +22,14 @@ from cio_sec.sanitize.engine import (
     placeholder_hasher,
     sanitize_records,
 )
-from cio_sec.sanitize.formats import InputFormat, format_for, read_document, write_document
+from cio_sec.sanitize.formats import (
+    SNIFF_LIMIT,
+    InputFormat,
+    format_for,
+    format_from_name,
+    read_document,
+    write_document,
+)
 from cio_sec.sanitize.policy import Policy
 
 LEGACY_WARNING = (
@@ -206,10 +213,15 @@ def _replace(temporary: str, path: Path) -> None:
 
 
 def _detect(raw: IO[bytes], given: InputFormat | None, label: str) -> tuple[InputFormat, IO[bytes]]:
-    """The format (given, from the name, or from the first line) and a stream from byte 0."""
+    """The format (given, from the name, or from the first line) and a stream from byte 0.
+
+    Only when neither the option nor the name decides is the start of the input read, and
+    at most :data:`SNIFF_LIMIT` bytes of it: a one-line JSON array still streams.
+    """
+    given = given or format_from_name(label)
     if given is not None:
         return given, raw
-    head = raw.readline()
+    head = raw.readline(SNIFF_LIMIT)
     stream = io.BufferedReader(_Prefixed(head, raw))
     return format_for(label, head), stream
 

@@ -191,6 +191,9 @@ def test_malformed_input_exits_2_naming_the_line(run_cli: CliHarness) -> None:
         ("nan.json", '[{"a": 1},\n {"a": NaN}]\n', 2, "NaN is not a JSON value"),
         ("deep.ndjson", "[" * 100_000 + "]" * 100_000 + "\n", 1, "nested too deeply"),
         ("deep.json", "[" * 100_000 + "]" * 100_000 + "\n", 1, "nested too deeply"),
+        ("lone.ndjson", '{"a": 1}\n{"a": "\\uD800"}\n', 2, "a lone UTF-16 surrogate"),
+        ("lone.json", '[{"a": 1},\n {"a": "x\\udfff"}]\n', 2, "a lone UTF-16 surrogate"),
+        ("lone-object.json", '{"a": "\\ud800"}', 1, "a lone UTF-16 surrogate"),
     ],
 )
 def test_input_that_is_not_strict_json_exits_2(

@@ -321,9 +321,41 @@ def test_one_counts_object_collects_many_calls_in_constant_memory() -> None:
     for index in range(2_000):
         sanitize_attributes({"ssn": "1", "id": index}, key=KEY, counts=counts)
     assert counts.changes == {("ssn", "drop"): 2_000}
-    assert counts != {"ssn": 2_000}
+    assert counts.__eq__({"ssn": 2_000}) is NotImplemented
     assert (counts.records, counts.changed_records) == (2_000, 2_000)
     assert not counts._open  # finished walkers leave nothing behind to settle
+
+
+def test_an_iban_with_a_letter_account_part_is_redacted_in_free_text() -> None:
+    # BH, KW and QA IBANs can carry fewer than nine digits: the prefilter must let them by.
+    records = [
+        {
+            "notes": "pay to BH31BMAGABCDEFGHIJKLMN please",
+            "memo": ["QA29DOHBABCDEFGHIJKLMNOPQRSTUVW"],
+        }
+    ]
+    counts = SanitizeCounts()
+    assert (
+        list(sanitize_records(records * 2, key=KEY, counts=counts))
+        == [{"notes": "pay to [REDACTED:iban] please", "memo": ["[REDACTED:iban]"]}] * 2
+    )
+    assert counts.detections == {"iban": 4}
+
+
+def test_keys_that_are_data_are_counted_under_other_paths_past_the_limit() -> None:
+    # Session ids as keys: one path each would grow the counts (and the report) unbounded.
+    records = [{"sessions": {f"s{index:05}": {"ip": "10.0.0.1"}}} for index in range(1_500)]
+    records.append({"sessions": {"s00000": {"ssn": "1"}, "s00001": {"ip": "10.0.0.2"}}})
+    counts = SanitizeCounts()
+    for _ in sanitize_records(records, key=KEY, counts=counts):
+        pass
+    changes = counts.changes
+    assert len(changes) == 1_002  # 1,000 paths and <other paths> for two actions
+    assert changes[("sessions.s00001.ip", "pseudonymise")] == 2  # a counted path stays so
+    assert changes[("<other paths>", "pseudonymise")] == 500
+    assert changes[("<other paths>", "drop")] == 1
+    assert sum(changes.values()) == 1_502
+    assert "s01499" not in json.dumps(counts.to_json())
 
 
 def test_a_policy_without_detectors_leaves_card_numbers_in_text() -> None:
@@ -376,19 +408,24 @@ _rich_scalars = st.one_of(
 _rich_keys = mixed_keys | st.sampled_from(["address", "ip_address", "phone_hash", "notes"])
 
 
+#: A glob that pseudonymises a source and its own target ("phone" and "phone_hash").
+_PHONE_GLOB = Policy.from_rules({"*phone*": "pseudonymise"})
+
+
+@pytest.mark.parametrize("policy", [DEFAULT, _PHONE_GLOB], ids=["default", "phone-glob"])
 @settings(max_examples=150)
 @given(st.lists(documents(_rich_keys), min_size=1, max_size=4))
 def test_the_per_shape_plans_give_what_the_key_by_key_path_gives(
-    records: list[dict[str, Any]],
+    policy: Policy, records: list[dict[str, Any]]
 ) -> None:
     """The cached per-shape plans are an optimisation: outputs and counts must not move."""
     import cio_sec.sanitize.engine as engine
 
     fast_counts = SanitizeCounts()
-    fast = list(sanitize_records(records, key=KEY, counts=fast_counts))
+    fast = list(sanitize_records(records, policy, key=KEY, counts=fast_counts))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(engine._Walker, "plan", lambda self, keys, scan, prefix: None)
         slow_counts = SanitizeCounts()
-        slow = list(sanitize_records(records, key=KEY, counts=slow_counts))
+        slow = list(sanitize_records(records, policy, key=KEY, counts=slow_counts))
     assert fast == slow
     assert fast_counts == slow_counts

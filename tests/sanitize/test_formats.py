@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cio_sec.errors import InputError
+from cio_sec.sanitize import formats
 from cio_sec.sanitize.formats import (
     Document,
     InputFormat,
@@ -54,6 +55,25 @@ def error_of(data: bytes, fmt: InputFormat) -> InputError:
 )
 def test_formats_from_names_and_first_lines(name: str, first: bytes, fmt: InputFormat) -> None:
     assert format_for(name, first) is fmt
+
+
+def test_the_format_is_sniffed_only_when_needed_and_from_a_bounded_prefix() -> None:
+    from cio_sec.sanitize.run import _detect
+
+    one_line = json.dumps([{"n": index, "text": "x" * 50} for index in range(20_000)]).encode()
+    named = io.BytesIO(one_line)
+    assert _detect(named, None, "people.json")[0] is InputFormat.JSON
+    assert named.tell() == 0  # the extension decides: nothing is read ahead
+    given = io.BytesIO(one_line)
+    assert _detect(given, InputFormat.JSON, "<stdin>")[0] is InputFormat.JSON
+    assert given.tell() == 0
+    piped = io.BytesIO(one_line)
+    fmt, stream = _detect(piped, None, "<stdin>")
+    assert fmt is InputFormat.JSON
+    assert piped.tell() <= formats.SNIFF_LIMIT < len(one_line)
+    assert stream.read() == one_line  # what was sniffed is read again
+    long_object = json.dumps({"text": "x" * formats.SNIFF_LIMIT}).encode() + b"\n{}\n"
+    assert _detect(io.BytesIO(long_object), None, "<stdin>")[0] is InputFormat.NDJSON
 
 
 #: Strict JSON values: NaN and infinities are not JSON (sanitize refuses them).
@@ -139,6 +159,23 @@ def test_bad_ndjson_names_the_line_or_is_skipped() -> None:
         "in:4: a record must be a JSON object",
         "in:5: invalid JSON: not valid UTF-8",
     ]
+
+
+def test_lone_surrogates_name_the_line_or_are_skipped() -> None:
+    # A surrogate pair is one character; a lone half (escaped, or UTF-8 encoded as bytes
+    # json.loads lets through) cannot be written as UTF-8.
+    data = b'{"a": "\\ud83d\\ude00"}\n{"b": "\\uD800"}\n{"c": "\xed\xa0\x80"}\n{"d": "\\\\ud800"}\n'
+    error = error_of(data, InputFormat.NDJSON)
+    assert (error.line, error.exit_code) == (2, 2)
+    assert "a lone UTF-16 surrogate" in error.message
+    skipped: list[str] = []
+    records = list(read(data, InputFormat.NDJSON, skipped).records)
+    assert records == [{"a": "\U0001f600"}, {"d": "\\ud800"}]
+    assert [message.split(": ")[0] for message in skipped] == ["in:2", "in:3"]
+    array = b'[{"a": "\\ud83d\\ude00"},\n {"b": "x\\uDC00y"}]'
+    error = error_of(array, InputFormat.JSON)
+    assert (error.line, error.exit_code) == (2, 2)
+    assert "a lone UTF-16 surrogate" in error.message
 
 
 def test_ndjson_lines_with_blanks_around_or_data_after_the_object() -> None:

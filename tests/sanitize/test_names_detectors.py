@@ -16,6 +16,7 @@ from cio_sec.sanitize.detectors import (
     redact_text,
 )
 from cio_sec.sanitize.names import compile_glob, is_glob, normalise_name, normalise_pattern
+from cio_sec.sanitize.policy import Action, Policy
 
 ORDERED = tuple(Detector)
 
@@ -45,6 +46,18 @@ def test_patterns_keep_their_wildcards() -> None:
     assert not is_glob("password")
     assert compile_glob("*_password").match("db_password")
     assert not compile_glob("*_password").match("password")
+
+
+def test_ranges_inside_brackets_keep_their_dash() -> None:
+    assert normalise_pattern("secret[0-9]") == "secret[0-9]"
+    assert normalise_pattern("Token-[a-f]") == "token_[a-f]"
+    assert normalise_pattern("card[-_ ]number") == "card[__]number"  # separators, no range
+    policy = Policy.from_rules({"secret[0-9]": "drop"}, extends_default=False)
+    assert [policy.decide(name).action for name in ("secret5", "SECRET9", "secret_")] == [
+        Action.DROP,
+        Action.DROP,
+        Action.REDACT_VALUES,
+    ]
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "--", "card[num", "a!b", "x]"])
@@ -77,6 +90,7 @@ def test_luhn_and_iban_checksums() -> None:
         ("iban DE89 3704 0044 0532 0130 00 ok", "iban [REDACTED:iban] ok", {"iban": 1}),
         ("iban DE89370400440532013000", "iban [REDACTED:iban]", {"iban": 1}),
         ("GB82 WEST 1234 5698 7654 32 test", "[REDACTED:iban] test", {"iban": 1}),
+        ("to BH31BMAGABCDEFGHIJKLMN.", "to [REDACTED:iban].", {"iban": 1}),
         ("GB82 WEST 1234 5698 7654 3298 9999", "GB82 WEST 1234 5698 7654 3298 9999", {}),
         ("hex a4111111111111111b stays", "hex a4111111111111111b stays", {}),
     ],
@@ -104,6 +118,9 @@ def test_the_prefilter_skips_short_and_digit_poor_text() -> None:
     assert not finder("a long sentence with 12 digits 345")
     assert not finder("078-05-112")
     assert not candidate_finder([])("078-05-1120")
+    assert could_match("BH31BMAGABCDEFGHIJKLMN")
+    assert candidate_finder(ORDERED)("pay BH31BMAGABCDEFGHIJKLMN")
+    assert not candidate_finder([Detector.CARD, Detector.SSN])("pay BH31BMAGABCDEFGHIJKLMN")
 
 
 FINDINGS = [
@@ -115,6 +132,7 @@ FINDINGS = [
     "GB82 WEST 1234 5698 7654 32",
     "GB82WEST12345698765432",
     "NL91ABNA0417164300",
+    "BH31BMAGABCDEFGHIJKLMN",  # an account part of letters: fewer than nine digits
 ]
 # Near misses: digits, separators and letters, a non-ASCII digit and letter.
 _NEAR_MISSES = st.text(alphabet=st.sampled_from("0123456789 -_ABaz.\n\u0663\u00e9"), max_size=30)
