@@ -151,7 +151,9 @@ def _ndjson(
         except (ValueError, RecursionError, StopIteration):
             record = None
         # json.loads decodes with "surrogatepass": its records may hold surrogates unescaped.
-        unchecked = record is None or _SURROGATE_ESCAPE_BYTES.search(line) is not None
+        unchecked = record is None or (
+            b"\\" in line and _SURROGATE_ESCAPE_BYTES.search(line) is not None
+        )  # one memchr for the usual line without escapes, not a regex search
         try:
             if record is None:
                 record = _strict_loads(line)
