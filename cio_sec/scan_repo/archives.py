@@ -2,13 +2,15 @@
 
 Archives are recognised by their magic bytes, not by name: a history scan reads objects
 before it knows any path. Decompression is bounded (`MAX_MEMBER_BYTES`, `MAX_DEPTH`) so a
-compression bomb in history cannot exhaust memory.
+compression bomb in history cannot exhaust memory. A member that cannot be read (encrypted,
+an unsupported compression method, damaged) is skipped; the other members are still scanned.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
+import lzma
 import tarfile
 import zipfile
 import zlib
@@ -19,6 +21,15 @@ MAX_MEMBER_BYTES: Final = 64 * 1024 * 1024
 """Members (and gzip streams) larger than this once decompressed are cut at this size."""
 MAX_DEPTH: Final = 3
 """Archives inside archives are opened this deep, no deeper."""
+_UNREADABLE_MEMBER: Final = (
+    RuntimeError,  # encrypted (zipfile wants a password)
+    NotImplementedError,  # a compression method zipfile does not support
+    OSError,
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    zipfile.BadZipFile,
+)
 _BINARY_SNIFF: Final = 8000  # git's own heuristic: a NUL in the first 8000 bytes
 
 # Printable ASCII, tab, CR and LF survive; every other byte becomes NUL, so that a regular
@@ -82,9 +93,13 @@ def _zip_members(data: bytes) -> list[tuple[str | None, bytes]]:
     members: list[tuple[str | None, bytes]] = []
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         for info in archive.infolist():
-            if not info.is_dir():
+            if info.is_dir():
+                continue
+            try:
                 with archive.open(info) as stream:
                     members.append((info.filename, stream.read(MAX_MEMBER_BYTES)))
+            except _UNREADABLE_MEMBER:
+                continue  # encrypted, unsupported or damaged: skip it, scan the others
     return members
 
 

@@ -215,6 +215,34 @@ def test_archives_and_binaries(tmp_path: Path) -> None:
     ]
 
 
+def _zip_with_unreadable_members() -> bytes:
+    """``locked.env`` is marked encrypted, ``odd.env`` uses compression method 99."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in ("locked.env", "odd.env", "app.env"):
+            archive.writestr(name, ENV_PAIR)
+    data = bytearray(buffer.getvalue())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        local = [info.header_offset for info in archive.infolist()]
+    central = [i for i in range(len(data)) if data[i : i + 4] == b"PK\x01\x02"]
+    for flag_at in (local[0] + 6, central[0] + 8):
+        data[flag_at] |= 0x1
+    for method_at in (local[1] + 8, central[1] + 10):
+        data[method_at : method_at + 2] = (99).to_bytes(2, "little")
+    return bytes(data)
+
+
+def test_an_encrypted_or_unsupported_zip_member_is_skipped(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    repo.write("backup.zip", _zip_with_unreadable_members())
+    repo.git("add", "backup.zip")
+    expected = [(PAIR_RULE, "backup.zip!app.env")]
+    assert [(f.rule, f.path) for f in scan(repo, staged=True)] == expected
+    assert [(f.rule, f.path) for f in scan(repo, no_history=True)] == expected
+    repo.commit("archive")
+    assert [(f.rule, f.path) for f in scan(repo)] == expected
+
+
 def test_an_unreachable_commit_needs_include_unreachable(tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
     repo.commit("init", {"README.md": "x\n"})
