@@ -13,7 +13,7 @@ import pytest
 
 from cio_sec.errors import InputError
 from cio_sec.redact import fingerprint
-from cio_sec.scan_repo import Finding, ScanOptions, scan_repo
+from cio_sec.scan_repo import Finding, ScanOptions, archives, scan_repo
 from tests.support.git_repos import APP_KEY, ENV_PAIR, SITE_ID, TRACK_KEY, Repo, make_repo
 
 PAIR = fingerprint(f"{SITE_ID}:{TRACK_KEY}")
@@ -241,6 +241,22 @@ def test_an_encrypted_or_unsupported_zip_member_is_skipped(tmp_path: Path) -> No
     assert [(f.rule, f.path) for f in scan(repo, no_history=True)] == expected
     repo.commit("archive")
     assert [(f.rule, f.path) for f in scan(repo)] == expected
+
+
+def test_one_blob_decompresses_to_at_most_max_blob_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Room for two members and a few bytes of the third: the third is cut before its
+    # secret, the fourth is not read at all. The tar.gz spends the budget on its gzip
+    # stream (the whole tar), so it is cut before its first member ends.
+    monkeypatch.setattr(archives, "MAX_BLOB_BYTES", 2 * len(ENV_PAIR) + 10)
+    repo = make_repo(tmp_path)
+    members = {f"{name}.env": ENV_PAIR.encode() for name in "abcd"}
+    repo.commit("archives", {"backup.zip": _zip(members), "bundle.tar.gz": _tar_gz(members)})
+    assert [f.path for f in scan(repo)] == [
+        "backup.zip!a.env",
+        "backup.zip!b.env",
+    ]
 
 
 def test_an_unreachable_commit_needs_include_unreachable(tmp_path: Path) -> None:
