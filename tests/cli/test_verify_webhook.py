@@ -264,9 +264,10 @@ def test_probe_against_an_unsafe_endpoint(run_cli: CliHarness) -> None:
     )
 
 
-def test_probe_refuses_other_schemes(run_cli: CliHarness) -> None:
-    outcome = run_cli("verify-webhook", "probe", "file:///etc/passwd", expect=ExitCode.USAGE)
-    assert "must start with http:// or https://" in outcome.stderr
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "http://127.0.0.1:abc/", "http://h/\x01"])
+def test_probe_refuses_urls_it_cannot_send_to(run_cli: CliHarness, url: str) -> None:
+    outcome = run_cli("verify-webhook", "probe", url, expect=ExitCode.USAGE)
+    assert "the probe URL must be an http:// or https:// URL with a host" in outcome.stderr
     assert "sending" not in outcome.stderr
 
 
@@ -351,8 +352,9 @@ def test_serve_json_lines_forwarding_and_verbose_bodies() -> None:
 
 
 def test_serve_refuses_bad_settings(run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch) -> None:
-    bad = run_cli("verify-webhook", "serve", "--forward-to", "ftp://x", expect=ExitCode.USAGE)
-    assert "--forward-to must be an http:// or https:// URL" in bad.stderr
+    for url in ("ftp://x", "http://127.0.0.1:abc/"):
+        bad = run_cli("verify-webhook", "serve", "--forward-to", url, expect=ExitCode.USAGE)
+        assert "--forward-to must be an http:// or https:// URL" in bad.stderr
     monkeypatch.delenv("CUSTOMERIO_WEBHOOK_SECRET")
     missing = run_cli("verify-webhook", "serve", expect=ExitCode.CONFIG)
     assert "no webhook signing key is available" in missing.stderr
