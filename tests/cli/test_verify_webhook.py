@@ -358,3 +358,12 @@ def test_serve_refuses_bad_settings(run_cli: CliHarness, monkeypatch: pytest.Mon
     monkeypatch.delenv("CUSTOMERIO_WEBHOOK_SECRET")
     missing = run_cli("verify-webhook", "serve", expect=ExitCode.CONFIG)
     assert "no webhook signing key is available" in missing.stderr
+
+
+def test_a_whitespace_only_key_is_no_key(
+    run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch, body_file: Path
+) -> None:
+    monkeypatch.setenv("CUSTOMERIO_WEBHOOK_SECRET", " ")
+    for args in (["sign", "--body", str(body_file)], ["serve"]):
+        outcome = run_cli("verify-webhook", *args, expect=ExitCode.CONFIG)
+        assert "no webhook signing key is available" in outcome.stderr
