@@ -15,6 +15,7 @@ import pytest
 
 from cio_sec.errors import ExitCode
 from cio_sec.webhook import sign
+from cio_sec.webhook.signing import MAX_TIMESTAMP_DIGITS
 from tests.support.cli import CliHarness
 from tests.support.http_apps import local_app
 
@@ -231,6 +232,37 @@ def test_sign_prints_headers_and_never_the_key(run_cli: CliHarness, body_file: P
     ).json
     assert document["headers"] == sign(BODY, KEY, scheme="pipelines")
     assert document["secret"] == "env:CUSTOMERIO_WEBHOOK_SECRET"
+
+
+def test_sign_timestamps_are_those_verify_accepts(run_cli: CliHarness, body_file: Path) -> None:
+    largest = str(10**MAX_TIMESTAMP_DIGITS - 1)
+    headers = run_cli(
+        "verify-webhook", "sign", "--body", "body.json", "--timestamp", largest, "-f", "json"
+    ).json["headers"]
+    assert headers["X-CIO-Timestamp"] == largest
+    run_cli(
+        "verify-webhook",
+        "--body",
+        "body.json",
+        "--timestamp",
+        largest,
+        "--signature",
+        headers["X-CIO-Signature"],
+        "--now",
+        largest,
+    )
+    for bad in ("-5", str(10**MAX_TIMESTAMP_DIGITS), "1" * 23):
+        outcome = run_cli(
+            "verify-webhook",
+            "sign",
+            "--body",
+            "body.json",
+            "--timestamp",
+            bad,
+            expect=ExitCode.USAGE,
+        )
+        assert "--timestamp" in outcome.stderr
+        assert "X-CIO-Signature" not in outcome.stdout
 
 
 def test_sign_prefers_a_named_reference(
