@@ -334,3 +334,23 @@ def test_a_path_outside_any_repository_is_an_input_error(tmp_path: Path) -> None
     with pytest.raises(InputError, match="not a git repository") as caught:
         scan_repo(ScanOptions(path=tmp_path / "plain"))
     assert caught.value.exit_code == 2
+
+
+def test_each_distinct_blob_is_read_once(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    first = repo.commit("one blob, three paths", {".env": ENV_PAIR, "a/.env": ENV_PAIR, "x": "x\n"})
+    repo.commit("the same blob again", {"b/.env": ENV_PAIR, "y": "y\n"})
+    repo.git("checkout", "-q", "-b", "side")
+    repo.commit("and on a branch", {"c/.env": ENV_PAIR, "x": "y\n"})
+    repo.git("checkout", "-q", "main")
+    objects = repo.git("cat-file", "--batch-all-objects", "--batch-check").split("\n")
+    assert sum(" blob " in line for line in objects) == 3  # ENV_PAIR, "x\n", "y\n"
+    cases: list[tuple[dict[str, object], int]] = [
+        ({}, 3),
+        ({"branches": ("main", "side")}, 3),
+        ({"since": first}, 2),  # "x\n" came before
+    ]
+    for options, distinct in cases:
+        report = scan_repo(ScanOptions(path=repo.path, **options))  # type: ignore[arg-type]
+        assert report.blobs_scanned == distinct, options
+        assert {f.path for f in report.findings} >= {"b/.env", "c/.env"}
