@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from cio_sec.errors import ConfigError, InputError
 from cio_sec.stores import SecretRef, check_reference
@@ -372,11 +371,11 @@ def _value_problem(key: str, value: object) -> str | None:
     if key == "region" and str(value).strip().lower() not in REGIONS:
         return 'must be "us" or "eu"'
     if key in ("track_url", "app_url"):
+        from cio_sec.client.urls import check_http_url  # httpx only when a URL is configured
+
         try:
-            parts = urlsplit(str(value))
-        except ValueError:  # e.g. an unclosed IPv6 bracket
-            parts = urlsplit("")
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+            check_http_url(str(value), key)
+        except InputError:
             return "must be an http(s) URL with a host"
     return None
 

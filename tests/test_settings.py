@@ -189,6 +189,7 @@ def test_unknown_profile_is_a_config_error_listing_the_known_ones() -> None:
         ("[profiles.p]\ntrack_url = 'ftp://x'\n", 2, "must be an http(s) URL"),
         ("[profiles.p]\napp_url = 'localhost:8765'\n", 2, "must be an http(s) URL"),
         ("[profiles.p]\ntrack_url = 'http://[::1'\n", 2, "must be an http(s) URL"),
+        ("[profiles.p]\napp_url = 'http://127.0.0.1:abc/'\n", 2, "must be an http(s) URL"),
         ("[profile.prod]\nregion = 'eu'\n", 1, "unknown key 'profile'"),
         ("[profiles.p]\nsite_id = [1]\n", 2, "must be a reference"),
         ("[profiles.p]\nproduction = 'yes'\n", 2, "wrong type"),

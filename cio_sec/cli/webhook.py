@@ -67,6 +67,10 @@ AllowStaleOption = Annotated[
 ]
 
 
+_MAX_TIMESTAMP = 10**15 - 1
+"""Largest timestamp verify accepts (`cio_sec.webhook.signing.MAX_TIMESTAMP_DIGITS` digits)."""
+
+
 def register(app: typer.Typer) -> None:
     """Add the command group to the root app."""
     app.add_typer(webhook_app, name="verify-webhook")
@@ -82,9 +86,8 @@ def _options(
     scheme: SchemeChoice, tolerance: int, allow_stale: bool, now: int | None
 ) -> VerifyOptions:
     from cio_sec.webhook.delivery import VerifyOptions
-    from cio_sec.webhook.signing import Scheme
 
-    return VerifyOptions(Scheme(scheme.value), tolerance, allow_stale, now)
+    return VerifyOptions(_scheme(scheme), tolerance, allow_stale, now)
 
 
 def _scheme(scheme: SchemeChoice) -> Scheme:
@@ -162,7 +165,13 @@ def verify_webhook_sign(
     ],
     timestamp: Annotated[
         int | None,
-        typer.Option("--timestamp", metavar="UNIX_SECONDS", help="Default: now."),
+        typer.Option(
+            "--timestamp",
+            min=0,
+            max=_MAX_TIMESTAMP,
+            metavar="UNIX_SECONDS",
+            help="Default: now.",
+        ),
     ] = None,
     scheme: SchemeOption = SchemeChoice.REPORTING,
     secret_ref: SecretRefOption = None,

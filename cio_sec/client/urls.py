@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import httpx
 
-from cio_sec.errors import ConfigError
+from cio_sec.errors import ConfigError, InputError
 
 TRACK_URLS: Mapping[str, str] = {
     "us": "https://track.customer.io",
@@ -47,6 +47,24 @@ def app_base_url(region: str, override: str | None = None) -> str:
         ConfigError: the region is neither ``us`` nor ``eu`` and there is no override.
     """
     return _base_url(APP_URLS, region, override)
+
+
+def check_http_url(url: str, what: str) -> httpx.URL:
+    """Parse ``url`` as httpx will send to it: an http(s) URL with a host.
+
+    Parsed by httpx itself, since ``urllib.parse`` accepts URLs that httpx then refuses
+    (a port that is not a number, control characters).
+
+    Raises:
+        InputError: another scheme, no host, or a URL httpx cannot use (exit 2).
+    """
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        parsed = httpx.URL()
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise InputError(f"{what} must be an http:// or https:// URL with a host")
+    return parsed
 
 
 def quote_identifier(value: str) -> str:

@@ -135,6 +135,7 @@ _NOT_A_CREDENTIAL = re.compile(rb"sha\d*|hash|integrity|checksum|commit|digest|u
 _CONSTRUCTOR = re.compile(
     rb"(?:customerio|trackclient|customerio::client\.new|newtrackclient)\s*\(", re.IGNORECASE
 )
+_BASIC_PREFIX = re.compile(rb"basic\s+")
 _BASE64_TOKEN = re.compile(rb"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_-]{54}[A-Za-z0-9+/_=-]{2}")
 _USERINFO = re.compile(
     rb"(?:https?://|(?:-u|--user)[\s=]+[\"']?)([0-9a-f]{20}):([0-9a-f]{20})(?![0-9A-Za-z_])"
@@ -158,11 +159,14 @@ def scan_bytes(data: bytes) -> list[Match]:
     lowered = data.lower()
     text = _Text(data, lowered)
     found: list[Match] = []
-    context = _has_context(lowered)
+    # The substring test is cheap but loose ("precious", base64); every detector below
+    # wants a word-bounded keyword near its value anyway, so confirm one before running them.
+    context = _has_context(lowered) and _KEYWORD.search(lowered) is not None
     if context:
         found += [*_track_keys(text), *_app_keys(text), *_webhook_keys(text)]
-    if context or _BASIC_WORD in lowered:
         found += _basic_auth(text)
+    elif _BASIC_WORD in lowered:
+        found += _basic_auth(text, after_basic=True)
     if _has_token(lowered):
         found += _service_tokens(text)
     unique = {(m.rule, m.fingerprint, m.line): m for m in found}
@@ -274,9 +278,18 @@ def _nearest_site(key: _Candidate, sites: list[_Candidate]) -> _Candidate | None
     return min(near, key=lambda s: (abs(s.line - key.line), s.line > key.line), default=None)
 
 
-def _basic_auth(text: _Text) -> list[Match]:
+def _basic_auth(text: _Text, *, after_basic: bool = False) -> list[Match]:
+    """Basic-auth tokens and URL userinfo; with ``after_basic`` only tokens after ``Basic``."""
     matches = []
-    for match in _BASE64_TOKEN.finditer(text.data):
+    tokens = (
+        (
+            _BASE64_TOKEN.match(text.data, word.end())
+            for word in _BASIC_PREFIX.finditer(text.lowered)
+        )
+        if after_basic
+        else _BASE64_TOKEN.finditer(text.data)
+    )
+    for match in filter(None, tokens):
         decoded = _decode_base64(match.group())
         pair = _PAIR_TEXT.fullmatch(decoded) if decoded is not None else None
         if decoded is not None and pair and _is_random_hex(pair.group(2).encode()):

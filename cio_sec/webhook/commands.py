@@ -23,8 +23,8 @@ from cio_sec.webhook.delivery import (
     sign_delivery,
 )
 from cio_sec.webhook.keys import SigningKeys, parse_refs, signing_keys
-from cio_sec.webhook.probe import ProbeReport, check_probe_url, probe
-from cio_sec.webhook.receiver import DeliveryLine, Receiver, check_forward_url
+from cio_sec.webhook.probe import PROBE_URL, ProbeReport, probe
+from cio_sec.webhook.receiver import DeliveryLine, Receiver
 from cio_sec.webhook.signing import Scheme
 
 
@@ -121,10 +121,13 @@ def serve_command(
         ConfigError: no key is available, or the port cannot be bound (exit 3).
     """
     refs = parse_refs(keys.secret_refs)
-    target = check_forward_url(forward_to) if forward_to is not None else None
+    if forward_to is not None:
+        from cio_sec.client.urls import check_http_url  # httpx only when forwarding
+
+        check_http_url(forward_to, "--forward-to")
     found = signing_keys(settings, opener, refs, current_only=keys.current_only)
     found.require()
-    receiver = Receiver(found, options, on_delivery, host=host, port=port, forward_to=target)
+    receiver = Receiver(found, options, on_delivery, host=host, port=port, forward_to=forward_to)
     receiver.run_until_interrupted(lambda url: on_ready(url, found.labels))
 
 
@@ -148,7 +151,9 @@ def probe_command(
         ConfigError: no key is available (exit 3).
         RemoteUnavailableError: the endpoint cannot be reached (exit 4).
     """
-    check_probe_url(url)
+    from cio_sec.client.urls import check_http_url
+
+    check_http_url(url, PROBE_URL)
     refs = parse_refs(keys.secret_refs)
     key = signing_keys(settings, opener, refs, current_only=True).require()
     count = 4 if scheme is Scheme.REPORTING else 3

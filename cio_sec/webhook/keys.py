@@ -88,14 +88,17 @@ def signing_keys(
         f"{problem.ref} could not be read: {problem.message}" for problem in resolved.problems
     ]
     if resolved.source is not None and resolved.value is not None:
-        found.append(Secret(str(resolved.source), resolved.value))
-        found += _previous(opener(resolved.source), notes)
+        key = Secret(str(resolved.source), resolved.value)
+        if not key.empty:
+            found.append(key)
+            found += _previous(opener(resolved.source), notes)
     for ref in extra:
         store = opener(ref)
         stored = store.get()
-        if stored is None:
+        key = Secret(str(ref), "" if stored is None else stored.value)
+        if key.empty:
             raise SecretMissingError(f"nothing is stored at {ref} (--secret-ref)")
-        found.append(Secret(str(ref), stored.value))
+        found.append(key)
         found += _previous(store, notes)
     unique = _unique(found)
     active = tuple(key for key in unique if not (current_only and key.previous))
@@ -109,9 +112,8 @@ def _previous(store: SecretStore, notes: list[str]) -> list[Secret]:
     except SecretStoreUnavailableError as exc:
         notes.append(f"the previous value at {store.ref} could not be read: {exc.message}")
         return []
-    if previous is None or not previous.value:
-        return []
-    return [Secret(f"{store.ref} (previous)", previous.value, previous=True)]
+    key = Secret(f"{store.ref} (previous)", "" if previous is None else previous.value, True)
+    return [] if key.empty else [key]
 
 
 def _unique(keys: list[Secret]) -> list[Secret]:

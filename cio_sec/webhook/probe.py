@@ -11,10 +11,9 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from cio_sec import __version__
-from cio_sec.errors import ExitCode, InputError, RemoteUnavailableError
+from cio_sec.errors import ExitCode, RemoteUnavailableError
 from cio_sec.redact import redact
 from cio_sec.webhook.signing import Scheme, Secret, sign
 
@@ -99,21 +98,8 @@ class ProbeReport:
         }
 
 
-def check_probe_url(url: str) -> str:
-    """Accept only http(s) URLs with a host.
-
-    Raises:
-        InputError: another scheme, or no host.
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # e.g. an unclosed IPv6 bracket
-        parts = urlsplit("")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(
-            "probe sends HTTP requests: the URL must start with http:// or https:// and name a host"
-        )
-    return url
+PROBE_URL = "the probe URL"
+"""How URL errors name the probe's target (`cio_sec.client.urls.check_http_url`)."""
 
 
 def probe_body(now: int) -> bytes:
@@ -145,7 +131,9 @@ def probe(
     """
     import httpx
 
-    check_probe_url(url)
+    from cio_sec.client.urls import check_http_url
+
+    check_http_url(url, PROBE_URL)
     current = int(now())
     body = probe_body(current)
     signed = sign(body, key.value, current, scheme)

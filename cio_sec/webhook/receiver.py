@@ -19,7 +19,6 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
 
 from cio_sec import __version__
 from cio_sec.errors import ConfigError, InputError
@@ -92,21 +91,6 @@ def event_type(body: bytes) -> str | None:
     event = ".".join(parts)
     # NOTE: the body is untrusted until verified; print only a tame identifier.
     return event if _EVENT_NAME.fullmatch(event) else ("?" if event else None)
-
-
-def check_forward_url(url: str) -> str:
-    """Validate ``--forward-to``: an http(s) URL with a host.
-
-    Raises:
-        InputError: anything else.
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # e.g. an unclosed IPv6 bracket
-        parts = urlsplit("")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError("--forward-to must be an http:// or https:// URL with a host")
-    return url
 
 
 class Receiver:
@@ -294,4 +278,4 @@ def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-__all__ = ["DeliveryLine", "Receiver", "check_forward_url", "event_type"]
+__all__ = ["DeliveryLine", "Receiver", "event_type"]

@@ -94,14 +94,20 @@ class Secret:
         """The HMAC key: the UTF-8 bytes of the key string."""
         return self.value.encode("utf-8") if isinstance(self.value, str) else self.value
 
+    @property
+    def empty(self) -> bool:
+        """No usable key: nothing, or only whitespace (an unset or mangled variable)."""
+        return not self.key.strip()
+
 
 def as_secrets(
     secrets: Iterable[Secret | str | bytes] | Secret | str | bytes,
 ) -> tuple[Secret, ...]:
     """Accept plain keys from library callers; number them ``secret 1``, ``secret 2`` ...
 
-    A lone key is one key, not a sequence of one-character keys; empty keys are dropped
-    (an unset variable read as ``""`` must never become a key anyone can sign with).
+    A lone key is one key, not a sequence of one-character keys; empty and whitespace-only
+    keys are dropped (an unset variable read as ``""`` or ``" "`` must never become a key
+    anyone can sign with).
     """
     if isinstance(secrets, (Secret, str, bytes)):
         secrets = [secrets]
@@ -109,7 +115,7 @@ def as_secrets(
         item if isinstance(item, Secret) else Secret(f"secret {number}", item)
         for number, item in enumerate(secrets, start=1)
     )
-    return tuple(secret for secret in wrapped if secret.key)
+    return tuple(secret for secret in wrapped if not secret.empty)
 
 
 @dataclass(frozen=True)
@@ -168,11 +174,11 @@ def sign(
     ``timestamp`` defaults to now; Pipelines deliveries carry no timestamp.
 
     Raises:
-        ValueError: the key is empty.
+        ValueError: the key is empty or only whitespace.
     """
     scheme = Scheme(scheme)
     key = secret.encode("utf-8") if isinstance(secret, str) else secret
-    if not key:
+    if not key.strip():
         raise ValueError("refusing to sign with an empty key")
     if scheme is Scheme.PIPELINES:
         return {scheme.signature_header: mac(key, body, scheme).hex()}

@@ -15,6 +15,7 @@ import pytest
 
 from cio_sec.errors import ExitCode
 from cio_sec.webhook import sign
+from cio_sec.webhook.signing import MAX_TIMESTAMP_DIGITS
 from tests.support.cli import CliHarness
 from tests.support.http_apps import local_app
 
@@ -233,6 +234,37 @@ def test_sign_prints_headers_and_never_the_key(run_cli: CliHarness, body_file: P
     assert document["secret"] == "env:CUSTOMERIO_WEBHOOK_SECRET"
 
 
+def test_sign_timestamps_are_those_verify_accepts(run_cli: CliHarness, body_file: Path) -> None:
+    largest = str(10**MAX_TIMESTAMP_DIGITS - 1)
+    headers = run_cli(
+        "verify-webhook", "sign", "--body", "body.json", "--timestamp", largest, "-f", "json"
+    ).json["headers"]
+    assert headers["X-CIO-Timestamp"] == largest
+    run_cli(
+        "verify-webhook",
+        "--body",
+        "body.json",
+        "--timestamp",
+        largest,
+        "--signature",
+        headers["X-CIO-Signature"],
+        "--now",
+        largest,
+    )
+    for bad in ("-5", str(10**MAX_TIMESTAMP_DIGITS), "1" * 23):
+        outcome = run_cli(
+            "verify-webhook",
+            "sign",
+            "--body",
+            "body.json",
+            "--timestamp",
+            bad,
+            expect=ExitCode.USAGE,
+        )
+        assert "--timestamp" in outcome.stderr
+        assert "X-CIO-Signature" not in outcome.stdout
+
+
 def test_sign_prefers_a_named_reference(
     run_cli: CliHarness, body_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -264,9 +296,10 @@ def test_probe_against_an_unsafe_endpoint(run_cli: CliHarness) -> None:
     )
 
 
-def test_probe_refuses_other_schemes(run_cli: CliHarness) -> None:
-    outcome = run_cli("verify-webhook", "probe", "file:///etc/passwd", expect=ExitCode.USAGE)
-    assert "must start with http:// or https://" in outcome.stderr
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "http://127.0.0.1:abc/", "http://h/\x01"])
+def test_probe_refuses_urls_it_cannot_send_to(run_cli: CliHarness, url: str) -> None:
+    outcome = run_cli("verify-webhook", "probe", url, expect=ExitCode.USAGE)
+    assert "the probe URL must be an http:// or https:// URL with a host" in outcome.stderr
     assert "sending" not in outcome.stderr
 
 
@@ -351,8 +384,18 @@ def test_serve_json_lines_forwarding_and_verbose_bodies() -> None:
 
 
 def test_serve_refuses_bad_settings(run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch) -> None:
-    bad = run_cli("verify-webhook", "serve", "--forward-to", "ftp://x", expect=ExitCode.USAGE)
-    assert "--forward-to must be an http:// or https:// URL" in bad.stderr
+    for url in ("ftp://x", "http://127.0.0.1:abc/"):
+        bad = run_cli("verify-webhook", "serve", "--forward-to", url, expect=ExitCode.USAGE)
+        assert "--forward-to must be an http:// or https:// URL" in bad.stderr
     monkeypatch.delenv("CUSTOMERIO_WEBHOOK_SECRET")
     missing = run_cli("verify-webhook", "serve", expect=ExitCode.CONFIG)
     assert "no webhook signing key is available" in missing.stderr
+
+
+def test_a_whitespace_only_key_is_no_key(
+    run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch, body_file: Path
+) -> None:
+    monkeypatch.setenv("CUSTOMERIO_WEBHOOK_SECRET", " ")
+    for args in (["sign", "--body", str(body_file)], ["serve"]):
+        outcome = run_cli("verify-webhook", *args, expect=ExitCode.CONFIG)
+        assert "no webhook signing key is available" in outcome.stderr

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cio_sec.redact import fingerprint
+from cio_sec.scan_repo import detectors
 from cio_sec.scan_repo.detectors import DETECTORS, might_contain_credentials, scan_bytes
 from tests.support.git_repos import APP_KEY, OTHER_TRACK_KEY, SITE_ID, TRACK_KEY
 
@@ -79,6 +80,30 @@ def test_basic_auth_forms_carry_the_pair_fingerprint() -> None:
         f"header = 'Basic {urlsafe}'\n"
     )
     assert found(text) == [("customerio-track-basic-auth", n, PAIR) for n in (1, 2, 3, 4)]
+
+
+def test_loose_keywords_do_not_start_the_expensive_detectors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    decoded: list[bytes] = []
+    original = detectors._decode_base64
+
+    def counting(token: bytes) -> str | None:
+        decoded.append(token)
+        return original(token)
+
+    monkeypatch.setattr(detectors, "_decode_base64", counting)
+    # 50 base64 tokens, no Customer.io keyword: only "cio" inside words, and "basic".
+    noise = "\n".join(base64.b64encode(bytes([i]) * 42).decode() for i in range(50))
+    assert found(f"precious, conscious: basic needs\n{noise}\n") == []
+    assert decoded == []
+    token = base64.b64encode(f"{SITE_ID}:{TRACK_KEY}".encode()).decode()
+    text = (
+        f"precious\nAuthorization: Basic {token}\n{noise}\n"
+        f"curl -u {SITE_ID}:{TRACK_KEY} https://example.com/\n"
+    )
+    assert found(text) == [("customerio-track-basic-auth", n, PAIR) for n in (2, 53)]
+    assert decoded == [token.encode()]
 
 
 def test_app_keys_need_a_label_and_context() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from cio_sec.errors import InputError
 from cio_sec.redact import fingerprint
-from cio_sec.scan_repo import Finding, ScanOptions, scan_repo
+from cio_sec.scan_repo import Finding, ScanOptions, archives, scan_repo
 from tests.support.git_repos import APP_KEY, ENV_PAIR, SITE_ID, TRACK_KEY, Repo, make_repo
 
 PAIR = fingerprint(f"{SITE_ID}:{TRACK_KEY}")
@@ -215,6 +215,50 @@ def test_archives_and_binaries(tmp_path: Path) -> None:
     ]
 
 
+def _zip_with_unreadable_members() -> bytes:
+    """``locked.env`` is marked encrypted, ``odd.env`` uses compression method 99."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in ("locked.env", "odd.env", "app.env"):
+            archive.writestr(name, ENV_PAIR)
+    data = bytearray(buffer.getvalue())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        local = [info.header_offset for info in archive.infolist()]
+    central = [i for i in range(len(data)) if data[i : i + 4] == b"PK\x01\x02"]
+    for flag_at in (local[0] + 6, central[0] + 8):
+        data[flag_at] |= 0x1
+    for method_at in (local[1] + 8, central[1] + 10):
+        data[method_at : method_at + 2] = (99).to_bytes(2, "little")
+    return bytes(data)
+
+
+def test_an_encrypted_or_unsupported_zip_member_is_skipped(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    repo.write("backup.zip", _zip_with_unreadable_members())
+    repo.git("add", "backup.zip")
+    expected = [(PAIR_RULE, "backup.zip!app.env")]
+    assert [(f.rule, f.path) for f in scan(repo, staged=True)] == expected
+    assert [(f.rule, f.path) for f in scan(repo, no_history=True)] == expected
+    repo.commit("archive")
+    assert [(f.rule, f.path) for f in scan(repo)] == expected
+
+
+def test_one_blob_decompresses_to_at_most_max_blob_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Room for two members and a few bytes of the third: the third is cut before its
+    # secret, the fourth is not read at all. The tar.gz spends the budget on its gzip
+    # stream (the whole tar), so it is cut before its first member ends.
+    monkeypatch.setattr(archives, "MAX_BLOB_BYTES", 2 * len(ENV_PAIR) + 10)
+    repo = make_repo(tmp_path)
+    members = {f"{name}.env": ENV_PAIR.encode() for name in "abcd"}
+    repo.commit("archives", {"backup.zip": _zip(members), "bundle.tar.gz": _tar_gz(members)})
+    assert [f.path for f in scan(repo)] == [
+        "backup.zip!a.env",
+        "backup.zip!b.env",
+    ]
+
+
 def test_an_unreachable_commit_needs_include_unreachable(tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
     repo.commit("init", {"README.md": "x\n"})
@@ -290,3 +334,23 @@ def test_a_path_outside_any_repository_is_an_input_error(tmp_path: Path) -> None
     with pytest.raises(InputError, match="not a git repository") as caught:
         scan_repo(ScanOptions(path=tmp_path / "plain"))
     assert caught.value.exit_code == 2
+
+
+def test_each_distinct_blob_is_read_once(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    first = repo.commit("one blob, three paths", {".env": ENV_PAIR, "a/.env": ENV_PAIR, "x": "x\n"})
+    repo.commit("the same blob again", {"b/.env": ENV_PAIR, "y": "y\n"})
+    repo.git("checkout", "-q", "-b", "side")
+    repo.commit("and on a branch", {"c/.env": ENV_PAIR, "x": "y\n"})
+    repo.git("checkout", "-q", "main")
+    objects = repo.git("cat-file", "--batch-all-objects", "--batch-check").split("\n")
+    assert sum(" blob " in line for line in objects) == 3  # ENV_PAIR, "x\n", "y\n"
+    cases: list[tuple[dict[str, object], int]] = [
+        ({}, 3),
+        ({"branches": ("main", "side")}, 3),
+        ({"since": first}, 2),  # "x\n" came before
+    ]
+    for options, distinct in cases:
+        report = scan_repo(ScanOptions(path=repo.path, **options))  # type: ignore[arg-type]
+        assert report.blobs_scanned == distinct, options
+        assert {f.path for f in report.findings} >= {"b/.env", "c/.env"}

@@ -78,6 +78,18 @@ def test_an_empty_extra_reference_is_an_error() -> None:
         _keys("env:NOPE")
 
 
+def test_a_whitespace_only_key_is_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUSTOMERIO_WEBHOOK_SECRET", " ")
+    monkeypatch.setenv("CUSTOMERIO_WEBHOOK_SECRET_PREVIOUS", "previous-signing-key")
+    monkeypatch.setenv("BLANK_WEBHOOK_KEY", "\t ")
+    keys = _keys()
+    assert keys.active == ()
+    with pytest.raises(SecretMissingError, match="no webhook signing key is available"):
+        keys.require()
+    with pytest.raises(SecretMissingError, match="nothing is stored at env:BLANK_WEBHOOK_KEY"):
+        _keys("env:BLANK_WEBHOOK_KEY")
+
+
 @pytest.mark.parametrize(
     "text", ["not-a-reference", "canary0c4n4ry5ecret7e57", "gcp-sm:projects/p/secrets/s"]
 )

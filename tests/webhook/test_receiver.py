@@ -12,12 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
+from cio_sec.client.urls import check_http_url
 from cio_sec.errors import ConfigError, ExitCode, InputError, RemoteUnavailableError
 from cio_sec.webhook import Scheme, Secret, sign
 from cio_sec.webhook.delivery import VerifyOptions
 from cio_sec.webhook.keys import SigningKeys
-from cio_sec.webhook.probe import check_probe_url, probe
-from cio_sec.webhook.receiver import DeliveryLine, Receiver, check_forward_url, event_type
+from cio_sec.webhook.probe import probe
+from cio_sec.webhook.receiver import DeliveryLine, Receiver, event_type
 from tests.support.http_apps import local_app
 
 KEY = "receiver-signing-key"
@@ -219,14 +220,23 @@ def test_event_type_is_a_tame_identifier(body: bytes, event: str | None) -> None
 
 
 @pytest.mark.parametrize(
-    "url", ["ftp://x/", "file:///etc/passwd", "http://", "localhost:80", "http://[::1"]
+    "url",
+    [
+        "ftp://x/",
+        "file:///etc/passwd",
+        "http://",
+        "localhost:80",
+        "http://[::1",
+        "http://127.0.0.1:abc/",
+        "http://127.0.0.1/\x01",
+    ],
 )
-def test_forward_and_probe_urls_must_be_http(url: str) -> None:
-    with pytest.raises(InputError):
-        check_forward_url(url)
-    with pytest.raises(InputError) as caught:
-        check_probe_url(url)
+def test_forward_and_probe_urls_must_be_http_urls_httpx_accepts(url: str) -> None:
+    with pytest.raises(InputError, match="the URL must be an http:// or https:// URL") as caught:
+        check_http_url(url, "the URL")
     assert caught.value.exit_code == ExitCode.USAGE
+    with pytest.raises(InputError):
+        probe(url, Secret("key", KEY))
 
 
 # ----------------------------------------------------------------------------- probe
