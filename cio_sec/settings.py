@@ -65,9 +65,15 @@ _PROFILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "rate": (int, float),
     "concurrency": int,
     "timeout": (int, float),
+    "verify_rate": (int, float),
     **dict.fromkeys(CREDENTIAL_NAMES, (str, list)),
 }
-_POSITIVE_NUMBERS = frozenset({"rate", "concurrency", "timeout"})
+_POSITIVE_NUMBERS = frozenset({"rate", "concurrency", "timeout", "verify_rate"})
+VERIFY_RATE_BOUNDS = (0.1, 1000.0)
+"""App API read-backs per second (``verify_rate``, ``--verify-rate``): its limit is 10/s."""
+DEFAULT_VERIFY_WINDOW = 600.0
+"""Seconds erase reads a person still there back again for (``--verify-window``)."""
+VERIFY_WINDOW_BOUNDS = (0.0, 86400.0)
 _TOP_LEVEL_KEYS = frozenset({"default_profile", "profiles"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -107,6 +113,8 @@ class Settings:
     rate: float = 100.0
     concurrency: int = 16
     timeout: float = 10.0
+    verify_rate: float = 10.0
+    """App API read-backs per second when erase verifies (Customer.io allows 10)."""
     non_interactive: bool = False
     cwd: Path
     warnings: tuple[str, ...] = field(default=())
@@ -222,6 +230,7 @@ def load_settings(
         rate=_number(profile.get("rate", 100.0)),
         concurrency=int(profile.get("concurrency", 16)),
         timeout=_number(profile.get("timeout", 10.0)),
+        verify_rate=_number(profile.get("verify_rate", 10.0)),
         non_interactive=_non_interactive(flags, merged_env),
         cwd=cwd,
         warnings=_unknown_env_warnings(environ) + _ignored_dotenv_warnings(dotenv or {}),
@@ -370,6 +379,9 @@ def _value_problem(key: str, value: object) -> str | None:
     """What is wrong with a well-typed value, in words, or None."""
     if key == "region" and str(value).strip().lower() not in REGIONS:
         return 'must be "us" or "eu"'
+    low, high = VERIFY_RATE_BOUNDS
+    if key == "verify_rate" and isinstance(value, int | float) and not low <= value <= high:
+        return f"must be between {low:g} and {high:g} (read-backs per second)"
     if key in ("track_url", "app_url"):
         from cio_sec.client.urls import check_http_url  # httpx only when a URL is configured
 

@@ -13,7 +13,13 @@ loops), `responses` (status codes to typed errors), `transport` (building client
 from __future__ import annotations
 
 from cio_sec.client.api import AppApi, AsyncAppApi, AsyncTrackApi, TrackApi
-from cio_sec.client.calls import Call, batch_call, delete_call, suppress_call
+from cio_sec.client.calls import (
+    Call,
+    batch_call,
+    delete_call,
+    person_present_call,
+    suppress_call,
+)
 from cio_sec.client.responses import check_response
 from cio_sec.client.results import (
     AccountRegion,
@@ -68,6 +74,7 @@ __all__ = [
     "build_track_client",
     "check_response",
     "delete_call",
+    "person_present_call",
     "quote_identifier",
     "send_with_retry",
     "suppress_call",

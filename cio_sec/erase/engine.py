@@ -126,7 +126,7 @@ class Engine:
     async def run(self) -> EngineResult:
         """Erase every pending person, or stop early; outcomes are flushed before return."""
         loop = asyncio.get_running_loop()
-        handled = _install_signals(loop, self.request_stop)
+        handled = install_signals(loop, self.request_stop)
         queue: asyncio.Queue[list[Person] | None] = asyncio.Queue(self._settings.concurrency)
         producer = asyncio.create_task(self._produce(queue))
         workers = [
@@ -299,7 +299,7 @@ class Engine:
             )
 
 
-def _install_signals(
+def install_signals(
     loop: asyncio.AbstractEventLoop, stop: Callable[[str], None]
 ) -> list[signal.Signals]:
     """Turn SIGINT/SIGTERM into a graceful stop (only possible in the main thread)."""
