@@ -346,7 +346,7 @@ class _Run:
             workers=_VERIFY_WORKERS,
             skip_reason=self.skip_reason,
         )
-        recorder = VerifyRecorder(journal, trail)
+        recorder = VerifyRecorder(journal, None if self.skip_reason == SKIPPED else trail)
         return Verifier(journal, self.app, self.app_limiter, recorder, settings)
 
     def _engine(self, journal: Journal, trail: JobTrail, http: httpx.AsyncClient) -> Engine:

@@ -77,9 +77,12 @@ class VerifyResult:
 
 
 class VerifyRecorder:
-    """Commits read-back results to the journal, then writes final ones to the trail."""
+    """Commits read-back results to the journal, then writes final ones to the trail.
 
-    def __init__(self, journal: Journal, trail: JobTrail) -> None:
+    Without a trail (``--no-verify``: nothing was read back) outcomes are only committed.
+    """
+
+    def __init__(self, journal: Journal, trail: JobTrail | None) -> None:
         self._journal = journal
         self._trail = trail
         self._checks: list[tuple[ToVerify, Check]] = []
@@ -110,7 +113,8 @@ class VerifyRecorder:
             if check.outcome is not None
         ]
         if records:
-            self._trail.verifications(records)
+            if self._trail is not None:
+                self._trail.verifications(records)
             self._journal.mark_checks_audited(record.n for record in records)
         for record in records:
             self.tally[record.outcome] = self.tally.get(record.outcome, 0) + 1

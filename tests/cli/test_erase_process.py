@@ -102,7 +102,10 @@ def test_sigkill_at_random_points_then_resume(sandbox: Sandbox) -> None:
             kills += 1
     assert kills == 5
     final = subprocess.run(
-        [PROGRAM, "erase", "--file", str(ids), "--api", "batch", "--yes", "-f", "json"],
+        [
+            *(PROGRAM, "erase", "--file", str(ids), "--api", "batch", "--yes", "-f", "json"),
+            *("--verify-rate", "1000"),
+        ],
         capture_output=True,
         text=True,
         env=dict(os.environ),
@@ -112,7 +115,17 @@ def test_sigkill_at_random_points_then_resume(sandbox: Sandbox) -> None:
     assert final.returncode == 0, final.stderr
     doc = json.loads(final.stdout)
     assert "resuming job" in final.stderr
-    assert doc["counts"] == {"people": count, "erased": count, "failed": 0, "invalid": 0, "left": 0}
+    assert doc["counts"] == {
+        "people": count,
+        "erased": count,
+        "failed": 0,
+        "invalid": 0,
+        "left": 0,
+        "verified": count,
+        "still_present": 0,
+        "unverified": 0,
+        "to_verify": 0,
+    }
     people = sandbox.people()
     assert set(values) <= set(cast("list[str]", people["suppressed"]))
     assert set(values) <= set(cast("list[str]", people["deleted"]))
