@@ -211,3 +211,20 @@ def test_redirects_point_at_another_host_and_do_nothing(
         redirected = eu.get("/api/v1/accounts/region")
     assert redirected.headers["location"] == f"{info.track_url}/api/v1/accounts/region"
     assert [request.status for request in sandbox.requests()][-1] in (301, 302)
+
+
+def test_lagging_people_are_found_by_cio_id_and_forgotten_after_the_lag(
+    sandbox: Sandbox, track: httpx.Client, app: httpx.Client
+) -> None:
+    _seed(sandbox, "a", "b", "c")
+    sandbox.set_faults(Faults(delete_lag_ms=1))
+    track.delete("/api/v1/customers/b")
+    time.sleep(0.01)
+    track.delete("/api/v1/customers/c")  # a later deletion drops expired ones
+    sandbox.set_faults(Faults(delete_lag_ms=60_000))
+    track.delete("/api/v1/customers/a")
+    time.sleep(0.01)
+    by_cio_id = app.get("/v1/customers/cio_a3000001/attributes", params={"id_type": "cio_id"})
+    assert by_cio_id.json()["customer"]["id"] == "a"
+    everyone = {"filter": {"attribute": {"field": "id", "operator": "exists"}}}
+    assert app.post("/v1/customers", json=everyone).json()["ids"] == ["a"]
