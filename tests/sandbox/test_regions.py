@@ -23,7 +23,8 @@ def test_the_eu_host_serves_the_same_state(
 ) -> None:
     with http(info.track_url_eu, auth=eu_keys) as eu:
         assert eu.put("/api/v1/customers/eu-1", json={}).status_code == 200
-    assert [p["id"] for p in sandbox.people(2002)["people"]] == ["eu-1"]
+    with http(info.admin_url) as admin:
+        assert [p["id"] for p in people(admin, 2002)["people"]] == ["eu-1"]
     with http(info.track_url_eu + "/_sandbox") as eu_admin:
         assert people(eu_admin, 2002)["people"][0]["id"] == "eu-1"
     assert sandbox.requests()[-1].status == 200

@@ -88,7 +88,7 @@ def test_in_an_id_only_workspace_an_email_shaped_path_is_an_id(
         assert app.get("/v1/customers/42/attributes").status_code == 200
     # In the default (email or id) workspace the same path is an email.
     sandbox.add_person("a@b.c")
-    assert sandbox.people()["people"][0]["email"] == "a@b.c"
+    assert people(admin)["people"][0]["email"] == "a@b.c"
 
 
 def test_add_person_refuses_what_the_track_api_refuses(sandbox: Sandbox) -> None:
