@@ -182,7 +182,8 @@ class Api:
         """Answer an App API route for the workspace the key opens.
 
         The key belongs to that workspace's account: ``/v1/workspaces`` lists all of the
-        account's workspaces; people routes answer for the key's own workspace.
+        account's workspaces; people routes answer for the key's own workspace, since App
+        keys are workspace-scoped (the App API spec says so of its bearer keys).
 
         Raises:
             ClientError: a bad query, body or identifier, or an unknown person (404).
