@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 import httpx
 
 from cio_sec.auditlog import format_ts
-from cio_sec.client import AsyncAppApi, RetryEvent
+from cio_sec.client import AsyncAppApi, RetryEvent, RetryPolicy
 from cio_sec.erase.audit import JobTrail
 from cio_sec.erase.journal import (
     STILL_PRESENT,
@@ -51,6 +51,8 @@ _FIRST_INTERVAL = 1.0
 _MAX_INTERVAL = 60.0
 _POLL = 0.2
 _TAKE = 500
+_READ_BACK_RETRIES = RetryPolicy(max_attempts=3)
+"""Few: a read-back that keeps failing is tried again later in the window anyway."""
 
 
 @dataclass(frozen=True)
@@ -277,4 +279,6 @@ def paced_app_api(http: httpx.AsyncClient, limiter: RateLimiter) -> AsyncAppApi:
         if event.status == 429:
             limiter.throttled()
 
-    return AsyncAppApi(http, sleep=wait_then_take_slot, on_retry=on_retry)
+    return AsyncAppApi(
+        http, policy=_READ_BACK_RETRIES, sleep=wait_then_take_slot, on_retry=on_retry
+    )
