@@ -21,7 +21,7 @@ import pytest
 from cio_sec.auditlog import read_lines, verify_chain
 from cio_sec.errors import ExitCode
 from cio_sec.pseudonym import PseudonymKey
-from cio_sec.sandbox import Sandbox
+from cio_sec.sandbox import Faults, Sandbox
 from tests.support.cli import CliHarness
 
 PROGRAM = str(Path(sys.executable).parent / "cio-sec")
@@ -249,3 +249,55 @@ def test_401_mid_run_stops_with_exit_3_and_resumes_with_new_keys(
     per_action = Counter((a["subject"], a["action"]) for a in _actions(out.json["job"]))
     assert set(per_action.values()) == {1}
     assert len(per_action) == 120
+
+
+def _read_backs(sandbox: Sandbox) -> int:
+    return sum(1 for r in sandbox.requests() if r.path.endswith("/attributes"))
+
+
+def _trail_verifications() -> int:
+    trail = _state() / "audit.jsonl"
+    return trail.read_text().count('"type":"verification"') if trail.exists() else 0
+
+
+def _verifications(job: str) -> list[dict[str, Any]]:
+    return [
+        line.record
+        for line in read_lines(_state() / "audit.jsonl")
+        if line.record and line.record["type"] == "verification" and line.record["job"] == job
+    ]
+
+
+def test_sigkill_while_verifying_then_resume_verifies_everyone_once(sandbox: Sandbox) -> None:
+    count = 60
+    ids, values = _ids(Path("ids.csv"), "kv", count)
+    for value in values:
+        sandbox.add_person(value)
+    # Deletions show late, so the read-backs are still going (and rescheduled) when killed.
+    sandbox.set_faults(Faults(delete_lag_ms=2500))
+    slow = ("--verify-rate", "15", "--verify-window", "60")
+    with _erase("--file", str(ids), *slow) as process:
+        _wait(lambda: _trail_verifications() >= 5 or process.poll() is not None)
+        assert process.poll() is None, "the run finished before it could be killed"
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert _erasing_requests(sandbox) == 2 * count  # erasing was done; verifying was not
+    assert 5 <= _trail_verifications() < count
+    final = subprocess.run(
+        [PROGRAM, "erase", "--file", str(ids), "--yes", "-f", "json", *slow],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+        check=False,
+    )
+    assert final.returncode == 0, final.stderr
+    doc = json.loads(final.stdout)
+    assert "resuming job" in final.stderr
+    assert doc["counts"]["verified"] == count
+    assert _erasing_requests(sandbox) == 2 * count  # nobody erased twice
+    checks = _verifications(doc["job"])
+    assert Counter(c["subject"] for c in checks) == Counter(KEY.pseudonym(v) for v in values)
+    assert {c["outcome"] for c in checks} == {"verified"}
+    report = verify_chain(_state() / "audit.jsonl", {KEY.key_id: KEY})
+    assert report.ok, report.first_break
