@@ -47,6 +47,7 @@ from cio_sec.erase.verify import (
     VerifyRecorder,
     VerifyResult,
     VerifySettings,
+    app_limiter,
     paced_app_api,
 )
 from cio_sec.errors import CioSecError, InputError, RemoteUnavailableError
@@ -180,7 +181,7 @@ class _Run:
         from cio_sec import client
         from cio_sec.credentials import resolve
 
-        self.app_limiter = RateLimiter(self.request.verify_rate)
+        self.app_limiter = app_limiter(self.request.verify_rate)
         if self.request.dry_run:
             return
         if not self.request.verify:

@@ -25,9 +25,14 @@ from cio_sec.erase.journal import (
     PresentPerson,
     jobs_dir,
 )
-from cio_sec.erase.ratelimit import RateLimiter
 from cio_sec.erase.report import still_present_json
-from cio_sec.erase.verify import Verifier, VerifyRecorder, VerifySettings, paced_app_api
+from cio_sec.erase.verify import (
+    Verifier,
+    VerifyRecorder,
+    VerifySettings,
+    app_limiter,
+    paced_app_api,
+)
 from cio_sec.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
@@ -193,7 +198,7 @@ class _Recheck:
         journal.set_meta({"verify_run": run})
         journal.reset_verification(chosen)
         trail = JobTrail(log, self.request.job, ticket, run=run)
-        limiter = RateLimiter(self.request.rate)
+        limiter = app_limiter(self.request.rate)
         settings = VerifySettings(rate=self.request.rate, window=self.request.window)
         base_url = client.app_base_url(self.settings.region, self.settings.app_url)
         async with client.build_async_app_client(

@@ -51,6 +51,10 @@ _FIRST_INTERVAL = 1.0
 _MAX_INTERVAL = 60.0
 _POLL = 0.2
 _TAKE = 500
+_PACING = 0.99
+"""Read-backs go out this fraction of the rate, so jitter on the way never brings two
+closer than the App API's spacing."""
+_THROTTLE_SPAN = 2.0
 _READ_BACK_RETRIES = RetryPolicy(max_attempts=3)
 """Few: a read-back that keeps failing is tried again later in the window anyway."""
 
@@ -268,16 +272,37 @@ def _ts(when: float) -> str:
     return format_ts(datetime.fromtimestamp(when, timezone.utc))
 
 
-def paced_app_api(http: httpx.AsyncClient, limiter: RateLimiter) -> AsyncAppApi:
-    """App API wrappers whose retries wait for the limiter too, and slow it on a 429."""
+def app_limiter(rate: float) -> RateLimiter:
+    """The App API's own limiter: never two read-backs closer than ``1 / rate``.
+
+    NOTE: the App API allows 10 requests/s with little or no burst, so a late read-back is
+    not caught up with the next one (that pair would arrive too close and get a 429).
+    """
+    return RateLimiter(rate * _PACING)
+
+
+def paced_app_api(
+    http: httpx.AsyncClient, limiter: RateLimiter, *, clock: Callable[[], float] = time.monotonic
+) -> AsyncAppApi:
+    """App API wrappers whose retries wait for the limiter too, and slow it on 429s.
+
+    An isolated 429 (jitter against a bucket that holds one request) only delays the
+    request it answered; a second one within `_THROTTLE_SPAN` seconds halves the rate,
+    since then the rate itself is too high.
+    """
+    last: list[float] = []
 
     async def wait_then_take_slot(seconds: float) -> None:
         await asyncio.sleep(seconds)
         await limiter.acquire()
 
     def on_retry(event: RetryEvent) -> None:
-        if event.status == 429:
+        if event.status != 429:
+            return
+        now = clock()
+        if last and now - last[-1] <= _THROTTLE_SPAN:
             limiter.throttled()
+        last[:] = [now]
 
     return AsyncAppApi(
         http, policy=_READ_BACK_RETRIES, sleep=wait_then_take_slot, on_retry=on_retry
