@@ -73,7 +73,6 @@ VERIFY_RATE_BOUNDS = (0.1, 1000.0)
 """App API read-backs per second (``verify_rate``, ``--verify-rate``): its limit is 10/s."""
 DEFAULT_VERIFY_WINDOW = 600.0
 """Seconds erase reads a person still there back again for (``--verify-window``)."""
-VERIFY_WINDOW_BOUNDS = (0.0, 86400.0)
 _TOP_LEVEL_KEYS = frozenset({"default_profile", "profiles"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})

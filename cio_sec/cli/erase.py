@@ -10,7 +10,6 @@ import typer
 
 from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start
 from cio_sec.output import OutputFormat, Streams
-from cio_sec.settings import DEFAULT_VERIFY_WINDOW, VERIFY_RATE_BOUNDS, VERIFY_WINDOW_BOUNDS
 
 if TYPE_CHECKING:
     from cio_sec.cli.common import AppContext
@@ -109,8 +108,8 @@ def erase(
         float | None,
         typer.Option(
             "--verify-rate",
-            min=VERIFY_RATE_BOUNDS[0],
-            max=VERIFY_RATE_BOUNDS[1],
+            min=0.1,
+            max=1000.0,
             help="App API read-backs per second (default: profile verify_rate, 10).",
         ),
     ] = None,
@@ -118,12 +117,12 @@ def erase(
         float,
         typer.Option(
             "--verify-window",
-            min=VERIFY_WINDOW_BOUNDS[0],
-            max=VERIFY_WINDOW_BOUNDS[1],
+            min=0.0,
+            max=86400.0,
             metavar="SECONDS",
             help="How long a person still there is read back again (deletion can lag).",
         ),
-    ] = DEFAULT_VERIFY_WINDOW,
+    ] = 600.0,
     sample: Annotated[
         int | None,
         typer.Option(
