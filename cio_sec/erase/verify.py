@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -153,7 +153,6 @@ class Verifier:
         *,
         identifiers: Mapping[int, str] | None = None,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self._journal = journal
         self._api = api
@@ -162,7 +161,6 @@ class Verifier:
         self._settings = settings
         self._identifiers = identifiers
         self._clock = clock
-        self._sleep = sleep
         self._busy: set[int] = set()
         self._stop = asyncio.Event()
         self._signal: str | None = None
@@ -178,23 +176,26 @@ class Verifier:
     async def run(self, erasing: asyncio.Event) -> VerifyResult:
         """Read back until ``erasing`` is set and nobody erased is left without an outcome."""
         queue: asyncio.Queue[ToVerify] = asyncio.Queue(self._settings.workers)
-        workers = [asyncio.create_task(self._work(queue)) for _ in range(self._settings.workers)]
+        tasks = [asyncio.create_task(self._work(queue)) for _ in range(self._settings.workers)]
+        tasks.append(asyncio.create_task(self._flush_loop()))
         try:
             await self._feed(queue, erasing)
         finally:
-            for task in workers:
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             self._flush()
         stopped_by = None if self._stopped_by is None else self._stopped_by.message
         return VerifyResult(self._signal, stopped_by)
 
+    async def _flush_loop(self) -> None:
+        """Commit results while the feeder waits for free workers."""
+        while True:
+            await asyncio.sleep(self._settings.flush_interval)
+            self._flush()
+
     async def _feed(self, queue: asyncio.Queue[ToVerify], erasing: asyncio.Event) -> None:
-        flushed = self._clock()
         while not self._stop.is_set():
-            if self._clock() - flushed >= self._settings.flush_interval:
-                self._flush()
-                flushed = self._clock()
             due = self._journal.to_verify(self._clock(), _TAKE, self._busy)
             for person in due:
                 self._busy.add(person.n)
@@ -226,13 +227,12 @@ class Verifier:
         identifier = person.identifier
         if identifier is None and self._identifiers is not None:
             identifier = self._identifiers.get(person.n)
-        if reason is None and identifier is None:
-            reason = "the identifier is no longer in the journal (give the job's input)"
+        if identifier is None:
+            reason = reason or "the identifier is no longer in the journal (give the job's input)"
         now = self._clock()
         first = now if person.first is None else person.first
-        if reason is not None or self._api is None:
+        if reason is not None or self._api is None or identifier is None:
             return Check(person.n, person.checks, first, UNVERIFIED, reason=reason, at=_ts(now))
-        assert identifier is not None  # noqa: S101 - narrowed by the reason above
         await self._limiter.acquire()
         try:
             present = await self._api.person_present(identifier, person.id_type.value)
