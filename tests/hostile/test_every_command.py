@@ -237,6 +237,15 @@ def test_on_a_full_disk(
             assert not [p.name for p in full.iterdir() if "clean" in p.name]  # nor a temporary
 
 
+def test_an_error_under_format_json_with_stdout_closed_keeps_its_code(tmp_path: Path) -> None:
+    """The error is the answer: its line on stderr and its exit code stand."""
+    missing = str(tmp_path / "missing.ndjson")
+    result = run_with_closed_stdout("sanitize", missing, "--check", "-f", "json")
+    assert result.returncode == ExitCode.USAGE
+    assert result.stderr.startswith(f"error: {tmp_path / 'missing.ndjson'}: cannot read")
+    assert "Exception ignored" not in result.stderr
+
+
 def test_no_standard_streams_at_all(tmp_path: Path, place: Place) -> None:
     """``<&- >&- 2>&-``: the files cio-sec opens never take the place of a closed stream."""
     target = place.out / "clean.ndjson"
