@@ -28,6 +28,19 @@ if TYPE_CHECKING:
 class ErrorBoundaryGroup(TyperGroup):
     """The one error boundary: exceptions become a message on stderr and an exit code."""
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: ClickContext | None = None,
+        **extra: Any,
+    ) -> ClickContext:
+        """Parse the arguments; ``--help`` and ``--version`` print while parsing."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            stdout_closed()
+
     def invoke(self, ctx: ClickContext) -> Any:
         """Run the command; map what escapes it to the documented exit codes."""
         try:

@@ -237,6 +237,12 @@ def test_on_a_full_disk(
             assert not [p.name for p in full.iterdir() if "clean" in p.name]  # nor a temporary
 
 
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["credentials", "--help"]])
+def test_what_is_printed_while_parsing_also_stops_with_exit_141(args: list[str]) -> None:
+    result = run_with_closed_stdout(*args)
+    assert (result.returncode, result.stderr) == (ExitCode.OUTPUT_CLOSED, STDOUT_CLOSED)
+
+
 def test_an_error_under_format_json_with_stdout_closed_keeps_its_code(tmp_path: Path) -> None:
     """The error is the answer: its line on stderr and its exit code stand."""
     missing = str(tmp_path / "missing.ndjson")
