@@ -6,6 +6,7 @@ imports this module on every invocation and shell completion must stay cheap.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from dataclasses import dataclass
@@ -50,6 +51,22 @@ class Result(Protocol):
         """The command-specific part of the JSON document."""
 
 
+@cache
+def _console_class() -> type[Console]:
+    """Rich's console, except that a closed stdout is left to the CLI's error boundary.
+
+    Rich would exit 1 by itself, silently, which a script cannot tell from a finding.
+    """
+    from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+    return _Console
+
+
 @dataclass(frozen=True)
 class Streams:
     """Where data (``out``) and messages (``err``) go, and whether colour is allowed."""
@@ -65,12 +82,10 @@ class Streams:
 
     def console(self, *, stderr: bool = False) -> Console:
         """A Rich console on one of the streams; colour follows the TTY and NO_COLOR."""
-        from rich.console import Console
-
         stream = self.err if stderr else self.out
         # Piped into a file or CI log, 80 columns would fold every reference in two.
         width = None if _is_terminal(stream) or "COLUMNS" in os.environ else _PIPED_WIDTH
-        return Console(
+        return _console_class()(
             file=stream,
             width=width,
             no_color=not self.color,
@@ -109,6 +124,7 @@ def emit(command: str, result: Result, fmt: OutputFormat, streams: Streams) -> N
         return
     register_renderers()
     render_text(result, streams)
+    streams.out.flush()  # a closed stdout shows now, not as a stray error at exit
 
 
 def emit_sarif(result: ScanReport, streams: Streams) -> None:

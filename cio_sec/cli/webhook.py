@@ -7,6 +7,7 @@ from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
+from cio_sec.bounds import TIMEOUT
 from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start, sub_app
 from cio_sec.output import OutputFormat
 
@@ -270,7 +271,13 @@ def verify_webhook_probe(
         typer.Option("--stale-age", min=1, metavar="SECONDS", help="Age of the stale delivery."),
     ] = 3600,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=0.1, help="Seconds to wait for each answer.")
+        float,
+        typer.Option(
+            "--timeout",
+            min=TIMEOUT.minimum,
+            max=TIMEOUT.maximum,
+            help="Seconds to wait for each answer.",
+        ),
     ] = 10.0,
     secret_ref: SecretRefOption = None,
     fmt: FormatOption = OutputFormat.TEXT,
