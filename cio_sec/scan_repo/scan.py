@@ -12,7 +12,7 @@ from cio_sec.errors import InputError
 from cio_sec.redact import register
 from cio_sec.scan_repo import history as git_history
 from cio_sec.scan_repo.archives import Skipped, scannable_parts
-from cio_sec.scan_repo.baseline import load_baseline, write_baseline
+from cio_sec.scan_repo.baseline import load_baseline, writable_mode, write_baseline
 from cio_sec.scan_repo.detectors import TRACK_BASIC_AUTH, TRACK_KEY_PAIR, Match, scan_bytes
 from cio_sec.scan_repo.report import Credential, Finding, ScanReport, SkippedItem
 
@@ -47,7 +47,7 @@ class ScanOptions:
         """Reject combinations that mean nothing.
 
         Raises:
-            InputError: conflicting options (exit 2).
+            InputError: conflicting options, or a symlink as the baseline to write (exit 2).
         """
         narrowing = self.include_unreachable or self.since or self.branches
         if self.staged and self.no_history:
@@ -60,6 +60,8 @@ class ScanOptions:
             raise InputError("--include-unreachable scans every object; drop --since/--branch")
         if self.write_baseline and self.baseline is None:
             raise InputError("--write-baseline needs --baseline FILE")
+        if self.write_baseline and self.baseline is not None:
+            writable_mode(self.baseline)
 
 
 def scan_repo(options: ScanOptions) -> ScanReport:

@@ -1,5 +1,5 @@
 """scan-repo against hostile repositories: damaged archives and objects, huge members,
-control characters in names.
+control characters in names, and a baseline path that is a symlink or on a full disk.
 
 Every repository is real (built with git in ``tmp_path``) and every archive is a real
 archive damaged in the bytes a reader trusts. The rule under test: one bad file never
@@ -29,6 +29,7 @@ from cio_sec.scan_repo.history import git_said
 from tests.scan_repo import archive_samples as samples
 from tests.support.cli import CliHarness
 from tests.support.git_repos import APP_KEY, ENV_PAIR, TRACK_KEY, Repo, make_repo
+from tests.support.hostile import full_filesystem
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "support/sarif-schema-2.1.0.json").read_text())
 PAIR_RULE = "customerio-track-key-pair"
@@ -382,3 +383,69 @@ def test_a_path_that_is_not_utf8_is_printed_and_percent_encoded(
     [result] = log["runs"][0]["results"]
     uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
     assert uri == "caf%E9.env"
+
+
+# --- the baseline file ----------------------------------------------------------------
+
+
+def test_the_baseline_is_never_written_through_a_symlink(
+    run_cli: CliHarness, leaky: Repo, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("precious\n")
+    link = tmp_path / "baseline.json"
+    link.symlink_to(elsewhere)
+    outcome = run_cli(
+        "scan-repo",
+        str(leaky.path),
+        "--baseline",
+        str(link),
+        "--write-baseline",
+        expect=ExitCode.USAGE,
+    )
+    assert f"{link}: refusing to write the baseline through a symlink" in outcome.stderr
+    assert "scanned" not in outcome.stderr  # refused before the scan, not after it
+    assert elsewhere.read_text() == "precious\n"
+    assert link.is_symlink()
+    dangling = tmp_path / "dangling.json"
+    dangling.symlink_to(tmp_path / "nowhere.json")
+    run_cli("scan-repo", str(leaky.path), "--baseline", str(dangling), "--write-baseline", expect=2)
+    assert not (tmp_path / "nowhere.json").exists()
+
+
+def test_the_baseline_is_replaced_atomically_and_keeps_its_mode(
+    run_cli: CliHarness, leaky: Repo, tmp_path: Path
+) -> None:
+    baseline = tmp_path / "baseline.json"
+    run_cli("scan-repo", str(leaky.path), "--baseline", str(baseline), "--write-baseline")
+    assert baseline.stat().st_mode & 0o777 == 0o644
+    baseline.chmod(0o600)
+    before = baseline.stat().st_ino
+    run_cli("scan-repo", str(leaky.path), "--baseline", str(baseline), "--write-baseline")
+    assert baseline.stat().st_ino != before  # a new file renamed into place
+    assert baseline.stat().st_mode & 0o777 == 0o600
+    assert [name for name in os.listdir(tmp_path) if "baseline" in name] == ["baseline.json"]
+
+
+def test_a_full_disk_leaves_the_old_baseline_whole(
+    run_cli: CliHarness, leaky: Repo, tmp_path: Path
+) -> None:
+    with full_filesystem(tmp_path / "disk", size_kib=16) as disk:
+        baseline = disk / "baseline.json"
+        baseline.write_text('{"schema_version": 1, "fingerprints": []}\n')
+        old = baseline.read_bytes()
+        (disk / "filler").write_bytes(b"\0" * 12 * 1024)
+        with pytest.raises(OSError, match="No space"):  # the disk really is full
+            (disk / "more").write_bytes(b"\0" * 8 * 1024)
+        (disk / "more").unlink()
+        outcome = run_cli(
+            "scan-repo",
+            str(leaky.path),
+            "--baseline",
+            str(baseline),
+            "--write-baseline",
+            expect=ExitCode.USAGE,
+        )
+        assert f"{baseline}: cannot write the baseline: No space left on device" in outcome.stderr
+        assert baseline.read_bytes() == old
+        assert sorted(os.listdir(disk)) == ["baseline.json", "filler"]
