@@ -192,15 +192,34 @@ def test_a_huge_member_is_cut_said_and_its_start_scanned(
         "c.txt": samples.FILLER,
         "d.env": samples.SECRET_MEMBER,
     }
-    repo.commit("huge", {"huge.zip": samples.zip_bytes(members)})
+    with_a_folder = io.BytesIO()
+    with tarfile.open(fileobj=with_a_folder, mode="w") as tar:
+        tar.addfile(_folder("folder"))  # read past: only files are scanned
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    repo.commit(
+        "huge", {"huge.zip": samples.zip_bytes(members), "huge.tar": with_a_folder.getvalue()}
+    )
     document = _scan_json(run_cli, repo, expect=ExitCode.CHECK_FAILED)
-    assert [f["path"] for f in document["findings"]] == ["huge.zip!a.env"]
-    assert [(s["member"], s["reason"]) for s in document["skipped"]] == [
+    assert [f["path"] for f in document["findings"]] == ["huge.tar!a.env", "huge.zip!a.env"]
+    expected = [
         ("a.env", "cut after 1024 bytes: larger than cio-sec decompresses"),
         ("b.txt", "cut after 1024 bytes: larger than cio-sec decompresses"),
         ("c.txt", "cut after 952 bytes: larger than cio-sec decompresses"),
         ("d.env", "not read, nor any later member: over 3000 bytes in all"),
     ]
+    skipped = [(s["path"], s["member"], s["reason"]) for s in document["skipped"]]
+    assert skipped == [("huge.tar", *item) for item in expected] + [
+        ("huge.zip", *item) for item in expected
+    ]
+
+
+def _folder(name: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE
+    return info
 
 
 def test_archives_nested_too_deep_are_said_and_scanned_as_bytes(
@@ -328,6 +347,12 @@ def test_a_corrupt_dangling_blob_is_skipped_only_with_include_unreachable(
     assert (skipped["path"], skipped["blob"]) == (None, blob)
     text = run_cli("scan-repo", str(leaky.path), "--include-unreachable", expect=1)
     assert f"object {blob}: git cannot read this object" in text.stderr
+    sarif = run_cli("scan-repo", str(leaky.path), "--include-unreachable", "-f", "sarif", expect=1)
+    log = json.loads(sarif.stdout)
+    jsonschema.validate(log, SCHEMA)
+    [notification] = log["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert "locations" not in notification
+    assert notification["properties"]["blob"] == blob
 
 
 @pytest.mark.parametrize("mode", [(), ("--staged",), ("--no-history",), ("--branch", "main")])

@@ -20,21 +20,29 @@ FILLER = b"".join(b"filler line %d for the archive\n" % n for n in range(40))
 
 
 def zip_bytes(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    """A zip archive; fixed timestamps, so the same members give the same bytes."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", method) as archive:
+    with zipfile.ZipFile(buffer, "w") as archive:
         for name, data in members.items():
-            archive.writestr(zipfile.ZipInfo(name) if name == "" else name, data)
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            archive.writestr(info, data, compress_type=method)
     return buffer.getvalue()
 
 
-def tar_bytes(members: dict[str, bytes], mode: str = "w") -> bytes:
+def tar_bytes(members: dict[str, bytes]) -> bytes:
+    """An uncompressed tar archive (``gzip_bytes`` of it is a tar.gz)."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode=mode) as archive:  # type: ignore[call-overload]
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
         for name, data in members.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    """A gzip stream with a fixed timestamp."""
+    return gzip.compress(data, mtime=0)
 
 
 def _central(data: bytes | bytearray) -> int:
@@ -94,7 +102,7 @@ def zip_with_a_bad_crc(content: bytes) -> bytes:
 
 def truncated_gzip(content: bytes) -> bytes:
     """A gzip stream cut before its end: EOFError once the readable part is read."""
-    data = gzip.compress(content)
+    data = gzip_bytes(content)
     return data[: len(data) * 3 // 4]
 
 
