@@ -16,7 +16,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 from cio_sec.errors import InputError
 from cio_sec.scan_repo.report import printable
@@ -123,10 +123,19 @@ def stream_all_objects(repo: git.Repo, stats: ObjectStream) -> Generator[tuple[s
         # its exit status must not hide why we stopped.
         stdout.close()
         with contextlib.suppress(git.GitCommandError):
-            process.wait()
+            _wait(process)
         raise
     stdout.close()
-    process.wait()  # a failure of git itself: `git_failures` makes it exit 2
+    _wait(process)  # a failure of git itself: `git_failures` makes it exit 2
+
+
+def _wait(process: Any) -> None:
+    """Wait for git; close its stderr even when its failure raises (GitPython leaves it)."""
+    stderr = process.proc.stderr
+    try:
+        process.wait()
+    finally:
+        stderr.close()
 
 
 def read_blobs(

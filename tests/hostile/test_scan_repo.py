@@ -365,6 +365,28 @@ def test_a_broken_git_config_is_exit_2_with_gits_message(
     assert "`git fsck` says what is" in outcome.stderr
 
 
+def test_a_corrupt_pack_is_exit_2_with_gits_message(run_cli: CliHarness, leaky: Repo) -> None:
+    leaky.commit("more", {"numbers.txt": "".join(f"{n}\n" for n in range(20_000))})
+    leaky.git("gc", "-q")
+    [pack] = (leaky.path / ".git" / "objects" / "pack").glob("*.pack")
+    data = bytearray(pack.read_bytes())
+    for at in range(200, len(data) - 100, 97):
+        data[at] ^= 0x55
+    _overwrite(pack, bytes(data))
+    outcome = run_cli("scan-repo", str(leaky.path), expect=ExitCode.USAGE)
+    assert "git failed: " in outcome.stderr
+    assert "is corrupt" in outcome.stderr
+
+
+@pytest.mark.parametrize("mode", [("--staged",), ("--no-history",)])
+def test_a_corrupt_index_is_exit_2_with_gits_message(
+    run_cli: CliHarness, leaky: Repo, mode: tuple[str, ...]
+) -> None:
+    (leaky.path / ".git" / "index").write_bytes(b"garbage\n")
+    outcome = run_cli("scan-repo", str(leaky.path), *mode, expect=ExitCode.USAGE)
+    assert "git failed: fatal: .git/index: index file smaller than expected" in outcome.stderr
+
+
 def test_control_characters_in_gits_message_are_made_visible() -> None:
     # git already shows control characters in revision names as "?"; a path or a hook's
     # output in its message may still carry them, and GitPython wraps stderr in quotes.
