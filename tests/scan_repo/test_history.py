@@ -371,3 +371,30 @@ def test_stopping_the_object_stream_early_is_not_a_git_failure(tmp_path: Path) -
         next(interrupted)
         with pytest.raises(KeyboardInterrupt):
             interrupted.throw(KeyboardInterrupt())
+
+
+def test_a_dangling_key_in_a_repository_without_commits(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    repo.write("loose.env", ENV_PAIR)
+    blob = repo.git("hash-object", "-w", "loose.env")
+    (finding,) = scan(repo, include_unreachable=True)
+    assert (finding.path, finding.commit, finding.blob, finding.in_head) == (
+        None,
+        None,
+        blob,
+        False,
+    )
+
+
+def test_progress_tags_of_blobs_and_symlinks_on_disk(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    repo.commit("many", {f"f{n}.txt": f"{n}\n" for n in range(600)})
+    repo.git("tag", "blob-tag", repo.git("rev-parse", "HEAD:f1.txt"))  # not a commit: no tip
+    (repo.path / "link.env").symlink_to(repo.path / "f1.txt")
+    calls: list[tuple[int, int]] = []
+    report = scan_repo(ScanOptions(path=repo.path, progress=lambda *done: calls.append(done)))
+    assert report.blobs_scanned == 600
+    assert calls[0] == (512, calls[0][1])
+    assert calls[-1][0] == calls[-1][1]
+    on_disk = scan_repo(ScanOptions(path=repo.path, no_history=True))
+    assert on_disk.blobs_scanned == 600  # the symlink is not followed
