@@ -300,14 +300,17 @@ _LIVENESS_STYLE: dict[str | None, str] = {
 def _render_scan_report(result: ScanReport, streams: Streams) -> None:
     from rich.text import Text
 
+    from cio_sec.scan_repo.report import printable
+
     columns = ["rule", "location", "commit", "date", "in HEAD", "preview"]
-    table = _table(f"Customer.io credentials found ({result.source}: {result.root})", columns)
+    title = f"Customer.io credentials found ({result.source}: {printable(result.root)})"
+    table = _table(title, columns)
     if result.verified:
         table.add_column("live?", no_wrap=True)
     for finding in result.findings:
         row = [
             _cell(finding.rule),
-            _cell(finding.location),
+            _cell(printable(finding.location)),
             _cell(finding.commit[:10] if finding.commit else "—"),
             _cell(finding.author_date[:10] if finding.author_date else "—"),
             _cell({True: "yes", False: "no", None: "—"}[finding.in_head]),
@@ -326,11 +329,34 @@ def _render_scan_report(result: ScanReport, streams: Streams) -> None:
         f"{summary['findings']} finding(s), {summary['new']} new, {summary['baselined']} in the "
         f"baseline; {summary['blobs_scanned']} blob(s), {summary['bytes_scanned']} bytes scanned"
     )
+    _render_skipped(result, streams)
     if result.baseline_written:
-        streams.message(f"baseline written to {result.baseline}")
+        streams.message(f"baseline written to {printable(str(result.baseline))}")
     for finding in result.findings:
         if finding.liveness_detail and finding.liveness != "revoked":
-            streams.message(f"{finding.location}: {finding.liveness}: {finding.liveness_detail}")
+            streams.message(
+                printable(f"{finding.location}: {finding.liveness}: {finding.liveness_detail}")
+            )
+
+
+_SKIPPED_SHOWN = 5
+
+
+def _render_skipped(result: ScanReport, streams: Streams) -> None:
+    """How many items could not be read in full, and the first few of them."""
+    from cio_sec.scan_repo.report import printable
+
+    if not result.skipped:
+        return
+    streams.message(
+        f"warning: {len(result.skipped)} item(s) not scanned in full (damaged, unreadable or "
+        "too large); a credential in them would not be found:"
+    )
+    for item in result.skipped[:_SKIPPED_SHOWN]:
+        streams.message(f"  {printable(item.location)}: {printable(item.reason)}")
+    if len(result.skipped) > _SKIPPED_SHOWN:
+        streams.message(f"  … and {len(result.skipped) - _SKIPPED_SHOWN} more")
+    streams.message("hint: --format json lists every one, with its commit")
 
 
 def _render_sanitize_report(result: SanitizeReport, streams: Streams) -> None:
