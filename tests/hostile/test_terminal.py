@@ -7,6 +7,7 @@ window, a clear-screen CSI, 8-bit C1 controls and bidi overrides.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import unicodedata
 from collections.abc import Iterator
@@ -14,12 +15,17 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cio_sec.errors import ExitCode
 from cio_sec.terminal import printable
+from cio_sec.webhook import Secret, sign
+from cio_sec.webhook.delivery import VerifyOptions
+from cio_sec.webhook.keys import SigningKeys
+from cio_sec.webhook.receiver import DeliveryLine, Receiver
 from tests.support.cli import CliHarness
 
 ESCAPES = "\x1b]0;pwned\x07\x1b[2J"
@@ -116,6 +122,28 @@ def _no_escape_reached_the_terminal(*texts: str) -> None:
     for text in texts:
         assert "\x1b" not in text
         assert "\x07" not in text
+
+
+def test_serve_logs_a_hostile_body_on_one_visible_line(caplog: pytest.LogCaptureFixture) -> None:
+    lines: list[DeliveryLine] = []
+    body = json.dumps({"note": ESCAPES}).encode() + b"\nwarning: forged line\x1b[2J"
+    keys = SigningKeys((Secret("env:KEY", KEY),))
+    with (
+        caplog.at_level(logging.INFO, logger="cio_sec"),
+        Receiver(keys, VerifyOptions(), lines.append) as running,
+    ):
+        response = httpx.post(running.url, content=body, headers=sign(body, KEY))
+    assert response.status_code == 200
+    (record,) = [r for r in caplog.records if "delivery body" in r.getMessage()]
+    message = record.getMessage()
+    _no_escape_reached_the_terminal(message)
+    assert "\n" not in message
+    assert "\\x0awarning: forged line\\x1b[2J" in message
+
+
+def test_a_delivery_line_is_one_visible_line() -> None:
+    line = DeliveryLine("t", "valid", "valid", 1, None, 502, None, forwarded=f"x{ESCAPES}\ny")
+    assert line.text().endswith(f"(forward failed: x{SHOWN}\\x0ay)")
 
 
 # ----------------------------------------------------------------- the error boundary
