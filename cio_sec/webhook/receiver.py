@@ -36,13 +36,11 @@ from cio_sec.webhook.limits import (
     InFlight,
     ServeLimits,
 )
+from cio_sec.webhook.outbound import describe_redirect, forwarded_headers, is_redirect
 from cio_sec.webhook.signing import TIMESTAMP_HEADER, Verification, verify
 
 LOG = logging.getLogger("cio_sec.webhook")
 _EVENT_NAME = re.compile(r"[\w.:-]{1,64}")
-_HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host"}
-)
 _FORWARD_TIMEOUT = 10.0
 #: Longest chunk-size or trailer line read from a chunked body.
 _CHUNK_LINE_BYTES = 4096
@@ -212,17 +210,26 @@ class Receiver:
         import httpx
 
         assert self.forward_to is not None  # noqa: S101 - only called when forwarding
-        outgoing = {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP}
+        outgoing, dropped = forwarded_headers(headers.items())
+        for name in dropped:
+            LOG.warning("forwarded without the %s header: its value is not valid in HTTP", name)
         try:
             response = httpx.post(
-                self.forward_to, content=body, headers=outgoing, timeout=_FORWARD_TIMEOUT
+                self.forward_to,
+                content=body,
+                headers=outgoing,
+                timeout=_FORWARD_TIMEOUT,
+                follow_redirects=False,
             )
         except httpx.HTTPError as exc:
-            reason = type(exc).__name__
-            status, response_headers, payload = _json_response(
-                502, {"ok": False, "reason": "forward-failed"}
+            return (
+                *_json_response(502, {"ok": False, "reason": "forward-failed"}),
+                type(exc).__name__,
             )
-            return status, response_headers, payload, reason
+        if is_redirect(response):
+            # NOTE: never followed: the delivery goes to --forward-to and nowhere else.
+            problem = f"redirected {describe_redirect(response)}, not followed"
+            return (*_json_response(502, {"ok": False, "reason": "forward-redirected"}), problem)
         kept = {"Content-Type": response.headers.get("content-type", "application/octet-stream")}
         return response.status_code, kept, response.content, "ok"
 

@@ -1,4 +1,4 @@
-"""``verify-webhook serve`` against hostile clients: slow, huge, too many, malformed.
+"""``verify-webhook serve`` against hostile clients and apps: slow, huge, excess, redirecting.
 
 Real sockets on 127.0.0.1 only. Every client loop here is bounded in count and time, so a
 receiver that failed to cut a client makes the test fail, never hang.
@@ -20,7 +20,10 @@ from cio_sec.webhook import Secret, sign
 from cio_sec.webhook.delivery import VerifyOptions
 from cio_sec.webhook.keys import SigningKeys
 from cio_sec.webhook.limits import DeadlineReader, ServeLimits
+from cio_sec.webhook.outbound import forwarded_headers
 from cio_sec.webhook.receiver import DeliveryLine, Receiver
+from tests.support.hostile import redirect_trap
+from tests.support.http_apps import local_app
 
 KEY = "hostile-webhook-signing-key"
 BODY = b'{"object_type":"email","metric":"opened","data":{"email":"zoe@example.com"}}'
@@ -334,3 +337,86 @@ def test_limits_refuse_values_that_would_disable_them() -> None:
         with pytest.raises(ValueError, match="must be"):
             ServeLimits(**bad)
     assert ServeLimits().max_in_flight_bytes == 64 * 1024 * 1024
+
+
+# ----------------------------------------------------------------- forwarding
+
+
+@pytest.mark.parametrize("status", [301, 303, 308])
+def test_forwarding_never_follows_a_redirect(status: int) -> None:
+    with (
+        redirect_trap(status) as trap,
+        receiver(forward_to=trap.url + "/hooks") as (running, lines),
+    ):
+        response = httpx.post(running.url, content=BODY, headers=sign(BODY, KEY))
+    assert trap.received == []
+    assert [(r.method, r.path, r.body) for r in trap.redirected] == [("POST", "/hooks", BODY)]
+    assert response.status_code == 502
+    assert response.json() == {"ok": False, "reason": "forward-redirected"}
+    trap_host = trap.trap_url.removeprefix("http://")
+    assert lines[0].forwarded is not None
+    assert lines[0].forwarded.startswith(f"redirected {status} ")
+    assert lines[0].forwarded.endswith(f" to {trap_host}, not followed")
+    assert f"(forward failed: redirected {status}" in lines[0].text()
+
+
+def _raw_delivery(running: Receiver, extra_headers: bytes) -> bytes:
+    headers = "".join(f"{k}: {v}\r\n" for k, v in sign(BODY, KEY).items()).encode()
+    with _connect(running) as connection:
+        connection.sendall(
+            b"POST / HTTP/1.1\r\nContent-Length: %d\r\n" % len(BODY)
+            + headers
+            + extra_headers
+            + b"Connection: close\r\n\r\n"
+            + BODY
+        )
+        return _answer(connection)
+
+
+def test_a_non_ascii_header_is_forwarded_as_the_bytes_received() -> None:
+    with local_app(status=202) as app, receiver(forward_to=app.url) as (running, lines):
+        answer = _raw_delivery(running, "X-Note: café ☕\r\n".encode())
+        sent_with_httpx = httpx.post(
+            running.url,
+            content=BODY,
+            headers=[
+                *((name.encode(), value.encode()) for name, value in sign(BODY, KEY).items()),
+                (b"X-Latin", "Zoë".encode("latin-1")),
+            ],
+        )
+    assert answer.startswith(b"HTTP/1.1 202")
+    assert sent_with_httpx.status_code == 202
+    first, second = (headers for headers, _ in app.received)
+    assert first["X-Note"].encode("latin-1") == "café ☕".encode()
+    assert second["X-Latin"] == "Zoë"
+    assert [line.forwarded for line in lines] == ["ok", "ok"]
+
+
+def test_a_header_no_client_may_send_on_is_dropped_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with local_app(status=202) as app, receiver(forward_to=app.url) as (running, lines):
+        answer = _raw_delivery(running, b"X-Bell: ring\x07ring\r\nX-Fine: yes\r\n")
+    assert answer.startswith(b"HTTP/1.1 202")
+    (headers, body) = app.received[0]
+    assert body == BODY
+    assert "X-Bell" not in headers
+    assert headers["X-Fine"] == "yes"
+    assert lines[0].forwarded == "ok"
+    assert "forwarded without the X-Bell header" in caplog.text
+
+
+def test_forwarded_headers_unfold_and_drop_what_http_forbids() -> None:
+    kept, dropped = forwarded_headers(
+        [
+            ("Host", "example.com"),
+            ("Transfer-Encoding", "chunked"),
+            ("X-Folded", "one\r\n two"),
+            ("X(bad)", "value"),
+            ("X-Nul", "a\x00b"),
+            ("X-Sig", "abc"),
+            ("X-Sig", "def"),
+        ]
+    )
+    assert kept == [(b"X-Folded", b"one two"), (b"X-Sig", b"abc"), (b"X-Sig", b"def")]
+    assert dropped == ["(a header with an invalid name)", "X-Nul"]
