@@ -118,10 +118,33 @@ def hostile_server(status: int, body: bytes, content_type: str) -> Iterator[str]
         server.server_close()
 
 
+@pytest.fixture
+def signing_key(monkeypatch: pytest.MonkeyPatch, watched_secrets: set[str]) -> None:
+    monkeypatch.setenv("CUSTOMERIO_WEBHOOK_SECRET", KEY)
+    watched_secrets.add(KEY)
+
+
 def _no_escape_reached_the_terminal(*texts: str) -> None:
     for text in texts:
         assert "\x1b" not in text
         assert "\x07" not in text
+
+
+@pytest.mark.usefixtures("signing_key")
+def test_probe_shows_a_hostile_answer_without_obeying_it(run_cli: CliHarness) -> None:
+    body = f"{ESCAPES} go away \u202eelif.exe\n".encode()
+    with hostile_server(403, body, "text/plain") as url:
+        outcome = run_cli("verify-webhook", "probe", url, expect=ExitCode.CHECK_FAILED)
+        document = run_cli(
+            "verify-webhook", "probe", url, "-f", "json", expect=ExitCode.CHECK_FAILED
+        )
+    _no_escape_reached_the_terminal(outcome.stdout, outcome.stderr)
+    assert f"answer: {SHOWN} go away \\u202eelif.exe" in outcome.stdout
+    # JSON carries the answer as it was, escaped by the encoder: nothing raw on stdout.
+    _no_escape_reached_the_terminal(document.stdout, document.stderr)
+    assert "\u202e" not in document.stdout
+    attempt = document.json["attempts"][0]
+    assert attempt["answer"] == f"{ESCAPES} go away \u202eelif.exe"
 
 
 def test_serve_logs_a_hostile_body_on_one_visible_line(caplog: pytest.LogCaptureFixture) -> None:
@@ -180,3 +203,59 @@ def test_an_error_quoting_a_remote_answer_is_shown_not_obeyed(
     assert SHOWN in outcome.stderr
     _no_escape_reached_the_terminal(document.stdout, document.stderr)
     assert ESCAPES in document.json["error"]["message"]
+
+
+def test_a_warning_quoting_a_remote_answer_is_shown_not_obeyed(
+    run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = Path("config.toml")
+    config.write_text('[profiles.default]\nwebhook_signing_key = "aws-sm:prod/x#key"\n')
+    Path("body.json").write_bytes(b"{}")
+    monkeypatch.setenv("CIO_SEC_CONFIG", str(config.resolve()))
+    with hostile_aws(monkeypatch):
+        outcome = run_cli(
+            "verify-webhook",
+            "--body",
+            "body.json",
+            "--timestamp",
+            "1",
+            "--signature",
+            "00",
+            expect=ExitCode.CONFIG,
+        )
+    _no_escape_reached_the_terminal(outcome.stdout, outcome.stderr)
+    assert "warning: aws-sm:prod/x#key could not be read" in outcome.stderr
+    assert SHOWN in outcome.stderr
+
+
+# ----------------------------------------------------------------- file-supplied text
+
+
+@pytest.mark.usefixtures("signing_key")
+def test_a_file_name_with_escapes_is_shown_not_obeyed(run_cli: CliHarness) -> None:
+    name = f"capture{ESCAPES}\u202e.http"
+    missing = run_cli("verify-webhook", "--request", name, expect=ExitCode.USAGE)
+    _no_escape_reached_the_terminal(missing.stdout, missing.stderr)
+    assert f"error: capture{SHOWN}\\u202e.http: cannot read" in missing.stderr
+    headers = sign(b"{}", KEY, 1_700_000_000)
+    Path(name).write_bytes(
+        b"POST / HTTP/1.1\r\nContent-Length: 2\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode()
+        + b"X-Extra: \x1b[2J\r\n\r\n{}\n"
+    )
+    explained = run_cli("verify-webhook", "--request", name, "--allow-stale", "--explain")
+    _no_escape_reached_the_terminal(explained.stdout, explained.stderr)
+    assert f"input: capture{SHOWN}\\u202e.http" in explained.stdout
+
+
+@pytest.mark.usefixtures("signing_key")
+def test_a_hostile_signature_header_is_never_echoed(run_cli: CliHarness) -> None:
+    Path("capture.http").write_bytes(
+        b"POST / HTTP/1.1\r\nContent-Length: 2\r\nX-CIO-Timestamp: 1\x1b[2J\r\n"
+        + f"X-CIO-Signature: {ESCAPES}\r\n\r\n{{}}".encode()
+    )
+    outcome = run_cli(
+        "verify-webhook", "--request", "capture.http", "--explain", expect=ExitCode.CHECK_FAILED
+    )
+    _no_escape_reached_the_terminal(outcome.stdout, outcome.stderr)
+    assert outcome.stdout.startswith("invalid (malformed-signature)")

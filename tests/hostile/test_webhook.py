@@ -1,4 +1,4 @@
-"""``verify-webhook serve`` against hostile clients and apps: slow, huge, excess, redirecting.
+"""``verify-webhook`` against hostile clients and servers: slow, huge, excess, redirecting.
 
 Real sockets on 127.0.0.1 only. Every client loop here is bounded in count and time, so a
 receiver that failed to cut a client makes the test fail, never hang.
@@ -16,12 +16,15 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
+from cio_sec.errors import ExitCode, RedirectError
 from cio_sec.webhook import Secret, sign
 from cio_sec.webhook.delivery import VerifyOptions
 from cio_sec.webhook.keys import SigningKeys
 from cio_sec.webhook.limits import DeadlineReader, ServeLimits
 from cio_sec.webhook.outbound import forwarded_headers
+from cio_sec.webhook.probe import ANSWER_CHARACTERS, probe
 from cio_sec.webhook.receiver import DeliveryLine, Receiver
+from tests.support.cli import CliHarness
 from tests.support.hostile import redirect_trap
 from tests.support.http_apps import local_app
 
@@ -339,7 +342,7 @@ def test_limits_refuse_values_that_would_disable_them() -> None:
     assert ServeLimits().max_in_flight_bytes == 64 * 1024 * 1024
 
 
-# ----------------------------------------------------------------- forwarding
+# ----------------------------------------------------------------- redirects
 
 
 @pytest.mark.parametrize("status", [301, 303, 308])
@@ -358,6 +361,78 @@ def test_forwarding_never_follows_a_redirect(status: int) -> None:
     assert lines[0].forwarded.startswith(f"redirected {status} ")
     assert lines[0].forwarded.endswith(f" to {trap_host}, not followed")
     assert f"(forward failed: redirected {status}" in lines[0].text()
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_probe_never_follows_a_redirect_and_names_where_it_pointed(status: int) -> None:
+    with redirect_trap(status) as trap, pytest.raises(RedirectError) as caught:
+        probe(trap.url + "/hooks", Secret("env:KEY", KEY))
+    assert trap.received == []
+    assert len(trap.redirected) == 1  # it stopped at the first answer
+    trap_host = trap.trap_url.removeprefix("http://")
+    assert f"answered {status} " in caught.value.message
+    assert f" to {trap_host}; cio-sec never follows a redirect" in caught.value.message
+    assert caught.value.exit_code == ExitCode.REMOTE
+
+
+def test_probe_redirect_through_the_cli(
+    run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUSTOMERIO_WEBHOOK_SECRET", KEY)
+    with redirect_trap(307) as trap:
+        outcome = run_cli("verify-webhook", "probe", trap.url, expect=ExitCode.REMOTE)
+    assert trap.received == []
+    trap_host = trap.trap_url.removeprefix("http://")
+    assert f"error: the endpoint answered 307 Temporary Redirect to {trap_host}" in outcome.stderr
+    assert "hint: probe the URL the endpoint redirects to" in outcome.stderr
+
+
+def test_a_redirect_without_a_location_is_named_as_such() -> None:
+    with local_app(status=302) as app:
+        with pytest.raises(RedirectError, match="302 Found without a usable destination"):
+            probe(app.url, Secret("env:KEY", KEY))
+        with receiver(forward_to=app.url) as (running, lines):
+            response = httpx.post(running.url, content=BODY, headers=sign(BODY, KEY))
+    assert response.status_code == 502
+    assert lines[0].forwarded == "redirected 302 Found without a usable destination, not followed"
+
+
+# ----------------------------------------------------------------- huge answers
+
+
+def test_probe_reads_only_the_start_of_a_huge_answer() -> None:
+    server = socket.create_server(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/"
+    served = []
+
+    def answer_hugely() -> None:  # claims 100 MB, sends 64 KiB, waits for the client to leave
+        for _ in range(4):  # the probe's four requests, one connection each at most
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            with connection:
+                connection.settimeout(PATIENCE)
+                _head(connection)
+                connection.sendall(
+                    b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 100000000\r\n\r\n"
+                    + b"denied " * 10_000
+                )
+                served.append(_answer(connection))
+
+    thread = threading.Thread(target=answer_hugely, daemon=True)
+    thread.start()
+    try:
+        report = probe(url, Secret("env:KEY", KEY), timeout=PATIENCE)
+    finally:
+        server.close()
+        thread.join(PATIENCE)
+    assert [attempt.status for attempt in report.attempts] == [401] * 4
+    assert report.attempts[0].answer.startswith("denied denied")
+    assert len(report.attempts[0].answer) == ANSWER_CHARACTERS + 1  # and an ellipsis
+
+
+# ----------------------------------------------------------------- headers as received
 
 
 def _raw_delivery(running: Receiver, extra_headers: bytes) -> bytes:
