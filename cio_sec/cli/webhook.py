@@ -279,7 +279,9 @@ def verify_webhook_serve(
 
     def ready(url: str, labels: tuple[str, ...]) -> None:
         _line(streams.out, fmt, {"kind": "listening", "url": url}, url)
-        streams.message(f"verifying with {', '.join(labels)}; Ctrl-C stops")
+        from cio_sec.terminal import printable  # labels can hold a file name
+
+        streams.message(printable(f"verifying with {', '.join(labels)}; Ctrl-C stops"))
 
     def delivered(line: DeliveryLine) -> None:
         _line(streams.out, fmt, {"kind": "delivery", **line.to_json()}, line.text())

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
 import threading
 import unicodedata
 from collections.abc import Iterator
@@ -259,3 +263,30 @@ def test_a_hostile_signature_header_is_never_echoed(run_cli: CliHarness) -> None
     )
     _no_escape_reached_the_terminal(outcome.stdout, outcome.stderr)
     assert outcome.stdout.startswith("invalid (malformed-signature)")
+
+
+def test_serve_and_its_log_name_a_key_file_with_escapes_visibly() -> None:
+    name = f"keys{ESCAPES}.env"
+    Path(name).write_text(f"KEY={KEY}\n")
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "cio_sec", "verify-webhook", "serve", "--port", "0"),
+            *("--secret-ref", f"dotenv:{name}#KEY"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        response = httpx.post(url, content=b"{}", headers=sign(b"{}", KEY))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert response.status_code == 200
+    _no_escape_reached_the_terminal(out, err)
+    assert f"verifying with dotenv:keys{SHOWN}.env#KEY" in err
+    assert f"keys{SHOWN}.env is readable or writable by group or others" in err  # a log record
+    assert KEY not in out + err
