@@ -17,8 +17,20 @@ if TYPE_CHECKING:
 
 #: Answers that send a client elsewhere (`httpx.Response.has_redirect_location`).
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host"}
+# Hop-by-hop headers, and the framing of this hop: the client frames the forwarded body
+# itself, so a duplicated or conflicting Content-Length cannot reach the app.
+_NOT_FORWARDED = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "host",
+        "content-length",
+        "expect",
+    }
 )
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 #: A field value HTTP allows (RFC 9110 §5.5): visible ASCII, space, tab and obs-text.
@@ -51,15 +63,16 @@ def forwarded_headers(
 ) -> tuple[list[tuple[bytes, bytes]], list[str]]:
     """The headers to forward, as the bytes received, and the names of those left out.
 
-    ``headers`` are as `http.client` parsed them: values decoded as Latin-1, so encoding
-    them back gives the bytes on the wire. Hop-by-hop headers are dropped; so is a
-    header HTTP does not allow (a control character in the value, a bad name), which
-    no client can send on and which would otherwise stop the whole delivery.
+        ``headers`` are as `http.client` parsed them: values decoded as Latin-1, so encoding
+    them back gives the bytes on the wire. Hop-by-hop and framing headers are dropped
+    (the body sent gets its own Content-Length); so is a header HTTP does not allow (a
+    control character in the value, a bad name), which no client can send on and which
+    would otherwise stop the whole delivery.
     """
     kept: list[tuple[bytes, bytes]] = []
     dropped: list[str] = []
     for name, raw_value in headers:
-        if name.lower() in _HOP_BY_HOP:
+        if name.lower() in _NOT_FORWARDED:
             continue
         value = _OBSOLETE_FOLD.sub(" ", raw_value)
         if not _TOKEN.fullmatch(name) or not _FIELD_VALUE.fullmatch(value):

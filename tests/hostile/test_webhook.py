@@ -481,11 +481,25 @@ def test_a_header_no_client_may_send_on_is_dropped_with_a_warning(
     assert "forwarded without the X-Bell header" in caplog.text
 
 
+def test_a_delivery_with_conflicting_lengths_reaches_the_app_framed_once() -> None:
+    with local_app(status=202) as app, receiver(forward_to=app.url) as (running, lines):
+        answer = _raw_delivery(running, b"Content-Length: 9999\r\nExpect: 100-continue\r\n")
+    assert answer.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202")
+    (headers, body) = app.received[0]
+    assert body == BODY
+    assert headers["Content-Length"] == str(len(BODY))
+    assert "Expect" not in headers
+    assert lines[0].forwarded == "ok"
+
+
 def test_forwarded_headers_unfold_and_drop_what_http_forbids() -> None:
     kept, dropped = forwarded_headers(
         [
             ("Host", "example.com"),
             ("Transfer-Encoding", "chunked"),
+            ("Content-Length", "5"),
+            ("content-length", "500"),
+            ("Expect", "100-continue"),
             ("X-Folded", "one\r\n two"),
             ("X(bad)", "value"),
             ("X-Nul", "a\x00b"),
