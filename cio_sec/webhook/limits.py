@@ -24,6 +24,8 @@ DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_BODY_TIMEOUT = 30.0
 #: How much of a body is read at a time: what an idle or slow client can cost per read.
 READ_PIECE_BYTES = 64 * 1024
+#: Longest chunk-size or trailer line read from a chunked body.
+CHUNK_LINE_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,43 @@ class ConnectionSlots:
                 connection.shutdown(socket.SHUT_RDWR)
 
 
+class MeteredBody:
+    """A request body read in pieces as they arrive, each counted in flight.
+
+    Never allocates from a declared length: a client that announces 16 MB and sends one
+    byte costs one byte (and a piece-sized read buffer).
+    """
+
+    def __init__(self, stream: io.BufferedIOBase, in_flight: InFlight) -> None:
+        self._stream = stream
+        self._in_flight = in_flight
+        self.held = 0
+
+    def read(self, size: int, /) -> bytes:
+        """Up to ``size`` bytes, fewer only when the client closed its side."""
+        pieces = []
+        missing = size
+        while missing > 0:
+            # read1: what has arrived (one socket read), so each byte is counted on arrival
+            piece = self._stream.read1(min(READ_PIECE_BYTES, missing))
+            if not piece:
+                break
+            self._in_flight.add(len(piece))
+            self.held += len(piece)
+            pieces.append(piece)
+            missing -= len(piece)
+        return b"".join(pieces)
+
+    def readline(self, limit: int, /) -> bytes:
+        """One line (a chunk size or a trailer), at most `CHUNK_LINE_BYTES` long."""
+        return self._stream.readline(min(limit, CHUNK_LINE_BYTES))
+
+    def release(self) -> None:
+        """Stop counting this body: its request has been answered."""
+        self._in_flight.remove(self.held)
+        self.held = 0
+
+
 class DeadlineReader(io.RawIOBase):
     """Reads a socket until a deadline for the whole read, not per call.
 
@@ -158,5 +197,6 @@ __all__ = [
     "ConnectionSlots",
     "DeadlineReader",
     "InFlight",
+    "MeteredBody",
     "ServeLimits",
 ]

@@ -34,6 +34,7 @@ from cio_sec.webhook.limits import (
     ConnectionSlots,
     DeadlineReader,
     InFlight,
+    MeteredBody,
     ServeLimits,
 )
 from cio_sec.webhook.outbound import describe_redirect, forwarded_headers, is_redirect
@@ -42,8 +43,6 @@ from cio_sec.webhook.signing import TIMESTAMP_HEADER, Verification, verify
 LOG = logging.getLogger("cio_sec.webhook")
 _EVENT_NAME = re.compile(r"[\w.:-]{1,64}")
 _FORWARD_TIMEOUT = 10.0
-#: Longest chunk-size or trailer line read from a chunked body.
-_CHUNK_LINE_BYTES = 4096
 #: How often the server loop checks for shutdown (stopping waits up to this long).
 _POLL_INTERVAL = 0.05
 
@@ -306,40 +305,6 @@ def _turn_away(connection: socket) -> None:
         connection.send(_BUSY)
 
 
-class _MeteredBody:
-    """A request body read in pieces as they arrive, each counted in flight.
-
-    Never allocates from a declared length: a client that announces 16 MB and sends one
-    byte costs one byte (and a piece-sized read buffer).
-    """
-
-    def __init__(self, stream: io.BufferedIOBase, in_flight: InFlight) -> None:
-        self._stream = stream
-        self._in_flight = in_flight
-        self.held = 0
-
-    def read(self, size: int, /) -> bytes:
-        pieces = []
-        missing = size
-        while missing > 0:
-            # read1: what has arrived (one socket read), so each byte is counted on arrival
-            piece = self._stream.read1(min(READ_PIECE_BYTES, missing))
-            if not piece:
-                break
-            self._in_flight.add(len(piece))
-            self.held += len(piece)
-            pieces.append(piece)
-            missing -= len(piece)
-        return b"".join(pieces)
-
-    def readline(self, limit: int, /) -> bytes:
-        return self._stream.readline(min(limit, _CHUNK_LINE_BYTES))
-
-    def release(self) -> None:
-        self._in_flight.remove(self.held)
-        self.held = 0
-
-
 def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     limits = receiver.limits
 
@@ -377,7 +342,7 @@ def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             self._reader.expire_in(limits.body_timeout)
-            body = _MeteredBody(self.rfile, receiver.in_flight)
+            body = MeteredBody(self.rfile, receiver.in_flight)
             try:
                 data = self._read_body(body)
                 if data is not None:
@@ -398,7 +363,7 @@ def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             self._refuse(413, "body-too-large")
             return None
 
-        def _read_body(self, body: _MeteredBody) -> bytes | None:
+        def _read_body(self, body: MeteredBody) -> bytes | None:
             length = self._declared_length()
             if length is None:
                 return None
