@@ -20,6 +20,8 @@ from typer.core import TyperGroup
 
 from cio_sec.errors import CioSecError, ExitCode
 from cio_sec.output import OutputFormat, Streams
+from cio_sec.redact import redact
+from cio_sec.terminal import printable
 
 if TYPE_CHECKING:
     from typer._click import Context as ClickContext
@@ -179,9 +181,10 @@ def _fail(
     kind: str = "Interrupted",
 ) -> NoReturn:
     streams = Streams.system(color=False)
-    streams.message(f"error: {message}")
+    # NOTE: messages can quote a server's answer or a file name: no escape reaches the terminal.
+    streams.message(printable(redact(f"error: {message}")))
     if hint:
-        streams.message(f"hint: {hint}")
+        streams.message(printable(redact(f"hint: {hint}")))
     _error_document(ctx, code, kind, message, hint)
     raise typer.Exit(int(code)) from None
 
@@ -192,9 +195,9 @@ def _internal_error(ctx: ClickContext, exc: BaseException) -> NoReturn:
         import traceback
 
         # NOTE: formatted by hand (no locals) and redacted line by line.
-        streams.message("".join(traceback.format_exception(exc)).rstrip())
+        streams.message(printable(redact("".join(traceback.format_exception(exc)).rstrip())))
     else:
-        streams.message(f"internal error: {type(exc).__name__}: {exc}")
+        streams.message(printable(redact(f"internal error: {type(exc).__name__}: {exc}")))
         streams.message("hint: this is a bug in cio-sec; re-run with --debug for a traceback")
     _error_document(ctx, ExitCode.INTERNAL, "InternalError", f"{type(exc).__name__}: {exc}", None)
     raise typer.Exit(int(ExitCode.INTERNAL)) from None
