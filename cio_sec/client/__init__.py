@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from cio_sec.client.api import AppApi, AsyncAppApi, AsyncTrackApi, TrackApi
 from cio_sec.client.calls import Call, batch_call, delete_call, suppress_call
+from cio_sec.client.regions import RegionSetting, find_account
 from cio_sec.client.responses import check_response
 from cio_sec.client.results import (
     AccountRegion,
@@ -24,8 +25,12 @@ from cio_sec.client.results import (
 )
 from cio_sec.client.retry import (
     DEFAULT_RETRY_POLICY,
+    RateLimiterHook,
     RetryEvent,
     RetryPolicy,
+    Sent,
+    TransportFailedError,
+    asend_counted,
     asend_with_retry,
     send_with_retry,
 )
@@ -55,11 +60,16 @@ __all__ = [
     "BatchResult",
     "Call",
     "CustomerRef",
+    "RateLimiterHook",
+    "RegionSetting",
     "RetryEvent",
     "RetryPolicy",
+    "Sent",
     "TrackApi",
+    "TransportFailedError",
     "Workspace",
     "app_base_url",
+    "asend_counted",
     "asend_with_retry",
     "batch_call",
     "build_app_client",
@@ -68,6 +78,7 @@ __all__ = [
     "build_track_client",
     "check_response",
     "delete_call",
+    "find_account",
     "quote_identifier",
     "send_with_retry",
     "suppress_call",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random as _random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import TypeVar
 
 import httpx
@@ -23,6 +23,7 @@ from cio_sec.client.responses import check_response
 from cio_sec.client.results import AccountRegion, BatchResult, CustomerRef, Workspace
 from cio_sec.client.retry import (
     DEFAULT_RETRY_POLICY,
+    RateLimiterHook,
     RetryEvent,
     RetryPolicy,
     asend_with_retry,
@@ -81,12 +82,14 @@ class _AsyncSender:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         random: Callable[[], float] = _random.random,
         on_retry: Callable[[RetryEvent], None] | None = None,
+        limiter: RateLimiterHook | None = None,
     ) -> None:
         self._client = client
         self._policy = policy
         self._sleep = sleep
         self._random = random
         self._on_retry = on_retry
+        self._limiter = limiter
 
     async def _run(self, call: Call[T]) -> T:
         response = await asend_with_retry(
@@ -96,6 +99,7 @@ class _AsyncSender:
             sleep=self._sleep,
             random=self._random,
             on_retry=self._on_retry,
+            limiter=self._limiter,
         )
         check_response(response, what=call.what, credential=self._credential)
         return call.parse(response)
@@ -110,16 +114,21 @@ class TrackApi(_Sender):
 
     _credential = _TRACK_CREDENTIAL
 
-    def region(self) -> AccountRegion:
+    def region(self, needs: Collection[str] = ("region",)) -> AccountRegion:
         """Return the region and workspace of the credentials (read-only; a key check).
 
+        ``needs`` names the fields (``region``, ``url``, ``environment_id``) the caller
+        cannot do without; any other field may be None.
+
         Raises:
+            ValueError: ``needs`` names an unknown field.
             CredentialRejectedError: the credentials were rejected.
             RedirectError: the request was redirected (wrong region or base URL).
             RemoteUnavailableError: Customer.io could not be reached or kept failing.
-            ApiError: any other error, or a response of an unexpected shape.
+            ApiError: any other error, a response of an unexpected shape, or one without
+                a needed field.
         """
-        return self._run(_region_call(self._client))
+        return self._run(_region_call(self._client, needs))
 
     def suppress(self, identifier: str) -> None:
         """Suppress a person: delete the profile and block the identifier from returning.
@@ -163,14 +172,14 @@ class AsyncTrackApi(_AsyncSender):
 
     _credential = _TRACK_CREDENTIAL
 
-    async def region(self) -> AccountRegion:
+    async def region(self, needs: Collection[str] = ("region",)) -> AccountRegion:
         """Return the region and workspace of the credentials, as `TrackApi.region`.
 
         Raises:
-            CredentialRejectedError, RedirectError, RemoteUnavailableError, ApiError: as
-                `TrackApi.region`.
+            ValueError, CredentialRejectedError, RedirectError, RemoteUnavailableError,
+                ApiError: as `TrackApi.region`.
         """
-        return await self._run(_region_call(self._client))
+        return await self._run(_region_call(self._client, needs))
 
     async def suppress(self, identifier: str) -> None:
         """Suppress a person, as `TrackApi.suppress`.

@@ -7,7 +7,7 @@ waits for its shared rate limiter) over the same requests and parsers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -64,19 +64,46 @@ def _optional_str(value: object) -> bool:
     return value is None or isinstance(value, str)
 
 
-def _region_call(client: _AnyClient) -> Call[AccountRegion]:
+REGION_FIELDS = ("region", "url", "environment_id")
+
+
+def _workspace_id(value: object) -> str | None:
+    """A workspace id as text: integers and non-empty strings; anything else is no id."""
+    if _is_int(value):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def _region_call(client: _AnyClient, needs: Collection[str]) -> Call[AccountRegion]:
     what = "the region lookup"
+    unknown = set(needs) - set(REGION_FIELDS)
+    if unknown:
+        raise ValueError(f"no such region field: {', '.join(sorted(unknown))}")
 
     def parse(response: httpx.Response) -> AccountRegion:
         doc = _json(response, what)
-        if (
-            not isinstance(doc, dict)
-            or not isinstance(doc.get("region"), str)
-            or not isinstance(doc.get("url"), str)
-            or not _is_int(doc.get("environment_id"))
-        ):
+        if not isinstance(doc, dict):
             raise _shape_error(what, response)
-        return AccountRegion(doc["region"], doc["url"], doc["environment_id"])
+        region = doc.get("region")
+        url = doc.get("url")
+        account = AccountRegion(
+            region=region.strip().lower() if isinstance(region, str) and region.strip() else None,
+            url=url if isinstance(url, str) and url else None,
+            environment_id=_workspace_id(doc.get("environment_id")),
+        )
+        missing = [
+            name for name in REGION_FIELDS if name in needs and getattr(account, name) is None
+        ]
+        if missing:
+            raise ApiError(
+                f"{what}: {_host(response.request.url)} answered without "
+                f"{' and '.join(missing)}, which cio-sec needs here",
+                status=response.status_code,
+                hint="the API may have changed; run with --debug and report it",
+            )
+        return account
 
     return Call(client.build_request("GET", "/api/v1/accounts/region"), what, parse)
 
@@ -140,12 +167,19 @@ def _workspaces_call(client: _AnyClient) -> Call[tuple[Workspace, ...]]:
         doc = _json(response, what)
         items = doc.get("workspaces") if isinstance(doc, dict) else None
         if not isinstance(items, list) or not all(
-            isinstance(item, dict) and _is_int(item.get("id")) and isinstance(item.get("name"), str)
+            isinstance(item, dict)
+            and _workspace_id(item.get("id")) is not None
+            and _optional_str(item.get("name"))
             for item in items
         ):
             raise _shape_error(what, response)
         return tuple(
-            Workspace(item["id"], item["name"], _region_of(item.get("region"))) for item in items
+            Workspace(
+                str(_workspace_id(item["id"])),
+                item.get("name") or "",
+                _region_of(item.get("region")),
+            )
+            for item in items
         )
 
     return Call(client.build_request("GET", "/v1/workspaces"), what, parse)

@@ -40,11 +40,13 @@ def _redirect_error(response: httpx.Response, *, what: str) -> RedirectError:
         return RedirectError(
             f"Customer.io redirected {what} to {target}: the account is probably in the "
             f'{region.upper()} region; set region = "{region}"',
+            target=target,
             hint="cio-sec does not follow redirects, so credentials are only ever sent to "
             "the host you configured",
         )
     return RedirectError(
         f"Customer.io redirected {what} to {target}; cio-sec does not follow redirects",
+        target=target,
         hint="check the region and the base URL settings (CIO_SEC_TRACK_URL, CIO_SEC_APP_URL)",
     )
 

@@ -21,7 +21,7 @@ def test_check_reports_workspace_and_region(run_cli: CliHarness, sandbox: Sandbo
     assert document["ok"] is True
     checks = {check["name"]: check for check in document["checks"]}
     assert checks["track"]["status"] == "ok"
-    assert checks["track"]["workspace_id"] == 1001
+    assert checks["track"]["workspace_id"] == "1001"
     assert checks["track"]["region"] == "us"
     assert checks["app"]["status"] == "ok"
     # only read-only calls crossed the wire, each with credentials
@@ -57,8 +57,11 @@ def test_check_says_when_the_account_is_in_another_region(
     monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", keys.track_api_key)
     monkeypatch.delenv("CUSTOMERIO_APP_API_KEY")
     outcome = run_cli("credentials", "check", expect=ExitCode.CHECK_FAILED)
-    assert "the account is in region 'eu' but the default says 'us'" in outcome.stdout
-    assert "hint (track): set CUSTOMERIO_REGION=eu" in outcome.stderr
+    assert "the account is in region 'eu', but the default says 'us'" in outcome.stdout
+    assert (
+        "hint (track): the region defaults to 'us': set CUSTOMERIO_REGION=eu, or "
+        'region = "eu" in the profile in config.toml'
+    ) in outcome.stderr
     run_cli("credentials", "check", "-f", "json", expect=ExitCode.CHECK_FAILED)
     monkeypatch.setenv("CUSTOMERIO_REGION", "eu")
     assert run_cli("credentials", "check", "-f", "json").json["ok"] is True

@@ -55,7 +55,7 @@ def test_a_run_erases_everyone_and_leaves_evidence(run_cli: CliHarness, sandbox:
     assert doc["ok"] is True
     assert doc["status"] == "completed"
     assert doc["counts"] == {"people": 6, "erased": 6, "failed": 0, "invalid": 0, "left": 0}
-    assert doc["plan"]["workspace"] == 1001
+    assert doc["plan"]["workspace"] == "1001"
     assert doc["plan"]["ticket"] == "DSR-1"
     assert doc["audit_log"] == str(_state() / "audit.jsonl")
     assert set(values) <= set(_people(sandbox)["suppressed"])
