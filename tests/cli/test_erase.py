@@ -127,6 +127,27 @@ def test_dry_run_sends_nothing_but_the_region_lookup(run_cli: CliHarness, sandbo
     assert "would erase 2 people" in text.stderr
 
 
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_an_account_in_another_region_stops_erase_before_anything_is_sent(
+    run_cli: CliHarness, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, dry_run: bool
+) -> None:
+    keys = sandbox.add_track_keys(workspace_id=2002, region="eu")
+    monkeypatch.setenv("CUSTOMERIO_SITE_ID", keys.site_id)
+    monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", keys.track_api_key)
+    ids = _csv(Path("ids.csv"), "id", ["a", "b"])
+    args = ["erase", "--file", str(ids), "--yes", *(["--dry-run"] if dry_run else [])]
+    out = run_cli(*args, expect=ExitCode.CHECK_FAILED)
+    assert (
+        "error: Customer.io's region lookup: the account is in region 'eu', but the default "
+        "says 'us'"
+    ) in out.stderr
+    assert "hint: the region defaults to 'us': set CUSTOMERIO_REGION=eu" in out.stderr
+    assert [r.path for r in sandbox.requests()] == ["/api/v1/accounts/region"]
+    assert sandbox.people(2002)["deleted"] == sandbox.people(2002)["suppressed"] == []
+    assert not (_state() / "audit.jsonl").exists()
+    assert not (_state() / "jobs").exists() or not list((_state() / "jobs").glob("*.sqlite"))
+
+
 def test_non_interactive_without_yes_sends_nothing(run_cli: CliHarness, sandbox: Sandbox) -> None:
     out = run_cli("erase", "--id", "a", expect=ExitCode.CONFIG)
     assert "non-interactive" in out.stderr

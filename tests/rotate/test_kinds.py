@@ -41,7 +41,10 @@ def test_an_app_key_is_for_the_track_keys_workspace_among_others(
     assert kinds.identity_problem(expected, identity) is None
     elsewhere = kinds.app_identity(settings, "a" * 32, "3")
     problem = kinds.identity_problem(kinds.Identity("us", "3"), elsewhere)
-    assert problem == "the new key does not list workspace 3 (it lists 1, 2), the current key's workspace"
+    assert (
+        problem
+        == "the new key does not list workspace 3 (it lists 1, 2), the current key's workspace"
+    )
 
 
 def test_an_app_key_without_workspaces_lists_none(

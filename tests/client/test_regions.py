@@ -1,0 +1,137 @@
+"""Tests for cio_sec.client.regions: telling a wrong region from a wrong key, over real HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cio_sec.client import RegionSetting, find_account
+from cio_sec.client.urls import APP_URLS, TRACK_URLS
+from cio_sec.errors import (
+    CredentialRejectedError,
+    ExitCode,
+    RedirectError,
+    RegionMismatchError,
+)
+from cio_sec.sandbox import Sandbox
+from tests.support.hostile import redirect_trap
+
+
+def _setting(
+    us: str | None = None,
+    eu: str | None = None,
+    *,
+    region: str = "us",
+    source: str = "the default",
+    config_path: Path | None = None,
+) -> RegionSetting:
+    track = {**TRACK_URLS, **({"us": us} if us else {}), **({"eu": eu} if eu else {})}
+    app = {**APP_URLS, **({"us": us} if us else {}), **({"eu": eu} if eu else {})}
+    overridden = frozenset(name for name, url in (("us", us), ("eu", eu)) if url)
+    return RegionSetting(region, source, config_path, track, app, overridden)
+
+
+@pytest.mark.parametrize(
+    ("source", "config_path", "where", "fix"),
+    [
+        (
+            "profile 'prod'",
+            Path("/etc/cio-sec/config.toml"),
+            "profile 'prod' in /etc/cio-sec/config.toml",
+            "set region = \"eu\" in profile 'prod' in /etc/cio-sec/config.toml",
+        ),
+        ("CUSTOMERIO_REGION", None, "CUSTOMERIO_REGION", "set CUSTOMERIO_REGION=eu"),
+        (
+            "CUSTOMERIO_REGION in the .env file",
+            None,
+            "CUSTOMERIO_REGION in the .env file",
+            "set CUSTOMERIO_REGION=eu in the .env file",
+        ),
+        (
+            "the default",
+            None,
+            "the default",
+            "the region defaults to 'us': set CUSTOMERIO_REGION=eu, or region = \"eu\" in "
+            "the profile in config.toml",
+        ),
+    ],
+)
+def test_the_mismatch_names_where_the_region_was_set_and_the_fix(
+    source: str, config_path: Path | None, where: str, fix: str
+) -> None:
+    error = _setting(source=source, config_path=config_path).mismatch("eu", "the lookup")
+    assert error.message == f"the lookup: the account is in region 'eu', but {where} says 'us'"
+    assert error.hint == fix
+    assert error.region == "eu"
+    assert error.exit_code == ExitCode.CHECK_FAILED
+
+
+def test_only_a_redirect_to_the_other_regions_host_is_a_region_hint() -> None:
+    setting = _setting(us="http://127.0.0.1:1001", eu="http://127.0.0.1:2002")
+    assert setting.region_of("127.0.0.1:2002") == "eu"
+    assert setting.region_of("127.0.0.1:1001") is None  # the configured region's own host
+    assert setting.region_of("127.0.0.1:3003") is None
+    assert setting.region_of(None) is None
+    assert setting.redirected(RedirectError("moved", target="127.0.0.1:3003")) is None
+    hinted = setting.redirected(RedirectError("moved", target="127.0.0.1:2002"))
+    assert hinted is not None
+    assert hinted.message.startswith("Customer.io redirected the request to 127.0.0.1:2002: ")
+    assert _setting().region_of("api-eu.customer.io") == "eu"
+
+
+def test_customerios_real_hosts_are_not_asked_when_the_region_is_overridden() -> None:
+    assert _setting().probed == ("eu",)
+    assert _setting(us="http://127.0.0.1:1001").probed == ()
+    assert _setting(us="http://127.0.0.1:1001", eu="http://127.0.0.1:2002").probed == ("eu",)
+    assert _setting(eu="http://127.0.0.1:2002").probed == ("eu",)
+
+
+def test_credentials_rejected_here_and_accepted_in_the_other_region_are_a_region_hint() -> None:
+    with Sandbox() as us, Sandbox(region="eu", workspace_id=2002) as eu:
+        setting = _setting(us.info.track_url, eu.info.track_url)
+        with pytest.raises(RegionMismatchError) as caught:
+            find_account(setting, eu.info.site_id, eu.info.track_api_key)
+        assert [r.status for r in us.requests()] == [401]
+        assert [r.status for r in eu.requests()] == [200]
+    assert caught.value.region == "eu"
+    assert caught.value.message == (
+        "Customer.io rejected the Track API credentials in region 'us' and accepted them in "
+        "'eu': the account is in region 'eu', but the default says 'us'"
+    )
+
+
+def test_credentials_rejected_everywhere_stay_rejected() -> None:
+    with Sandbox() as us, Sandbox(region="eu") as eu:
+        setting = _setting(us.info.track_url, eu.info.track_url)
+        with pytest.raises(CredentialRejectedError):
+            find_account(setting, "0" * 20, "1" * 20)
+        assert [r.status for r in eu.requests()] == [401]
+
+
+def test_an_account_in_the_other_region_is_a_region_hint() -> None:
+    with Sandbox(region="eu", workspace_id=2002) as eu:
+        setting = _setting(eu.info.track_url)
+        with pytest.raises(RegionMismatchError, match=r"Customer\.io's region lookup: the account"):
+            find_account(setting, eu.info.site_id, eu.info.track_api_key)
+
+
+@pytest.mark.parametrize("status", [301, 302])
+def test_a_redirect_to_the_other_region_is_a_region_hint_and_is_not_followed(
+    status: int,
+) -> None:
+    with redirect_trap(status) as trap:
+        setting = _setting(trap.url, trap.trap_url)
+        with pytest.raises(RegionMismatchError) as caught:
+            find_account(setting, "0" * 20, "1" * 20)
+    assert trap.received == []
+    assert len(trap.redirected) == 1
+    assert caught.value.region == "eu"
+
+
+def test_a_redirect_anywhere_else_stays_a_redirect_error() -> None:
+    with redirect_trap(302) as trap:
+        setting = _setting(trap.url)
+        with pytest.raises(RedirectError):
+            find_account(setting, "0" * 20, "1" * 20)
+    assert trap.received == []
