@@ -13,7 +13,14 @@ loops), `responses` (status codes to typed errors), `transport` (building client
 from __future__ import annotations
 
 from cio_sec.client.api import AppApi, AsyncAppApi, AsyncTrackApi, TrackApi
-from cio_sec.client.calls import Call, batch_call, delete_call, suppress_call
+from cio_sec.client.calls import (
+    MAX_SEARCH_LIMIT,
+    Call,
+    batch_call,
+    delete_call,
+    search_call,
+    suppress_call,
+)
 from cio_sec.client.regions import RegionSetting, find_account
 from cio_sec.client.responses import check_response
 from cio_sec.client.results import (
@@ -21,6 +28,7 @@ from cio_sec.client.results import (
     BatchItemError,
     BatchResult,
     CustomerRef,
+    SearchPage,
     Workspace,
 )
 from cio_sec.client.retry import (
@@ -50,6 +58,7 @@ __all__ = [
     "CONNECT_TIMEOUT",
     "DEFAULT_RETRY_POLICY",
     "DEFAULT_TIMEOUT",
+    "MAX_SEARCH_LIMIT",
     "TRACK_URLS",
     "USER_AGENT",
     "AccountRegion",
@@ -64,6 +73,7 @@ __all__ = [
     "RegionSetting",
     "RetryEvent",
     "RetryPolicy",
+    "SearchPage",
     "Sent",
     "TrackApi",
     "TransportFailedError",
@@ -80,6 +90,7 @@ __all__ = [
     "delete_call",
     "find_account",
     "quote_identifier",
+    "search_call",
     "send_with_retry",
     "suppress_call",
     "track_base_url",

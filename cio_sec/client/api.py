@@ -5,22 +5,38 @@ from __future__ import annotations
 import asyncio
 import random as _random
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from typing import TypeVar
 
 import httpx
 
 from cio_sec.client.calls import (
+    MAX_SEARCH_LIMIT,
     Call,
     _customers_by_email_call,
     _region_call,
     _workspaces_call,
     batch_call,
     delete_call,
+    search_call,
     suppress_call,
 )
-from cio_sec.client.responses import check_response
-from cio_sec.client.results import AccountRegion, BatchResult, CustomerRef, Workspace
+from cio_sec.client.responses import check_response, cursor_repeated
+from cio_sec.client.results import (
+    AccountRegion,
+    BatchResult,
+    CustomerRef,
+    SearchPage,
+    Workspace,
+)
 from cio_sec.client.retry import (
     DEFAULT_RETRY_POLICY,
     RateLimiterHook,
@@ -237,6 +253,46 @@ class AppApi(_Sender):
         """
         return self._run(_customers_by_email_call(self._client, email))
 
+    def search_page(
+        self,
+        filter: Mapping[str, object],
+        *,
+        limit: int = MAX_SEARCH_LIMIT,
+        start: str | None = None,
+    ) -> SearchPage:
+        """Return one page of the people a filter finds (``POST /v1/customers``).
+
+        Raises:
+            ValueError: an empty filter, or a limit outside 1-1000.
+            CredentialRejectedError: the key was rejected.
+            RedirectError: the request was redirected (wrong region or base URL).
+            RemoteUnavailableError: Customer.io could not be reached or kept failing.
+            ApiError: any other error (a filter Customer.io refuses), or a response of an
+                unexpected shape.
+        """
+        return self._run(search_call(self._client, filter, limit=limit, start=start))
+
+    def search(
+        self, filter: Mapping[str, object], *, limit: int = MAX_SEARCH_LIMIT
+    ) -> Iterator[CustomerRef]:
+        """Yield every person a filter finds, page after page (``limit`` per request).
+
+        Raises:
+            ValueError, CredentialRejectedError, RedirectError, RemoteUnavailableError,
+                ApiError: as `search_page`; ApiError too when a cursor comes back again.
+        """
+        start: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = self.search_page(filter, limit=limit, start=start)
+            yield from page.people
+            if page.next is None:
+                return
+            if page.next in seen:
+                raise cursor_repeated("the people search", self._client.base_url)
+            seen.add(page.next)
+            start = page.next
+
 
 class AsyncAppApi(_AsyncSender):
     """Asynchronous form of `AppApi`, over a client from `build_async_app_client`."""
@@ -260,3 +316,40 @@ class AsyncAppApi(_AsyncSender):
                 ApiError: as `AppApi.customers_by_email`.
         """
         return await self._run(_customers_by_email_call(self._client, email))
+
+    async def search_page(
+        self,
+        filter: Mapping[str, object],
+        *,
+        limit: int = MAX_SEARCH_LIMIT,
+        start: str | None = None,
+    ) -> SearchPage:
+        """Return one page of the people a filter finds, as `AppApi.search_page`.
+
+        Raises:
+            ValueError, CredentialRejectedError, RedirectError, RemoteUnavailableError,
+                ApiError: as `AppApi.search_page`.
+        """
+        return await self._run(search_call(self._client, filter, limit=limit, start=start))
+
+    async def search(
+        self, filter: Mapping[str, object], *, limit: int = MAX_SEARCH_LIMIT
+    ) -> AsyncIterator[CustomerRef]:
+        """Yield every person a filter finds, page after page, as `AppApi.search`.
+
+        Raises:
+            ValueError, CredentialRejectedError, RedirectError, RemoteUnavailableError,
+                ApiError: as `AppApi.search`.
+        """
+        start: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = await self.search_page(filter, limit=limit, start=start)
+            for person in page.people:
+                yield person
+            if page.next is None:
+                return
+            if page.next in seen:
+                raise cursor_repeated("the people search", self._client.base_url)
+            seen.add(page.next)
+            start = page.next

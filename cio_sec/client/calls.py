@@ -18,6 +18,7 @@ from cio_sec.client.results import (
     BatchItemError,
     BatchResult,
     CustomerRef,
+    SearchPage,
     Workspace,
 )
 from cio_sec.client.urls import _host, quote_identifier
@@ -211,3 +212,78 @@ def _customers_by_email_call(client: _AnyClient, email: str) -> Call[tuple[Custo
     # be read as a space and the lookup would silently find nobody.
     request = client.build_request("GET", "/v1/customers", params={"email": email})
     return Call(request, what, parse)
+
+
+MAX_SEARCH_LIMIT = 1000
+"""The most people one search page may hold (Customer.io's limit)."""
+
+
+def search_call(
+    client: _AnyClient,
+    filter: Mapping[str, object],
+    *,
+    limit: int = MAX_SEARCH_LIMIT,
+    start: str | None = None,
+) -> Call[SearchPage]:
+    """``POST /v1/customers?limit=…&start=…`` with ``{"filter": …}``: one page of people.
+
+    The answer's ``identifiers`` (objects with ``id``, ``email``, ``cio_id``) are preferred;
+    an answer with only ``ids`` gives people known by id alone.
+
+    Raises:
+        ValueError: an empty filter, or a limit outside 1-1000.
+    """
+    what = "the people search"
+    if not filter:
+        raise ValueError("a search needs a filter")
+    if not 1 <= limit <= MAX_SEARCH_LIMIT:
+        raise ValueError(f"the search limit must be 1-{MAX_SEARCH_LIMIT}, not {limit}")
+
+    def parse(response: httpx.Response) -> SearchPage:
+        doc = _json(response, what)
+        if not isinstance(doc, dict):
+            raise _shape_error(what, response)
+        people = _search_people(doc)
+        cursor = doc.get("next")
+        if people is None or not (cursor is None or isinstance(cursor, str)):
+            raise _shape_error(what, response)
+        return SearchPage(people, cursor or None)
+
+    params: dict[str, str | int] = {"limit": limit}
+    if start:
+        params["start"] = start
+    body = {"filter": dict(filter)}
+    request = client.build_request("POST", "/v1/customers", params=params, json=body)
+    return Call(request, what, parse)
+
+
+def _search_people(doc: dict[str, Any]) -> tuple[CustomerRef, ...] | None:
+    """The people of a search answer; None when neither list has the documented shape."""
+    identifiers = doc.get("identifiers")
+    if isinstance(identifiers, list):
+        people = [_identifiers(item) for item in identifiers]
+        return None if None in people else tuple(p for p in people if p is not None)
+    ids = doc.get("ids")
+    if isinstance(ids, list):
+        texts = [_identifier_text(value) for value in ids]
+        return None if None in texts else tuple(CustomerRef(t, None, None) for t in texts)
+    return None
+
+
+def _identifiers(item: object) -> CustomerRef | None:
+    if not isinstance(item, dict):
+        return None
+    values = [item.get(key) for key in ("id", "email", "cio_id")]
+    if not all(value is None or _identifier_text(value) is not None for value in values):
+        return None
+    person_id, email, cio_id = (None if v is None else _identifier_text(v) for v in values)
+    if person_id is None and email is None and cio_id is None:
+        return None
+    return CustomerRef(person_id, email, cio_id)
+
+
+def _identifier_text(value: object) -> str | None:
+    """An identifier as text, exactly as sent: integers and non-empty strings."""
+    if _is_int(value):
+        return str(value)
+    return value if isinstance(value, str) and value else None

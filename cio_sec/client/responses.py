@@ -100,3 +100,11 @@ def check_response(
     raise ApiError(
         f"{what} failed: {host} answered with unexpected {_status_text(status)}", status=status
     )
+
+
+def cursor_repeated(what: str, base_url: httpx.URL) -> ApiError:
+    """The error for a paged answer whose cursor points back at a page already read."""
+    return ApiError(
+        f"{what}: {_host(base_url)} returned a page cursor it had returned before",
+        hint="the listing would never end; run with --debug and report it",
+    )

@@ -58,3 +58,12 @@ class CustomerRef:
     id: str | None
     email: str | None
     cio_id: str | None
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of ``POST /v1/customers`` (a search by filter)."""
+
+    people: tuple[CustomerRef, ...]
+    next: str | None
+    """The cursor of the next page (``start``); None on the last page."""
