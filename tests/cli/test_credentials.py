@@ -468,3 +468,14 @@ def test_an_app_key_that_lists_the_track_keys_workspace_among_others_is_fine(
     assert app["detail"] == (
         "the App API key sees workspaces 7, 9, not the Track key's workspace 1001"
     )
+
+
+def test_an_app_redirect_anywhere_else_is_unavailable_and_never_followed(
+    run_cli: CliHarness, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with redirect_trap(302) as trap:
+        monkeypatch.setenv("CIO_SEC_APP_URL", trap.url)
+        outcome = run_cli("credentials", "check", "-f", "json", expect=ExitCode.REMOTE)
+    assert trap.received == []
+    statuses = {c["name"]: c["status"] for c in outcome.json["checks"]}
+    assert statuses == {"track": "ok", "app": "unavailable"}

@@ -15,6 +15,7 @@ from cio_sec.errors import (
     RegionMismatchError,
 )
 from cio_sec.sandbox import Sandbox
+from cio_sec.settings import CliFlags, read_settings
 from tests.support.hostile import redirect_trap
 
 
@@ -135,3 +136,29 @@ def test_a_redirect_anywhere_else_stays_a_redirect_error() -> None:
         with pytest.raises(RedirectError):
             find_account(setting, "0" * 20, "1" * 20)
     assert trap.received == []
+
+
+def test_the_setting_of_plain_settings_is_customerios_own_hosts() -> None:
+    settings = read_settings(CliFlags(), {"CUSTOMERIO_REGION": "eu"}, cwd=Path.cwd())
+    setting = RegionSetting.of(settings)
+    assert (setting.region, setting.source) == ("eu", "CUSTOMERIO_REGION")
+    assert setting.track_urls == TRACK_URLS
+    assert setting.app_urls == APP_URLS
+    assert setting.probed == ("us",)
+
+
+def test_regional_urls_come_from_the_environment_and_serve_the_configured_region() -> None:
+    environ = {
+        "CIO_SEC_TRACK_URL_EU": "http://127.0.0.1:2002",
+        "CIO_SEC_APP_URL_EU": "http://127.0.0.1:2003",
+        "CIO_SEC_TRACK_URL_US": "http://127.0.0.1:1001",
+    }
+    settings = read_settings(CliFlags(), {**environ, "CUSTOMERIO_REGION": "eu"}, cwd=Path.cwd())
+    assert (settings.track_url, settings.app_url) == (
+        "http://127.0.0.1:2002",
+        "http://127.0.0.1:2003",
+    )
+    setting = RegionSetting.of(settings)
+    assert setting.track_urls == {"us": "http://127.0.0.1:1001", "eu": "http://127.0.0.1:2002"}
+    assert setting.app_urls == {"us": APP_URLS["us"], "eu": "http://127.0.0.1:2003"}
+    assert setting.probed == ("us",)

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cio_sec.credentials import store_opener
 from cio_sec.errors import ConfigError, InputError
 from cio_sec.rotate import kinds
 from cio_sec.settings import CliFlags, read_settings
@@ -79,3 +80,16 @@ def test_a_signed_sample_verifies_only_with_its_key(key: str, body: bytes, times
 def test_identity_descriptions() -> None:
     assert kinds.Identity(None, None).describe() == "no workspace in an unknown region"
     assert kinds.Identity("eu", "7").describe() == "workspace 7 in region eu"
+
+
+def test_without_track_credentials_an_app_key_of_one_workspace_is_for_that_one(
+    scripted: ScriptedServer,  # noqa: F811 - the fixture imported above
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scripted.body = b'{"workspaces": [{"id": 1234, "name": "only"}]}'
+    monkeypatch.setenv("CIO_SEC_APP_URL", scripted.url)
+    settings = read_settings(CliFlags(), os.environ, cwd=Path.cwd())
+    workspace = kinds.app_workspace(settings, store_opener(settings, os.environ))
+    assert workspace is None
+    identity = kinds.app_identity(settings, "a" * 32, workspace)
+    assert identity == kinds.Identity("us", "1234", ("1234",))
