@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cio_sec.errors import ExitCode
-from cio_sec.sandbox import Sandbox
+from cio_sec.sandbox import Faults, Sandbox
 from tests.conftest import CANARY
 from tests.support.app_api import workspaces_server
 from tests.support.cli import CliHarness
@@ -364,7 +364,9 @@ def test_a_bad_store_is_reported_before_any_secret_is_asked_for(run_cli: CliHarn
 def eu_host(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, run_cli: CliHarness
 ) -> Iterator[Sandbox]:
-    """A second sandbox as the EU host, the first one as the US host; keys of an EU account."""
+    """A second sandbox's EU host as the EU host, the first one as the US host; keys of an
+    EU account of the second, which the first does not know (so it answers 401).
+    """
     with Sandbox(region="eu", workspace_id=2002) as eu:
         info = eu.info
         run_cli.watched.update({info.track_api_key, info.app_api_key})
@@ -372,8 +374,8 @@ def eu_host(
             monkeypatch.delenv(name)
         monkeypatch.setenv("CIO_SEC_TRACK_URL_US", sandbox.info.track_url)
         monkeypatch.setenv("CIO_SEC_APP_URL_US", sandbox.info.app_url)
-        monkeypatch.setenv("CIO_SEC_TRACK_URL_EU", info.track_url)
-        monkeypatch.setenv("CIO_SEC_APP_URL_EU", info.app_url)
+        monkeypatch.setenv("CIO_SEC_TRACK_URL_EU", info.track_url_eu)
+        monkeypatch.setenv("CIO_SEC_APP_URL_EU", info.app_url_eu)
         monkeypatch.setenv("CUSTOMERIO_SITE_ID", info.site_id)
         monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", info.track_api_key)
         monkeypatch.setenv("CUSTOMERIO_APP_API_KEY", info.app_api_key)
@@ -479,3 +481,38 @@ def test_an_app_redirect_anywhere_else_is_unavailable_and_never_followed(
     assert trap.received == []
     statuses = {c["name"]: c["status"] for c in outcome.json["checks"]}
     assert statuses == {"track": "ok", "app": "unavailable"}
+
+
+def test_an_app_key_of_a_multi_workspace_account_is_fine_for_the_track_keys_workspace(
+    run_cli: CliHarness, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox.add_workspace("second")
+    sandbox.add_workspace("third")
+    outcome = run_cli("credentials", "check", "-f", "json")
+    app = outcome.json["checks"][1]
+    assert (app["status"], app["workspace_id"]) == ("ok", "1001")
+    other_account = sandbox.add_app_key(workspace_id=3003)
+    monkeypatch.setenv("CUSTOMERIO_APP_API_KEY", other_account)
+    run_cli.watched.add(other_account)
+    outcome = run_cli("credentials", "check", "-f", "json", expect=ExitCode.CHECK_FAILED)
+    assert outcome.json["checks"][1]["status"] == "other-workspace"
+
+
+def test_the_sandboxs_wrong_datacenter_redirect_is_a_region_hint(
+    run_cli: CliHarness, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    eu = sandbox.add_workspace("eu", region="eu")
+    eu_key = sandbox.add_app_key(workspace_id=eu.workspace_id)
+    run_cli.watched.update({eu.track_api_key, eu_key})
+    monkeypatch.setenv("CUSTOMERIO_SITE_ID", eu.site_id)
+    monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", eu.track_api_key)
+    monkeypatch.setenv("CUSTOMERIO_APP_API_KEY", eu_key)
+    sandbox.set_faults(Faults(app_wrong_region="redirect"))
+    outcome = run_cli("credentials", "check", "-f", "json", expect=ExitCode.CHECK_FAILED)
+    track, app = outcome.json["checks"]
+    assert track["status"] == app["status"] == "region-mismatch"
+    eu_host = sandbox.info.app_url_eu.removeprefix("http://")
+    assert app["detail"].startswith(f"Customer.io redirected the request to {eu_host}: ")
+    assert app["hint"] == track["hint"]
+    workspaces = [r for r in sandbox.requests() if r.path == "/v1/workspaces"]
+    assert [r.status for r in workspaces] == [301]  # and not followed to the EU host

@@ -305,7 +305,8 @@ def test_a_key_from_another_region_is_refused(
     outcome = run_cli(
         "rotate", "app", "--new-key-stdin", "--yes", input=eu_app, expect=ExitCode.CONFIG
     )
-    assert "region eu" in outcome.stderr
+    # The US App host answers an EU key 401, as Customer.io documents (no region is listed).
+    assert "from this region's account" in outcome.stderr
     assert memory_keyring.get_password(SERVICE, "default/app_api_key@previous") is None
 
 
@@ -525,3 +526,17 @@ def test_a_new_app_key_that_does_not_list_the_workspace_is_refused(
         "the new key does not list workspace 1001 (it lists 7, 9), the current key's workspace"
     ) in outcome.stderr
     assert memory_keyring.get_password(SERVICE, "default/app_api_key@previous") is None
+
+
+def test_app_rotation_in_an_account_of_several_workspaces(
+    run_cli: CliHarness, stored: Sandbox, memory_keyring: MemoryKeyring, hermetic_env: Path
+) -> None:
+    stored.add_workspace("second")
+    stored.add_workspace("third")
+    old_key = stored.info.app_api_key
+    new_key = stored.add_app_key()
+    run_cli("rotate", "app", "--new-key-stdin", "--yes", input=new_key, expect=ExitCode.PARTIAL)
+    stored.revoke_app_key(old_key)
+    done = run_cli("rotate", "app", "--resume", "-f", "json").json
+    assert done["outcome"] == "completed"
+    assert memory_keyring.get_password(SERVICE, "default/app_api_key") == new_key

@@ -247,6 +247,47 @@ def test_edge_timeouts_with_html_bodies_are_retried_then_succeed(
     assert scripted.paths == ["/api/v1/customers/someone/suppress"] * 3
 
 
+@pytest.mark.parametrize("status", [522, 524])
+def test_sandbox_edge_timeouts_with_html_bodies_are_retried_then_succeed(
+    sb: Sandbox, status: int
+) -> None:
+    info = sb.info
+    sb.set_faults(Faults(error_rate=1.0, error_status=status))
+    pages: list[str] = []
+
+    def sleep(delay: float) -> None:
+        if len(pages) == 1:
+            sb.set_faults(Faults())
+
+    with build_track_client(info.track_url, info.site_id, info.track_api_key) as client:
+        request = client.build_request("GET", "/api/v1/accounts/region")
+        first = client.send(request)
+        pages.append(first.headers["Content-Type"])
+        assert first.status_code == status
+        assert first.text.lstrip().startswith("<")
+        sent = send_with_retry(client, request, sleep=sleep, random=no_random)
+    assert pages == ["text/html; charset=UTF-8"]
+    assert sent.status_code == 200
+    assert statuses(sb) == [status, status, 200]
+
+
+def test_429_without_retry_after_backs_off_with_full_jitter(sb: Sandbox) -> None:
+    info = sb.info
+    sb.set_faults(Faults(throttle_rate=1.0, retry_after=None))
+    sleeps: list[float] = []
+    draws = iter([0.5, 0.25, 1.0])
+
+    def sleep(delay: float) -> None:
+        sleeps.append(delay)
+        if len(sleeps) == 3:
+            sb.set_faults(Faults())
+
+    with build_track_client(info.track_url, info.site_id, info.track_api_key) as client:
+        TrackApi(client, sleep=sleep, random=lambda: next(draws)).region()
+    assert sleeps == [0.5 * 0.25, 0.25 * 0.5, 1.0 * 1.0]  # random() x 0.25 x 2**(n-1)
+    assert statuses(sb) == [429, 429, 429, 200]
+
+
 def test_exhausted_retryable_status_returns_last_response(scripted: ScriptedServer) -> None:
     scripted.script = [(502, {})]
     sleeps: list[float] = []
@@ -385,6 +426,7 @@ def test_untrusted_certificate_fails_at_once(tmp_path: Path) -> None:
 
 def test_throttling_is_retried_after_retry_after(sb: Sandbox) -> None:
     info = sb.info
+    sb.add_person("x")  # suppressing someone who does not exist changes nothing
     sb.set_faults(Faults(throttle_rate=1.0, retry_after=1.0))
     sleeps: list[float] = []
     events: list[RetryEvent] = []
@@ -450,6 +492,8 @@ def test_random_errors_are_ridden_out(sb: Sandbox) -> None:
     sb.set_faults(Faults(error_rate=0.5, seed=20261129))
     sleeps: list[float] = []
     identifiers = [f"person-{n}" for n in range(40)]
+    for identifier in identifiers:  # suppressing someone who does not exist changes nothing
+        sb.add_person(identifier)
     with build_track_client(info.track_url, info.site_id, info.track_api_key) as client:
         api = track_api(client, sleeps)
         for identifier in identifiers:

@@ -25,6 +25,7 @@ from cio_sec.client import (
     build_async_app_client,
 )
 from cio_sec.errors import ApiError
+from cio_sec.sandbox import Sandbox
 from tests.client.conftest import APP_KEY
 
 FILTER = {"and": [{"attribute": {"field": "plan", "operator": "eq", "value": "gone"}}]}
@@ -203,3 +204,26 @@ def test_the_search_yields_each_page_once_in_order(sizes: list[int]) -> None:
             ids = [person.id for person in AppApi(client).search(FILTER)]
     assert ids == [f"p{k}" for k in range(n)]
     assert len(paging.seen) == len(sizes)
+
+
+def test_the_search_pages_through_the_sandbox(sb: Sandbox) -> None:
+    for n in range(23):
+        sb.add_person(f"gone-{n}", {"plan": "gone"})
+    sb.add_person("stays", {"plan": "kept"})
+    gone = {"attribute": {"field": "plan", "operator": "eq", "value": "gone"}}
+    with build_app_client(sb.info.app_url, sb.info.app_api_key) as client:
+        people = list(AppApi(client).search(gone, limit=10))
+    assert sorted(person.id or "" for person in people) == sorted(f"gone-{n}" for n in range(23))
+    assert all(person.cio_id for person in people)
+    searches = [r for r in sb.requests() if r.method == "POST"]
+    assert [r.status for r in searches] == [200, 200, 200]
+    assert all("limit=10" in r.query for r in searches)
+
+
+def test_a_filter_the_sandbox_refuses_is_an_api_error(sb: Sandbox) -> None:
+    with (
+        build_app_client(sb.info.app_url, sb.info.app_api_key) as client,
+        pytest.raises(ApiError, match="the people search failed") as caught,
+    ):
+        AppApi(client).search_page({"segment": {"id": 7}})
+    assert caught.value.status == 400
