@@ -162,3 +162,12 @@ def test_regional_urls_come_from_the_environment_and_serve_the_configured_region
     assert setting.track_urls == {"us": "http://127.0.0.1:1001", "eu": "http://127.0.0.1:2002"}
     assert setting.app_urls == {"us": APP_URLS["us"], "eu": "http://127.0.0.1:2003"}
     assert setting.probed == ("us",)
+
+
+def test_regional_urls_are_never_taken_from_a_dotenv_file(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "CIO_SEC_TRACK_URL_EU=http://127.0.0.1:9\nCIO_SEC_APP_URL_US=http://127.0.0.1:9\n"
+    )
+    settings = read_settings(CliFlags(), {}, cwd=tmp_path)
+    assert (settings.regional_track_urls, settings.regional_app_urls) == ({}, {})
+    assert settings.track_url is None
