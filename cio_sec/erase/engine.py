@@ -2,12 +2,13 @@
 
 Workers take units of work (one person for ``--api v1``, a batch of people for ``--api
 batch``), suppress then delete, and hand each final outcome to a `Recorder`, which commits
-it to the journal before anything reports it. Retries: 429, 408 and 5xx, timeouts and
-connection failures, through the client's one retry driver (`cio_sec.client.asend_counted`):
-jittered exponential back-off that honours ``Retry-After``, each attempt waiting for the
-shared rate limiter, which hears of every 429. Any other 4xx fails that person (or that
-batch item) without a retry. A 401/403 or a redirect stops the whole job at once;
-exhausted retries stop it too (Customer.io is unreachable: the people stay pending).
+it to the journal before anything reports it. Retries (408, 429, 500, 502-504, 522, 524,
+timeouts and connection failures) go through the client's one retry driver,
+`cio_sec.client.asend_counted`: jittered exponential back-off that honours ``Retry-After``,
+each attempt waiting for the shared rate limiter, which hears of every 429. Any other 4xx
+fails that person (or that batch item) without a retry. A 401/403 or a redirect stops the
+whole job at once; exhausted retries stop it too (Customer.io is unreachable: the people
+stay pending).
 
 Batches are retried whole: every operation in them (suppress, delete) is idempotent, so
 sending an accepted item again changes nothing.
