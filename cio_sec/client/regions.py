@@ -83,11 +83,7 @@ class RegionSetting:
         if host is None:
             return None
         for region in self.others:
-            hosts = {
-                _host(httpx.URL(self.track_urls[region])),
-                _host(httpx.URL(self.app_urls[region])),
-            }
-            if host in hosts:
+            if host in {_url_host(self.track_urls[region]), _url_host(self.app_urls[region])}:
                 return region
         return None
 
@@ -126,6 +122,15 @@ class RegionSetting:
             f"the region defaults to {self.region!r}: set CUSTOMERIO_REGION={actual}, or "
             f'region = "{actual}" in the profile in config.toml'
         )
+
+
+def _url_host(url: str) -> str | None:
+    """``host[:port]`` of a configured base URL; None for one httpx cannot parse."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return None  # the client refuses it with its own message when it is used
+    return _host(parsed) if parsed.host else None
 
 
 def find_account(

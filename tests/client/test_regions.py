@@ -81,6 +81,12 @@ def test_only_a_redirect_to_the_other_regions_host_is_a_region_hint() -> None:
     assert _setting().region_of("api-eu.customer.io") == "eu"
 
 
+def test_an_unusable_other_region_url_is_no_region() -> None:
+    setting = _setting(us="http://127.0.0.1:1001", eu="http://[::1")
+    assert setting.region_of("[::1]") is None
+    assert _setting(eu="relative/path").region_of("") is None
+
+
 def test_customerios_real_hosts_are_not_asked_when_the_region_is_overridden() -> None:
     assert _setting().probed == ("eu",)
     assert _setting(us="http://127.0.0.1:1001").probed == ()
