@@ -30,15 +30,29 @@ _names = st.text("abcdef_-", min_size=1, max_size=12)
 @given(
     done=st.lists(_names, max_size=5),
     fingerprints=st.dictionaries(_names, st.text("0123456789abcdef", min_size=16, max_size=16)),
-    workspace=st.one_of(st.none(), st.integers(0, 10**9)),
+    workspace=st.one_of(st.none(), st.integers(0, 10**9).map(str), st.text(min_size=1)),
 )
-def test_state_round_trips(done: list[str], fingerprints: dict[str, str], workspace: int | None):
+def test_state_round_trips(done: list[str], fingerprints: dict[str, str], workspace: str | None):
     fingerprints = {"site_id": "0" * 16, "track_api_key": "1" * 16, **fingerprints}
     sources = {name: f"keyring:cio-sec/p/{name}" for name in fingerprints}
     state = RotationState(
         "track", "p", "t", done, [], sources, fingerprints, fingerprints, workspace_id=workspace
     )
     assert RotationState.from_json(json.loads(json.dumps(state.to_json()))) == state
+
+
+def test_a_state_from_before_string_workspace_ids_loads_its_integer_as_text(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(
+        '{"version": 1, "kind": "app", "profile": "p", "started_at": "t", "done": [], '
+        '"waiting": [], "sources": {"app_api_key": "env:X"}, "old": {"app_api_key": "f"}, '
+        '"new": {}, "workspace_id": 7, "region": "us"}'
+    )
+    state = load_state(path)
+    assert state is not None
+    assert state.workspace_id == "7"
 
 
 def test_save_is_atomic_and_private(tmp_path: Path) -> None:
@@ -64,7 +78,7 @@ def test_save_is_atomic_and_private(tmp_path: Path) -> None:
         '{"version": 2}',
         '{"version": 1, "kind": "app"}',
         '{"version": 1, "kind": "a", "profile": "p", "started_at": "t", "done": [], '
-        '"waiting": [], "sources": {}, "old": {}, "new": {}, "workspace_id": "7", "region": null}',
+        '"waiting": [], "sources": {}, "old": {}, "new": {}, "workspace_id": [7], "region": null}',
         '{"version": 1, "kind": "a", "profile": "p", "started_at": "t", "done": [], '
         '"waiting": [], "sources": {}, "old": {}, "new": {}, "workspace_id": 7, "region": null}',
         '{"version": 1, "kind": "app", "profile": "p", "started_at": "t", "done": ["preflight"], '
