@@ -10,7 +10,6 @@ values are read later, on demand, through `cio_sec.credentials`.
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from cio_sec.bounds import SETTING_BOUNDS
 from cio_sec.errors import ConfigError, InputError
 from cio_sec.stores import SecretRef, check_reference
 
@@ -49,6 +49,10 @@ KNOWN_ENV_VARS = frozenset(
         "CIO_SEC_FORMAT",
         "CIO_SEC_TRACK_URL",
         "CIO_SEC_APP_URL",
+        "CIO_SEC_TRACK_URL_US",
+        "CIO_SEC_TRACK_URL_EU",
+        "CIO_SEC_APP_URL_US",
+        "CIO_SEC_APP_URL_EU",
         "CIO_SEC_NON_INTERACTIVE",
         "CIO_SEC_PSEUDONYM_KEY",
         "CIO_SEC_PSEUDONYM_KEY_PREVIOUS",
@@ -68,11 +72,6 @@ _PROFILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "verify_rate": (int, float),
     **dict.fromkeys(CREDENTIAL_NAMES, (str, list)),
 }
-_POSITIVE_NUMBERS = frozenset({"rate", "concurrency", "timeout", "verify_rate"})
-VERIFY_RATE_BOUNDS = (0.1, 1000.0)
-"""App API read-backs per second (``verify_rate``, ``--verify-rate``): its limit is 10/s."""
-DEFAULT_VERIFY_WINDOW = 600.0
-"""Seconds erase reads a person still there back again for (``--verify-window``)."""
 _TOP_LEVEL_KEYS = frozenset({"default_profile", "profiles"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -104,6 +103,11 @@ class Settings:
     track_url: str | None = None
     """Base URL override for the Track API (tests and rehearsals point it at the sandbox)."""
     app_url: str | None = None
+    regional_track_urls: Mapping[str, str] = field(default_factory=dict)
+    """Region → Track base URL override (``CIO_SEC_TRACK_URL_US``/``_EU``): where the
+    other region is, for telling a wrong region from a wrong key."""
+    regional_app_urls: Mapping[str, str] = field(default_factory=dict)
+    """Region → App base URL override (``CIO_SEC_APP_URL_US``/``_EU``)."""
     env_file: Path
     state_dir: Path
     audit_log: Path
@@ -205,12 +209,23 @@ def load_settings(
     region, region_source = _region(environ, merged_env, profile, profile_name)
     # NOTE: where requests go is never taken from a .env file: one in a cloned repository
     # could otherwise send the operator's keys to a host of its choosing.
-    track_url = environ.get("CIO_SEC_TRACK_URL") or _opt_str(profile.get("track_url"))
-    app_url = environ.get("CIO_SEC_APP_URL") or _opt_str(profile.get("app_url"))
+    regional_track_urls = _regional_urls(environ, "CIO_SEC_TRACK_URL")
+    regional_app_urls = _regional_urls(environ, "CIO_SEC_APP_URL")
+    configured = _validate_region(region)
+    track_url = (
+        environ.get("CIO_SEC_TRACK_URL")
+        or _opt_str(profile.get("track_url"))
+        or regional_track_urls.get(configured)
+    )
+    app_url = (
+        environ.get("CIO_SEC_APP_URL")
+        or _opt_str(profile.get("app_url"))
+        or regional_app_urls.get(configured)
+    )
     return Settings(
         profile=profile_name,
         config_path=config_path if config else None,
-        region=_validate_region(region),
+        region=configured,
         region_source=region_source,
         production=bool(profile.get("production", False)),
         credentials=_credential_chains(
@@ -218,6 +233,8 @@ def load_settings(
         ),
         track_url=track_url,
         app_url=app_url,
+        regional_track_urls=regional_track_urls,
+        regional_app_urls=regional_app_urls,
         env_file=env_file,
         state_dir=state_dir,
         audit_log=_resolve_path(Path(str(profile.get("audit_log", ""))), cwd, home)
@@ -343,14 +360,14 @@ def _check_profile(name: str, profile: object, text: str, path: Path) -> None:
                 name,
                 key,
             )
-        number = value if isinstance(value, int | float) else None
-        if (
-            key in _POSITIVE_NUMBERS
-            and number is not None
-            and not (math.isfinite(number) and number > 0)
-        ):
+        bound = SETTING_BOUNDS.get(key)
+        if bound is not None and isinstance(value, int | float) and not bound.contains(value):
             raise _config_key_error(
-                f"{key} must be a positive number, not {value!r}", text, path, name, key
+                f"{key} in profile {name!r} must be {bound.describe()}, not {value!r}",
+                text,
+                path,
+                name,
+                key,
             )
         problem = _value_problem(key, value)
         if problem:
@@ -378,9 +395,6 @@ def _value_problem(key: str, value: object) -> str | None:
     """What is wrong with a well-typed value, in words, or None."""
     if key == "region" and str(value).strip().lower() not in REGIONS:
         return 'must be "us" or "eu"'
-    low, high = VERIFY_RATE_BOUNDS
-    if key == "verify_rate" and isinstance(value, int | float) and not low <= value <= high:
-        return f"must be between {low:g} and {high:g} (read-backs per second)"
     if key in ("track_url", "app_url"):
         from cio_sec.client.urls import check_http_url  # httpx only when a URL is configured
 
@@ -487,6 +501,12 @@ def _merge_env(environ: Mapping[str, str], dotenv: Mapping[str, str | None]) -> 
     return merged
 
 
+def _regional_urls(environ: Mapping[str, str], prefix: str) -> dict[str, str]:
+    """``<prefix>_US``/``_EU`` from the real environment, by region (never from ``.env``)."""
+    urls = {region: environ.get(f"{prefix}_{region.upper()}") for region in REGIONS}
+    return {region: url for region, url in urls.items() if url}
+
+
 def _region(
     environ: Mapping[str, str],
     merged_env: Mapping[str, str],
@@ -513,7 +533,7 @@ def _validate_region(region: str) -> str:
 
 
 def _number(value: Any) -> float:
-    """A number the config check has already proven finite and positive."""
+    """A number the config check has already proven inside its bound."""
     return float(value)
 
 

@@ -8,6 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from cio_sec.bounds import (
+    CONCURRENCY,
+    DEFAULT_VERIFY_WINDOW,
+    RATE,
+    VERIFY_RATE,
+    VERIFY_WINDOW,
+)
 from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start
 from cio_sec.output import OutputFormat, Streams
 
@@ -72,12 +79,20 @@ def erase(
     ] = Api.V1,
     rate: Annotated[
         float | None,
-        typer.Option("--rate", min=0.1, help="Requests per second (default: profile, 100)."),
+        typer.Option(
+            "--rate",
+            min=RATE.minimum,
+            max=RATE.maximum,
+            help="Requests per second (default: profile, 100).",
+        ),
     ] = None,
     concurrency: Annotated[
         int | None,
         typer.Option(
-            "--concurrency", min=1, max=256, help="Requests in flight (default: profile, 16)."
+            "--concurrency",
+            min=CONCURRENCY.minimum,
+            max=CONCURRENCY.maximum,
+            help="Requests in flight (default: profile, 16).",
         ),
     ] = None,
     max_attempts: Annotated[
@@ -108,8 +123,8 @@ def erase(
         float | None,
         typer.Option(
             "--verify-rate",
-            min=0.1,
-            max=1000.0,
+            min=VERIFY_RATE.minimum,
+            max=VERIFY_RATE.maximum,
             help="App API read-backs per second (default: profile verify_rate, 10).",
         ),
     ] = None,
@@ -117,12 +132,12 @@ def erase(
         float,
         typer.Option(
             "--verify-window",
-            min=0.0,
-            max=86400.0,
+            min=VERIFY_WINDOW.minimum,
+            max=VERIFY_WINDOW.maximum,
             metavar="SECONDS",
             help="How long a person still there is read back again (deletion can lag).",
         ),
-    ] = 600.0,
+    ] = DEFAULT_VERIFY_WINDOW,
     sample: Annotated[
         int | None,
         typer.Option(

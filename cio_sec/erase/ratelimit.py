@@ -41,9 +41,6 @@ _FLOOR_DIVISOR = 64
 class RateLimiter:
     """Spaces requests to at most ``rate`` per second, adapting to 429s.
 
-    ``tolerance`` is how far behind schedule a caller may catch up (0: never closer than
-    ``1 / rate``, for a server whose bucket holds a single request).
-
     Raises:
         ValueError: a rate that is not positive.
     """
@@ -54,7 +51,6 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-        tolerance: float = _TOLERANCE,
     ) -> None:
         if not rate > 0:
             raise ValueError("the rate must be positive")
@@ -63,7 +59,6 @@ class RateLimiter:
         self._floor = max(self.configured / _FLOOR_DIVISOR, min(self.configured, 0.5))
         self._clock = clock
         self._sleep = sleep
-        self._tolerance = tolerance
         self._turn = asyncio.Lock()
         self._next = clock()
         self._changed = self._next
@@ -86,7 +81,7 @@ class RateLimiter:
             while True:
                 now = self._clock()
                 self._recover(now)
-                slot = max(self._next, now - self._tolerance)
+                slot = max(self._next, now - _TOLERANCE)
                 if slot <= now:
                     break
                 await self._sleep(slot - now)

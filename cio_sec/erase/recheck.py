@@ -207,7 +207,6 @@ class _Recheck:
             verifier = Verifier(
                 journal,
                 paced_app_api(http, limiter),
-                limiter,
                 VerifyRecorder(journal, trail),
                 settings,
                 identifiers=identifiers,

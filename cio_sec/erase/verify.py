@@ -25,7 +25,8 @@ from datetime import datetime, timezone
 import httpx
 
 from cio_sec.auditlog import format_ts
-from cio_sec.client import AsyncAppApi, RetryEvent, RetryPolicy
+from cio_sec.bounds import DEFAULT_VERIFY_WINDOW
+from cio_sec.client import AsyncAppApi, RetryPolicy
 from cio_sec.erase.audit import JobTrail
 from cio_sec.erase.journal import (
     STILL_PRESENT,
@@ -43,7 +44,6 @@ from cio_sec.errors import (
     RedirectError,
     RemoteUnavailableError,
 )
-from cio_sec.settings import DEFAULT_VERIFY_WINDOW
 
 NO_APP_KEY = "no App API key: the erasure could not be read back"
 SKIPPED = "read-back skipped (--no-verify)"
@@ -147,7 +147,6 @@ class Verifier:
         self,
         journal: Journal,
         api: AsyncAppApi | None,
-        limiter: RateLimiter,
         recorder: VerifyRecorder,
         settings: VerifySettings,
         *,
@@ -156,7 +155,6 @@ class Verifier:
     ) -> None:
         self._journal = journal
         self._api = api
-        self._limiter = limiter
         self._recorder = recorder
         self._settings = settings
         self._identifiers = identifiers
@@ -233,7 +231,6 @@ class Verifier:
         first = now if person.first is None else person.first
         if reason is not None or self._api is None or identifier is None:
             return Check(person.n, person.checks, first, UNVERIFIED, reason=reason, at=_ts(now))
-        await self._limiter.acquire()
         try:
             present = await self._api.person_present(identifier, person.id_type.value)
         except (CredentialRejectedError, RedirectError) as exc:
@@ -273,37 +270,42 @@ def _ts(when: float) -> str:
 
 
 def app_limiter(rate: float) -> RateLimiter:
-    """The App API's own limiter: never two read-backs closer than ``1 / rate``.
+    """The App API's own limiter, paced just under ``rate``.
 
-    NOTE: the App API allows 10 requests/s with little or no burst, so a late read-back is
-    not caught up with the next one (that pair would arrive too close and get a 429).
+    NOTE: the App API allows 10 requests/s with little or no burst, so read-backs paced
+    at exactly that would now and then arrive too close together and draw a 429.
     """
     return RateLimiter(rate * _PACING)
+
+
+class _AppLimiterHook:
+    """The App API limiter as the client's retry driver sees it.
+
+    Every attempt waits for its slot. An isolated 429 (jitter against a bucket that holds
+    one request) only delays the request it answered; a second one within
+    `_THROTTLE_SPAN` seconds slows the limiter, since then the rate itself is too high.
+    """
+
+    def __init__(self, limiter: RateLimiter, clock: Callable[[], float]) -> None:
+        self._limiter = limiter
+        self._clock = clock
+        self._last: float | None = None
+
+    async def acquire(self) -> None:
+        """Wait for the next read-back's slot."""
+        await self._limiter.acquire()
+
+    def throttled(self, retry_after: float | None) -> None:
+        """A 429: slow down only when it is not the first in a while."""
+        now = self._clock()
+        if self._last is not None and now - self._last <= _THROTTLE_SPAN:
+            self._limiter.throttled(retry_after)
+        self._last = now
 
 
 def paced_app_api(
     http: httpx.AsyncClient, limiter: RateLimiter, *, clock: Callable[[], float] = time.monotonic
 ) -> AsyncAppApi:
-    """App API wrappers whose retries wait for the limiter too, and slow it on 429s.
-
-    An isolated 429 (jitter against a bucket that holds one request) only delays the
-    request it answered; a second one within `_THROTTLE_SPAN` seconds halves the rate,
-    since then the rate itself is too high.
-    """
-    last: list[float] = []
-
-    async def wait_then_take_slot(seconds: float) -> None:
-        await asyncio.sleep(seconds)
-        await limiter.acquire()
-
-    def on_retry(event: RetryEvent) -> None:
-        if event.status != 429:
-            return
-        now = clock()
-        if last and now - last[-1] <= _THROTTLE_SPAN:
-            limiter.throttled()
-        last[:] = [now]
-
-    return AsyncAppApi(
-        http, policy=_READ_BACK_RETRIES, sleep=wait_then_take_slot, on_retry=on_retry
-    )
+    """App API wrappers whose every attempt, retries included, waits for the limiter."""
+    hook = _AppLimiterHook(limiter, clock)
+    return AsyncAppApi(http, policy=_READ_BACK_RETRIES, limiter=hook)

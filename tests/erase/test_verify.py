@@ -135,7 +135,6 @@ def _verify(
             verifier = Verifier(
                 journal,
                 paced_app_api(http, limiter),
-                limiter,
                 VerifyRecorder(journal, trail),
                 VerifySettings(rate=200, window=window),
                 identifiers=identifiers,
@@ -191,8 +190,7 @@ def test_a_stop_keeps_what_was_read_back(sandbox: Sandbox, tmp_path: Path) -> No
     trail = JobTrail(AuditLog(tmp_path / "audit.jsonl", KEY), "j", None)
 
     async def run() -> VerifyResult:
-        limiter = RateLimiter(10)
-        verifier = Verifier(journal, None, limiter, VerifyRecorder(journal, None), VerifySettings())
+        verifier = Verifier(journal, None, VerifyRecorder(journal, None), VerifySettings())
         verifier.request_stop("terminated")
         verifier.request_stop("interrupted")  # the first reason stands
         return await verifier.run(asyncio.Event())
