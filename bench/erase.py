@@ -179,7 +179,7 @@ def main() -> None:
             for count in () if options.skip_memory else (options.small, options.large):
                 ids = write_ids(work, f"m{count}", count)
                 seconds, peak = run_erase(
-                    env, ids, "--api", "batch", "--rate", "100000", "--no-verify"
+                    env, ids, "--api", "batch", "--rate", "10000", "--no-verify"
                 )
                 rss[count] = (peak, seconds)
     finally:
