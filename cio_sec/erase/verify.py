@@ -55,6 +55,7 @@ _PACING = 0.99
 """Read-backs go out this fraction of the rate, so jitter on the way never brings two
 closer than the App API's spacing."""
 _THROTTLE_SPAN = 2.0
+_THROTTLE_COUNT = 3
 _READ_BACK_RETRIES = RetryPolicy(max_attempts=3)
 """Few: a read-back that keeps failing is tried again later in the window anyway."""
 
@@ -281,26 +282,27 @@ def app_limiter(rate: float) -> RateLimiter:
 class _AppLimiterHook:
     """The App API limiter as the client's retry driver sees it.
 
-    Every attempt waits for its slot. An isolated 429 (jitter against a bucket that holds
-    one request) only delays the request it answered; a second one within
-    `_THROTTLE_SPAN` seconds slows the limiter, since then the rate itself is too high.
+    Every attempt waits for its slot. A stray 429 (jitter against a bucket that holds one
+    request) only delays the request it answered; `_THROTTLE_COUNT` of them within
+    `_THROTTLE_SPAN` seconds slow the limiter, since then the rate itself is too high.
     """
 
     def __init__(self, limiter: RateLimiter, clock: Callable[[], float]) -> None:
         self._limiter = limiter
         self._clock = clock
-        self._last: float | None = None
+        self._recent: list[float] = []
 
     async def acquire(self) -> None:
         """Wait for the next read-back's slot."""
         await self._limiter.acquire()
 
     def throttled(self, retry_after: float | None) -> None:
-        """A 429: slow down only when it is not the first in a while."""
+        """A 429: slow down only when it is one of a run of them."""
         now = self._clock()
-        if self._last is not None and now - self._last <= _THROTTLE_SPAN:
+        self._recent = [t for t in self._recent if now - t <= _THROTTLE_SPAN] + [now]
+        if len(self._recent) >= _THROTTLE_COUNT:
             self._limiter.throttled(retry_after)
-        self._last = now
+            self._recent = []
 
 
 def paced_app_api(
