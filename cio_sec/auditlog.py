@@ -16,7 +16,15 @@ rewrite a record and recompute the chain after it; because each record names the
 hash, deleting, reordering or inserting records breaks the chain at that line.
 
 Writers hold an exclusive ``flock`` while they append, so an erase job and a rotation can share
-one trail; each group of records is one ``write`` followed by ``fsync``.
+one trail; each group of records is written whole (short writes are continued) and then
+``fsync``'d, and a write that fails raises `TrailWriteError` before anyone counts the records.
+
+A write cut off by a crash or a full disk leaves a torn tail: bytes after the last intact
+record that are not a record. The next append leaves them in place (the trail is never
+rewritten) and first writes a ``recovery`` record that chains from the last intact record
+and carries ``torn_sha256`` and ``torn_bytes``: the SHA-256 and length of every byte between
+that record and itself (the newline that ends the torn line included). `verify_chain`
+reports such a repair as a recovered torn write, not as tampering.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from cio_sec.atomicfile import write_all
 from cio_sec.errors import ConfigError, InputError
 from cio_sec.pseudonym import PseudonymKey
 
@@ -61,6 +70,19 @@ def format_ts(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+class TrailWriteError(ConfigError):
+    """The trail could not be written whole (full disk, file-size limit, I/O error)."""
+
+    @classmethod
+    def from_os_error(cls, path: Path, exc: OSError) -> TrailWriteError:
+        """Name the trail and the reason; say how the job carries on."""
+        return cls(
+            f"cannot write the audit trail {path}: {exc.strerror or exc}",
+            hint="make room on its filesystem, then run the same command again: records not "
+            "written are written then, after a recovery record for the cut-off line",
+        )
+
+
 @dataclass
 class AuditLog:
     """Appends chained records to one trail file; safe to share between processes."""
@@ -73,10 +95,13 @@ class AuditLog:
         """Chain, write and fsync a group of records; returns them as written.
 
         Each entry needs a ``type``; the chain fields are added here and may not be given.
+        A torn tail is first repaired with a ``recovery`` record (not among those returned).
+        The records count as written only when this returns.
 
         Raises:
-            ConfigError: the trail cannot be written (directory, permissions) or an entry
-                is malformed.
+            ConfigError: the trail cannot be opened or extended, or an entry is malformed.
+            TrailWriteError: the write or the fsync failed (the trail may now end in a torn
+                line, which the next append recovers).
         """
         for entry in entries:
             _check_entry(entry)
@@ -92,16 +117,17 @@ class AuditLog:
             ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            last = _last_record(fd)
-            written = self._chain(entries, last)
-            data = b"".join(_line(record) for record in written)
-            if last.torn:
-                data = b"\n" + data  # a torn tail stays as evidence; start on a fresh line
-            os.write(fd, data)
+            tail = _read_tail(fd)
+            if tail.torn is not None:
+                entries = [tail.torn.entry(), *entries]
+            written = self._chain(entries, tail)
+            write_all(fd, tail.separator + b"".join(_line(record) for record in written))
             os.fsync(fd)
-            return written
+        except OSError as exc:
+            raise TrailWriteError.from_os_error(self.path, exc) from None
         finally:
             os.close(fd)  # closing releases the lock
+        return written[1:] if tail.torn is not None else written
 
     def _chain(self, entries: Sequence[Mapping[str, Any]], last: _Tail) -> list[dict[str, Any]]:
         seq, prev = last.seq, last.hash
@@ -135,37 +161,79 @@ def _line(record: Mapping[str, Any]) -> bytes:
 
 
 @dataclass(frozen=True)
+class _Torn:
+    """The damaged bytes after the last intact record, as the recovery record describes them."""
+
+    sha256: str
+    size: int
+
+    def entry(self) -> dict[str, Any]:
+        return {"type": "recovery", "torn_sha256": self.sha256, "torn_bytes": self.size}
+
+
+@dataclass(frozen=True)
 class _Tail:
     seq: int = 0
     hash: str = GENESIS
     ts: str = ""
-    torn: bool = False
+    separator: bytes = b""
+    """A newline when the file does not end in one, so the next record starts a line."""
+    torn: _Torn | None = None
 
 
-def _last_record(fd: int) -> _Tail:
-    """The last complete record of the file, read from its end (the trail can be large)."""
+def _read_tail(fd: int) -> _Tail:
+    """Where the chain ends, read from the file's end (the trail can be large).
+
+    Raises:
+        ConfigError: no intact record near the end, or lines after it that are not cut-off
+            records (cio-sec does not extend a file it does not recognise as its trail).
+    """
     size = os.fstat(fd).st_size
     if size == 0:
         return _Tail()
     start = max(0, size - _TAIL_BYTES)
     tail = os.pread(fd, size - start, start)
-    torn = not tail.endswith(b"\n")
-    for line in reversed(tail.splitlines()):
-        found = _tail_record(line, torn=torn)
-        if found is not None:
-            return found
+    lines = tail.splitlines(keepends=True)
+    if start > 0:
+        lines = lines[1:]  # the window may begin inside a line
+    end = len(tail)
+    for line in reversed(lines):
+        record, _ = parse_record(line.removesuffix(b"\n"))
+        if record is not None:
+            links = _links(record)
+            if links is None:
+                break
+            return _after(links, tail[end:], complete=line.endswith(b"\n"))
+        if line.strip() and not line.startswith(b"{"):
+            break  # not a cut-off record: something else was written here
+        end -= len(line)
+    else:
+        if start == 0:  # a trail whose very first write was cut off
+            return _after(None, tail, complete=True)
     raise ConfigError(
         "the audit trail ends in lines that are not records; refusing to extend it",
         hint="run `cio-sec audit log verify` to find the damage",
     )
 
 
-def _tail_record(line: bytes, *, torn: bool) -> _Tail | None:
-    try:
-        record = json.loads(line)
-        return _Tail(int(record["seq"]), str(record["hash"]), str(record["ts"]), torn)
-    except (ValueError, KeyError, TypeError, RecursionError):
-        return None  # a torn or damaged line; `audit log verify` reports it
+def _links(record: Mapping[str, Any]) -> _Tail | None:
+    """The chain fields the next record builds on, if they have their written types."""
+    seq, digest, ts = record["seq"], record["hash"], record["ts"]
+    if type(seq) is not int or not isinstance(digest, str) or not isinstance(ts, str):
+        return None
+    return _Tail(seq, digest, ts)
+
+
+def _after(links: _Tail | None, rest: bytes, *, complete: bool) -> _Tail:
+    """The tail after an intact record (None: the start of the file) followed by ``rest``."""
+    ends_line = complete and (rest or b"\n").endswith(b"\n")
+    separator = b"" if ends_line else b"\n"
+    torn = None
+    if rest.strip():
+        region = rest + separator
+        torn = _Torn(hashlib.sha256(region).hexdigest(), len(region))
+    base = links or _Tail()
+    return _Tail(base.seq, base.hash, base.ts, separator, torn)
 
 
 # --------------------------------------------------------------------------- reading
@@ -178,6 +246,10 @@ class LogLine:
     number: int
     record: dict[str, Any] | None
     problem: str | None = None
+    start: int = 0
+    """Byte offset of the line in the file."""
+    end: int = 0
+    """Byte offset just after the line (its newline included)."""
 
 
 def read_lines(path: Path) -> Iterator[LogLine]:
@@ -191,25 +263,56 @@ def read_lines(path: Path) -> Iterator[LogLine]:
     except OSError as exc:
         raise InputError(f"cannot read the audit trail: {exc.strerror}", path=path) from None
     with handle:
+        offset = 0
         for number, raw in enumerate(handle, start=1):
+            start, offset = offset, offset + len(raw)
             if not raw.strip():
                 continue
-            yield _parse_line(number, raw)
+            yield _parse_line(number, raw, start, offset)
 
 
-def _parse_line(number: int, raw: bytes) -> LogLine:
+def _parse_line(number: int, raw: bytes, start: int, end: int) -> LogLine:
     if not raw.endswith(b"\n"):
-        return LogLine(number, None, "incomplete record (the write was cut off)")
+        return LogLine(number, None, "incomplete record (the write was cut off)", start, end)
+    record, problem = parse_record(raw)
+    return LogLine(number, record, problem, start, end)
+
+
+def parse_record(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """A line's record, or why it is not one (bytes as read, newline optional).
+
+    Strict where a lax parser would let a line say two things: a key given twice (which
+    value counts depends on the reader) and text that is not Unicode are refused.
+    """
     try:
-        record = json.loads(raw)
+        record = json.loads(raw, object_pairs_hook=_unique_keys)
+    except _DuplicateKeyError as exc:
+        return None, f"the key {exc.args[0]!r} appears twice in one object"
     except (ValueError, RecursionError):  # nested deeper than any record: not one
-        return LogLine(number, None, "not valid JSON")
+        return None, "not valid JSON"
     if not isinstance(record, dict):
-        return LogLine(number, None, "not a JSON object")
+        return None, "not a JSON object"
     missing = [name for name in CHAIN_FIELDS if name not in record]
     if missing:
-        return LogLine(number, None, f"missing field(s): {', '.join(missing)}")
-    return LogLine(number, record)
+        return None, f"missing field(s): {', '.join(missing)}"
+    try:
+        canonical(record)
+    except UnicodeEncodeError:  # a lone surrogate escape: no writer produces one
+        return None, "holds text that is not valid Unicode"
+    return record, None
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in found:
+            raise _DuplicateKeyError(name)
+        found[name] = value
+    return found
 
 
 # --------------------------------------------------------------------------- verifying
@@ -228,6 +331,41 @@ class ChainBreak:
 
 
 @dataclass(frozen=True)
+class RecoveredWrite:
+    """A torn write (crash, full disk) that a later ``recovery`` record accounts for."""
+
+    first_line: int
+    last_line: int
+    record: int
+    """The ``seq`` of the recovery record."""
+    size: int
+    """Bytes between the last intact record and the recovery record."""
+
+    @property
+    def lines(self) -> str:
+        """``7`` or ``7-9``."""
+        if self.first_line == self.last_line:
+            return str(self.first_line)
+        return f"{self.first_line}-{self.last_line}"
+
+    def describe(self) -> str:
+        """One sentence for people."""
+        return (
+            f"line {self.lines}: a write cut off by a crash or a full disk ({self.size} bytes, "
+            f"kept in place) was recovered by record {self.record}"
+        )
+
+    def to_json(self) -> dict[str, object]:
+        """Lines, recovery record and size."""
+        return {
+            "first_line": self.first_line,
+            "last_line": self.last_line,
+            "record": self.record,
+            "bytes": self.size,
+        }
+
+
+@dataclass(frozen=True)
 class ChainReport:
     """The result of checking a whole trail."""
 
@@ -237,6 +375,8 @@ class ChainReport:
     """The hash of the last good record (record it elsewhere to detect truncation)."""
     first_break: ChainBreak | None = None
     key_ids: tuple[str, ...] = ()
+    recovered: tuple[RecoveredWrite, ...] = ()
+    """Torn writes that recovery records account for: warnings, not breaks."""
 
     @property
     def ok(self) -> bool:
@@ -244,7 +384,7 @@ class ChainReport:
         return self.first_break is None
 
     def to_json(self) -> dict[str, object]:
-        """Counts, chain head and the first break."""
+        """Counts, chain head, the first break and the recovered torn writes."""
         return {
             "path": str(self.path),
             "records": self.records,
@@ -252,6 +392,7 @@ class ChainReport:
             "key_ids": list(self.key_ids),
             "verified": self.ok,
             "first_break": self.first_break.to_json() if self.first_break else None,
+            "recovered": [write.to_json() for write in self.recovered],
         }
 
 
@@ -262,41 +403,61 @@ def verify_chain(
 
     ``keys`` maps key ids to keys (current and previous pseudonym keys). With
     ``expect_head`` the trail must still contain that hash (recorded earlier from a
-    verification), which detects truncation and wholesale replacement.
+    verification), which detects truncation and wholesale replacement. Damaged lines are
+    a break unless the next record is a ``recovery`` record whose ``torn_sha256`` matches
+    them; then they are a recovered torn write.
 
     Raises:
         InputError: the file cannot be read.
     """
-    state = _Verifier(keys)
+    state = _Verifier(path, keys)
     for line in read_lines(path):
-        problem = state.check(line)
-        if problem is not None:
-            return state.report(path, ChainBreak(line.number, problem))
+        found = state.check(line)
+        if found is not None:
+            return state.report(found)
+    if state.damage is not None:
+        return state.report(state.damage)
     if expect_head is not None and expect_head not in state.hashes:
         missing = ChainBreak(
             state.last_line + 1,
             f"the trail no longer contains the expected head {expect_head[:16]}…: "
             "records were removed from its end or it was replaced",
         )
-        return state.report(path, missing)
-    return state.report(path, None)
+        return state.report(missing)
+    return state.report(None)
 
 
 @dataclass
 class _Verifier:
+    path: Path
     keys: Mapping[str, PseudonymKey]
     records: int = 0
     prev: str = GENESIS
     ts: str = ""
+    end: int = 0
+    """Byte offset after the last good record."""
     last_line: int = 0
+    damage: ChainBreak | None = None
+    """The first damaged line since the last good record."""
     key_ids: list[str] = field(default_factory=list)
     hashes: set[str] = field(default_factory=set)
+    recovered: list[RecoveredWrite] = field(default_factory=list)
 
-    def check(self, line: LogLine) -> str | None:
+    def check(self, line: LogLine) -> ChainBreak | None:
         self.last_line = line.number
-        if line.record is None:
-            return line.problem
         record = line.record
+        if record is None:
+            self.damage = self.damage or ChainBreak(line.number, str(line.problem))
+            return None
+        if self.damage is not None and record.get("type") != "recovery":
+            return self.damage
+        problem = self._problem(record) or self._recovery_problem(record, line)
+        if problem is not None:
+            return ChainBreak(line.number, problem)
+        self._accept(record, line)
+        return None
+
+    def _problem(self, record: Mapping[str, Any]) -> str | None:
         key = self.keys.get(str(record["key_id"]))
         if key is None:
             return f"record {record['seq']} is chained with an unknown key id {record['key_id']}"
@@ -308,16 +469,63 @@ class _Verifier:
             return f"sequence number {record['seq']} where {self.records + 1} was expected"
         if str(record["ts"]) < self.ts:
             return f"record {record['seq']} is dated before the record before it"
-        self._accept(record)
         return None
 
-    def _accept(self, record: Mapping[str, Any]) -> None:
+    def _recovery_problem(self, record: Mapping[str, Any], line: LogLine) -> str | None:
+        if record.get("type") != "recovery":
+            return None
+        digest = _region_sha256(self.path, self.end, line.start)
+        claimed = str(record.get("torn_sha256", ""))
+        if hmac.compare_digest(claimed.encode(), digest.encode()) and self.damage is not None:
+            self.recovered.append(
+                RecoveredWrite(
+                    self.damage.line, line.number - 1, record["seq"], line.start - self.end
+                )
+            )
+            return None
+        return (
+            f"record {record['seq']} recovers a torn write, but the bytes before it are not "
+            "the ones it recorded (SHA-256 differs): they were changed or removed"
+        )
+
+    def _accept(self, record: Mapping[str, Any], line: LogLine) -> None:
         self.records += 1
         self.prev = str(record["hash"])
         self.ts = str(record["ts"])
+        self.end = line.end
+        self.damage = None
         self.hashes.add(self.prev)
         if record["key_id"] not in self.key_ids:
             self.key_ids.append(str(record["key_id"]))
 
-    def report(self, path: Path, first_break: ChainBreak | None) -> ChainReport:
-        return ChainReport(path, self.records, self.prev, first_break, tuple(self.key_ids))
+    def report(self, first_break: ChainBreak | None) -> ChainReport:
+        return ChainReport(
+            self.path,
+            self.records,
+            self.prev,
+            first_break,
+            tuple(self.key_ids),
+            tuple(self.recovered),
+        )
+
+
+def _region_sha256(path: Path, start: int, end: int) -> str:
+    """SHA-256 of the file's bytes from ``start`` to ``end`` (read in chunks).
+
+    Raises:
+        InputError: the file cannot be read.
+    """
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            handle.seek(start)
+            left = end - start
+            while left > 0:
+                chunk = handle.read(min(left, 1 << 16))
+                if not chunk:
+                    break
+                digest.update(chunk)
+                left -= len(chunk)
+    except OSError as exc:
+        raise InputError(f"cannot read the audit trail: {exc.strerror}", path=path) from None
+    return digest.hexdigest()
