@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cio_sec import __version__
+from cio_sec.auditlog import AuditLog, TrailWriteError
 from cio_sec.erase.audit import JobTrail, Tally, TrailRecorder, reconcile
 from cio_sec.erase.engine import Engine, EngineResult, EngineSettings
 from cio_sec.erase.inputs import (
@@ -211,8 +212,6 @@ class _Run:
                     "add --restart to try everyone in the file again"
                 )
         require_consent(plan, self.request, self.ui, non_interactive=self.settings.non_interactive)
-        from cio_sec.auditlog import AuditLog
-
         log = AuditLog(self.settings.audit_log, keys.current)
         trail = JobTrail(log, job, ticket, run=journal.meta().get("run"))
         started = time.monotonic()
@@ -229,10 +228,13 @@ class _Run:
         finally:
             self.ui.progress_stop()
         counts = journal.counts()
-        status = "completed" if counts.left == 0 else "stopped"
+        # NOTE: an outcome counts once its trail record is written and synced: a job whose
+        # trail failed is stopped, even with nobody left, until a run writes the records.
+        status = "completed" if counts.left == 0 and outcome.error is None else "stopped"
         trail_status = "failed" if isinstance(outcome.error, RemoteUnavailableError) else status
         summary = {"erased": counts.erased, "failed": counts.failed, "invalid": counts.invalid}
-        trail.end(trail_status, summary, time.monotonic() - started)
+        if not isinstance(outcome.error, TrailWriteError):  # else it cannot take this record
+            trail.end(trail_status, summary, time.monotonic() - started)
         journal.set_meta({"status": trail_status})
         if status == "completed":
             journal.purge()
