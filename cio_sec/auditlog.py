@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from cio_sec.atomicfile import write_all
 from cio_sec.errors import ConfigError, InputError
@@ -258,17 +258,24 @@ def read_lines(path: Path) -> Iterator[LogLine]:
     Raises:
         InputError: the file cannot be opened (missing, a directory, no permission).
     """
+    with _open_trail(path) as handle:
+        yield from _lines(handle)
+
+
+def _open_trail(path: Path) -> BinaryIO:
     try:
-        handle = path.open("rb")
+        return path.open("rb")
     except OSError as exc:
         raise InputError(f"cannot read the audit trail: {exc.strerror}", path=path) from None
-    with handle:
-        offset = 0
-        for number, raw in enumerate(handle, start=1):
-            start, offset = offset, offset + len(raw)
-            if not raw.strip():
-                continue
-            yield _parse_line(number, raw, start, offset)
+
+
+def _lines(handle: BinaryIO) -> Iterator[LogLine]:
+    offset = 0
+    for number, raw in enumerate(handle, start=1):
+        start, offset = offset, offset + len(raw)
+        if not raw.strip():
+            continue
+        yield _parse_line(number, raw, start, offset)
 
 
 def _parse_line(number: int, raw: bytes, start: int, end: int) -> LogLine:
@@ -410,11 +417,12 @@ def verify_chain(
     Raises:
         InputError: the file cannot be read.
     """
-    state = _Verifier(path, keys)
-    for line in read_lines(path):
-        found = state.check(line)
-        if found is not None:
-            return state.report(found)
+    with _open_trail(path) as handle:
+        state = _Verifier(path, handle.fileno(), keys)
+        for line in _lines(handle):
+            found = state.check(line)
+            if found is not None:
+                return state.report(found)
     if state.damage is not None:
         return state.report(state.damage)
     if expect_head is not None and expect_head not in state.hashes:
@@ -430,6 +438,8 @@ def verify_chain(
 @dataclass
 class _Verifier:
     path: Path
+    fd: int
+    """The open trail, to hash a torn region again."""
     keys: Mapping[str, PseudonymKey]
     records: int = 0
     prev: str = GENESIS
@@ -474,7 +484,7 @@ class _Verifier:
     def _recovery_problem(self, record: Mapping[str, Any], line: LogLine) -> str | None:
         if record.get("type") != "recovery":
             return None
-        digest = _region_sha256(self.path, self.end, line.start)
+        digest = _region_sha256(self.fd, self.end, line.start)
         claimed = str(record.get("torn_sha256", ""))
         if hmac.compare_digest(claimed.encode(), digest.encode()) and self.damage is not None:
             self.recovered.append(
@@ -509,23 +519,9 @@ class _Verifier:
         )
 
 
-def _region_sha256(path: Path, start: int, end: int) -> str:
-    """SHA-256 of the file's bytes from ``start`` to ``end`` (read in chunks).
-
-    Raises:
-        InputError: the file cannot be read.
-    """
+def _region_sha256(fd: int, start: int, end: int) -> str:
+    """SHA-256 of the file's bytes from ``start`` to ``end``, read in chunks."""
     digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            handle.seek(start)
-            left = end - start
-            while left > 0:
-                chunk = handle.read(min(left, 1 << 16))
-                if not chunk:
-                    break
-                digest.update(chunk)
-                left -= len(chunk)
-    except OSError as exc:
-        raise InputError(f"cannot read the audit trail: {exc.strerror}", path=path) from None
+    for offset in range(start, end, _TAIL_BYTES):
+        digest.update(os.pread(fd, min(_TAIL_BYTES, end - offset), offset))
     return digest.hexdigest()
