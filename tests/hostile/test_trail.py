@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from cio_sec.audit.report import Status
+from cio_sec.audit.trail import check_trail
 from cio_sec.auditlog import AuditLog, TrailWriteError, read_lines, verify_chain
 from cio_sec.errors import ConfigError, ExitCode
 from cio_sec.pseudonym import PseudonymKey
@@ -29,8 +31,11 @@ from cio_sec.rotation_records import (
 )
 from cio_sec.sandbox import Sandbox
 from tests.conftest import CANARY
+from tests.support.apps import load_profile
 from tests.support.cli import CliHarness
 from tests.support.hostile import fill, full_filesystem, run_with_file_size_limit
+from tests.support.trails import Person as TrailPerson
+from tests.support.trails import erase_trail
 
 KEY = PseudonymKey.from_text(CANARY)
 KEYS = {KEY.key_id: KEY}
@@ -145,6 +150,8 @@ def test_a_file_size_limit_cuts_job_start_and_the_next_run_recovers(
 _APPEND = """
 import sys
 from pathlib import Path
+from cio_sec.audit.report import Status
+from cio_sec.audit.trail import check_trail
 from cio_sec.auditlog import AuditLog
 from cio_sec.errors import CioSecError
 from cio_sec.pseudonym import PseudonymKey
@@ -258,3 +265,29 @@ def test_rotation_records_under_a_file_size_limit(tmp_path: Path) -> None:
     record_rotation(tmp_path, _rotation("app_api_key"))
     assert [r.credential for r in read_rotations(tmp_path)] == ["site_id", "app_api_key"]
     assert json.loads(path.read_text().splitlines()[-1])["credential"] == "app_api_key"
+
+
+# --------------------------------------------------------------------------- forged records
+
+
+def test_a_forged_duplicate_key_fails_audit_log_verify(run_cli: CliHarness) -> None:
+    settings, _ = load_profile()
+    erase_trail(settings.audit_log, KEY, [TrailPerson("a@example.com"), TrailPerson("b@x.io")])
+    rows = settings.audit_log.read_text().splitlines(keepends=True)
+    rows[2] = '{"outcome":"failed","subject":"FORGED",' + rows[2][1:]
+    settings.audit_log.write_text("".join(rows))
+    out = run_cli("audit", "log", "verify", expect=ExitCode.CHECK_FAILED)
+    assert f"{settings.audit_log}:3: the key 'subject' appears twice in one object" in out.stdout
+    shown = run_cli("audit", "log", "show", "-f", "json", expect=ExitCode.CHECK_FAILED).json
+    assert "FORGED" not in json.dumps(shown["records"])  # never shown as a record either
+
+
+def test_the_audit_check_passes_a_recovered_trail_and_says_so() -> None:
+    settings, opener = load_profile()
+    erase_trail(settings.audit_log, KEY, [TrailPerson("a@example.com")])
+    with settings.audit_log.open("a") as handle:
+        handle.write('{"type":"action","jo')
+    AuditLog(settings.audit_log, KEY).append([{"type": "note"}])
+    result = check_trail(settings, opener)
+    assert result.status is Status.PASS
+    assert "6 records, chain verifies, 1 torn write(s) recovered" in result.evidence
