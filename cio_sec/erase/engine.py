@@ -140,12 +140,13 @@ class Engine:
         try:
             finished: asyncio.Future[list[None]] = asyncio.gather(*workers)
             stopped: asyncio.Future[bool] = asyncio.ensure_future(self._stop.wait())
-            waiters: list[asyncio.Future[Any]] = [finished, stopped, flusher, producer]
+            # NOTE: not the producer: it finishes normally once the last unit is queued.
+            waiters: list[asyncio.Future[Any]] = [finished, stopped, flusher]
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             if not finished.done():
                 grace = 0.0 if self._error is not None else self._settings.grace
                 await asyncio.wait(workers, timeout=grace)
-            for task in (*workers, *waiters):
+            for task in (*workers, producer, *waiters):
                 task.cancel()
             await asyncio.gather(finished, producer, stopped, flusher, return_exceptions=True)
             for task in (*workers, flusher, producer):
@@ -181,13 +182,18 @@ class Engine:
             self._fail(exc)
 
     async def _produce(self, queue: asyncio.Queue[list[Person] | None]) -> None:
+        try:
+            await self._queue_pending(queue)
+        except CioSecError as exc:  # a damaged journal: nobody may wait for work forever
+            self._fail(exc)
+        except Exception:
+            self.request_stop("error")  # a bug: stop the workers; run() raises it
+            raise
+
+    async def _queue_pending(self, queue: asyncio.Queue[list[Person] | None]) -> None:
         after = 0
         while True:
-            try:
-                people = self._journal.pending(after, _PENDING_CHUNK)
-            except CioSecError as exc:  # a damaged journal: nobody may wait for work forever
-                self._fail(exc)
-                return
+            people = self._journal.pending(after, _PENDING_CHUNK)
             if not people:
                 break
             after = people[-1].n

@@ -4,10 +4,13 @@ files that are not journals, and identifiers that are not text a person could ty
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -15,8 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cio_sec.auditlog import read_lines, verify_chain
-from cio_sec.erase.inputs import IdType, InputSpec, read_input
-from cio_sec.errors import ExitCode
+from cio_sec.client import build_async_track_client
+from cio_sec.erase.engine import Engine, EngineResult, EngineSettings, Recorder
+from cio_sec.erase.inputs import IdType, InputSpec, Row, read_input
+from cio_sec.erase.journal import Journal, Outcome, Person
+from cio_sec.erase.ratelimit import RateLimiter
+from cio_sec.errors import ConfigError, ExitCode
 from cio_sec.pseudonym import PseudonymKey
 from cio_sec.sandbox import Sandbox
 from tests.conftest import CANARY
@@ -226,3 +233,73 @@ def test_any_control_character_makes_an_id_invalid(before: str, control: str, af
     summary = read_input(InputSpec(ids=(value,), id_type=IdType.ID, v1_paths=False))
     assert summary.rows == 0
     assert summary.invalid == 1
+
+
+# --------------------------------------------------------------------------- the engine's own tasks
+
+
+@dataclass
+class BrokenRecorder:
+    """Commits to the journal, then fails like a full trail would (or with a bug)."""
+
+    journal: Journal
+    error: Exception
+    flushed: int = 0
+    _outcomes: list[Outcome] = field(default_factory=list)
+
+    def add(self, people: Sequence[Person], outcomes: Sequence[Outcome]) -> None:
+        self._outcomes.extend(outcomes)
+
+    def flush(self) -> None:
+        outcomes, self._outcomes = self._outcomes, []
+        if outcomes:
+            self.journal.record(outcomes)
+            self.flushed += len(outcomes)
+            raise self.error
+
+
+class BuggyJournal(Journal):
+    """A journal whose pending people cannot be read because of a bug, not damage."""
+
+    def pending(self, after: int, limit: int) -> list[Person]:
+        raise RuntimeError("a bug in reading pending people")
+
+
+def _engine_run(sandbox: Sandbox, journal: Journal, recorder: Recorder) -> EngineResult:
+    info = sandbox.info
+
+    async def main() -> EngineResult:
+        async with build_async_track_client(
+            info.track_url, info.site_id, info.track_api_key
+        ) as client:
+            engine = Engine(journal, client, RateLimiter(100), recorder, EngineSettings())
+            return await engine.run()
+
+    return asyncio.run(main())
+
+
+def _loaded(journal: Journal, count: int) -> Journal:
+    rows = (Row(n, f"p-{n}", IdType.ID) for n in range(1, count + 1))
+    journal.load(rows, KEY, {})
+    return journal
+
+
+def test_a_flush_that_fails_stops_every_request_at_once(sandbox: Sandbox) -> None:
+    journal = _loaded(Journal.open(None), 200)
+    error = ConfigError("cannot write the audit trail: No space left on device")
+    recorder = BrokenRecorder(journal, error)
+    result = _engine_run(sandbox, journal, recorder)
+    assert result.error is error
+    sent = [r for r in sandbox.requests() if r.method != "GET"]
+    # The first flush comes 0.2 s in, at 100 requests/s: far from all 400 are ever sent.
+    assert 0 < len(sent) < 100
+    assert journal.counts().left > 100  # the rest stays pending for the next run
+
+
+def test_a_bug_in_the_flusher_or_the_producer_is_raised_not_swallowed(sandbox: Sandbox) -> None:
+    journal = _loaded(Journal.open(None), 50)
+    with pytest.raises(ZeroDivisionError):
+        _engine_run(sandbox, journal, BrokenRecorder(journal, ZeroDivisionError()))
+    buggy = _loaded(BuggyJournal.open(None), 1)
+    with pytest.raises(RuntimeError, match="a bug in reading pending people"):
+        _engine_run(sandbox, buggy, BrokenRecorder(buggy, ZeroDivisionError()))
