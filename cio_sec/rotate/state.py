@@ -163,6 +163,14 @@ def clear_state(path: Path) -> None:
         path.unlink()
 
 
+def _note_holder(fd: int) -> None:
+    # The pid only makes "another rotation is running" more helpful; the lock is the flock.
+    # On a full disk it cannot be written, and the rotation's own writes then say where.
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+
+
 @contextlib.contextmanager
 def rotation_lock(path: Path) -> Iterator[None]:
     """Hold the lock of one rotation for the duration; another holder is an error.
@@ -185,8 +193,7 @@ def rotation_lock(path: Path) -> Iterator[None]:
                 f"another rotation of this credential is running (pid {holder})",
                 hint="wait for it to finish; a crashed one releases the lock by itself",
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        _note_holder(fd)
         yield
     finally:
         os.close(fd)  # closing releases the lock

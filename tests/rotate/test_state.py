@@ -22,6 +22,7 @@ from cio_sec.rotate.state import (
     state_path,
 )
 from cio_sec.rotate.steps import STEPS, Kind, Needs, operator_run
+from tests.support.hostile import fill, full_filesystem
 
 _names = st.text("abcdef_-", min_size=1, max_size=12)
 
@@ -143,3 +144,17 @@ def test_operator_steps_run_together_until_an_automated_one() -> None:
     assert operator_run(STEPS[Kind.WEBHOOK], 4)[-1].name == "deploy"
     assert operator_run(steps, len(steps) - 1) == ()
     assert [s.name for s in operator_run(steps[:5], 4)] == ["deploy"]
+
+
+def test_on_a_full_disk_the_lock_is_still_held_and_the_state_write_names_its_path(
+    tmp_path: Path,
+) -> None:
+    with full_filesystem(tmp_path / "full", size_kib=64) as full:
+        path = state_path(full, "default", "app")
+        path.parent.mkdir(parents=True)
+        fill(full)
+        with rotation_lock(path):
+            with pytest.raises(ConfigError, match="another rotation"), rotation_lock(path):
+                pass  # pragma: no cover - never entered
+            with pytest.raises(ConfigError, match=f"cannot write the rotation state {path}"):
+                save_state(path, RotationState("app", "default", "t"))
