@@ -14,7 +14,7 @@ from typing import Any
 
 from cio_sec.errors import ConfigError
 from cio_sec.stores import SecretRef, StoredValue
-from cio_sec.stores.aws_common import aws_client, call
+from cio_sec.stores.aws_common import answer_field, aws_client, call
 
 _NOT_FOUND = frozenset({"ParameterNotFound", "ParameterVersionNotFound"})
 _HINT = "use aws-ssm:/PATH/NAME, for example aws-ssm:/prod/customerio/track_api_key"
@@ -132,8 +132,8 @@ class ParameterStore:
         )
         if answer is None:
             return None
-        parameter = answer["Parameter"]
-        return StoredValue(str(parameter["Value"]), str(parameter["Version"]))
+        value = answer_field(self.ref, answer, "Parameter", "Value")
+        return StoredValue(str(value), str(answer_field(self.ref, answer, "Parameter", "Version")))
 
     def _write(self, value: str) -> StoredValue:
         answer = call(
@@ -145,4 +145,4 @@ class ParameterStore:
             Type="SecureString",
             Overwrite=True,
         )
-        return StoredValue(value, str(answer["Version"]))
+        return StoredValue(value, str(answer_field(self.ref, answer, "Version")))
