@@ -21,7 +21,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Final
 
-from cio_sec.redact import ELLIPSIS, fingerprint
+from cio_sec.redact import ELLIPSIS, legacy_fingerprint
 
 CONTEXT_LINES: Final = 10
 """A hex value counts as Customer.io's when a keyword is this many lines away or closer."""
@@ -355,7 +355,7 @@ def _service_tokens(text: _Text) -> list[Match]:
 
 
 def _match(detector: Detector, line: int, secret: str, preview: str) -> Match:
-    return Match(detector.id, line, fingerprint(secret), preview, secret)
+    return Match(detector.id, line, legacy_fingerprint(secret), preview, secret)
 
 
 def _mask(value: str) -> str:

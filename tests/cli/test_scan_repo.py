@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from cio_sec.errors import ExitCode
-from cio_sec.redact import fingerprint
+from cio_sec.redact import legacy_fingerprint as fingerprint
 from cio_sec.sandbox import Sandbox
 from tests.support.cli import CliHarness
 from tests.support.git_repos import APP_KEY, ENV_PAIR, SITE_ID, TRACK_KEY, make_repo

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cio_sec.redact import fingerprint
+from cio_sec.redact import legacy_fingerprint as fingerprint
 from cio_sec.scan_repo import detectors
 from cio_sec.scan_repo.detectors import DETECTORS, might_contain_credentials, scan_bytes
 from tests.support.git_repos import APP_KEY, OTHER_TRACK_KEY, SITE_ID, TRACK_KEY

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cio_sec.errors import InputError
-from cio_sec.redact import fingerprint
+from cio_sec.redact import legacy_fingerprint as fingerprint
 from cio_sec.scan_repo import Finding, ScanOptions, archives, scan_repo
 from tests.support.git_repos import APP_KEY, ENV_PAIR, SITE_ID, TRACK_KEY, Repo, make_repo
 
