@@ -71,7 +71,10 @@ class SecretsManagerStore:
         del environ, cwd  # AWS configuration comes from its standard chain
         name, sep, field = ref.location.partition("#")
         if not name.strip() or name != name.strip() or (sep and not field.strip()):
-            raise ConfigError(f"secret reference {str(ref)!r} is malformed", hint=_NAME_HINT)
+            raise ConfigError(
+                f"this {ref.scheme}: reference is malformed (NAME or ARN, then optionally #FIELD)",
+                hint=_NAME_HINT,
+            )
         return cls(ref, name, field if sep else None)
 
     def get(self) -> StoredValue | None:

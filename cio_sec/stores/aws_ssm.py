@@ -41,7 +41,10 @@ class ParameterStore:
         del environ, cwd  # AWS configuration comes from its standard chain
         name = ref.location
         if not name.startswith("/") or len(name) < 2 or any(c in name for c in " \t:#"):
-            raise ConfigError(f"secret reference {str(ref)!r} is malformed", hint=_HINT)
+            raise ConfigError(
+                f"this {ref.scheme}: reference is malformed (a /PATH/NAME without blanks, : or #)",
+                hint=_HINT,
+            )
         return cls(ref, name)
 
     def get(self) -> StoredValue | None:

@@ -69,7 +69,9 @@ class VaultStore:
         location, sep, field = ref.location.partition("#")
         mount, slash, path = location.strip("/").partition("/")
         if not (sep and field.strip() and slash and mount and path.strip("/")):
-            raise ConfigError(f"secret reference {str(ref)!r} is malformed", hint=_HINT)
+            raise ConfigError(
+                f"this {ref.scheme}: reference is malformed (it needs MOUNT/PATH#FIELD)", hint=_HINT
+            )
         return cls(ref, mount, path.strip("/"), field, environ)
 
     def get(self) -> StoredValue | None:

@@ -178,7 +178,7 @@ def test_set_refuses_read_only_and_empty_values(run_cli: CliHarness) -> None:
         "--store",
         "env:X",
         input="0123456789abcdef0123",
-        expect=ExitCode.CONFIG,
+        expect=ExitCode.USAGE,
     )
     assert "read-only" in outcome.stderr
     outcome = run_cli("credentials", "set", "site_id", "--stdin", input="\n", expect=2)
