@@ -130,3 +130,30 @@ def test_storing_into_the_dotenv_file_of_the_chain_by_absolute_path_does_not_war
         input="0123456789abcdef0123",
     )
     assert "will not be used" in outcome.stderr
+
+
+@pytest.mark.parametrize(
+    "option", ["--" + CANARY, "--" + CANARY + "=x", "-" + CANARY, "--0123456789abcdef0123"]
+)
+def test_a_key_typed_as_an_option_is_never_echoed(run_cli: CliHarness, option: str) -> None:
+    outcome = run_cli("credentials", "set", "track_api_key", option, expect=ExitCode.USAGE)
+    assert "0123456789abcdef0123" not in outcome.stderr
+    assert "No such option" in outcome.stderr
+
+
+def test_a_mistyped_option_is_still_shown(run_cli: CliHarness) -> None:
+    outcome = run_cli("credentials", "set", "track_api_key", "--stdn", expect=ExitCode.USAGE)
+    assert "No such option: --stdn" in outcome.stderr
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_password_in_the_probe_url_is_never_echoed(
+    run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    monkeypatch.setenv("CUSTOMERIO_WEBHOOK_SECRET", "abcdefabcdefabcdef01")
+    url = f"http://user:{CANARY}@127.0.0.1:9/hook"
+    outcome = run_cli("verify-webhook", "probe", url, "-f", fmt, expect=ExitCode.REMOTE)
+    assert "127.0.0.1:9" in outcome.stdout + outcome.stderr
+    encoded = f"http://user:{CANARY[:5]}%40{CANARY[5:]}@127.0.0.1:9/hook"
+    outcome = run_cli("verify-webhook", "probe", encoded, "-f", fmt, expect=ExitCode.REMOTE)
+    assert CANARY[5:] not in outcome.stdout + outcome.stderr
