@@ -7,6 +7,7 @@ faulted or logged; every error it answers has the ``{"meta": {"error": "..."}}``
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 from urllib.parse import unquote_to_bytes
 
 from cio_sec.sandbox.models import ADMIN_PREFIX, ClientError, Faults, SandboxInfo
@@ -74,6 +75,24 @@ class Admin:
             return json_response(
                 200, {"app_api_key": key, "workspace_id": self.state.app_keys[key]}
             )
+        if resource == "workspaces":
+            allow(method, ("POST",))
+            name, region, identifiers = _new_workspace(
+                json_object(request.body, what="request body")
+            )
+            try:
+                created = self.state.add_workspace(name, region, identifiers)
+            except ValueError as exc:
+                raise ClientError(400, str(exc)) from None
+            keys = self.state.add_track_keys(created.id, None)
+            return json_response(
+                200,
+                {
+                    "workspace_id": created.id,
+                    "site_id": keys.site_id,
+                    "track_api_key": keys.track_api_key,
+                },
+            )
         if resource == "people":
             allow(method, ("GET",))
             workspace_id = query_int(request, "workspace_id")
@@ -120,3 +139,15 @@ def _workspace_arguments(doc: dict[str, object]) -> tuple[int | None, str | None
     if region is not None and not isinstance(region, str):
         raise ClientError(400, "region must be a string")
     return workspace_id, region
+
+
+def _new_workspace(doc: dict[str, object]) -> tuple[str | None, str | None, str]:
+    unknown = set(doc) - {"name", "region", "identifiers"}
+    if unknown:
+        raise ClientError(400, f"unknown field(s): {', '.join(sorted(unknown))}")
+    values = [doc.get(field) for field in ("name", "region", "identifiers")]
+    for field, value in zip(("name", "region", "identifiers"), values, strict=True):
+        if value is not None and not isinstance(value, str):
+            raise ClientError(400, f"{field} must be a string")
+    name, region, identifiers = (cast("str | None", value) for value in values)
+    return name, region, identifiers or "email_or_id"

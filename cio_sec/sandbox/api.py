@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Final
 
@@ -12,7 +13,9 @@ from cio_sec.sandbox.models import (
     MAX_IDENTIFIER_BYTES,
     ClientError,
 )
-from cio_sec.sandbox.people import IDENTIFIER_KINDS, Workspace, classify
+from cio_sec.sandbox.people import IDENTIFIER_KINDS, Person, Workspace
+from cio_sec.sandbox.search import search
+from cio_sec.sandbox.state import State
 from cio_sec.sandbox.wire import (
     EMPTY_OK,
     Request,
@@ -48,7 +51,7 @@ def _batch_error(index: int, reason: str, field_name: str, message: str) -> dict
 
 
 def _batch_operation(
-    index: int, item: object
+    index: int, item: object, setting: str
 ) -> tuple[tuple[str, str, str, dict[str, object]] | None, dict[str, object] | None]:
     """Validate one batch item: ((action, kind, value, attributes), None) or (None, error)."""
     if not isinstance(item, dict):
@@ -68,6 +71,9 @@ def _batch_operation(
         message = "identifiers must hold exactly one of id, email, cio_id"
         return None, _batch_error(index, "invalid", "identifiers", message)
     ((kind, value),) = identifiers.items()
+    if kind == "email" and setting == "id":
+        message = "email is not an identifier in this workspace (identifiers: id)"
+        return None, _batch_error(index, "invalid", "identifiers.email", message)
     if isinstance(value, int) and not isinstance(value, bool) and kind != "email":
         value = str(value)
     if not isinstance(value, str) or not value:
@@ -83,10 +89,22 @@ def _batch_operation(
 
 
 class Api:
-    """Track and App handlers; all run with the state lock held, after authentication."""
+    """Track and App handlers; all run with the state lock held, after authentication.
 
-    def __init__(self, base_url: Callable[[], str]) -> None:
-        self.base_url = base_url
+    `track_url(region)` is the sandbox's Track base URL for a region.
+    """
+
+    def __init__(self, state: State, track_url: Callable[[str], str]) -> None:
+        self.state = state
+        self.track_url = track_url
+
+    def _erase(self, action: str, workspace: Workspace, kind: str, value: str) -> None:
+        """Delete or suppress, unless the `ignore_delete_rate` fault loses the request."""
+        faults = self.state.faults
+        if self.state.draw(faults.ignore_delete_rate):
+            return
+        erase = workspace.delete if action == "delete" else workspace.suppress
+        erase(kind, value, lag=faults.delete_lag_ms / 1000.0, now=time.monotonic())
 
     # Track -------------------------------------------------------------------------
 
@@ -100,22 +118,22 @@ class Api:
         """
         if route == "region":
             doc = {
-                "url": self.base_url(),
+                "url": self.track_url(workspace.region),
                 "region": workspace.region,
                 "environment_id": workspace.id,
             }
             return json_response(200, doc)
         if route == "batch":
             return self.batch(request, workspace)
-        kind, value = classify(_check_identifier(identifier or ""))
+        kind, value = workspace.classify(_check_identifier(identifier or ""))
         if route == "customer":
             if request.method == "DELETE":
-                workspace.delete(kind, value)
+                self._erase("delete", workspace, kind, value)
             else:
                 attributes = json_object(request.body, what="request body")
                 workspace.identify(kind, value, attributes)
         elif route == "suppress":
-            workspace.suppress(kind, value)
+            self._erase("suppress", workspace, kind, value)
         elif route == "unsuppress":
             workspace.unsuppress(kind, value)
         else:
@@ -140,7 +158,7 @@ class Api:
             raise ClientError(400, "batch must be a list")
         errors: list[dict[str, object]] = []
         for index, item in enumerate(items):
-            operation, error = _batch_operation(index, item)
+            operation, error = _batch_operation(index, item, workspace.identifiers)
             if operation is not None:
                 action, kind, value, attributes = operation
                 if action == "identify":
@@ -148,10 +166,8 @@ class Api:
                         workspace.identify(kind, value, attributes)
                     except ClientError as exc:
                         error = _batch_error(index, "invalid", "attributes", exc.message)
-                elif action == "delete":
-                    workspace.delete(kind, value)
-                elif action == "suppress":
-                    workspace.suppress(kind, value)
+                elif action in ("delete", "suppress"):
+                    self._erase(action, workspace, kind, value)
                 else:
                     workspace.unsuppress(kind, value)
             if error is not None:
@@ -165,28 +181,56 @@ class Api:
     ) -> Response:
         """Answer an App API route for the workspace the key opens.
 
+        The key belongs to that workspace's account: ``/v1/workspaces`` lists all of the
+        account's workspaces; people routes answer for the key's own workspace, since App
+        keys are workspace-scoped (the App API spec says so of its bearer keys).
+
         Raises:
-            ClientError: a bad query or identifier, or an unknown person (404).
+            ClientError: a bad query, body or identifier, or an unknown person (404).
         """
         if route == "workspaces":
-            return json_response(200, {"workspaces": [workspace.summary()]})
+            listed = [ws.summary() for ws in self.state.account_workspaces(workspace)]
+            return json_response(200, {"workspaces": listed})
         query = parse_query(request)
+        now = time.monotonic()
+        if route == "search" and request.method == "POST":
+            return json_response(200, search(workspace, request.body, query, now))
         if route == "search":
             email = (query.get("email") or [""])[-1]
             if not email:
                 raise ClientError(400, "email is required", errors_shape=False)
-            person = workspace.find("email", email)
+            person = workspace.visible("email", email, now)
             results = [] if person is None else [person.identifiers()]
             return json_response(200, {"results": results})
+        return json_response(
+            200, {"customer": _customer(self._read_back(workspace, query, identifier, now))}
+        )
+
+    def _read_back(
+        self,
+        workspace: Workspace,
+        query: dict[str, list[str]],
+        identifier: str | None,
+        now: float,
+    ) -> Person:
         id_type = (query.get("id_type") or ["id"])[-1]
-        if id_type not in IDENTIFIER_KINDS:
-            raise ClientError(400, f"id_type {id_type} is not enabled", errors_shape=False)
+        enabled = ("id", "cio_id") if workspace.identifiers == "id" else IDENTIFIER_KINDS
+        if id_type not in enabled:
+            raise ClientError(
+                400, f"id_type {id_type} is not enabled in this workspace", errors_shape=False
+            )
         value = _check_identifier(identifier or "")
         if id_type == "cio_id" and value.startswith("cio_"):
             value = value[4:]
-        person = workspace.find(id_type, value)
+        person = workspace.visible(id_type, value, now)
         if person is None:
             raise ClientError(404, "person not found", errors_shape=False)
-        attributes = {**person.attributes, **person.identifiers()}
-        customer = {"id": person.id, "identifiers": person.identifiers(), "attributes": attributes}
-        return json_response(200, {"customer": customer})
+        return person
+
+
+def _customer(person: Person) -> dict[str, object]:
+    """Return a person as ``GET /v1/customers/{id}/attributes`` answers (``customer``)."""
+    identifiers = person.identifiers()
+    present = {name: value for name, value in identifiers.items() if value is not None}
+    attributes = {**person.attributes, **present}
+    return {"id": person.id, "identifiers": identifiers, "attributes": attributes}

@@ -33,15 +33,17 @@ class Connections:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Serve one connection until it closes (the `asyncio.start_server` callback)."""
+    async def serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, region: str = "us"
+    ) -> None:
+        """Serve one connection to `region`'s host until it closes (a `start_server` callback)."""
         task = cast("asyncio.Task[None]", asyncio.current_task())
         self._tasks.add(task)
         idle = _IdleTimer(asyncio.get_running_loop(), task, self._idle_timeout)
         # asyncio sets TCP_NODELAY already; be explicit, since every response depends on it.
         writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
-            await self._converse(reader, writer, idle)
+            await self._converse(reader, writer, idle, region)
         except asyncio.CancelledError:
             # The sandbox is stopping, or the connection sat idle. NOTE: ending normally rather
             # than as cancelled keeps Python 3.11's stream callback from logging an error.
@@ -59,6 +61,7 @@ class Connections:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         idle: _IdleTimer,
+        region: str,
     ) -> None:
         while True:
             idle.arm()
@@ -72,7 +75,7 @@ class Connections:
             if request is None:
                 return
             try:
-                response = await self._router.respond(request)
+                response = await self._router.respond(request, region)
             except Exception:  # noqa: BLE001 - one bad request must never stop the server
                 request.keep_alive = False
                 response = json_response(500, {"meta": {"error": "internal sandbox error"}})

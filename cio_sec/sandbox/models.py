@@ -14,6 +14,7 @@ MAX_IDENTIFIER_BYTES: Final = 150
 MAX_EVENT_NAME_BYTES: Final = 100
 MAX_BATCH_BYTES: Final = 500 * 1024
 MAX_BATCH_ITEM_BYTES: Final = 32 * 1024
+WRONG_REGION_ANSWERS: Final = ("401", "redirect")
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,8 @@ class SandboxInfo:
     """Where a running sandbox listens and its default credentials.
 
     `cio-sec sandbox` prints `to_json()` as one JSON line; it deliberately carries the keys,
-    which are random per run and valid only against this sandbox.
+    which are random per run and valid only against this sandbox. The ``_eu`` URLs are the
+    EU host (a second port of the same sandbox, same state).
     """
 
     track_url: str
@@ -31,6 +33,8 @@ class SandboxInfo:
     track_api_key: str
     app_api_key: str
     webhook_signing_key: str
+    track_url_eu: str = ""
+    app_url_eu: str = ""
 
     def to_json(self) -> dict[str, str]:
         """Return the info as a JSON-ready dict (keys included)."""
@@ -42,6 +46,8 @@ class SandboxInfo:
             "track_api_key": self.track_api_key,
             "app_api_key": self.app_api_key,
             "webhook_signing_key": self.webhook_signing_key,
+            "track_url_eu": self.track_url_eu,
+            "app_url_eu": self.app_url_eu,
         }
 
 
@@ -66,16 +72,18 @@ class KeySet:
 class Faults:
     """Faults injected into Track and App requests (never admin ones); defaults: none.
 
-    Per request the order is drop, latency, rate limit, throttle, error.
+    Per request the order is drop, latency, rate limit, App rate limit, throttle, redirect,
+    error; `ignore_delete_rate`, `delete_lag_ms` and `app_wrong_region` act in the handlers.
 
     Raises:
-        ValueError: a rate outside [0, 1], a status outside 400-599, or a negative or
-            non-finite duration.
+        ValueError: a rate outside [0, 1], a status outside 400-599, a negative or
+            non-finite duration, or an unknown `app_wrong_region`.
     """
 
     error_rate: float = 0.0
     """Fraction of API requests answered with `error_status`."""
     error_status: int = 503
+    """522 and 524 (CDN edge timeouts) come with an HTML body, as Cloudflare sends them."""
     throttle_rate: float = 0.0
     """Fraction of API requests answered 429 with ``Retry-After``."""
     retry_after: float | None = 1.0
@@ -88,9 +96,19 @@ class Faults:
     """Enforced requests/s over all API requests (token bucket, burst max(1, rate/10))."""
     seed: int | None = None
     """Seed for the fault sequence; None continues the sandbox's own random sequence."""
+    ignore_delete_rate: float = 0.0
+    """Fraction of deletes and suppresses (v1, and v2 batch items) answered but not done."""
+    delete_lag_ms: float = 0.0
+    """Milliseconds a deleted or suppressed person stays visible to the App API."""
+    app_rate_limit: float | None = None
+    """Enforced requests/s over App API requests only (its own bucket; the real one is 10)."""
+    redirect_rate: float = 0.0
+    """Fraction of API requests answered 301 or 302 to the other region's host."""
+    app_wrong_region: str = "401"
+    """How the App API answers a key of the other region: ``"401"`` or ``"redirect"`` (301)."""
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "throttle_rate", "drop_rate"):
+        for name in _RATE_FIELDS:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"faults.{name} must be between 0 and 1, not {value!r}")
@@ -98,20 +116,31 @@ class Faults:
             raise ValueError(f"faults.error_status must be 400-599, not {self.error_status!r}")
         if self.retry_after is not None and not 0.0 <= self.retry_after < math.inf:
             raise ValueError(f"faults.retry_after must be >= 0, not {self.retry_after!r}")
-        if not 0.0 <= self.latency_ms < math.inf:
-            raise ValueError(f"faults.latency_ms must be >= 0, not {self.latency_ms!r}")
-        if self.rate_limit is not None and not 0.0 < self.rate_limit < math.inf:
-            raise ValueError(f"faults.rate_limit must be > 0, not {self.rate_limit!r}")
+        for name in ("latency_ms", "delete_lag_ms"):
+            value = getattr(self, name)
+            if not 0.0 <= value < math.inf:
+                raise ValueError(f"faults.{name} must be >= 0, not {value!r}")
+        for name in ("rate_limit", "app_rate_limit"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 < value < math.inf:
+                raise ValueError(f"faults.{name} must be > 0, not {value!r}")
+        if self.app_wrong_region not in WRONG_REGION_ANSWERS:
+            raise ValueError(
+                f"faults.app_wrong_region must be one of {', '.join(WRONG_REGION_ANSWERS)}, "
+                f"not {self.app_wrong_region!r}"
+            )
 
     @property
     def active(self) -> bool:
-        """Whether any fault is configured."""
+        """Whether any fault that acts before the handlers is configured."""
         return bool(
             self.error_rate
             or self.throttle_rate
             or self.latency_ms
             or self.drop_rate
+            or self.redirect_rate
             or self.rate_limit is not None
+            or self.app_rate_limit is not None
         )
 
     @classmethod
@@ -136,6 +165,11 @@ class Faults:
             drop_rate=_json_float(doc, "drop_rate", default.drop_rate),
             rate_limit=_json_optional_float(doc, "rate_limit", default.rate_limit),
             seed=_json_optional_int(doc, "seed", default.seed),
+            ignore_delete_rate=_json_float(doc, "ignore_delete_rate", default.ignore_delete_rate),
+            delete_lag_ms=_json_float(doc, "delete_lag_ms", default.delete_lag_ms),
+            app_rate_limit=_json_optional_float(doc, "app_rate_limit", default.app_rate_limit),
+            redirect_rate=_json_float(doc, "redirect_rate", default.redirect_rate),
+            app_wrong_region=_json_str(doc, "app_wrong_region", default.app_wrong_region),
         )
 
     def to_json(self) -> dict[str, object]:
@@ -152,7 +186,26 @@ _FAULT_FIELDS: Final = (
     "drop_rate",
     "rate_limit",
     "seed",
+    "ignore_delete_rate",
+    "delete_lag_ms",
+    "app_rate_limit",
+    "redirect_rate",
+    "app_wrong_region",
 )
+_RATE_FIELDS: Final = (
+    "error_rate",
+    "throttle_rate",
+    "drop_rate",
+    "ignore_delete_rate",
+    "redirect_rate",
+)
+
+
+def _json_str(doc: dict[str, object], name: str, default: str) -> str:
+    value = doc.get(name, default)
+    if not isinstance(value, str):
+        raise ValueError(f"faults.{name} must be a string")
+    return value
 
 
 def _json_optional_float(doc: dict[str, object], name: str, default: float | None) -> float | None:

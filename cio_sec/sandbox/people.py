@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
 from cio_sec.sandbox.models import ClientError
 
 IDENTIFIER_KINDS: Final = ("id", "email", "cio_id")
+IDENTIFIER_SETTINGS: Final = ("email_or_id", "id")
+"""A workspace reads a path identifier by shape (``email_or_id``) or always as an id."""
 
 
 @dataclass
@@ -43,21 +46,41 @@ def _suppression_key(kind: str, value: str) -> str:
     return value.lower() if kind == "email" else _path_form(kind, value)
 
 
-def classify(identifier: str) -> tuple[str, str]:
-    """Return (kind, value) of a path identifier, by shape as Customer.io does."""
-    if "@" in identifier:
-        return "email", identifier
+def classify(identifier: str, setting: str = "email_or_id") -> tuple[str, str]:
+    """Return (kind, value) of a path identifier, as a workspace with `setting` reads it.
+
+    By shape in ``email_or_id`` workspaces, as Customer.io does; in ``id`` workspaces an
+    ``@`` means nothing, so ``a@b.c`` is an id. ``cio_`` always names a cio_id.
+    """
     if identifier.startswith("cio_"):
         return "cio_id", identifier[4:]
+    if "@" in identifier and setting == "email_or_id":
+        return "email", identifier
     return "id", identifier
 
 
 class Workspace:
-    """People, suppressions, deletions and event counts of one workspace."""
+    """People, suppressions, deletions and event counts of one workspace.
 
-    def __init__(self, workspace_id: int, region: str, next_cio_id: Callable[[], str]) -> None:
+    A person deleted while a lag is set stays visible to `visible` (the App API's view)
+    until the lag has passed, as Customer.io's deletions take a while to show.
+    """
+
+    def __init__(
+        self,
+        workspace_id: int,
+        region: str,
+        next_cio_id: Callable[[], str],
+        *,
+        account_id: int = 0,
+        name: str | None = None,
+        identifiers: str = "email_or_id",
+    ) -> None:
         self.id = workspace_id
         self.region = region
+        self.account_id = account_id
+        self.name = name or f"Sandbox workspace {workspace_id}"
+        self.identifiers = identifiers
         self._next_cio_id = next_cio_id
         self.people: dict[str, Person] = {}
         self.by_id: dict[str, Person] = {}
@@ -65,6 +88,28 @@ class Workspace:
         self.suppressed: set[str] = set()
         self.deleted: list[str] = []
         self.events = 0
+        self._lagging: deque[tuple[float, Person]] = deque()
+
+    def classify(self, identifier: str) -> tuple[str, str]:
+        """Return (kind, value) of a path identifier under this workspace's setting."""
+        return classify(identifier, self.identifiers)
+
+    def visible(self, kind: str, value: str, now: float) -> Person | None:
+        """Return the person the App API finds at monotonic time `now` (lagging ones too)."""
+        person = self.find(kind, value)
+        if person is not None:
+            return person
+        for until, ghost in reversed(self._lagging):
+            if until > now and _matches(ghost, kind, value):
+                return ghost
+        return None
+
+    def everyone_visible(self, now: float) -> Iterator[Person]:
+        """Yield the people the App API lists at `now`: live ones and lagging deleted ones."""
+        yield from self.people.values()
+        for until, ghost in self._lagging:
+            if until > now and ghost.cio_id not in self.people:
+                yield ghost
 
     def find(self, kind: str, value: str) -> Person | None:
         """Return the person an identifier of `kind` names (emails match case-blind)."""
@@ -133,29 +178,47 @@ class Workspace:
             if person.email is not None:
                 self.by_email[person.email.lower()] = person
 
-    def _remove(self, person: Person) -> None:
+    def _remove(self, person: Person, *, lag: float, now: float) -> None:
         del self.people[person.cio_id]
         if person.id is not None:
             del self.by_id[person.id]
         if person.email is not None:
             del self.by_email[person.email.lower()]
+        lagging = self._lagging
+        while lagging and lagging[0][0] <= now:
+            lagging.popleft()
+        if lag > 0:
+            lagging.append((now + lag, person))
 
-    def delete(self, kind: str, value: str) -> None:
-        """Delete a person if they exist; always record the deletion request."""
+    def delete(self, kind: str, value: str, *, lag: float = 0.0, now: float = 0.0) -> None:
+        """Delete a person if they exist; record the request either way.
+
+        `lag` seconds from `now` (monotonic) the person stays visible to the App API.
+        """
         person = self.find(kind, value)
         if person is not None:
-            self._remove(person)
+            self._remove(person, lag=lag, now=now)
         self.deleted.append(_path_form(kind, value))
 
-    def suppress(self, kind: str, value: str) -> None:
-        """Delete a person and block the identifier (plus their id and email when known)."""
+    def suppress(self, kind: str, value: str, *, lag: float = 0.0, now: float = 0.0) -> None:
+        """Delete a person and block their identifiers; an unknown identifier changes nothing.
+
+        `lag` seconds from `now` (monotonic) the person stays visible to the App API.
+        """
         person = self.find(kind, value)
-        if person is not None:
-            self._remove(person)
-            if person.id is not None:
-                self.suppressed.add(person.id)
-            if person.email is not None:
-                self.suppressed.add(person.email.lower())
+        # The Track spec describes suppress as "Delete a customer profile and prevent the
+        # person's identifier(s) from being re-added": it acts on a profile and blocks that
+        # profile's identifiers. With no profile there is nothing to delete and no person
+        # whose identifiers could be blocked, and the docs say nothing more (reference §1,
+        # open item 4). So the sandbox answers 200 and changes nothing: a 2xx here must
+        # never be read as proof that someone was erased or will stay blocked.
+        if person is None:
+            return
+        self._remove(person, lag=lag, now=now)
+        if person.id is not None:
+            self.suppressed.add(person.id)
+        if person.email is not None:
+            self.suppressed.add(person.email.lower())
         self.suppressed.add(_suppression_key(kind, value))
 
     def unsuppress(self, kind: str, value: str) -> None:
@@ -178,11 +241,18 @@ class Workspace:
         }
 
     def summary(self) -> dict[str, object]:
-        """Return the workspace as ``GET /v1/workspaces`` lists it."""
+        """Return the workspace as ``GET /v1/workspaces`` lists it (no region, as documented)."""
         return {
             "id": self.id,
-            "name": f"Sandbox workspace {self.id}",
-            "region": self.region,
+            "name": self.name,
             "people": len(self.people),
             "messages_sent": 0,
         }
+
+
+def _matches(person: Person, kind: str, value: str) -> bool:
+    if kind == "email":
+        return person.email is not None and person.email.lower() == value.lower()
+    if kind == "cio_id":
+        return person.cio_id == value
+    return person.id == value

@@ -11,7 +11,7 @@ from urllib.parse import unquote_to_bytes
 
 from cio_sec.sandbox.admin import Admin
 from cio_sec.sandbox.api import Api
-from cio_sec.sandbox.models import ADMIN_PREFIX, ClientError, Faults, SandboxInfo
+from cio_sec.sandbox.models import ADMIN_PREFIX, REGIONS, ClientError, Faults, SandboxInfo
 from cio_sec.sandbox.people import Workspace
 from cio_sec.sandbox.state import State
 from cio_sec.sandbox.wire import (
@@ -19,10 +19,13 @@ from cio_sec.sandbox.wire import (
     Request,
     Response,
     allow,
+    json_bytes,
     json_response,
 )
 
 _UNAUTHORIZED: Final = {"meta": {"error": "Unauthorized request"}}
+_WRONG_DATACENTER: Final = {"errors": [{"detail": "wrong datacenter"}]}
+_EDGE_STATUSES: Final = {522: "Connection timed out", 524: "A timeout occurred"}
 _TRACK_ROUTES: Final = {
     "region": ("GET",),
     "customer": ("PUT", "DELETE"),
@@ -33,7 +36,7 @@ _TRACK_ROUTES: Final = {
 }
 _APP_ROUTES: Final = {
     "workspaces": ("GET",),
-    "search": ("GET",),
+    "search": ("GET", "POST"),
     "attributes": ("GET",),
 }
 
@@ -60,24 +63,47 @@ def _match_api(path: str) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _edge_timeout(status: int) -> Response:
+    """Return a CDN edge timeout page (522, 524): HTML, as the edge answers it, never JSON."""
+    title = _EDGE_STATUSES[status]
+    page = (
+        f"<!DOCTYPE html>\n<html><head><title>{title} | Error {status}</title></head>\n"
+        f"<body><h1>Error {status}</h1><p>{title}</p></body></html>\n"
+    )
+    return Response(status, page.encode(), content_type="text/html; charset=UTF-8")
+
+
+def _redirect(status: int, location: str, body: bytes = b"") -> Response:
+    content_type = "application/json" if body else ""
+    return Response(status, body, f"Location: {location}\r\n", content_type)
+
+
+def _other(region: str) -> str:
+    return REGIONS[1 - REGIONS.index(region)]
+
+
 class Router:
     """Answers parsed requests: admin ones directly, API ones through faults and auth.
 
+    `url(region)` is the sandbox's base URL for a region's host (Track and App share it).
     Every API request is recorded in the state's log, dropped ones included (status 0).
     """
 
     def __init__(
-        self, state: State, base_url: Callable[[], str], info: Callable[[], SandboxInfo]
+        self, state: State, url: Callable[[str], str], info: Callable[[], SandboxInfo]
     ) -> None:
         self.state = state
-        self.api = Api(base_url)
+        self.url = url
+        self.api = Api(state, url)
         self.admin = Admin(state, info)
 
-    async def respond(self, request: Request) -> Response | None:
+    async def respond(self, request: Request, host_region: str = "us") -> Response | None:
         """Return the answer to a request; None when a fault drops the connection instead.
 
-        Per API request: drop, latency, rate limit, throttle, error (the `Faults` order),
-        then authentication and the handler; the outcome is recorded either way.
+        `host_region` is the region of the host (port) the request came in on. Per API
+        request: drop, latency, rate limit, App rate limit, throttle, redirect, error (the
+        `Faults` order), then authentication, the region check and the handler; the outcome
+        is recorded either way.
         """
         path = request.path
         if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
@@ -108,13 +134,19 @@ class Router:
                     return None
             if faults.latency_ms:
                 await asyncio.sleep(faults.latency_ms / 1000.0)
-            response = self._fault_response(faults)
+            response = self._fault_response(faults, request, host_region)
         with state.lock:
             auth, scheme, workspace = state.authenticate(request.headers.get("authorization"))
             if response is None:
                 response = _handle(
                     lambda: self.route(
-                        request, route, identifier, scheme, workspace, bad_identifier=bad_identifier
+                        request,
+                        route,
+                        identifier,
+                        scheme,
+                        workspace,
+                        bad_identifier=bad_identifier,
+                        host_region=host_region,
                     )
                 )
             state.record(
@@ -122,15 +154,34 @@ class Router:
             )
         return response
 
-    def _fault_response(self, faults: Faults) -> Response | None:
+    def _fault_response(
+        self, faults: Faults, request: Request, host_region: str
+    ) -> Response | None:
         state = self.state
+        app = not request.path.startswith("/api/")
         with state.lock:
             wait = None if faults.rate_limit is None else state.take_token(faults.rate_limit)
-            throttled = wait is None and state.draw(faults.throttle_rate)
-            failed = wait is None and not throttled and state.draw(faults.error_rate)
+            app_wait = (
+                state.take_token(faults.app_rate_limit, "app")
+                if wait is None and app and faults.app_rate_limit is not None
+                else None
+            )
+            passed = wait is None and app_wait is None
+            throttled = passed and state.draw(faults.throttle_rate)
+            redirected = passed and not throttled and state.draw(faults.redirect_rate)
+            permanent = redirected and state.draw(0.5)
+            failed = passed and not throttled and not redirected and state.draw(faults.error_rate)
         if wait is not None:
             extra = f"Retry-After: {max(1, math.ceil(wait))}\r\n"
             return json_response(429, {"meta": {"error": "rate limit exceeded"}}, extra)
+        if app_wait is not None:
+            # The App API's documented 429: an errors list, and Retry-After (at least 1).
+            extra = f"Retry-After: {max(1, math.ceil(app_wait))}\r\n"
+            limit = f"rate limited to {faults.app_rate_limit:g} requests per 1s"
+            return json_response(429, {"errors": [{"detail": limit, "status": "429"}]}, extra)
+        if redirected:
+            location = self.url(_other(host_region)) + request.target
+            return _redirect(301 if permanent else 302, location)
         if throttled:
             extra = (
                 ""
@@ -140,6 +191,8 @@ class Router:
             return json_response(
                 429, {"meta": {"error": "too many requests (sandbox fault)"}}, extra
             )
+        if failed and faults.error_status in _EDGE_STATUSES:
+            return _edge_timeout(faults.error_status)
         if failed:
             return json_response(faults.error_status, {"meta": {"error": "injected sandbox fault"}})
         return None
@@ -153,8 +206,14 @@ class Router:
         workspace: Workspace | None,
         *,
         bad_identifier: bool,
+        host_region: str = "us",
     ) -> Response:
         """Answer an API request that no fault intercepted (401 unless the key fits the route).
+
+        A key of the other region gets what Customer.io answers (reference §0): on Track, an
+        EU key on the US host is redirected (301, same path) and a US key on the EU host is
+        401; on the App API, 401, or with the ``app_wrong_region: "redirect"`` fault a 301 to
+        the other host saying "wrong datacenter". The region lookup answers on either host.
 
         Raises:
             ClientError: an unknown route (404) or an invalid request.
@@ -166,11 +225,21 @@ class Router:
         allow(request.method, _TRACK_ROUTES[route] if track else _APP_ROUTES[route])
         if workspace is None or scheme != ("basic" if track else "bearer"):
             return json_response(401, _UNAUTHORIZED)
+        if workspace.region != host_region and route != "region":
+            return self._wrong_region(request, workspace.region, track=track)
         if bad_identifier:
             raise ClientError(400, "identifier is not valid UTF-8")
         if track:
             return self.api.track(route, request, workspace, identifier)
         return self.api.app(route, request, workspace, identifier)
+
+    def _wrong_region(self, request: Request, region: str, *, track: bool) -> Response:
+        location = self.url(region) + request.target
+        if track and region == "eu":
+            return _redirect(301, location)
+        if not track and self.state.faults.app_wrong_region == "redirect":
+            return _redirect(301, location, json_bytes(_WRONG_DATACENTER))
+        return json_response(401, _UNAUTHORIZED)
 
 
 def _handle(handler: Callable[[], Response]) -> Response:

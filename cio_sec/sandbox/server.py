@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import math
 import secrets
@@ -19,11 +20,13 @@ from cio_sec.sandbox.models import (
     ADMIN_PREFIX,
     LOOPBACK,
     REGIONS,
+    ClientError,
     Faults,
     KeySet,
     RecordedRequest,
     SandboxInfo,
 )
+from cio_sec.sandbox.people import Workspace
 from cio_sec.sandbox.routes import Router
 from cio_sec.sandbox.state import State
 from cio_sec.sandbox.wire import MAX_HEAD_BYTES, json_bytes
@@ -33,7 +36,9 @@ _STOP_TIMEOUT: Final = 10.0
 
 
 class Sandbox:
-    """A Customer.io API emulator listening on 127.0.0.1 (Track, App and admin on one port).
+    """A Customer.io API emulator on 127.0.0.1: a US host and an EU host, one state.
+
+    Each host is one port serving Track, App and admin; `region` is the default account's.
 
     Use it as a context manager (the server runs in a daemon thread with its own event loop)
     or, from the CLI, call `run_until_interrupted` to serve in the foreground.
@@ -47,11 +52,15 @@ class Sandbox:
             idle timeout.
     """
 
+    # NOTE: the real Customer.io lists workspace ids as integers in its schema but as strings
+    # in its docs' example; the sandbox answers integers (clients must accept both).
+
     def __init__(
         self,
         *,
         host: str = LOOPBACK,
         port: int = 0,
+        eu_port: int = 0,
         region: str = "us",
         workspace_id: int = 1001,
         seed: int | None = None,
@@ -62,8 +71,9 @@ class Sandbox:
             raise ValueError(f"the sandbox binds {LOOPBACK} only, not {host!r}")
         if region not in REGIONS:
             raise ValueError(f"region must be one of {', '.join(REGIONS)}, not {region!r}")
-        if not 0 <= port <= 65535:
-            raise ValueError(f"port must be 0-65535, not {port}")
+        for name, number in (("port", port), ("eu_port", eu_port)):
+            if not 0 <= number <= 65535:
+                raise ValueError(f"{name} must be 0-65535, not {number}")
         if request_log_limit < 0:
             raise ValueError("request_log_limit must be >= 0")
         if not 0.0 < idle_timeout < math.inf:
@@ -71,16 +81,16 @@ class Sandbox:
                 f"idle_timeout must be a positive number of seconds, not {idle_timeout!r}"
             )
         self._host = host
-        self._port = port
+        self._ports = {"us": port, "eu": eu_port}
         self._state = State(
             workspace_id=workspace_id, region=region, seed=seed, log_limit=request_log_limit
         )
         self._default_keys = self._state.add_track_keys(None, None)
         self._default_app_key = self._state.add_app_key(None, None)
         self._webhook_signing_key = secrets.token_hex(32)
-        self._router = Router(self._state, self._base_url, lambda: self.info)
+        self._router = Router(self._state, self._url, lambda: self.info)
         self._connections = Connections(self._router, idle_timeout=idle_timeout)
-        self._bound_port: int | None = None
+        self._bound: dict[str, int] = {}
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
@@ -152,20 +162,16 @@ class Sandbox:
     async def _serve(self, on_listening: Callable[[], None], *, handle_signals: bool) -> None:
         loop = asyncio.get_running_loop()
         stop_event = asyncio.Event()
+        servers = [await self._listen("us")]
         try:
-            server = await asyncio.start_server(
-                self._connections.serve,
-                self._host,
-                self._port,
-                backlog=_BACKLOG,
-                limit=MAX_HEAD_BYTES,
-            )
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot listen on {self._host}:{self._port}: {exc.strerror or exc}",
-                hint="choose another --port, or --port 0 for a free one",
-            ) from exc
-        self._bound_port = int(server.sockets[0].getsockname()[1])
+            servers.append(await self._listen("eu"))
+        except ConfigError:
+            servers[0].close()
+            raise
+        self._bound = {
+            region: int(server.sockets[0].getsockname()[1])
+            for region, server in zip(REGIONS, servers, strict=True)
+        }
         self._loop, self._stop_event = loop, stop_event
         signalled = False
         if handle_signals:
@@ -179,25 +185,55 @@ class Sandbox:
             if signalled:
                 loop.remove_signal_handler(signal.SIGTERM)
             self._loop = self._stop_event = None
-            server.close()
+            for server in servers:
+                server.close()
             await self._connections.close_all()
-            await server.wait_closed()
+            for server in servers:
+                await server.wait_closed()
+
+    async def _listen(self, region: str) -> asyncio.Server:
+        port = self._ports[region]
+        try:
+            return await asyncio.start_server(
+                functools.partial(self._connections.serve, region=region),
+                self._host,
+                port,
+                backlog=_BACKLOG,
+                limit=MAX_HEAD_BYTES,
+            )
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {self._host}:{port}: {exc.strerror or exc}",
+                hint="choose another --port, or --port 0 for a free one",
+            ) from exc
 
     # in-process interface -------------------------------------------------------------
 
-    def _base_url(self) -> str:
-        return f"http://{self._host}:{self.port}"
+    def _url(self, region: str = "us") -> str:
+        return f"http://{self._host}:{self._port_of(region)}"
+
+    def _port_of(self, region: str) -> int:
+        if region not in self._bound:
+            raise RuntimeError("the sandbox has not been started")
+        return self._bound[region]
 
     @property
     def port(self) -> int:
-        """The port the sandbox listens on.
+        """The port of the US host.
 
         Raises:
             RuntimeError: the sandbox has not been started.
         """
-        if self._bound_port is None:
-            raise RuntimeError("the sandbox has not been started")
-        return self._bound_port
+        return self._port_of("us")
+
+    @property
+    def eu_port(self) -> int:
+        """The port of the EU host.
+
+        Raises:
+            RuntimeError: the sandbox has not been started.
+        """
+        return self._port_of("eu")
 
     @property
     def info(self) -> SandboxInfo:
@@ -206,7 +242,7 @@ class Sandbox:
         Raises:
             RuntimeError: the sandbox has not been started, so its URLs are unknown.
         """
-        base = self._base_url()
+        base, eu = self._url("us"), self._url("eu")
         return SandboxInfo(
             track_url=base,
             app_url=base,
@@ -215,6 +251,8 @@ class Sandbox:
             track_api_key=self._default_keys.track_api_key,
             app_api_key=self._default_app_key,
             webhook_signing_key=self._webhook_signing_key,
+            track_url_eu=eu,
+            app_url_eu=eu,
         )
 
     def add_track_keys(
@@ -227,6 +265,45 @@ class Sandbox:
         """
         with self._state.lock:
             return self._state.add_track_keys(workspace_id, region)
+
+    def add_workspace(
+        self,
+        name: str | None = None,
+        *,
+        region: str | None = None,
+        identifiers: str = "email_or_id",
+    ) -> KeySet:
+        """Add a workspace to the default account and return a Track key set for it.
+
+        `identifiers` is ``"email_or_id"`` (path identifiers read by shape) or ``"id"``
+        (always an id). The default App key lists the new workspace too.
+
+        Raises:
+            ValueError: an unknown region or identifier setting.
+        """
+        with self._state.lock:
+            workspace = self._state.add_workspace(name, region, identifiers)
+            return self._state.add_track_keys(workspace.id, None)
+
+    def add_person(
+        self,
+        identifier: str,
+        attributes: dict[str, object] | None = None,
+        *,
+        workspace_id: int | None = None,
+    ) -> None:
+        """Create or update a person as ``PUT /api/v1/customers/{identifier}`` would.
+
+        Raises:
+            ValueError: no such workspace, or attributes the Track API refuses.
+        """
+        with self._state.lock:
+            workspace = self._existing(workspace_id)
+            kind, value = workspace.classify(identifier)
+            try:
+                workspace.identify(kind, value, dict(attributes or {}))
+            except ClientError as exc:
+                raise ValueError(exc.message) from None
 
     def revoke_track_keys(self, site_id: str) -> None:
         """Revoke a Track key set: requests signed with it get 401 from now on.
@@ -285,10 +362,14 @@ class Sandbox:
             ValueError: no such workspace.
         """
         with self._state.lock:
-            ws_id = self._state.default_workspace_id if workspace_id is None else workspace_id
-            workspace = self._state.workspaces.get(ws_id)
-            if workspace is None:
-                raise ValueError(f"no workspace {ws_id}")
             # A JSON round trip detaches the caller's copy from the live state.
-            detached: dict[str, object] = json.loads(json_bytes(workspace.document()))
+            document = self._existing(workspace_id).document()
+            detached: dict[str, object] = json.loads(json_bytes(document))
             return detached
+
+    def _existing(self, workspace_id: int | None) -> Workspace:
+        ws_id = self._state.default_workspace_id if workspace_id is None else workspace_id
+        workspace = self._state.workspaces.get(ws_id)
+        if workspace is None:
+            raise ValueError(f"no workspace {ws_id}")
+        return workspace

@@ -1,4 +1,4 @@
-"""What the sandbox knows: workspaces, keys, faults and their random sequence, the request log."""
+"""What the sandbox knows: accounts and their workspaces, keys, faults, the request log."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from collections import deque
 from typing import Final
 
 from cio_sec.sandbox.models import REGIONS, Faults, KeySet, RecordedRequest
-from cio_sec.sandbox.people import Workspace
+from cio_sec.sandbox.people import IDENTIFIER_SETTINGS, Workspace
 from cio_sec.sandbox.wire import Request
 
 _ELLIPSIS: Final = "…"
@@ -35,8 +35,9 @@ class State:
         self.cio_counter = 0
         self.faults = Faults()
         self.rng = random.Random(seed)  # noqa: S311 - fault sampling, not cryptography
-        self.tokens = 0.0
-        self.refilled_at = 0.0
+        self.buckets = {"all": _Bucket(), "app": _Bucket()}
+        self.next_account_id = 1
+        self.default_account_id = self.workspace(None, None).account_id
 
     def next_cio_id(self) -> str:
         """Return a fresh cio_id (hex, unique across workspaces)."""
@@ -44,21 +45,58 @@ class State:
         return f"a3{self.cio_counter:06x}"
 
     def workspace(self, workspace_id: int | None, region: str | None) -> Workspace:
-        """Return a workspace, creating it (in `region`) when unknown.
+        """Return a workspace; an unknown one is created (in `region`) in an account of its own.
 
         Raises:
             ValueError: an unknown region, or a region that contradicts an existing workspace.
         """
-        if region is not None and region not in REGIONS:
-            raise ValueError(f"region must be one of {', '.join(REGIONS)}, not {region!r}")
+        _check_region(region)
         ws_id = self.default_workspace_id if workspace_id is None else workspace_id
         workspace = self.workspaces.get(ws_id)
         if workspace is None:
-            workspace = Workspace(ws_id, region or self.default_region, self.next_cio_id)
-            self.workspaces[ws_id] = workspace
+            account_id = self.next_account_id
+            self.next_account_id += 1
+            workspace = self._create(ws_id, region, account_id, None, "email_or_id")
         elif region is not None and region != workspace.region:
             raise ValueError(f"workspace {ws_id} is in region {workspace.region}, not {region}")
         return workspace
+
+    def add_workspace(self, name: str | None, region: str | None, identifiers: str) -> Workspace:
+        """Add a workspace to the default account, under the next free workspace id.
+
+        Raises:
+            ValueError: an unknown region or identifier setting.
+        """
+        _check_region(region)
+        if identifiers not in IDENTIFIER_SETTINGS:
+            raise ValueError(
+                f"identifiers must be one of {', '.join(IDENTIFIER_SETTINGS)}, not {identifiers!r}"
+            )
+        ws_id = max(self.workspaces) + 1
+        return self._create(ws_id, region, self.default_account_id, name, identifiers)
+
+    def _create(
+        self,
+        workspace_id: int,
+        region: str | None,
+        account_id: int,
+        name: str | None,
+        identifiers: str,
+    ) -> Workspace:
+        workspace = Workspace(
+            workspace_id,
+            region or self.default_region,
+            self.next_cio_id,
+            account_id=account_id,
+            name=name,
+            identifiers=identifiers,
+        )
+        self.workspaces[workspace_id] = workspace
+        return workspace
+
+    def account_workspaces(self, workspace: Workspace) -> list[Workspace]:
+        """Return every workspace of `workspace`'s account, in order of creation."""
+        return [ws for ws in self.workspaces.values() if ws.account_id == workspace.account_id]
 
     def add_track_keys(self, workspace_id: int | None, region: str | None) -> KeySet:
         """Issue a Track key set for a workspace (created when unknown).
@@ -84,28 +122,22 @@ class State:
         return key
 
     def set_faults(self, faults: Faults) -> None:
-        """Replace the faults; reseed the fault sequence and refill the rate-limit bucket."""
+        """Replace the faults; reseed the fault sequence and refill the rate-limit buckets."""
         self.faults = faults
         if faults.seed is not None:
             self.rng.seed(faults.seed)
-        if faults.rate_limit is not None:
-            self.tokens = _burst(faults.rate_limit)
-            self.refilled_at = time.monotonic()
+        now = time.monotonic()
+        for name, rate in (("all", faults.rate_limit), ("app", faults.app_rate_limit)):
+            if rate is not None:
+                self.buckets[name].refill(rate, now)
 
     def draw(self, rate: float) -> bool:
         """Return True with probability `rate`; draws nothing when the rate is 0."""
         return bool(rate) and self.rng.random() < rate
 
-    def take_token(self, rate: float) -> float | None:
-        """Spend one token of the rate-limit bucket; return the seconds to wait when empty."""
-        now = time.monotonic()
-        burst = _burst(rate)
-        self.tokens = min(burst, self.tokens + (now - self.refilled_at) * rate)
-        self.refilled_at = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return None
-        return (1.0 - self.tokens) / rate
+    def take_token(self, rate: float, bucket: str = "all") -> float | None:
+        """Spend one token of a rate-limit bucket; return the seconds to wait when empty."""
+        return self.buckets[bucket].take(rate, time.monotonic())
 
     def authenticate(self, header: str | None) -> tuple[str, str, Workspace | None]:
         """Return (label, scheme, workspace) for an ``Authorization`` header.
@@ -167,6 +199,31 @@ class State:
 
 def _burst(rate: float) -> float:
     return max(1.0, rate / 10.0)
+
+
+def _check_region(region: str | None) -> None:
+    if region is not None and region not in REGIONS:
+        raise ValueError(f"region must be one of {', '.join(REGIONS)}, not {region!r}")
+
+
+class _Bucket:
+    """A token bucket holding max(1, rate/10) tokens, refilled at `rate` per second."""
+
+    def __init__(self) -> None:
+        self.tokens = 0.0
+        self.refilled_at = 0.0
+
+    def refill(self, rate: float, now: float) -> None:
+        self.tokens = _burst(rate)
+        self.refilled_at = now
+
+    def take(self, rate: float, now: float) -> float | None:
+        self.tokens = min(_burst(rate), self.tokens + (now - self.refilled_at) * rate)
+        self.refilled_at = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return None
+        return (1.0 - self.tokens) / rate
 
 
 def _basic_credentials(encoded: str) -> tuple[str | None, str | None]:

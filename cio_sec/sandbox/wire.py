@@ -50,16 +50,31 @@ class Request:
         self.http10 = http10
         self.body = b""
 
+    @property
+    def target(self) -> str:
+        """The path and query as sent (still percent-encoded), for a ``Location``."""
+        return f"{self.path}?{self.query}" if self.query else self.path
+
 
 class Response:
-    """A status, a JSON body and any extra header lines, ready for `render`."""
+    """A status, a body and any extra header lines, ready for `render`.
 
-    __slots__ = ("body", "extra", "status")
+    The body is JSON unless `content_type` says otherwise; "" sends no ``Content-Type``.
+    """
 
-    def __init__(self, status: int, body: bytes, extra: str = "") -> None:
+    __slots__ = ("body", "content_type", "extra", "status")
+
+    def __init__(
+        self,
+        status: int,
+        body: bytes,
+        extra: str = "",
+        content_type: str = "application/json",
+    ) -> None:
         self.status = status
         self.body = body
         self.extra = extra  # additional header lines, each ending in CRLF
+        self.content_type = content_type
 
 
 def json_bytes(doc: object) -> bytes:
@@ -111,7 +126,9 @@ def render(
     reason = _REASONS.get(status, "Unknown")
     head = f"HTTP/1.1 {status} {reason}\r\nDate: {date}\r\nServer: cio-sec-sandbox\r\n"
     if status != 204:
-        head += f"Content-Type: application/json\r\nContent-Length: {len(response.body)}\r\n"
+        if response.content_type:
+            head += f"Content-Type: {response.content_type}\r\n"
+        head += f"Content-Length: {len(response.body)}\r\n"
     if not keep_alive:
         head += "Connection: close\r\n"
     elif http10:

@@ -49,6 +49,8 @@ def _people(sandbox: Sandbox) -> dict[str, Any]:
 
 def test_a_run_erases_everyone_and_leaves_evidence(run_cli: CliHarness, sandbox: Sandbox) -> None:
     values = ["u-1", "u-2", "u-2", "../x", "100%", "😀", "."]
+    for value in values:  # suppressing nobody changes nothing
+        sandbox.add_person(value)
     ids = _csv(Path("ids.csv"), "customer_id", values)
     out = run_cli("erase", "--file", str(ids), "--yes", "--ticket", "DSR-1", "-f", "json")
     doc = out.json
@@ -85,6 +87,8 @@ def test_a_run_erases_everyone_and_leaves_evidence(run_cli: CliHarness, sandbox:
 
 
 def test_batch_api_and_emails_case_insensitively(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    for value in ("Ann@Example.com", "a@b.co"):  # suppressing nobody changes nothing
+        sandbox.add_person(value)
     ids = _csv(Path("e.csv"), "Email", ["Ann@Example.com", "ann@example.COM", "a@b.co"])
     doc = run_cli("erase", "--file", str(ids), "--yes", "--api", "batch", "-f", "json").json
     assert doc["counts"]["erased"] == 2
@@ -97,6 +101,8 @@ def test_batch_api_and_emails_case_insensitively(run_cli: CliHarness, sandbox: S
 
 
 def test_id_values_and_text_output(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    for value in ("x1", "x2"):  # suppressing nobody changes nothing
+        sandbox.add_person(value)
     out = run_cli("erase", "--id", "x1", "--id", "x2", "--yes")
     assert "Erasure job" in out.stdout
     assert "completed" in out.stdout

@@ -85,6 +85,8 @@ def _actions(job: str) -> list[dict[str, Any]]:
 def test_sigkill_at_random_points_then_resume(sandbox: Sandbox) -> None:
     count = 3000
     ids, values = _ids(Path("ids.csv"), "kp", count)
+    for value in values:  # suppressing nobody changes nothing
+        sandbox.add_person(value)
     rng = random.Random(20261129)
     kills = 0
     for run in range(5):
@@ -169,6 +171,8 @@ def test_a_second_run_of_a_job_is_refused_and_signals_stop_it(
     run_cli: CliHarness, sandbox: Sandbox
 ) -> None:
     ids, values = _ids(Path("ids.csv"), "lk", 40)
+    for value in values:  # suppressing nobody changes nothing
+        sandbox.add_person(value)
     lock = _state() / "jobs"
     runs = (
         (signal.SIGINT, ExitCode.INTERRUPTED, "json"),
@@ -208,6 +212,8 @@ def test_401_mid_run_stops_with_exit_3_and_resumes_with_new_keys(
     run_cli: CliHarness, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids, values = _ids(Path("ids.csv"), "rv", 60)
+    for value in values:  # suppressing nobody changes nothing
+        sandbox.add_person(value)
     with _erase("--file", str(ids), "--rate", "20", "--concurrency", "2") as process:
         _wait(lambda: _erasing_requests(sandbox) >= 10)
         sandbox.revoke_track_keys(sandbox.info.site_id)

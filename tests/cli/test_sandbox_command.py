@@ -37,6 +37,8 @@ def test_sandbox_prints_one_json_line_serves_and_stops_on_ctrl_c(fmt: str) -> No
             "track_api_key",
             "app_api_key",
             "webhook_signing_key",
+            "track_url_eu",
+            "app_url_eu",
         }
         assert info["track_url"].startswith("http://127.0.0.1:")
         answer = httpx.get(

@@ -8,6 +8,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from cio_sec.sandbox import Sandbox
 from tests.sandbox.helpers import (
     people,
     person_ids,
@@ -64,7 +65,7 @@ def test_batch_applies_valid_items_and_reports_invalid_ones(
         {**item("identify", id="big"), "attributes": {"blob": "x" * (33 * 1024)}},
         {**item("identify", id="bad-attrs"), "attributes": ["not", "an", "object"]},
         {**item("identify", id="clash"), "attributes": {"id": "taken"}},
-        item("suppress", id="ok-15"),
+        item("suppress", id="ok-0"),
     ]
     response = track.post("/api/v2/batch", json={"batch": batch})
     assert response.status_code == 207
@@ -86,8 +87,8 @@ def test_batch_applies_valid_items_and_reports_invalid_ones(
     assert by_index[13] == ("invalid", "attributes")
     assert by_index[14] == ("invalid", "attributes")
     doc = people(admin)
-    assert person_ids(admin) == ["taken", "ok-0"]
-    assert doc["suppressed"] == ["ok-15"]
+    assert person_ids(admin) == ["taken"]
+    assert doc["suppressed"] == ["ok-0"]
 
 
 @pytest.mark.parametrize(
@@ -167,3 +168,40 @@ def test_app_lookups_reject_bad_queries(app: httpx.Client, target: str) -> None:
     response = app.get(target)
     assert response.status_code == 400
     assert response.json()["meta"]
+
+
+# --- read-back, as the App API answers it ---------------------------------------------
+
+
+def test_read_back_answers_the_documented_customer_document(
+    sandbox: Sandbox, track: httpx.Client, app: httpx.Client
+) -> None:
+    track.put("/api/v1/customers/7", json={"plan": "pro"})  # no email
+    response = app.get("/v1/customers/7/attributes", params={"id_type": "id"})
+    assert response.status_code == 200
+    assert response.json() == {
+        "customer": {
+            "id": "7",
+            "identifiers": {"email": None, "id": "7", "cio_id": "a3000001"},
+            # Absent identifiers are not attributes.
+            "attributes": {"plan": "pro", "id": "7", "cio_id": "a3000001"},
+        }
+    }
+
+
+def test_read_back_is_404_once_deleted_and_400_for_a_disabled_id_type(
+    sandbox: Sandbox, track: httpx.Client, app: httpx.Client
+) -> None:
+    sandbox.add_person("ann@example.com", {"id": "ann"})
+    email = f"/v1/customers/{quote('ann@example.com', safe='')}/attributes"
+    assert app.get(email, params={"id_type": "email"}).status_code == 200
+    track.delete("/api/v1/customers/ann%40example.com")
+    for path, params in (
+        (email, {"id_type": "email"}),
+        ("/v1/customers/ann/attributes", {}),
+        ("/v1/customers/a3000001/attributes", {"id_type": "cio_id"}),
+    ):
+        gone = app.get(path, params=params)
+        assert (gone.status_code, gone.json()) == (404, {"meta": {"error": "person not found"}})
+    # Phone numbers are identifiers in no sandbox workspace.
+    assert app.get("/v1/customers/%2B15550100/attributes?id_type=phone").status_code == 400

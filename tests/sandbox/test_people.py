@@ -109,11 +109,10 @@ def test_suppress_deletes_and_blocks_until_unsuppressed(
     track.put("/api/v1/customers/42", json={"email": "Ada@Example.com"})
     track.put("/api/v1/customers/43", json={})
     assert track.post("/api/v1/customers/42/suppress").json() == {}
-    assert track.post("/api/v1/customers/nobody/suppress").status_code == 200
     assert track.post("/api/v1/customers/cio_a3000002/suppress").status_code == 200
     doc = people(admin)
     assert doc["people"] == []
-    assert doc["suppressed"] == ["42", "43", "ada@example.com", "cio_a3000002", "nobody"]
+    assert doc["suppressed"] == ["42", "43", "ada@example.com", "cio_a3000002"]
     assert doc["deleted"] == []
     # Suppressed identifiers are refused silently: 200, but nobody is created.
     for path, body in (
@@ -128,7 +127,7 @@ def test_suppress_deletes_and_blocks_until_unsuppressed(
     assert track.post("/api/v1/customers/42/unsuppress").status_code == 200
     assert track.put("/api/v1/customers/42", json={}).status_code == 200
     assert person_ids(admin) == ["42"]
-    assert people(admin)["suppressed"] == ["43", "ada@example.com", "cio_a3000002", "nobody"]
+    assert people(admin)["suppressed"] == ["43", "ada@example.com", "cio_a3000002"]
 
 
 def test_events_are_counted_unless_suppressed(track: httpx.Client, admin: httpx.Client) -> None:
@@ -136,6 +135,7 @@ def test_events_are_counted_unless_suppressed(track: httpx.Client, admin: httpx.
     assert (
         track.post("/api/v1/customers/5/events", json={"name": "x", "data": {}}).status_code == 200
     )
+    track.put("/api/v1/customers/6", json={})
     track.post("/api/v1/customers/6/suppress")
     assert track.post("/api/v1/customers/6/events", json={"name": "purchase"}).status_code == 200
     for body in ({}, {"name": ""}, {"name": 5}, {"name": "n" * 101}):
@@ -228,3 +228,23 @@ def test_any_identifier_round_trips(sandbox: Sandbox, identifier: str) -> None:
         assert conn.request("DELETE", target, basic_auth(info)) == 200
     assert 1 <= len(identifier.encode()) <= 150
     assert sandbox.requests()[-1].identifier == identifier
+
+
+def test_suppressing_or_deleting_an_unknown_identifier_changes_nothing(
+    sandbox: Sandbox, track: httpx.Client, admin: httpx.Client
+) -> None:
+    sandbox.add_person("known")
+    before = people(admin)
+    assert track.post("/api/v1/customers/nobody/suppress").json() == {}
+    assert track.post("/api/v1/customers/ghost%40example.com/suppress").status_code == 200
+    assert track.post("/api/v1/customers/cio_ffffff/suppress").status_code == 200
+    batch = [{"type": "person", "identifiers": {"id": "nobody-2"}, "action": "suppress"}]
+    assert track.post("/api/v2/batch", json={"batch": batch}).status_code == 200
+    assert track.delete("/api/v1/customers/nobody-3").status_code == 200
+    after = people(admin)
+    assert after["people"] == before["people"]
+    assert after["suppressed"] == []  # no suppression against a profile that never existed
+    assert after["deleted"] == ["nobody-3"]  # the request is recorded; nobody was removed
+    # Nothing blocks the identifier later.
+    assert track.put("/api/v1/customers/nobody", json={}).status_code == 200
+    assert person_ids(admin) == ["known", "nobody"]

@@ -59,7 +59,7 @@ def test_unknown_api_paths_are_404(track: httpx.Client, path: str) -> None:
         ("GET", "/api/v1/customers/1/suppress", "POST"),
         ("PUT", "/api/v2/batch", "POST"),
         ("DELETE", "/v1/workspaces", "GET"),
-        ("POST", "/v1/customers", "GET"),
+        ("PUT", "/v1/customers", "GET, POST"),
         ("PATCH", "/_sandbox/faults", "GET, PUT"),
         ("GET", "/_sandbox/track-keys", "POST"),
         ("POST", "/_sandbox/app-keys/abc", "DELETE"),

@@ -30,7 +30,10 @@ pytestmark = pytest.mark.timeout(30)
 def test_info_carries_random_keys_of_the_documented_shapes(sandbox: Sandbox) -> None:
     info = sandbox.info
     base = f"http://127.0.0.1:{sandbox.port}"
+    eu = f"http://127.0.0.1:{sandbox.eu_port}"
+    assert sandbox.eu_port != sandbox.port
     assert (info.track_url, info.app_url, info.admin_url) == (base, base, base + "/_sandbox")
+    assert (info.track_url_eu, info.app_url_eu) == (eu, eu)
     for value, length in (
         (info.site_id, 20),
         (info.track_api_key, 20),
@@ -47,6 +50,8 @@ def test_info_carries_random_keys_of_the_documented_shapes(sandbox: Sandbox) -> 
         "track_api_key": info.track_api_key,
         "app_api_key": info.app_api_key,
         "webhook_signing_key": info.webhook_signing_key,
+        "track_url_eu": eu,
+        "app_url_eu": eu,
     }
     with Sandbox() as other:
         assert other.info.track_api_key != info.track_api_key
