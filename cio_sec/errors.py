@@ -26,6 +26,8 @@ class ExitCode(IntEnum):
     """A bug in cio-sec."""
     INTERRUPTED = 130
     """Interrupted (Ctrl-C); state was saved first."""
+    OUTPUT_CLOSED = 141
+    """Stdout was closed before all output was written (128 + SIGPIPE, as a shell reports)."""
 
 
 EXIT_CODE_TABLE: tuple[tuple[ExitCode, str], ...] = (
@@ -45,6 +47,11 @@ EXIT_CODE_TABLE: tuple[tuple[ExitCode, str], ...] = (
     (ExitCode.PARTIAL, "a multi-step operation stopped midway and can be resumed"),
     (ExitCode.INTERNAL, "internal error (a bug); --debug shows the traceback"),
     (ExitCode.INTERRUPTED, "interrupted (Ctrl-C); state is saved first"),
+    (
+        ExitCode.OUTPUT_CLOSED,
+        "stdout was closed, or its reader went away, before all output was written; work "
+        "already done is kept",
+    ),
 )
 
 
@@ -79,6 +86,19 @@ class InputError(CioSecError):
             location = self.path if line is None else f"{self.path}:{line}"
             location += ": "
         super().__init__(f"{location}{message}", hint=hint)
+
+
+class OutputWriteError(CioSecError):
+    """A file could not be written for lack of room: a full disk, a quota, a size limit.
+
+    Exit 3, like other local state problems: the input was fine, the machine needs room.
+    """
+
+    exit_code = ExitCode.CONFIG
+
+    def __init__(self, message: str, *, path: str | Path, hint: str | None = None) -> None:
+        self.path = str(path)
+        super().__init__(f"{self.path}: {message}", hint=hint)
 
 
 class ConfigError(CioSecError):

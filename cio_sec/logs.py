@@ -1,4 +1,8 @@
-"""Logging to stderr through the redactor: the only log handler cio-sec installs."""
+"""Logging to stderr through the redactor: the only log handler cio-sec installs.
+
+Records are redacted, and their control characters shown as escapes (`printable`): a
+log line may quote a file name or a server's answer, and stderr is often a terminal.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import logging
 import sys
 
 from cio_sec.redact import REDACTOR, Redactor
+from cio_sec.terminal import printable
 
 LOGGER_NAME = "cio_sec"
 _FORMATTER = logging.Formatter()
@@ -20,14 +25,14 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Render the record's message once, redact it, and drop the raw arguments."""
-        record.msg = self._redactor.redact(record.getMessage())
+        record.msg = printable(self._redactor.redact(record.getMessage()))
         record.args = None
         # NOTE: formatters fill exc_text only after filters ran; format it here so the
         # traceback text exists, and is redacted, before any handler sees it.
         if record.exc_info and not record.exc_text:
             record.exc_text = _FORMATTER.formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = self._redactor.redact(record.exc_text)
+            record.exc_text = printable(self._redactor.redact(record.exc_text))
         if record.stack_info:
             record.stack_info = self._redactor.redact(record.stack_info)
         return True

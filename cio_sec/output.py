@@ -6,6 +6,7 @@ imports this module on every invocation and shell completion must stay cheap.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from dataclasses import dataclass
@@ -50,6 +51,22 @@ class Result(Protocol):
         """The command-specific part of the JSON document."""
 
 
+@cache
+def _console_class() -> type[Console]:
+    """Rich's console, except that a closed stdout is left to the CLI's error boundary.
+
+    Rich would exit 1 by itself, silently, which a script cannot tell from a finding.
+    """
+    from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+    return _Console
+
+
 @dataclass(frozen=True)
 class Streams:
     """Where data (``out``) and messages (``err``) go, and whether colour is allowed."""
@@ -65,12 +82,10 @@ class Streams:
 
     def console(self, *, stderr: bool = False) -> Console:
         """A Rich console on one of the streams; colour follows the TTY and NO_COLOR."""
-        from rich.console import Console
-
         stream = self.err if stderr else self.out
         # Piped into a file or CI log, 80 columns would fold every reference in two.
         width = None if _is_terminal(stream) or "COLUMNS" in os.environ else _PIPED_WIDTH
-        return Console(
+        return _console_class()(
             file=stream,
             width=width,
             no_color=not self.color,
@@ -109,6 +124,7 @@ def emit(command: str, result: Result, fmt: OutputFormat, streams: Streams) -> N
         return
     register_renderers()
     render_text(result, streams)
+    streams.out.flush()  # a closed stdout shows now, not as a stray error at exit
 
 
 def emit_sarif(result: ScanReport, streams: Streams) -> None:
@@ -284,14 +300,17 @@ _LIVENESS_STYLE: dict[str | None, str] = {
 def _render_scan_report(result: ScanReport, streams: Streams) -> None:
     from rich.text import Text
 
+    from cio_sec.scan_repo.report import printable
+
     columns = ["rule", "location", "commit", "date", "in HEAD", "preview"]
-    table = _table(f"Customer.io credentials found ({result.source}: {result.root})", columns)
+    title = f"Customer.io credentials found ({result.source}: {printable(result.root)})"
+    table = _table(title, columns)
     if result.verified:
         table.add_column("live?", no_wrap=True)
     for finding in result.findings:
         row = [
             _cell(finding.rule),
-            _cell(finding.location),
+            _cell(printable(finding.location)),
             _cell(finding.commit[:10] if finding.commit else "—"),
             _cell(finding.author_date[:10] if finding.author_date else "—"),
             _cell({True: "yes", False: "no", None: "—"}[finding.in_head]),
@@ -310,11 +329,34 @@ def _render_scan_report(result: ScanReport, streams: Streams) -> None:
         f"{summary['findings']} finding(s), {summary['new']} new, {summary['baselined']} in the "
         f"baseline; {summary['blobs_scanned']} blob(s), {summary['bytes_scanned']} bytes scanned"
     )
+    _render_skipped(result, streams)
     if result.baseline_written:
-        streams.message(f"baseline written to {result.baseline}")
+        streams.message(f"baseline written to {printable(str(result.baseline))}")
     for finding in result.findings:
         if finding.liveness_detail and finding.liveness != "revoked":
-            streams.message(f"{finding.location}: {finding.liveness}: {finding.liveness_detail}")
+            streams.message(
+                printable(f"{finding.location}: {finding.liveness}: {finding.liveness_detail}")
+            )
+
+
+_SKIPPED_SHOWN = 5
+
+
+def _render_skipped(result: ScanReport, streams: Streams) -> None:
+    """How many items could not be read in full, and the first few of them."""
+    from cio_sec.scan_repo.report import printable
+
+    if not result.skipped:
+        return
+    streams.message(
+        f"warning: {len(result.skipped)} item(s) not scanned in full (damaged, unreadable or "
+        "too large); a credential in them would not be found:"
+    )
+    for item in result.skipped[:_SKIPPED_SHOWN]:
+        streams.message(f"  {printable(item.location)}: {printable(item.reason)}")
+    if len(result.skipped) > _SKIPPED_SHOWN:
+        streams.message(f"  … and {len(result.skipped) - _SKIPPED_SHOWN} more")
+    streams.message("hint: --format json lists every one, with its commit")
 
 
 def _render_sanitize_report(result: SanitizeReport, streams: Streams) -> None:

@@ -10,7 +10,6 @@ values are read later, on demand, through `cio_sec.credentials`.
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from cio_sec.bounds import SETTING_BOUNDS
 from cio_sec.errors import ConfigError, InputError
 from cio_sec.stores import SecretRef, check_reference
 
@@ -67,7 +67,6 @@ _PROFILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "timeout": (int, float),
     **dict.fromkeys(CREDENTIAL_NAMES, (str, list)),
 }
-_POSITIVE_NUMBERS = frozenset({"rate", "concurrency", "timeout"})
 _TOP_LEVEL_KEYS = frozenset({"default_profile", "profiles"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -335,14 +334,14 @@ def _check_profile(name: str, profile: object, text: str, path: Path) -> None:
                 name,
                 key,
             )
-        number = value if isinstance(value, int | float) else None
-        if (
-            key in _POSITIVE_NUMBERS
-            and number is not None
-            and not (math.isfinite(number) and number > 0)
-        ):
+        bound = SETTING_BOUNDS.get(key)
+        if bound is not None and isinstance(value, int | float) and not bound.contains(value):
             raise _config_key_error(
-                f"{key} must be a positive number, not {value!r}", text, path, name, key
+                f"{key} in profile {name!r} must be {bound.describe()}, not {value!r}",
+                text,
+                path,
+                name,
+                key,
             )
         problem = _value_problem(key, value)
         if problem:
@@ -502,7 +501,7 @@ def _validate_region(region: str) -> str:
 
 
 def _number(value: Any) -> float:
-    """A number the config check has already proven finite and positive."""
+    """A number the config check has already proven inside its bound."""
     return float(value)
 
 

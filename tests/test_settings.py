@@ -184,7 +184,7 @@ def test_unknown_profile_is_a_config_error_listing_the_known_ones() -> None:
         ("[profiles.p]\n\nsite_id = 'env:1BAD'\n", 3, "not a valid"),
         ("[profiles.p]\nsite_id = 'dotenv:.env'\n", 2, "does not name a file"),
         ("[profiles.p]\nsite_id = 'keyring:cio-sec'\n", 2, "keyring service"),
-        ("[profiles.p]\nrate = nan\n", 2, "rate must be a positive number"),
+        ("[profiles.p]\nrate = nan\n", 2, "rate in profile 'p' must be between 0.1 and"),
         ("[profiles.p]\n\nregion = 'de'\n", 3, 'must be "us" or "eu"'),
         ("[profiles.p]\ntrack_url = 'ftp://x'\n", 2, "must be an http(s) URL"),
         ("[profiles.p]\napp_url = 'localhost:8765'\n", 2, "must be an http(s) URL"),
@@ -222,7 +222,7 @@ def test_invalid_values_are_config_errors(env: dict[str, str], message: str) -> 
 
 
 def test_non_positive_rate_is_an_input_error_with_its_line() -> None:
-    with pytest.raises(InputError, match=":3: rate must be a positive number"):
+    with pytest.raises(InputError, match=r":3: rate in profile 'default' must be between 0\.1"):
         load("[profiles.default]\n\nrate = 0\n")
 
 

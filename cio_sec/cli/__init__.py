@@ -15,7 +15,7 @@ import typer
 
 from cio_sec import __version__
 from cio_sec.cli import audit, credentials, erase, rotate, sandbox, sanitize, scan_repo, webhook
-from cio_sec.cli.boundary import ErrorBoundaryGroup
+from cio_sec.cli.boundary import ErrorBoundaryGroup, guard_standard_streams
 from cio_sec.cli.common import EXIT_CODES_EPILOG, AppContext
 from cio_sec.cli.credentials import CredentialName
 
@@ -100,6 +100,7 @@ def root(
 
 def main() -> None:
     """Console-script entry point."""
+    guard_standard_streams()
     if "_CIO_SEC_COMPLETE" in os.environ:
         # Typer registers its shell-completion classes only with add_completion=True,
         # whose --install/--show-completion flags detect the wrong shell in CI; the

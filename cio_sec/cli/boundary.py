@@ -8,6 +8,7 @@ pasted key); under ``--format json`` a failure is a JSON object on stdout as wel
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import re
@@ -19,7 +20,8 @@ from typer.core import TyperGroup
 
 from cio_sec.errors import CioSecError, ExitCode
 from cio_sec.output import OutputFormat, Streams
-from cio_sec.redact import ELLIPSIS
+from cio_sec.redact import ELLIPSIS, redact
+from cio_sec.terminal import printable
 
 if TYPE_CHECKING:
     from typer._click import Context as ClickContext
@@ -27,6 +29,19 @@ if TYPE_CHECKING:
 
 class ErrorBoundaryGroup(TyperGroup):
     """The one error boundary: exceptions become a message on stderr and an exit code."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: ClickContext | None = None,
+        **extra: Any,
+    ) -> ClickContext:
+        """Parse the arguments; ``--help`` and ``--version`` print while parsing."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            stdout_closed()
 
     def invoke(self, ctx: ClickContext) -> Any:
         """Run the command; map what escapes it to the documented exit codes."""
@@ -38,7 +53,7 @@ class ErrorBoundaryGroup(TyperGroup):
             exc.message = hide_argument_values(exc.message)
             raise
         except BrokenPipeError:
-            _stdout_closed()
+            stdout_closed()
         except typer.Abort:
             _fail(ctx, ExitCode.INTERRUPTED, "aborted")
         except CioSecError as exc:
@@ -46,6 +61,9 @@ class ErrorBoundaryGroup(TyperGroup):
         except KeyboardInterrupt:
             _fail(ctx, ExitCode.INTERRUPTED, "interrupted")
         except Exception as exc:  # noqa: BLE001 - the boundary: any bug becomes exit 70
+            no_room = _no_room(exc)
+            if no_room:
+                _fail(ctx, ExitCode.CONFIG, no_room, _NO_ROOM_HINT, kind="DiskFullError")
             _internal_error(ctx, exc)
 
 
@@ -89,8 +107,42 @@ def hide_argument_values(message: str) -> str:
     )
 
 
+def guard_standard_streams() -> None:
+    """Give a closed stdin, stdout or stderr a stand-in before anything opens a file.
+
+    Started with ``>&-``, descriptor 1 is free, and the first file opened (an output file, a
+    journal) would take it and receive whatever is printed. A closed stdout becomes a pipe
+    nobody reads, so writing to it fails as under ``| head`` and ends the same way; a closed
+    stdin or stderr becomes ``/dev/null``.
+    """
+    for fd in (0, 1, 2):
+        if not _is_open(fd):
+            _reopen(fd)
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def _reopen(fd: int) -> None:
+    # NOTE: a new descriptor is always the lowest free one (POSIX), so with the lower ones
+    # open, what is opened here lands on ``fd``.
+    if fd == 1:
+        _reader, writer = os.pipe()  # the reader lands on 1 ...
+        os.dup2(writer, fd)  # ... and is closed by this: nobody will ever read
+        os.close(writer)
+    else:
+        os.open(os.devnull, os.O_RDWR)
+    stream = os.fdopen(fd, "r" if fd == 0 else "w", encoding="utf-8", closefd=False)
+    setattr(sys, ("stdin", "stdout", "stderr")[fd], stream)
+
+
 def silence_closed_stdout() -> None:
-    """The reader of stdout went away (``| head``): write nothing more, say nothing.
+    """The reader of stdout went away: write nothing more to it.
 
     NOTE: Python would flush stdout again at exit and print a second error.
     """
@@ -99,10 +151,36 @@ def silence_closed_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
 
 
-def _stdout_closed() -> NoReturn:
-    """Stdout closed outside a command's result: stop quietly, like an interruption."""
+def stdout_closed() -> NoReturn:
+    """Stdout is closed or its reader went away: one line on stderr, exit 141.
+
+    Whatever the command finished before (a file written with ``-o``, people erased, a key
+    stored) stays done; only the output that should have followed is missing.
+    """
     silence_closed_stdout()
-    raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    with contextlib.suppress(OSError, ValueError):
+        Streams.system(color=False).message(
+            "error: stdout is closed, so the output stopped here; work already done is kept"
+        )
+    raise typer.Exit(int(ExitCode.OUTPUT_CLOSED)) from None
+
+
+#: A write that failed for lack of room: a full disk, a quota, a file-size limit.
+_NO_ROOM_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_NO_ROOM_HINT = "free some space (or raise the limit) and run the command again"
+
+
+def _no_room(exc: Exception) -> str | None:
+    """What to say when ``exc`` is a write that ran out of room; None for anything else.
+
+    Mapped once here, so no command exits 70 on a full disk, whichever file it was writing.
+    """
+    if isinstance(exc, OSError) and exc.errno in _NO_ROOM_ERRNOS:
+        where = f"cannot write {exc.filename}" if exc.filename else "cannot write a file"
+        return f"{where}: {exc.strerror}"
+    if getattr(exc, "sqlite_errorname", None) == "SQLITE_FULL":  # a journal, say
+        return f"cannot write a database: {exc}"
+    return None
 
 
 def _fail(
@@ -114,9 +192,10 @@ def _fail(
     kind: str = "Interrupted",
 ) -> NoReturn:
     streams = Streams.system(color=False)
-    streams.message(f"error: {message}")
+    # NOTE: messages can quote a server's answer or a file name: no escape reaches the terminal.
+    streams.message(printable(redact(f"error: {message}")))
     if hint:
-        streams.message(f"hint: {hint}")
+        streams.message(printable(redact(f"hint: {hint}")))
     _error_document(ctx, code, kind, message, hint)
     raise typer.Exit(int(code)) from None
 
@@ -127,9 +206,9 @@ def _internal_error(ctx: ClickContext, exc: BaseException) -> NoReturn:
         import traceback
 
         # NOTE: formatted by hand (no locals) and redacted line by line.
-        streams.message("".join(traceback.format_exception(exc)).rstrip())
+        streams.message(printable(redact("".join(traceback.format_exception(exc)).rstrip())))
     else:
-        streams.message(f"internal error: {type(exc).__name__}: {exc}")
+        streams.message(printable(redact(f"internal error: {type(exc).__name__}: {exc}")))
         streams.message("hint: this is a bug in cio-sec; re-run with --debug for a traceback")
     _error_document(ctx, ExitCode.INTERNAL, "InternalError", f"{type(exc).__name__}: {exc}", None)
     raise typer.Exit(int(ExitCode.INTERNAL)) from None
@@ -147,4 +226,7 @@ def _error_document(
     streams = context.streams
     if getattr(context, "data_on_stdout", False):  # never mixed into the data
         streams = Streams(streams.err, streams.err, color=False)
-    emit_error(context.command, int(code), kind, message, hint, streams)
+    try:
+        emit_error(context.command, int(code), kind, message, hint, streams)
+    except BrokenPipeError:  # the message is on stderr already
+        silence_closed_stdout()

@@ -6,7 +6,10 @@ Imports stay light: shell completion imports this on every TAB press.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -138,14 +141,10 @@ def start(ctx: typer.Context, command: str, fmt: OutputFormat) -> AppContext:
 
 def finish(result: Result, context: AppContext) -> None:
     """Render the result in the command's format and exit with its code."""
-    from cio_sec.cli.boundary import silence_closed_stdout
     from cio_sec.output import emit
 
     code = getattr(result, "exit_code", 0 if result.ok else ExitCode.CHECK_FAILED)
-    try:
-        emit(context.command, result, context.fmt, context.streams)
-    except BrokenPipeError:
-        silence_closed_stdout()  # `| head`: the answer, and so the exit code, stands
+    emit(context.command, result, context.fmt, context.streams)
     if code:
         raise typer.Exit(int(code))
 
@@ -176,3 +175,20 @@ def read_secret(name: str, *, from_stdin: bool, context: AppContext, stdin_hint:
     value = typer.prompt(f"{name} (input hidden)", hide_input=True, err=True)
     register(value)
     return str(value)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Let SIGTERM unwind like Ctrl-C (exit 130), so a half-written temporary file is removed.
+
+    Python's default for SIGTERM ends the process at once, running no ``finally`` block.
+    """
+
+    def _interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from cio_sec.bounds import CONCURRENCY, RATE
 from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start
 from cio_sec.output import OutputFormat, Streams
 
@@ -66,12 +67,20 @@ def erase(
     ] = Api.V1,
     rate: Annotated[
         float | None,
-        typer.Option("--rate", min=0.1, help="Requests per second (default: profile, 100)."),
+        typer.Option(
+            "--rate",
+            min=RATE.minimum,
+            max=RATE.maximum,
+            help="Requests per second (default: profile, 100).",
+        ),
     ] = None,
     concurrency: Annotated[
         int | None,
         typer.Option(
-            "--concurrency", min=1, max=256, help="Requests in flight (default: profile, 16)."
+            "--concurrency",
+            min=CONCURRENCY.minimum,
+            max=CONCURRENCY.maximum,
+            help="Requests in flight (default: profile, 16).",
         ),
     ] = None,
     max_attempts: Annotated[

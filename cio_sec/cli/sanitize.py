@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cio_sec.cli.common import EXIT_CODES_EPILOG, AppContext, FormatOption, finish, start
+from cio_sec.cli.common import (
+    EXIT_CODES_EPILOG,
+    AppContext,
+    FormatOption,
+    finish,
+    sigterm_as_interrupt,
+    start,
+)
 from cio_sec.output import OutputFormat
 
 if TYPE_CHECKING:
@@ -92,12 +99,13 @@ def sanitize(
         skip_invalid=skip_invalid,
         report=report,
     )
-    result = sanitize_file(
-        request,
-        lambda: load_keys(context.settings(), context.opener(), create=True),
-        sys.stdin.buffer,
-        sys.stdout,
-    )
+    with sigterm_as_interrupt():
+        result = sanitize_file(
+            request,
+            lambda: load_keys(context.settings(), context.opener(), create=True),
+            sys.stdin.buffer,
+            sys.stdout,
+        )
     if result.data_on_stdout:
         _finish_on_stderr(result, context)
     finish(result, context)

@@ -7,12 +7,14 @@ from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
+from cio_sec.bounds import TIMEOUT
 from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start, sub_app
 from cio_sec.output import OutputFormat
 
 if TYPE_CHECKING:
     from cio_sec.webhook.commands import KeyChoice
     from cio_sec.webhook.delivery import VerifyOptions
+    from cio_sec.webhook.limits import ServeLimits
     from cio_sec.webhook.receiver import DeliveryLine
     from cio_sec.webhook.signing import Scheme
 
@@ -69,6 +71,8 @@ AllowStaleOption = Annotated[
 
 _MAX_TIMESTAMP = 10**15 - 1
 """Largest timestamp verify accepts (`cio_sec.webhook.signing.MAX_TIMESTAMP_DIGITS` digits)."""
+_MAX_BODY = 16 * 1024 * 1024
+"""Largest ``--max-body`` (`cio_sec.webhook.capture.MAX_BODY_BYTES`)."""
 
 
 def register(app: typer.Typer) -> None:
@@ -88,6 +92,14 @@ def _options(
     from cio_sec.webhook.delivery import VerifyOptions
 
     return VerifyOptions(_scheme(scheme), tolerance, allow_stale, now)
+
+
+def _limits(
+    max_connections: int, max_body: int, header_timeout: float, body_timeout: float
+) -> ServeLimits:
+    from cio_sec.webhook.limits import ServeLimits
+
+    return ServeLimits(max_connections, max_body, header_timeout, body_timeout)
 
 
 def _scheme(scheme: SchemeChoice) -> Scheme:
@@ -211,12 +223,53 @@ def verify_webhook_serve(
     scheme: SchemeOption = SchemeChoice.REPORTING,
     secret_ref: SecretRefOption = None,
     current_only: CurrentOnlyOption = False,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            "--max-connections",
+            min=1,
+            max=10_000,
+            help="Connections served at once; more are answered 503 and closed.",
+        ),
+    ] = 64,
+    max_body: Annotated[
+        int,
+        typer.Option(
+            "--max-body",
+            min=1,
+            max=_MAX_BODY,
+            metavar="BYTES",
+            help="Largest body accepted; a larger one is refused with 413 before it is read.",
+        ),
+    ] = 1024 * 1024,
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            "--header-timeout",
+            min=0.1,
+            max=3600,
+            metavar="SECONDS",
+            help="Time a client has to send a request's headers (from connecting, or from "
+            "the previous answer).",
+        ),
+    ] = 10.0,
+    body_timeout: Annotated[
+        float,
+        typer.Option(
+            "--body-timeout",
+            min=0.1,
+            max=3600,
+            metavar="SECONDS",
+            help="Time a client has to send the whole body once the headers are in.",
+        ),
+    ] = 30.0,
     fmt: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Receive deliveries, verify each, print one line per delivery until Ctrl-C.
 
     Invalid deliveries get 401; valid ones 200, or the --forward-to app's response. The
-    first line on stdout is the URL. Bodies are logged only with -v. Example:
+    first line on stdout is the URL. Bodies are logged only with -v. Slow, huge and
+    excess clients are cut off by the limits below. Example:
 
         cio-sec verify-webhook serve --port 8080 --forward-to http://127.0.0.1:5000/hooks
     """
@@ -227,7 +280,9 @@ def verify_webhook_serve(
 
     def ready(url: str, labels: tuple[str, ...]) -> None:
         _line(streams.out, fmt, {"kind": "listening", "url": url}, url)
-        streams.message(f"verifying with {', '.join(labels)}; Ctrl-C stops")
+        from cio_sec.terminal import printable  # labels can hold a file name
+
+        streams.message(printable(f"verifying with {', '.join(labels)}; Ctrl-C stops"))
 
     def delivered(line: DeliveryLine) -> None:
         _line(streams.out, fmt, {"kind": "delivery", **line.to_json()}, line.text())
@@ -240,6 +295,7 @@ def verify_webhook_serve(
         host=host,
         port=port,
         forward_to=forward_to,
+        limits=_limits(max_connections, max_body, header_timeout, body_timeout),
         on_ready=ready,
         on_delivery=delivered,
     )
@@ -250,13 +306,14 @@ def _line(out: IO[str], fmt: OutputFormat, document: dict[str, object], text: st
     import json
 
     from cio_sec.redact import redact
+    from cio_sec.terminal import printable
 
     if fmt is OutputFormat.JSON:
         text = json.dumps(
             {"schema_version": 1, "command": "verify-webhook serve", "ok": True, **document},
             sort_keys=True,
         )
-    out.write(redact(text) + "\n")
+    out.write(printable(redact(text), keep_newlines=False) + "\n")
     out.flush()
 
 
@@ -270,7 +327,13 @@ def verify_webhook_probe(
         typer.Option("--stale-age", min=1, metavar="SECONDS", help="Age of the stale delivery."),
     ] = 3600,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=0.1, help="Seconds to wait for each answer.")
+        float,
+        typer.Option(
+            "--timeout",
+            min=TIMEOUT.minimum,
+            max=TIMEOUT.maximum,
+            help="Seconds to wait for each answer.",
+        ),
     ] = 10.0,
     secret_ref: SecretRefOption = None,
     fmt: FormatOption = OutputFormat.TEXT,

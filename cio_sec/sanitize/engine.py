@@ -55,6 +55,8 @@ _PLAN_CACHE_LIMIT = 1_000
 #: counts without bound and put the data in the report, so later paths share one entry.
 _PATH_LIMIT = 1_000
 OTHER_PATHS = "<other paths>"
+#: The action noted for an existing ``<name>_hash`` that a new pseudonym replaces.
+OVERWRITE = "overwrite"
 #: (attribute path, action): a key of ``SanitizeCounts.changes``.
 _Note = tuple[str, str]
 
@@ -172,6 +174,11 @@ class SanitizeCounts:
         for tally in tallies:
             tally.settle(self)
         self._open = [watched for watched in self._open if watched is not tallies]
+
+    @property
+    def overwritten(self) -> dict[str, int]:
+        """Attribute path → records whose existing value there a pseudonym replaced."""
+        return {path: n for (path, action), n in self.changes.items() if action == OVERWRITE}
 
     @property
     def changed(self) -> bool:
@@ -307,7 +314,13 @@ class _Walker:
                 scans.add(scan if decision.scan is None else decision.scan)
         if len(scans) > 1:
             return None  # explicit keep and redact-values side by side: key by key
-        skip = frozenset(drops) | {p[0] for p in pseudonyms} | {p[2] for p in pseudonyms}
+        sources = {p[0] for p in pseudonyms}
+        notes.extend(
+            (prefix + target, OVERWRITE)
+            for _, _, target in pseudonyms
+            if target in keys and target not in sources and target not in drops
+        )
+        skip = frozenset(drops) | sources | {p[2] for p in pseudonyms}
         scan_here = (scans.pop() if scans else scan) and self.candidate.active
         tally = _Tally(tuple(notes))
         if notes:
@@ -354,6 +367,7 @@ class _Walker:
                 self.note(prefix + name, "pseudonymise")
                 continue
             if key in replaced:
+                self.note(prefix + name, OVERWRITE)
                 continue
             scan_here = scan if decision.scan is None else decision.scan
             out[key] = self.value(value, scan_here, prefix, name)

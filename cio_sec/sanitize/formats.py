@@ -197,14 +197,24 @@ def _reason(exc: ValueError | RecursionError) -> str:
 
 
 def _csv(stream: IO[bytes], label: str, on_invalid: OnInvalid | None) -> Document:
-    text = io.TextIOWrapper(io.BufferedReader(_Borrowed(stream)), encoding="utf-8-sig", newline="")
+    # NOTE: bytes that are not UTF-8 become lone surrogates and are found row by row: a
+    # strict decoder fails on a whole 8 KiB chunk, lines before the bad row.
+    text = io.TextIOWrapper(
+        io.BufferedReader(_Borrowed(stream)),
+        encoding="utf-8-sig",
+        errors="surrogateescape",
+        newline="",
+    )
     reader = csv.reader(text, strict=True)
     try:
         header = next(reader, None)
-    except (csv.Error, UnicodeDecodeError) as exc:
+    except csv.Error as exc:
         raise InputError(f"invalid CSV header: {exc}", path=label, line=1) from None
     if not header:
         raise InputError("a CSV file needs a header row", path=label, line=1)
+    bad_line = _invalid_utf8_line(header, 1)
+    if bad_line is not None:
+        raise InputError(_NOT_UTF8, path=label, line=bad_line)
     duplicates = sorted({name for name in header if header.count(name) > 1})
     if duplicates:  # a record keeps one value per name: the others would be lost
         raise InputError(
@@ -219,14 +229,22 @@ def _csv_rows(
     reader: Any, header: list[str], label: str, on_invalid: OnInvalid | None
 ) -> Iterator[dict[str, Any]]:
     width = len(header)
+    end = reader.line_num
     while True:
+        start = end + 1
         try:
             row = next(reader)
         except StopIteration:
             return
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except csv.Error as exc:
             # NOTE: the csv module cannot resynchronise after a broken quote; stop here.
             raise InputError(f"invalid CSV: {exc}", path=label, line=reader.line_num) from None
+        end = reader.line_num
+        if not all(map(str.isascii, row)):
+            bad_line = _invalid_utf8_line(row, start)
+            if bad_line is not None:
+                _reject(InputError(_NOT_UTF8, path=label, line=bad_line), on_invalid)
+                continue
         if len(row) == width:
             yield dict(zip(header, row, strict=True))
         elif row:
@@ -238,6 +256,29 @@ def _csv_rows(
                 ),
                 on_invalid,
             )
+
+
+_NOT_UTF8 = "invalid CSV: not valid UTF-8"
+#: What ``surrogateescape`` makes of a byte that is not UTF-8.
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def _invalid_utf8_line(row: list[str], start: int) -> int | None:
+    """The line of the first byte in ``row`` that was not UTF-8, or None.
+
+    ``start`` is the row's first line; a quoted field may span several.
+    """
+    line = start
+    for value in row:
+        match = None if value.isascii() else _ESCAPED_BYTE.search(value)
+        if match:
+            return line + _line_breaks(value[: match.start()])
+        line += _line_breaks(value)
+    return None
+
+
+def _line_breaks(text: str) -> int:
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
 
 
 class _Borrowed(io.RawIOBase):

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from cio_sec.errors import ExitCode, InputError
+from cio_sec.errors import ExitCode, InputError, OutputWriteError
 from cio_sec.pseudonym import KeyRing
 from cio_sec.sanitize.engine import (
+    HASH_SUFFIX,
     Hasher,
     SanitizeCounts,
     keyed_hasher,
@@ -38,6 +40,8 @@ LEGACY_WARNING = (
     "integration wrote, then move to keyed pseudonyms"
 )
 _INVALID_EXAMPLES = 5
+#: Errors of a write that ran out of room: a full disk, a quota, a file-size limit.
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,12 @@ def sanitize_file(
         else:
             with _open_output(request.output, stdout) as out:
                 write_document(out, document.shape, records, header)
+    replaces = "would replace" if request.check else "replaced"
+    warnings += tuple(
+        f"{path} already existed in {count} record(s): the pseudonym of "
+        f"{path.removesuffix(HASH_SUFFIX)} {replaces} it, losing its old value"
+        for path, count in sorted(counts.overwritten.items())
+    )
     return SanitizeReport(
         request=request,
         input_format=fmt,
@@ -164,7 +174,7 @@ def sanitize_file(
     )
 
 
-@contextmanager
+@contextlib.contextmanager
 def _open_input(path: Path | None, stdin: IO[bytes]) -> Iterator[IO[bytes]]:
     if path is None:
         yield stdin
@@ -177,7 +187,7 @@ def _open_input(path: Path | None, stdin: IO[bytes]) -> Iterator[IO[bytes]]:
         yield handle
 
 
-@contextmanager
+@contextlib.contextmanager
 def _open_output(path: Path | None, stdout: IO[str]) -> Iterator[IO[str]]:
     """Stdout, or a private temporary file renamed over ``path`` only on success."""
     if path is None:
@@ -195,14 +205,27 @@ def _open_output(path: Path | None, stdout: IO[str]) -> Iterator[IO[str]]:
             delete=False,
         )
     except OSError as exc:
-        raise InputError(f"cannot write: {exc.strerror}", path=path) from None
+        raise _write_error(exc, path) from None
     try:
         with handle:
             yield handle
         _replace(handle.name, path)
-    except BaseException:
-        os.unlink(handle.name)
+    except BaseException as exc:  # a full disk, a bad record, Ctrl-C, SIGTERM
+        with contextlib.suppress(FileNotFoundError):  # SIGTERM just after the rename
+            os.unlink(handle.name)
+        if isinstance(exc, OSError) and exc.errno in _NO_ROOM:
+            raise _write_error(exc, path) from None
         raise
+
+
+def _write_error(exc: OSError, path: Path) -> InputError | OutputWriteError:
+    if exc.errno in _NO_ROOM:
+        return OutputWriteError(
+            f"cannot write: {exc.strerror}; the file was left as it was",
+            path=path,
+            hint="free some space (or raise the limit) and run the command again",
+        )
+    return InputError(f"cannot write: {exc.strerror}", path=path)
 
 
 def _replace(temporary: str, path: Path) -> None:

@@ -10,13 +10,15 @@ The public interface, stable for other capabilities (``audit``) and library user
 
 Modules: `detectors` (the rules), `archives` (archive members, ASCII runs of binaries),
 `history` (GitPython: object streams, the one history pass), `scan` (the scans),
-`report` (findings, JSON, SARIF), `baseline`, `verify` (read-only liveness checks).
+`report` (findings, skipped items, JSON, SARIF), `baseline`, `verify` (read-only
+liveness checks). A damaged archive member or object is a `SkippedItem` of the report,
+never an exception.
 """
 
 from __future__ import annotations
 
 from cio_sec.scan_repo.detectors import DETECTORS, Detector, Match, scan_bytes
-from cio_sec.scan_repo.report import Finding, ScanReport
+from cio_sec.scan_repo.report import Finding, ScanReport, SkippedItem
 from cio_sec.scan_repo.scan import ScanOptions, scan_repo, scan_staged, scan_working_tree
 from cio_sec.scan_repo.verify import Endpoints
 
@@ -28,6 +30,7 @@ __all__ = [
     "Match",
     "ScanOptions",
     "ScanReport",
+    "SkippedItem",
     "scan_bytes",
     "scan_repo",
     "scan_staged",

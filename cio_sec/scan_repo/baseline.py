@@ -12,10 +12,13 @@ their first 4 digits are the fingerprint (the next `--write-baseline` drops the 
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
+from cio_sec.atomicfile import atomic_write
 from cio_sec.errors import InputError
 from cio_sec.redact import PUBLIC_FINGERPRINT_BITS
 from cio_sec.scan_repo.report import Finding
@@ -58,17 +61,45 @@ def load_baseline(path: Path) -> frozenset[str]:
 
 
 def write_baseline(path: Path, findings: Iterable[Finding]) -> None:
-    """Write every finding's fingerprint to ``path`` (sorted, one entry per fingerprint).
+    """Replace ``path`` atomically with every finding's fingerprint (sorted, one each).
+
+    A reader, or a crash, sees the old baseline or the new one, never half of one. A
+    symlink at ``path`` is refused rather than followed: the link could point anywhere,
+    and a baseline is written by CI in checkouts that anyone may have changed.
 
     Raises:
-        InputError: the file cannot be written.
+        InputError: ``path`` is a symlink, or the file cannot be written.
     """
     entries = {f.fingerprint: f.rule for f in findings}
     document = {
         "schema_version": 1,
         "fingerprints": [{"fingerprint": fp, "rule": entries[fp]} for fp in sorted(entries)],
     }
+    data = (json.dumps(document, indent=2) + "\n").encode("utf-8")
+    mode = writable_mode(path)
     try:
-        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        atomic_write(path, data, prepare=lambda fd: os.fchmod(fd, mode))
     except OSError as exc:
-        raise InputError(f"cannot write the baseline: {exc.strerror}", path=path) from exc
+        reason = exc.strerror or exc.__class__.__name__
+        raise InputError(f"cannot write the baseline: {reason}", path=path) from exc
+
+
+def writable_mode(path: Path) -> int:
+    """The permissions to write ``path`` with: the existing file's, or 0644 for a new one.
+
+    Checked before a scan too, so that a long scan does not end in this refusal.
+
+    Raises:
+        InputError: ``path`` is a symlink.
+    """
+    try:
+        status = path.lstat()
+    except OSError:
+        return 0o644
+    if stat.S_ISLNK(status.st_mode):
+        raise InputError(
+            "refusing to write the baseline through a symlink",
+            path=path,
+            hint="pass the path of the file itself, or remove the link",
+        )
+    return stat.S_IMODE(status.st_mode)

@@ -9,19 +9,25 @@ through GitPython's persistent ``cat-file --batch`` reader.
 
 from __future__ import annotations
 
+import contextlib
+import re
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 from cio_sec.errors import InputError
+from cio_sec.scan_repo.report import printable
 
 if TYPE_CHECKING:
     import git
 
 NULL_OID: Final = "0" * 40
 EMPTY_TREE: Final = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+FSCK_HINT: Final = "the repository is damaged: `git fsck` says what is wrong"
+_MAX_GIT_MESSAGE: Final = 500
 
 
 def open_repository(path: Path) -> git.Repo:
@@ -42,12 +48,43 @@ def open_repository(path: Path) -> git.Repo:
         ) from None
 
 
+@contextmanager
+def git_failures(path: Path, hint: str = FSCK_HINT) -> Iterator[None]:
+    """Turn git failing on a damaged repository into an `InputError` with git's own words.
+
+    A missing or corrupt object, or a ``.git/config`` git cannot parse, makes git exit
+    non-zero; that is bad input (exit 2), not a bug in cio-sec.
+
+    Raises:
+        InputError: a git command failed inside the block.
+    """
+    import git
+
+    try:
+        yield
+    except git.GitCommandError as exc:
+        raise InputError(f"git failed: {git_said(exc)}", path=path, hint=hint) from None
+
+
+def git_said(exc: git.GitCommandError) -> str:
+    """What git wrote on stderr, on one line, without control characters, bounded."""
+    text = exc.stderr if isinstance(exc.stderr, str) else ""
+    # GitPython wraps it as "\n  stderr: '...'".
+    wrapped = re.fullmatch(r"\s*stderr: '(.*)'\s*", text, re.DOTALL)
+    lines = [line.strip() for line in (wrapped[1] if wrapped else text).splitlines()]
+    said = "; ".join(line for line in lines if line) or f"git exited with status {exc.status}"
+    said = printable(said)
+    return said if len(said) <= _MAX_GIT_MESSAGE else said[: _MAX_GIT_MESSAGE - 1] + "…"
+
+
 @dataclass
 class ObjectStream:
     """Counters of one `stream_all_objects` pass, filled in as it goes."""
 
     commits: list[str] = field(default_factory=list)
     objects: int = 0
+    unreadable: list[str] = field(default_factory=list)
+    """Objects git listed but could not read (a corrupt loose object)."""
 
 
 def count_objects(repo: git.Repo) -> int:
@@ -58,32 +95,62 @@ def count_objects(repo: git.Repo) -> int:
     return int(counts.get("count", 0)) + int(counts.get("in-pack", 0))
 
 
-def stream_all_objects(repo: git.Repo, stats: ObjectStream) -> Iterator[tuple[str, bytes]]:
+def stream_all_objects(repo: git.Repo, stats: ObjectStream) -> Generator[tuple[str, bytes]]:
     """Yield ``(oid, content)`` of every blob in the object database, each once.
 
     Commit ids are collected in ``stats.commits`` (``--include-unreachable`` walks them);
-    trees and tags are read past.
+    trees and tags are read past, and objects git cannot read go to ``stats.unreadable``.
     """
+    import git
+
     process = repo.git.cat_file("--batch-all-objects", "--batch", "--unordered", as_process=True)
     stdout = process.proc.stdout
     try:
         while header := stdout.readline():
-            oid, kind, size = header.split()
+            fields = header.split()
+            if len(fields) == 2 and fields[1] == b"missing":  # listed, but corrupt: no body
+                stats.unreadable.append(fields[0].decode("ascii"))
+                continue
+            oid, kind, size = fields
             content = stdout.read(int(size) + 1)[:-1]
             stats.objects += 1
             if kind == b"blob":
                 yield oid.decode("ascii"), content
             elif kind == b"commit":
                 stats.commits.append(oid.decode("ascii"))
-    finally:
+    except BaseException:
+        # Stopped early (Ctrl-C, an error, the consumer gone): git dies of SIGPIPE, and
+        # its exit status must not hide why we stopped.
         stdout.close()
+        with contextlib.suppress(git.GitCommandError):
+            _wait(process)
+        raise
+    stdout.close()
+    _wait(process)  # a failure of git itself: `git_failures` makes it exit 2
+
+
+def _wait(process: Any) -> None:
+    """Wait for git; close its stderr even when its failure raises (GitPython leaves it)."""
+    stderr = process.proc.stderr
+    try:
         process.wait()
+    finally:
+        stderr.close()
 
 
-def read_blobs(repo: git.Repo, oids: Iterable[str]) -> Iterator[tuple[str, bytes]]:
-    """Yield ``(oid, content)`` for the given blobs through the persistent batch reader."""
+def read_blobs(
+    repo: git.Repo, oids: Iterable[str], unreadable: list[str]
+) -> Iterator[tuple[str, bytes]]:
+    """Yield ``(oid, content)`` for the given blobs through the persistent batch reader.
+
+    A blob git cannot read (missing or corrupt) is appended to ``unreadable`` instead.
+    """
     for oid in oids:
-        _, _, _, content = repo.git.get_object_data(oid)
+        try:
+            _, _, _, content = repo.git.get_object_data(oid)
+        except ValueError:  # GitPython's word for cat-file answering "missing"
+            unreadable.append(oid)
+            continue
         yield oid, content
 
 
@@ -150,7 +217,8 @@ def ref_tips(repo: git.Repo) -> dict[str, str]:
         entries = repo.git.reflog("show", "--format=%H", "refs/stash", "--").split()
         tips.update({f"refs/stash@{{{n}}}": oid for n, oid in enumerate(entries) if n})
     if repo.head.is_detached:
-        tips["HEAD"] = repo.head.commit.hexsha
+        # rev-parse, not GitPython's object lookup: a damaged HEAD is then a git failure.
+        tips["HEAD"] = repo.git.rev_parse("--verify", "HEAD^{commit}")
     return tips
 
 
@@ -167,22 +235,15 @@ def walk_history(
     merges count only for what differs from every parent (an "evil merge").
 
     Raises:
-        InputError: a start or ``exclude`` is not a known revision.
+        git.GitCommandError: a start or ``exclude`` is not a known revision, or an object
+            the walk needs is missing or corrupt (`git_failures` turns it into exit 2).
     """
-    import git
-
     starts = list(starts)
     if not starts:
         return History()
     revisions = "\n".join([*starts, *([f"^{exclude}"] if exclude else [])]) + "\n"
-    try:
-        with _stdin(revisions) as stdin:
-            output = _log(repo, stdin)
-    except git.GitCommandError as exc:
-        raise InputError(
-            "git could not walk the history from the requested revisions",
-            hint="check the names given to --since and --branch (git rev-parse NAME)",
-        ) from exc
+    with _stdin(revisions) as stdin:
+        output = _log(repo, stdin)
     history = History()
     for chunk in output.split(b"\x01")[1:]:
         _parse_commit(chunk, history, wanted)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -70,6 +71,36 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class SkippedItem:
+    """A blob or archive member that could not be read in full: it may hide a credential."""
+
+    path: str | None
+    """Path in the repository; None for a dangling blob no commit contains."""
+    member: str | None
+    """The archive member (``!`` joins nested names); None for the blob or file itself."""
+    reason: str
+    commit: str | None = None
+    """The earliest commit that introduced the blob at this path (history scans)."""
+    blob: str | None = None
+
+    @property
+    def location(self) -> str:
+        """``path!member`` for people, or the object id of a dangling object."""
+        where = self.path if self.path is not None else f"object {self.blob}"
+        return where if self.member is None else f"{where}!{self.member}"
+
+    def to_json(self) -> dict[str, object]:
+        """The item's fields for ``--format json``."""
+        return {
+            "path": self.path,
+            "commit": self.commit,
+            "member": self.member,
+            "reason": self.reason,
+            "blob": self.blob,
+        }
+
+
+@dataclass(frozen=True)
 class Credential:
     """A distinct secret found, kept in memory for ``--verify`` only."""
 
@@ -90,6 +121,8 @@ class ScanReport:
     baseline: str | None = None
     baseline_written: bool = False
     verified: bool = False
+    skipped: tuple[SkippedItem, ...] = ()
+    """What could not be read in full (damaged archives, members cut at a bound)."""
     credentials: Mapping[str, Credential] = field(default_factory=dict, repr=False)
     """Keyed fingerprint (`Finding.identity`) → secret, for `verify`; never serialised."""
 
@@ -122,7 +155,9 @@ class ScanReport:
                 "baselined": len(self.findings) - len(self.new_findings),
                 "blobs_scanned": self.blobs_scanned,
                 "bytes_scanned": self.bytes_scanned,
+                "skipped": len(self.skipped),
             },
+            "skipped": [item.to_json() for item in self.skipped],
             "baseline": self.baseline,
             "baseline_written": self.baseline_written,
             "verified": self.verified,
@@ -156,6 +191,14 @@ class ScanReport:
                         }
                     },
                     "results": [_sarif_result(f, index[f.rule]) for f in self.findings],
+                    "invocations": [
+                        {
+                            "executionSuccessful": True,
+                            "toolExecutionNotifications": [
+                                _sarif_notification(item) for item in self.skipped
+                            ],
+                        }
+                    ],
                 }
             ],
         }
@@ -183,8 +226,47 @@ def _sarif_result(finding: Finding, rule_index: int) -> dict[str, Any]:
     if finding.path is not None:
         # NOTE: a member of an archive is reported on the archive, without a line.
         archive, member = finding.path.partition("!")[::2]
-        location: dict[str, Any] = {"artifactLocation": {"uri": quote(archive)}}
+        location: dict[str, Any] = {"artifactLocation": {"uri": _uri(archive)}}
         if not member:
             location["region"] = {"startLine": finding.line}
         result["locations"] = [{"physicalLocation": location}]
     return result
+
+
+def _uri(path: str) -> str:
+    # A path that is not UTF-8 holds lone surrogates: percent-encode its original bytes.
+    return quote(path, errors="surrogateescape")
+
+
+def _sarif_notification(item: SkippedItem) -> dict[str, Any]:
+    notification: dict[str, Any] = {
+        "level": "warning",
+        "message": {"text": f"not scanned in full: {item.location}: {item.reason}"},
+        "properties": item.to_json(),
+    }
+    if item.path is not None:
+        uri = {"uri": _uri(item.path)}
+        notification["locations"] = [{"physicalLocation": {"artifactLocation": uri}}]
+    return notification
+
+
+# C0 controls but tab and newline, DEL, the C1 controls, bidi marks and overrides, the
+# Unicode line separators, and lone surrogates (bytes kept by ``surrogateescape``).
+_CONTROLS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+    "\u2066-\u2069\ud800-\udfff\n]"
+)
+
+
+def printable(text: str) -> str:
+    """``text`` on one line, with every control character shown as a visible escape.
+
+    Paths, member names and git's messages come from the repository: an escape sequence in
+    a file name must not act on the terminal of the person reading the report.
+    """
+    return _CONTROLS.sub(_visible, text)
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 from cio_sec.errors import InputError
 from cio_sec.redact import register
 from cio_sec.scan_repo import history as git_history
-from cio_sec.scan_repo.archives import scannable_parts
-from cio_sec.scan_repo.baseline import load_baseline, write_baseline
+from cio_sec.scan_repo.archives import Skipped, scannable_parts
+from cio_sec.scan_repo.baseline import load_baseline, writable_mode, write_baseline
 from cio_sec.scan_repo.detectors import TRACK_BASIC_AUTH, TRACK_KEY_PAIR, Match, scan_bytes
-from cio_sec.scan_repo.report import Credential, Finding, ScanReport
+from cio_sec.scan_repo.report import Credential, Finding, ScanReport, SkippedItem
 
 if TYPE_CHECKING:
     import git
@@ -25,6 +25,7 @@ Progress = Callable[[int, int], None]
 """Called with (objects done, objects in all) as a scan goes."""
 
 _PROGRESS_EVERY = 512
+_UNREADABLE = "git cannot read this object: it is missing or corrupt (see `git fsck`)"
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class ScanOptions:
         """Reject combinations that mean nothing.
 
         Raises:
-            InputError: conflicting options (exit 2).
+            InputError: conflicting options, or a symlink as the baseline to write (exit 2).
         """
         narrowing = self.include_unreachable or self.since or self.branches
         if self.staged and self.no_history:
@@ -59,6 +60,8 @@ class ScanOptions:
             raise InputError("--include-unreachable scans every object; drop --since/--branch")
         if self.write_baseline and self.baseline is None:
             raise InputError("--write-baseline needs --baseline FILE")
+        if self.write_baseline and self.baseline is not None:
+            writable_mode(self.baseline)
 
 
 def scan_repo(options: ScanOptions) -> ScanReport:
@@ -66,7 +69,8 @@ def scan_repo(options: ScanOptions) -> ScanReport:
 
     Raises:
         InputError: bad options, a path that is not a git repository (except with
-            ``--no-history``), an unknown revision, or an unreadable baseline.
+            ``--no-history``), an unknown revision, a repository git cannot read, or an
+            unreadable or unwritable baseline.
     """
     options.check()
     accepted = (
@@ -74,16 +78,8 @@ def scan_repo(options: ScanOptions) -> ScanReport:
         if options.baseline is not None and not options.write_baseline
         else frozenset()
     )
-    if options.no_history:
-        report = scan_working_tree(options.path, progress=options.progress)
-    else:
-        repo = git_history.open_repository(options.path)
-        with repo:
-            report = (
-                scan_staged(repo, progress=options.progress)
-                if options.staged
-                else scan_history(repo, options)
-            )
+    with git_history.git_failures(options.path, _git_hint(options)):
+        report = _scan(options)
     findings = tuple(replace(f, baselined=f.fingerprint in accepted) for f in report.findings)
     report = replace(
         report,
@@ -100,23 +96,57 @@ def scan_repo(options: ScanOptions) -> ScanReport:
     return report
 
 
+def _git_hint(options: ScanOptions) -> str:
+    if options.since or options.branches:
+        return (
+            "check the names given to --since and --branch (git rev-parse NAME); if they are "
+            "right, `git fsck` says what is damaged"
+        )
+    return git_history.FSCK_HINT
+
+
+def _scan(options: ScanOptions) -> ScanReport:
+    if options.no_history:
+        return scan_working_tree(options.path, progress=options.progress)
+    repo = git_history.open_repository(options.path)
+    with repo:
+        if options.staged:
+            return scan_staged(repo, progress=options.progress)
+        return scan_history(repo, options)
+
+
 @dataclass
 class _Hits:
     """Matches per blob, and the secrets behind them."""
 
     by_blob: dict[str, list[tuple[str | None, Match]]] = field(default_factory=dict)
     credentials: dict[str, Credential] = field(default_factory=dict)
+    skipped: dict[str, list[Skipped]] = field(default_factory=dict)
+    """What of each blob could not be read in full."""
     blobs: int = 0
     size: int = 0
 
     def scan(self, oid: str, content: bytes) -> None:
         self.blobs += 1
         self.size += len(content)
-        found = [(member, m) for member, part in scannable_parts(content) for m in scan_bytes(part)]
+        skipped: list[Skipped] = []
+        parts = scannable_parts(content, skipped)
+        found = [(member, m) for member, part in parts for m in scan_bytes(part)]
+        if skipped:
+            self.skipped[oid] = skipped
         if found:
             self.by_blob[oid] = found
             for _, match in found:
                 _remember(match, self.credentials)
+
+    def unreadable(self, oids: Iterable[str]) -> None:
+        """Git cannot read these objects: they are skipped, not scanned."""
+        for oid in oids:
+            self.skipped[oid] = [Skipped(None, _UNREADABLE)]
+
+    def located(self, oid: str) -> bool:
+        """Whether the history pass must say where ``oid`` came from."""
+        return oid in self.by_blob or oid in self.skipped
 
 
 def _remember(match: Match, credentials: dict[str, Credential]) -> None:
@@ -142,7 +172,8 @@ def scan_history(repo: git.Repo, options: ScanOptions) -> ScanReport:
     """Scan every blob reachable from the refs (or the narrowed range), each once.
 
     Raises:
-        InputError: ``--since`` or ``--branch`` names an unknown revision.
+        git.GitCommandError: ``--since`` or ``--branch`` names an unknown revision, or the
+            repository is damaged (`scan_repo` turns it into exit 2).
     """
     tips = git_history.ref_tips(repo)
     hits = _Hits()
@@ -151,9 +182,11 @@ def scan_history(repo: git.Repo, options: ScanOptions) -> ScanReport:
         starts = list(options.branches) or list(tips.values())
         history = git_history.walk_history(repo, starts, exclude=options.since)
         oids = list(history.introductions)
-        blobs = git_history.read_blobs(repo, oids)
+        unreadable: list[str] = []
+        blobs = git_history.read_blobs(repo, oids, unreadable)
         for oid, content in _with_progress(blobs, len(oids), options.progress):
             hits.scan(oid, content)
+        hits.unreadable(unreadable)
     else:
         stats = git_history.ObjectStream()
         total = git_history.count_objects(repo)
@@ -161,11 +194,12 @@ def scan_history(repo: git.Repo, options: ScanOptions) -> ScanReport:
             git_history.stream_all_objects(repo, stats), total, options.progress
         ):
             hits.scan(oid, content)
+        hits.unreadable(stats.unreadable)
         history = git_history.History()
-        if hits.by_blob:
-            # Only now, and only for what matched: where each blob came from.
+        if hits.by_blob or hits.skipped:
+            # Only now, and only for what matched or was skipped: where each blob came from.
             starts = list(tips.values()) + (stats.commits if options.include_unreachable else [])
-            history = git_history.walk_history(repo, starts, wanted=hits.by_blob.__contains__)
+            history = git_history.walk_history(repo, starts, wanted=hits.located)
     history.tips = tips
     head = git_history.head_tree(repo) if hits.by_blob else {}
     findings = _history_findings(hits, history, head, dangling=options.include_unreachable)
@@ -175,8 +209,36 @@ def scan_history(repo: git.Repo, options: ScanOptions) -> ScanReport:
         findings,
         hits.blobs,
         hits.size,
+        skipped=_history_skipped(hits, history, dangling=options.include_unreachable),
         credentials=hits.credentials,
     )
+
+
+def _history_skipped(
+    hits: _Hits, history: git_history.History, *, dangling: bool
+) -> tuple[SkippedItem, ...]:
+    """Each skipped item at each path its blob was introduced at, as of the earliest commit."""
+    items: list[SkippedItem] = []
+    for oid, skipped in hits.skipped.items():
+        first_at: dict[str, int] = {}
+        for intro in history.introductions.get(oid, []):
+            first_at[intro.path] = min(first_at.get(intro.path, intro.commit), intro.commit)
+        places: list[tuple[str | None, str | None]] = [
+            (path, history.commits[index].oid) for path, index in first_at.items()
+        ]
+        if not places and dangling:
+            places = [(None, None)]
+        items.extend(
+            SkippedItem(path, item.member, item.reason, commit=commit, blob=oid)
+            for path, commit in places
+            for item in skipped
+        )
+    return _sorted_skipped(items)
+
+
+def _sorted_skipped(items: Iterable[SkippedItem]) -> tuple[SkippedItem, ...]:
+    # By place only: within one blob, the order in which its members were read.
+    return tuple(sorted(items, key=lambda i: (i.path or "", i.blob or "")))
 
 
 def _history_findings(
@@ -251,20 +313,30 @@ def scan_staged(repo: git.Repo, progress: Progress | None = None) -> ScanReport:
     for path, oid in staged:
         paths.setdefault(oid, []).append(path)
     hits = _Hits()
-    for oid, content in _with_progress(git_history.read_blobs(repo, paths), len(paths), progress):
+    unreadable: list[str] = []
+    blobs = git_history.read_blobs(repo, paths, unreadable)
+    for oid, content in _with_progress(blobs, len(paths), progress):
         hits.scan(oid, content)
+    hits.unreadable(unreadable)
     findings = [
         _plain_finding(path, member, match)
         for oid, found in hits.by_blob.items()
         for path in paths[oid]
         for member, match in found
     ]
+    skipped = (
+        SkippedItem(path, item.member, item.reason, blob=oid)
+        for oid, items in hits.skipped.items()
+        for path in paths[oid]
+        for item in items
+    )
     return ScanReport(
         "staged",
         str(repo.working_tree_dir),
         _sorted(findings),
         hits.blobs,
         hits.size,
+        skipped=_sorted_skipped(skipped),
         credentials=hits.credentials,
     )
 
@@ -289,12 +361,18 @@ def scan_working_tree(path: Path, progress: Progress | None = None) -> ScanRepor
         for name, found in hits.by_blob.items()
         for member, match in found
     ]
+    skipped = (
+        SkippedItem(name, item.member, item.reason)
+        for name, items in hits.skipped.items()
+        for item in items
+    )
     return ScanReport(
         "working-tree",
         str(path),
         _sorted(findings),
         hits.blobs,
         hits.size,
+        skipped=_sorted_skipped(skipped),
         credentials=hits.credentials,
     )
 

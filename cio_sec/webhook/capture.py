@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from cio_sec.errors import InputError
 
@@ -20,6 +20,20 @@ _HEADER_NAME = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
 #: Largest body accepted, from a file or over the wire.
 MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+class BodyTooLargeError(InputError):
+    """A body over the size limit (a receiver answers 413, not 400)."""
+
+
+class Readable(Protocol):
+    """What the parser reads from: a file, or the receiver's metered request body."""
+
+    def read(self, size: int, /) -> bytes:
+        """Up to ``size`` bytes; fewer only at the end of the stream."""
+
+    def readline(self, limit: int, /) -> bytes:
+        """One line with its ending, at most ``limit`` bytes."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +77,7 @@ def parse_request(data: bytes, *, source: str = "<request>") -> CapturedRequest:
     return CapturedRequest(method, target, headers, body, warnings)
 
 
-def _lines(stream: BinaryIO) -> tuple[bytes, bool]:
+def _lines(stream: Readable) -> tuple[bytes, bool]:
     """One line without its CRLF/LF, and whether a line ending was found."""
     raw = stream.readline(MAX_BODY_BYTES)
     ended = raw.endswith(b"\n")
@@ -133,11 +147,12 @@ def _body(request: CapturedRequest, stream: BinaryIO, source: str) -> tuple[byte
     return rest[:length], warnings
 
 
-def read_chunked(stream: BinaryIO, source: str) -> bytes:
+def read_chunked(stream: Readable, source: str, *, limit: int = MAX_BODY_BYTES) -> bytes:
     """Decode a chunked body (RFC 9112 §7.1) from a stream, up to the last chunk's trailers.
 
     Raises:
-        InputError: a malformed chunk size, a truncated chunk, or too large a body.
+        BodyTooLargeError: the body is over ``limit``.
+        InputError: a malformed chunk size or a truncated chunk.
     """
     body = bytearray()
     while True:
@@ -146,8 +161,8 @@ def read_chunked(stream: BinaryIO, source: str) -> bytes:
         if match is None:
             raise InputError("malformed chunk size in a chunked body", path=source)
         size = int(match.group(1), 16)
-        if len(body) + size > MAX_BODY_BYTES:
-            raise InputError(f"the body is larger than {MAX_BODY_BYTES} bytes", path=source)
+        if len(body) + size > limit:
+            raise BodyTooLargeError(f"the body is larger than {limit} bytes", path=source)
         if size == 0:
             _skip_trailers(stream)
             return bytes(body)
@@ -160,7 +175,7 @@ def read_chunked(stream: BinaryIO, source: str) -> bytes:
             raise InputError("a chunk is longer than its declared size", path=source)
 
 
-def _skip_trailers(stream: BinaryIO) -> None:
+def _skip_trailers(stream: Readable) -> None:
     while True:
         line, ended = _lines(stream)
         if not line or not ended:

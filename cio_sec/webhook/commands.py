@@ -23,6 +23,7 @@ from cio_sec.webhook.delivery import (
     sign_delivery,
 )
 from cio_sec.webhook.keys import SigningKeys, parse_refs, signing_keys
+from cio_sec.webhook.limits import ServeLimits
 from cio_sec.webhook.probe import PROBE_URL, ProbeReport, probe
 from cio_sec.webhook.receiver import DeliveryLine, Receiver
 from cio_sec.webhook.signing import Scheme
@@ -109,12 +110,14 @@ def serve_command(
     host: str,
     port: int,
     forward_to: str | None,
+    limits: ServeLimits,
     on_ready: Callable[[str, tuple[str, ...]], None],
     on_delivery: Callable[[DeliveryLine], None],
 ) -> None:
     """Run the verifying receiver until interrupted.
 
-    ``on_ready`` gets the URL and the labels of the active keys once listening.
+    ``on_ready`` gets the URL and the labels of the active keys once listening; ``limits``
+    bound what each client can hold.
 
     Raises:
         InputError: a bad reference or ``--forward-to`` URL (exit 2).
@@ -127,7 +130,9 @@ def serve_command(
         check_http_url(forward_to, "--forward-to")
     found = signing_keys(settings, opener, refs, current_only=keys.current_only)
     found.require()
-    receiver = Receiver(found, options, on_delivery, host=host, port=port, forward_to=forward_to)
+    receiver = Receiver(
+        found, options, on_delivery, host=host, port=port, forward_to=forward_to, limits=limits
+    )
     receiver.run_until_interrupted(lambda url: on_ready(url, found.labels))
 
 
@@ -150,6 +155,7 @@ def probe_command(
         InputError: the URL is not http(s), or a bad reference (exit 2).
         ConfigError: no key is available (exit 3).
         RemoteUnavailableError: the endpoint cannot be reached (exit 4).
+        RedirectError: the endpoint answered with a redirect, never followed (exit 4).
     """
     from cio_sec.client.urls import check_http_url
 

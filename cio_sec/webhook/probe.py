@@ -1,7 +1,9 @@
 """``verify-webhook probe``: check that your own endpoint accepts only authentic deliveries.
 
 Sends real requests: one correctly signed delivery, then a tampered one, a stale one and
-an unsigned one. A safe endpoint accepts (2xx) the first and rejects the others.
+an unsigned one. A safe endpoint accepts (2xx) the first and rejects the others. A
+redirect is never followed: the probe stops and names where it pointed. Of each answer
+only the first `ANSWER_BYTES` are read, to show why a delivery was rejected.
 """
 
 from __future__ import annotations
@@ -11,13 +13,22 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cio_sec import __version__
-from cio_sec.errors import ExitCode, RemoteUnavailableError
+from cio_sec.errors import ExitCode, RedirectError, RemoteUnavailableError
 from cio_sec.redact import redact
+from cio_sec.webhook.outbound import describe_redirect, is_redirect
 from cio_sec.webhook.signing import Scheme, Secret, sign
 
+if TYPE_CHECKING:
+    import httpx
+
 DEFAULT_STALE_AGE = 3600
+#: How much of an answer is read: enough for an error message, never a whole download.
+ANSWER_BYTES = 4096
+#: How much of it is shown.
+ANSWER_CHARACTERS = 200
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,8 @@ class ProbeAttempt:
     description: str
     should_accept: bool
     status: int
+    answer: str = ""
+    """The start of the answer's body, as text (untrusted: printed through `printable`)."""
 
     @property
     def accepted(self) -> bool:
@@ -48,6 +61,7 @@ class ProbeAttempt:
             "status": self.status,
             "accepted": self.accepted,
             "ok": self.ok,
+            "answer": self.answer,
         }
 
 
@@ -128,6 +142,7 @@ def probe(
     Raises:
         InputError: the URL is not http(s).
         RemoteUnavailableError: the endpoint cannot be reached or times out.
+        RedirectError: the endpoint answered with a redirect (never followed).
     """
     import httpx
 
@@ -150,12 +165,49 @@ def probe(
     headers = {"Content-Type": "application/json", "User-Agent": f"cio-sec/{__version__} probe"}
     with httpx.Client(timeout=timeout, follow_redirects=False) as client:
         for name, description, should_accept, content, extra in requests:
-            try:
-                response = client.post(url, content=content, headers={**headers, **extra})
-            except httpx.HTTPError as exc:
-                raise RemoteUnavailableError(
-                    redact(f"cannot reach {url}: {exc}"),
-                    hint="is the endpoint running, and is the URL right?",
-                ) from exc
-            attempts.append(ProbeAttempt(name, description, should_accept, response.status_code))
+            request = client.build_request(
+                "POST", url, content=content, headers={**headers, **extra}
+            )
+            status, answer = _send(client, request, url)
+            attempts.append(ProbeAttempt(name, description, should_accept, status, answer))
     return ProbeReport(url, scheme, key.label, tuple(attempts))
+
+
+def _send(client: httpx.Client, request: httpx.Request, url: str) -> tuple[int, str]:
+    """Send one probe; return the status and the start of the answer.
+
+    Raises:
+        RedirectError: the endpoint answered with a redirect (never followed).
+        RemoteUnavailableError: the endpoint cannot be reached or times out.
+    """
+    import httpx
+
+    try:
+        response = client.send(request, stream=True)
+        try:
+            if is_redirect(response):
+                raise RedirectError(
+                    f"the endpoint answered {describe_redirect(response)}; "
+                    "cio-sec never follows a redirect",
+                    hint="probe the URL the endpoint redirects to, if it is yours "
+                    "(https:// rather than http://, a trailing slash?)",
+                )
+            return response.status_code, _answer(response)
+        finally:
+            response.close()
+    except httpx.HTTPError as exc:
+        raise RemoteUnavailableError(
+            redact(f"cannot reach {url}: {exc}"),
+            hint="is the endpoint running, and is the URL right?",
+        ) from exc
+
+
+def _answer(response: httpx.Response) -> str:
+    """The first `ANSWER_CHARACTERS` of the answer's text, reading at most `ANSWER_BYTES`."""
+    received = b""
+    for piece in response.iter_bytes():
+        received += piece
+        if len(received) >= ANSWER_BYTES:
+            break
+    text = received[:ANSWER_BYTES].decode("utf-8", "replace").strip()
+    return text if len(text) <= ANSWER_CHARACTERS else text[:ANSWER_CHARACTERS] + "…"

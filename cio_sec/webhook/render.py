@@ -1,7 +1,8 @@
 """Text rendering of the ``verify-webhook`` results: plain lines, verdict first.
 
 Registered with `cio_sec.output.render_text` by `register()`; plain text on purpose (no
-Rich markup), so nothing from a delivery can be interpreted as styling.
+Rich markup), so nothing from a delivery can be interpreted as styling, and every line
+goes through `printable`, so nothing from a file or a server acts on the terminal.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cio_sec.redact import redact
+from cio_sec.terminal import printable
 from cio_sec.webhook.delivery import DeliveryReport, SignedDelivery
 from cio_sec.webhook.probe import ProbeReport
 
@@ -24,8 +26,13 @@ def register(render_text: Any) -> None:
 
 
 def _write(streams: Streams, lines: list[str]) -> None:
-    streams.out.write(redact("\n".join(lines)) + "\n")
+    text = "\n".join(printable(redact(line), keep_newlines=False) for line in lines)
+    streams.out.write(text + "\n")
     streams.out.flush()
+
+
+def _message(streams: Streams, text: str) -> None:
+    streams.message(printable(redact(text), keep_newlines=False))
 
 
 def _skew(seconds: int | None, tolerance: int | None) -> str:
@@ -48,9 +55,9 @@ def render_delivery_report(report: DeliveryReport, streams: Streams) -> None:
         lines += _explanation(report)
     _write(streams, lines)
     for warning in (*verdict.warnings, *report.notes):
-        streams.message(f"warning: {warning}")
+        _message(streams, f"warning: {warning}")
     if report.hint:
-        streams.message(f"hint: {report.hint}")
+        _message(streams, f"hint: {report.hint}")
 
 
 def _explanation(report: DeliveryReport) -> list[str]:
@@ -78,8 +85,8 @@ def _explanation(report: DeliveryReport) -> list[str]:
 def render_signed_delivery(result: SignedDelivery, streams: Streams) -> None:
     """The headers, one per line, ready for curl's ``-H``."""
     _write(streams, [f"{name}: {value}" for name, value in result.headers.items()])
-    streams.message(
-        f"signed {result.body_length} bytes with {result.secret} ({result.scheme.value})"
+    _message(
+        streams, f"signed {result.body_length} bytes with {result.secret} ({result.scheme.value})"
     )
 
 
@@ -92,5 +99,7 @@ def render_probe_report(report: ProbeReport, streams: Streams) -> None:
         lines.append(
             f"  {verdict:<5} {attempt.name:<9} {attempt.status} {answer:<8} ({attempt.description})"
         )
+        if attempt.answer and not attempt.ok:  # why it was wrong, in the endpoint's words
+            lines.append(f"        answer: {attempt.answer}")
     lines.append(report.summary())
     _write(streams, lines)

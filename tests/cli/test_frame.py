@@ -16,7 +16,7 @@ from cio_sec import __version__, credentials
 from cio_sec.errors import EXIT_CODE_TABLE, ExitCode
 from cio_sec.sandbox import Faults, Sandbox
 from tests.conftest import CANARY
-from tests.support.cli import CliHarness, run_with_closed_stdout
+from tests.support.cli import STDOUT_CLOSED, CliHarness, run_with_closed_stdout
 
 
 def test_version(run_cli: CliHarness) -> None:
@@ -200,11 +200,11 @@ def test_a_bug_under_format_json_is_a_redacted_json_object(
     assert error["message"] == "RuntimeError: boom ca…57"
 
 
-def test_a_closed_stdout_keeps_the_exit_code_and_says_nothing() -> None:
+def test_a_closed_stdout_is_exit_141_with_one_line() -> None:
     """``cio-sec ... | head -0``: no traceback, no 'Exception ignored' at exit."""
     result = run_with_closed_stdout("credentials", "show", "-f", "json")
-    assert result.returncode == ExitCode.OK
-    assert result.stderr == ""
+    assert result.returncode == ExitCode.OUTPUT_CLOSED
+    assert result.stderr == STDOUT_CLOSED
 
 
 def test_a_region_mismatch_names_the_profile_it_came_from(

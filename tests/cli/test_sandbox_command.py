@@ -13,7 +13,7 @@ import pytest
 
 from cio_sec.errors import ExitCode
 from cio_sec.sandbox import Sandbox
-from tests.support.cli import CliHarness, run_with_closed_stdout
+from tests.support.cli import STDOUT_CLOSED, CliHarness, run_with_closed_stdout
 
 
 @pytest.mark.timeout(60)
@@ -67,5 +67,5 @@ def test_a_port_in_use_is_exit_3_with_a_hint(run_cli: CliHarness, sandbox: Sandb
 def test_a_sandbox_whose_announcement_nobody_reads_stops() -> None:
     """Its JSON line is its whole interface: with stdout closed there is no point serving."""
     result = run_with_closed_stdout("sandbox", "--port", "0", "-f", "json")
-    assert result.returncode == ExitCode.INTERRUPTED
-    assert result.stderr == ""
+    assert result.returncode == ExitCode.OUTPUT_CLOSED
+    assert result.stderr == STDOUT_CLOSED

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -399,3 +400,32 @@ def test_a_whitespace_only_key_is_no_key(
     for args in (["sign", "--body", str(body_file)], ["serve"]):
         outcome = run_cli("verify-webhook", *args, expect=ExitCode.CONFIG)
         assert "no webhook signing key is available" in outcome.stderr
+
+
+def test_serve_limits_are_options(run_cli: CliHarness) -> None:
+    process = _start_serve("--max-connections", "1", "--header-timeout", "0.5", "--max-body", "100")
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        address = ("127.0.0.1", int(url.rstrip("/").rsplit(":", 1)[1]))
+        with socket.create_connection(address, timeout=10) as idle:  # takes the one slot
+            with socket.create_connection(address, timeout=10) as extra:
+                refused = extra.recv(4096)
+            cut = idle.recv(4096)  # after the header timeout
+        too_large = httpx.post(url, content=b"x" * 101, headers=sign(b"x" * 101, KEY))
+        good = httpx.post(url, content=BODY[:100], headers=sign(BODY[:100], KEY))
+    finally:
+        out, _ = _stop(process)
+    assert refused.startswith(b"HTTP/1.1 503")
+    assert cut == b""
+    assert (too_large.status_code, good.status_code) == (413, 200)
+    assert len(out.splitlines()) == 1
+    for bad in (
+        ("--max-body", "0"),
+        ("--max-body", str(16 * 1024 * 1024 + 1)),
+        ("--max-connections", "0"),
+        ("--header-timeout", "0"),
+        ("--body-timeout", "0"),
+    ):
+        outcome = run_cli("verify-webhook", "serve", *bad, expect=ExitCode.USAGE)
+        assert bad[0] in outcome.stderr

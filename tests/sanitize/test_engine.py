@@ -312,6 +312,7 @@ def test_records_of_many_shapes_and_skipped_keys(monkeypatch: pytest.MonkeyPatch
         ("password", "drop"): 1,
         ("phone_hash", "redact"): 1,
         ("phone", "pseudonymise"): 2,
+        ("phone_hash", "overwrite"): 1,
         ("n", "redact"): 1,
     }
 

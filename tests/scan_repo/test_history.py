@@ -14,6 +14,7 @@ import pytest
 from cio_sec.errors import InputError
 from cio_sec.redact import public_fingerprint as fingerprint
 from cio_sec.scan_repo import Finding, ScanOptions, archives, scan_repo
+from cio_sec.scan_repo import history as git_history
 from tests.support.git_repos import APP_KEY, ENV_PAIR, SITE_ID, TRACK_KEY, Repo, make_repo
 
 PAIR = fingerprint(f"{SITE_ID}:{TRACK_KEY}")
@@ -310,8 +311,10 @@ def test_since_and_branch_narrow_the_history(tmp_path: Path) -> None:
     repo.git("checkout", "-q", "main")
     assert where(scan(repo, since=old)) == [("app.env", 1, new)]
     assert where(scan(repo, branches=("main",))) == [(".env", 2, old)]
-    with pytest.raises(InputError, match="could not walk"):
+    with pytest.raises(InputError, match=r"git failed: .*bad revision") as caught:
         scan(repo, since="no-such-revision")
+    assert caught.value.hint is not None
+    assert "check the names given to --since and --branch" in caught.value.hint
 
 
 def test_an_empty_repository_has_no_findings(tmp_path: Path) -> None:
@@ -354,3 +357,44 @@ def test_each_distinct_blob_is_read_once(tmp_path: Path) -> None:
         report = scan_repo(ScanOptions(path=repo.path, **options))  # type: ignore[arg-type]
         assert report.blobs_scanned == distinct, options
         assert {f.path for f in report.findings} >= {"b/.env", "c/.env"}
+
+
+def test_stopping_the_object_stream_early_is_not_a_git_failure(tmp_path: Path) -> None:
+    # More than a pipe's buffer: git is still writing when the reader goes away.
+    repo = make_repo(tmp_path)
+    repo.commit("big", {f"big{n}.bin": bytes([n]) * 200_000 for n in range(4)})
+    with git_history.open_repository(repo.path) as opened:
+        stream = git_history.stream_all_objects(opened, git_history.ObjectStream())
+        next(stream)
+        stream.close()  # GeneratorExit inside: must not turn into git's SIGPIPE exit
+        interrupted = git_history.stream_all_objects(opened, git_history.ObjectStream())
+        next(interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            interrupted.throw(KeyboardInterrupt())
+
+
+def test_a_dangling_key_in_a_repository_without_commits(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    repo.write("loose.env", ENV_PAIR)
+    blob = repo.git("hash-object", "-w", "loose.env")
+    (finding,) = scan(repo, include_unreachable=True)
+    assert (finding.path, finding.commit, finding.blob, finding.in_head) == (
+        None,
+        None,
+        blob,
+        False,
+    )
+
+
+def test_progress_tags_of_blobs_and_symlinks_on_disk(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    repo.commit("many", {f"f{n}.txt": f"{n}\n" for n in range(600)})
+    repo.git("tag", "blob-tag", repo.git("rev-parse", "HEAD:f1.txt"))  # not a commit: no tip
+    (repo.path / "link.env").symlink_to(repo.path / "f1.txt")
+    calls: list[tuple[int, int]] = []
+    report = scan_repo(ScanOptions(path=repo.path, progress=lambda *done: calls.append(done)))
+    assert report.blobs_scanned == 600
+    assert calls[0] == (512, calls[0][1])
+    assert calls[-1][0] == calls[-1][1]
+    on_disk = scan_repo(ScanOptions(path=repo.path, no_history=True))
+    assert on_disk.blobs_scanned == 600  # the symlink is not followed

@@ -71,13 +71,36 @@ class CliHarness:
         return outcome
 
 
-def run_with_closed_stdout(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m cio_sec ARGS`` with a stdout whose reader is already gone."""
+#: The one line every command prints when its stdout is closed (exit 141).
+STDOUT_CLOSED = "error: stdout is closed, so the output stopped here; work already done is kept\n"
+
+
+def run_with_closed_stdout(
+    *args: str, input: str | None = None, fd_closed: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m cio_sec ARGS`` with a stdout whose reader is already gone.
+
+    With ``fd_closed`` there is no stdout at all, as after ``>&-`` in a shell.
+    """
+    command = [sys.executable, "-m", "cio_sec", *args]
+    if fd_closed:
+        return subprocess.run(
+            ["sh", "-c", 'exec "$@" >&-', "sh", *command],
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+            timeout=50,
+            check=False,
+        )
     reader, writer = os.pipe()
     os.close(reader)
     try:
         return subprocess.run(
-            [sys.executable, "-m", "cio_sec", *args],
+            command,
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
             stdout=writer,
             stderr=subprocess.PIPE,
             text=True,
