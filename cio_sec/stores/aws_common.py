@@ -30,8 +30,6 @@ MAX_ATTEMPTS = 3
 
 _ACCESS_DENIED = frozenset({"AccessDeniedException", "AccessDenied", "403"})
 _XML_CODE = re.compile(r"<Code>([A-Za-z0-9.]+)</Code>")
-_CODE_CHARS = re.compile(r"[^A-Za-z0-9.:_-]")
-_MAX_CODE = 64
 _BAD_CREDENTIALS = frozenset(
     {
         "UnrecognizedClientException",
@@ -124,9 +122,7 @@ def error_code(exc: BaseException) -> str | None:
     embedded = _XML_CODE.search(str(error.get("Message", "")))
     if str(code).isdigit() and embedded:
         return embedded.group(1)
-    # NOTE: the code is the endpoint's text and ends up in messages for a person: keep
-    # what AWS codes are made of, so no terminal escape sequence gets through.
-    return _CODE_CHARS.sub("", str(code))[:_MAX_CODE] or "unknown"
+    return str(code)
 
 
 @contextlib.contextmanager
