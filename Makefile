@@ -55,6 +55,7 @@ bench: venv
 	$(BIN)/python bench/scan_repo.py
 	$(BIN)/python bench/sanitize.py
 	$(BIN)/python bench/erase.py
+	$(BIN)/python bench/webhook_serve.py
 
 clean:
 	rm -rf $(VENV) .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache

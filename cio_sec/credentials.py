@@ -18,6 +18,8 @@ from cio_sec.errors import (
     CredentialRejectedError,
     ExitCode,
     InputError,
+    RedirectError,
+    RegionMismatchError,
     RemoteError,
     SecretMissingError,
     SecretStoreUnavailableError,
@@ -27,7 +29,7 @@ from cio_sec.settings import CREDENTIAL_ENV_NAMES, CREDENTIAL_NAMES, Settings
 from cio_sec.stores import SecretRef, SecretStore, check_reference, open_store
 
 if TYPE_CHECKING:
-    from cio_sec.client import AccountRegion, RetryPolicy, Workspace
+    from cio_sec.client import RetryPolicy, Workspace
 
 
 #: Opens the store behind a reference; injected so tests and callers can substitute.
@@ -368,7 +370,7 @@ class CredentialCheck:
     ``unavailable`` (unreachable, or 429/5xx after retries) or ``skipped``."""
     detail: str
     region: str | None = None
-    workspace_id: int | None = None
+    workspace_id: str | None = None
     hint: str | None = None
 
     def to_json(self) -> dict[str, object]:
@@ -422,7 +424,7 @@ def check_credentials(settings: Settings, opener: StoreOpener) -> CheckReport:
     the account's real region and workspace. App: ``GET /v1/workspaces``.
     """
     track = _check_track(settings, opener)
-    app = _check_app(settings, opener, track.workspace_id)
+    app = _check_app(settings, opener, track)
     if track.status == app.status == "skipped":
         track = CredentialCheck(
             "track",
@@ -459,12 +461,18 @@ def _check_track(settings: Settings, opener: StoreOpener) -> CredentialCheck:
             f"{' and '.join(missing)} not found",
             hint=_missing_hint(settings, missing[0]),
         )
-    base_url = client.track_base_url(settings.region, settings.track_url)
     try:
-        with client.build_track_client(
-            base_url, site.value, key.value, timeout=settings.timeout
-        ) as http:
-            account = client.TrackApi(http, policy=_check_policy()).region()
+        account = client.find_account(
+            client.RegionSetting.of(settings),
+            site.value,
+            key.value,
+            timeout=settings.timeout,
+            policy=_check_policy(),
+        )
+    except RegionMismatchError as exc:
+        return CredentialCheck(
+            "track", "region-mismatch", exc.message, region=exc.region, hint=exc.hint
+        )
     except CredentialRejectedError:
         return CredentialCheck(
             "track",
@@ -475,37 +483,26 @@ def _check_track(settings: Settings, opener: StoreOpener) -> CredentialCheck:
         )
     except RemoteError as exc:
         return CredentialCheck("track", "unavailable", exc.message, hint=exc.hint)
-    return _track_result(settings, account)
-
-
-def _track_result(settings: Settings, account: AccountRegion) -> CredentialCheck:
-    if account.region != settings.region:
-        fix = (
-            f'set region = "{account.region}" in {settings.region_source}'
-            if settings.region_source.startswith("profile")
-            else f"set CUSTOMERIO_REGION={account.region}"
-        )
-        return CredentialCheck(
-            "track",
-            "region-mismatch",
-            f"the account is in region {account.region!r} but {settings.region_source} "
-            f"says {settings.region!r}",
-            region=account.region,
-            workspace_id=account.environment_id,
-            hint=fix,
-        )
+    workspace = (
+        "an unreported workspace"
+        if account.environment_id is None
+        else f"workspace {account.environment_id}"
+    )
     return CredentialCheck(
         "track",
         "ok",
-        f"Track API key works for workspace {account.environment_id} in region {account.region!r}",
-        region=account.region,
+        f"Track API key works for {workspace} in region {settings.region!r}",
+        region=settings.region,
         workspace_id=account.environment_id,
     )
 
 
-def _check_app(
-    settings: Settings, opener: StoreOpener, workspace_id: int | None
-) -> CredentialCheck:
+def _check_app(settings: Settings, opener: StoreOpener, track: CredentialCheck) -> CredentialCheck:
+    """Test the App key; a wrong region is told apart from a wrong key.
+
+    A 401 while the Track pair's account is in the other region, or a redirect to the
+    other region's App host, is that region mismatch.
+    """
     from cio_sec import client
 
     key = resolve(settings, "app_api_key", opener)
@@ -516,6 +513,8 @@ def _check_app(
         with client.build_app_client(base_url, key.value, timeout=settings.timeout) as http:
             workspaces = client.AppApi(http, policy=_check_policy()).workspaces()
     except CredentialRejectedError:
+        if track.status == "region-mismatch":
+            return _app_region_mismatch(settings, track)
         return CredentialCheck(
             "app",
             "rejected",
@@ -523,27 +522,53 @@ def _check_app(
             hint="App API keys are regional: check the region, or run `cio-sec "
             "credentials set app_api_key`",
         )
+    except RedirectError as exc:
+        mismatch = client.RegionSetting.of(settings).redirected(exc)
+        if mismatch is None:
+            return CredentialCheck("app", "unavailable", exc.message, hint=exc.hint)
+        return CredentialCheck(
+            "app", "region-mismatch", mismatch.message, region=mismatch.region, hint=mismatch.hint
+        )
     except RemoteError as exc:
         return CredentialCheck("app", "unavailable", exc.message, hint=exc.hint)
-    return _app_result(settings, workspaces, workspace_id)
+    return _app_result(settings, workspaces, track.workspace_id)
+
+
+def _app_region_mismatch(settings: Settings, track: CredentialCheck) -> CredentialCheck:
+    return CredentialCheck(
+        "app",
+        "region-mismatch",
+        f"Customer.io rejected the App API key in region {settings.region!r}, where the "
+        f"Track API key's account is not (it is in region {track.region!r})",
+        region=track.region,
+        hint=track.hint,
+    )
 
 
 def _app_result(
-    settings: Settings, workspaces: tuple[Workspace, ...], workspace_id: int | None
+    settings: Settings, workspaces: tuple[Workspace, ...], workspace_id: str | None
 ) -> CredentialCheck:
-    ids = sorted(workspace.id for workspace in workspaces)
+    """The App key is fine when it lists the Track key's workspace, whatever else it lists.
+
+    One App key sees every workspace of its account, so only a listing without the Track
+    key's workspace means the two keys belong to different accounts.
+    """
+    ids = sorted({workspace.id for workspace in workspaces})
+    listed = ", ".join(ids) or "none"
     if workspace_id is not None and workspace_id not in ids:
         return CredentialCheck(
             "app",
             "other-workspace",
-            f"the App API key sees workspaces {ids}, not the Track key's workspace {workspace_id}",
+            f"the App API key sees workspaces {listed}, not the Track key's workspace "
+            f"{workspace_id}",
             region=settings.region,
-            hint="one of the two keys was created in another workspace",
+            hint="the two keys come from different accounts: create the App API key in the "
+            "account of the Track key's workspace",
         )
     return CredentialCheck(
         "app",
         "ok",
-        f"App API key works in region {settings.region!r} (workspaces {ids})",
+        f"App API key works in region {settings.region!r} (workspaces {listed})",
         region=settings.region,
         workspace_id=workspace_id if workspace_id is not None else (ids[0] if ids else None),
     )

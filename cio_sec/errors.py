@@ -140,6 +140,22 @@ class ApiError(RemoteError):
 class RedirectError(RemoteError):
     """An authenticated request was redirected; usually the wrong region."""
 
+    def __init__(self, message: str, *, target: str | None = None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.target = target
+        """``host[:port]`` the redirect pointed to, when it named one."""
+
+
+class RegionMismatchError(CioSecError):
+    """The account is in another region than the configured one; nothing was changed."""
+
+    exit_code = ExitCode.CHECK_FAILED
+
+    def __init__(self, message: str, *, region: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.region = region
+        """The region the account is really in."""
+
 
 class CredentialRejectedError(RemoteError):
     """Customer.io answered 401/403: the operator must fix a credential."""

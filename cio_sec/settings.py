@@ -49,6 +49,10 @@ KNOWN_ENV_VARS = frozenset(
         "CIO_SEC_FORMAT",
         "CIO_SEC_TRACK_URL",
         "CIO_SEC_APP_URL",
+        "CIO_SEC_TRACK_URL_US",
+        "CIO_SEC_TRACK_URL_EU",
+        "CIO_SEC_APP_URL_US",
+        "CIO_SEC_APP_URL_EU",
         "CIO_SEC_NON_INTERACTIVE",
         "CIO_SEC_PSEUDONYM_KEY",
         "CIO_SEC_PSEUDONYM_KEY_PREVIOUS",
@@ -98,6 +102,11 @@ class Settings:
     track_url: str | None = None
     """Base URL override for the Track API (tests and rehearsals point it at the sandbox)."""
     app_url: str | None = None
+    regional_track_urls: Mapping[str, str] = field(default_factory=dict)
+    """Region → Track base URL override (``CIO_SEC_TRACK_URL_US``/``_EU``): where the
+    other region is, for telling a wrong region from a wrong key."""
+    regional_app_urls: Mapping[str, str] = field(default_factory=dict)
+    """Region → App base URL override (``CIO_SEC_APP_URL_US``/``_EU``)."""
     env_file: Path
     state_dir: Path
     audit_log: Path
@@ -197,12 +206,23 @@ def load_settings(
     region, region_source = _region(environ, merged_env, profile, profile_name)
     # NOTE: where requests go is never taken from a .env file: one in a cloned repository
     # could otherwise send the operator's keys to a host of its choosing.
-    track_url = environ.get("CIO_SEC_TRACK_URL") or _opt_str(profile.get("track_url"))
-    app_url = environ.get("CIO_SEC_APP_URL") or _opt_str(profile.get("app_url"))
+    regional_track_urls = _regional_urls(environ, "CIO_SEC_TRACK_URL")
+    regional_app_urls = _regional_urls(environ, "CIO_SEC_APP_URL")
+    configured = _validate_region(region)
+    track_url = (
+        environ.get("CIO_SEC_TRACK_URL")
+        or _opt_str(profile.get("track_url"))
+        or regional_track_urls.get(configured)
+    )
+    app_url = (
+        environ.get("CIO_SEC_APP_URL")
+        or _opt_str(profile.get("app_url"))
+        or regional_app_urls.get(configured)
+    )
     return Settings(
         profile=profile_name,
         config_path=config_path if config else None,
-        region=_validate_region(region),
+        region=configured,
         region_source=region_source,
         production=bool(profile.get("production", False)),
         credentials=_credential_chains(
@@ -210,6 +230,8 @@ def load_settings(
         ),
         track_url=track_url,
         app_url=app_url,
+        regional_track_urls=regional_track_urls,
+        regional_app_urls=regional_app_urls,
         env_file=env_file,
         state_dir=state_dir,
         audit_log=_resolve_path(Path(str(profile.get("audit_log", ""))), cwd, home)
@@ -473,6 +495,12 @@ def _merge_env(environ: Mapping[str, str], dotenv: Mapping[str, str | None]) -> 
     merged = {key: value for key, value in dotenv.items() if value is not None}
     merged.update(environ)
     return merged
+
+
+def _regional_urls(environ: Mapping[str, str], prefix: str) -> dict[str, str]:
+    """``<prefix>_US``/``_EU`` from the real environment, by region (never from ``.env``)."""
+    urls = {region: environ.get(f"{prefix}_{region.upper()}") for region in REGIONS}
+    return {region: url for region, url in urls.items() if url}
 
 
 def _region(

@@ -13,19 +13,32 @@ loops), `responses` (status codes to typed errors), `transport` (building client
 from __future__ import annotations
 
 from cio_sec.client.api import AppApi, AsyncAppApi, AsyncTrackApi, TrackApi
-from cio_sec.client.calls import Call, batch_call, delete_call, suppress_call
+from cio_sec.client.calls import (
+    MAX_SEARCH_LIMIT,
+    Call,
+    batch_call,
+    delete_call,
+    search_call,
+    suppress_call,
+)
+from cio_sec.client.regions import RegionSetting, find_account
 from cio_sec.client.responses import check_response
 from cio_sec.client.results import (
     AccountRegion,
     BatchItemError,
     BatchResult,
     CustomerRef,
+    SearchPage,
     Workspace,
 )
 from cio_sec.client.retry import (
     DEFAULT_RETRY_POLICY,
+    RateLimiterHook,
     RetryEvent,
     RetryPolicy,
+    Sent,
+    TransportFailedError,
+    asend_counted,
     asend_with_retry,
     send_with_retry,
 )
@@ -45,6 +58,7 @@ __all__ = [
     "CONNECT_TIMEOUT",
     "DEFAULT_RETRY_POLICY",
     "DEFAULT_TIMEOUT",
+    "MAX_SEARCH_LIMIT",
     "TRACK_URLS",
     "USER_AGENT",
     "AccountRegion",
@@ -55,11 +69,17 @@ __all__ = [
     "BatchResult",
     "Call",
     "CustomerRef",
+    "RateLimiterHook",
+    "RegionSetting",
     "RetryEvent",
     "RetryPolicy",
+    "SearchPage",
+    "Sent",
     "TrackApi",
+    "TransportFailedError",
     "Workspace",
     "app_base_url",
+    "asend_counted",
     "asend_with_retry",
     "batch_call",
     "build_app_client",
@@ -68,7 +88,9 @@ __all__ = [
     "build_track_client",
     "check_response",
     "delete_call",
+    "find_account",
     "quote_identifier",
+    "search_call",
     "send_with_retry",
     "suppress_call",
     "track_base_url",

@@ -5,24 +5,41 @@ from __future__ import annotations
 import asyncio
 import random as _random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from typing import TypeVar
 
 import httpx
 
 from cio_sec.client.calls import (
+    MAX_SEARCH_LIMIT,
     Call,
     _customers_by_email_call,
     _region_call,
     _workspaces_call,
     batch_call,
     delete_call,
+    search_call,
     suppress_call,
 )
-from cio_sec.client.responses import check_response
-from cio_sec.client.results import AccountRegion, BatchResult, CustomerRef, Workspace
+from cio_sec.client.responses import check_response, cursor_repeated
+from cio_sec.client.results import (
+    AccountRegion,
+    BatchResult,
+    CustomerRef,
+    SearchPage,
+    Workspace,
+)
 from cio_sec.client.retry import (
     DEFAULT_RETRY_POLICY,
+    RateLimiterHook,
     RetryEvent,
     RetryPolicy,
     asend_with_retry,
@@ -81,12 +98,14 @@ class _AsyncSender:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         random: Callable[[], float] = _random.random,
         on_retry: Callable[[RetryEvent], None] | None = None,
+        limiter: RateLimiterHook | None = None,
     ) -> None:
         self._client = client
         self._policy = policy
         self._sleep = sleep
         self._random = random
         self._on_retry = on_retry
+        self._limiter = limiter
 
     async def _run(self, call: Call[T]) -> T:
         response = await asend_with_retry(
@@ -96,6 +115,7 @@ class _AsyncSender:
             sleep=self._sleep,
             random=self._random,
             on_retry=self._on_retry,
+            limiter=self._limiter,
         )
         check_response(response, what=call.what, credential=self._credential)
         return call.parse(response)
@@ -110,16 +130,21 @@ class TrackApi(_Sender):
 
     _credential = _TRACK_CREDENTIAL
 
-    def region(self) -> AccountRegion:
+    def region(self, needs: Collection[str] = ("region",)) -> AccountRegion:
         """Return the region and workspace of the credentials (read-only; a key check).
 
+        ``needs`` names the fields (``region``, ``url``, ``environment_id``) the caller
+        cannot do without; any other field may be None.
+
         Raises:
+            ValueError: ``needs`` names an unknown field.
             CredentialRejectedError: the credentials were rejected.
             RedirectError: the request was redirected (wrong region or base URL).
             RemoteUnavailableError: Customer.io could not be reached or kept failing.
-            ApiError: any other error, or a response of an unexpected shape.
+            ApiError: any other error, a response of an unexpected shape, or one without
+                a needed field.
         """
-        return self._run(_region_call(self._client))
+        return self._run(_region_call(self._client, needs))
 
     def suppress(self, identifier: str) -> None:
         """Suppress a person: delete the profile and block the identifier from returning.
@@ -163,14 +188,14 @@ class AsyncTrackApi(_AsyncSender):
 
     _credential = _TRACK_CREDENTIAL
 
-    async def region(self) -> AccountRegion:
+    async def region(self, needs: Collection[str] = ("region",)) -> AccountRegion:
         """Return the region and workspace of the credentials, as `TrackApi.region`.
 
         Raises:
-            CredentialRejectedError, RedirectError, RemoteUnavailableError, ApiError: as
-                `TrackApi.region`.
+            ValueError, CredentialRejectedError, RedirectError, RemoteUnavailableError,
+                ApiError: as `TrackApi.region`.
         """
-        return await self._run(_region_call(self._client))
+        return await self._run(_region_call(self._client, needs))
 
     async def suppress(self, identifier: str) -> None:
         """Suppress a person, as `TrackApi.suppress`.
@@ -228,6 +253,46 @@ class AppApi(_Sender):
         """
         return self._run(_customers_by_email_call(self._client, email))
 
+    def search_page(
+        self,
+        filter: Mapping[str, object],
+        *,
+        limit: int = MAX_SEARCH_LIMIT,
+        start: str | None = None,
+    ) -> SearchPage:
+        """Return one page of the people a filter finds (``POST /v1/customers``).
+
+        Raises:
+            ValueError: an empty filter, or a limit outside 1-1000.
+            CredentialRejectedError: the key was rejected.
+            RedirectError: the request was redirected (wrong region or base URL).
+            RemoteUnavailableError: Customer.io could not be reached or kept failing.
+            ApiError: any other error (a filter Customer.io refuses), or a response of an
+                unexpected shape.
+        """
+        return self._run(search_call(self._client, filter, limit=limit, start=start))
+
+    def search(
+        self, filter: Mapping[str, object], *, limit: int = MAX_SEARCH_LIMIT
+    ) -> Iterator[CustomerRef]:
+        """Yield every person a filter finds, page after page (``limit`` per request).
+
+        Raises:
+            ValueError, CredentialRejectedError, RedirectError, RemoteUnavailableError,
+                ApiError: as `search_page`; ApiError too when a cursor comes back again.
+        """
+        start: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = self.search_page(filter, limit=limit, start=start)
+            yield from page.people
+            if page.next is None:
+                return
+            if page.next in seen:
+                raise cursor_repeated("the people search", self._client.base_url)
+            seen.add(page.next)
+            start = page.next
+
 
 class AsyncAppApi(_AsyncSender):
     """Asynchronous form of `AppApi`, over a client from `build_async_app_client`."""
@@ -251,3 +316,40 @@ class AsyncAppApi(_AsyncSender):
                 ApiError: as `AppApi.customers_by_email`.
         """
         return await self._run(_customers_by_email_call(self._client, email))
+
+    async def search_page(
+        self,
+        filter: Mapping[str, object],
+        *,
+        limit: int = MAX_SEARCH_LIMIT,
+        start: str | None = None,
+    ) -> SearchPage:
+        """Return one page of the people a filter finds, as `AppApi.search_page`.
+
+        Raises:
+            ValueError, CredentialRejectedError, RedirectError, RemoteUnavailableError,
+                ApiError: as `AppApi.search_page`.
+        """
+        return await self._run(search_call(self._client, filter, limit=limit, start=start))
+
+    async def search(
+        self, filter: Mapping[str, object], *, limit: int = MAX_SEARCH_LIMIT
+    ) -> AsyncIterator[CustomerRef]:
+        """Yield every person a filter finds, page after page, as `AppApi.search`.
+
+        Raises:
+            ValueError, CredentialRejectedError, RedirectError, RemoteUnavailableError,
+                ApiError: as `AppApi.search`.
+        """
+        start: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = await self.search_page(filter, limit=limit, start=start)
+            for person in page.people:
+                yield person
+            if page.next is None:
+                return
+            if page.next in seen:
+                raise cursor_repeated("the people search", self._client.base_url)
+            seen.add(page.next)
+            start = page.next

@@ -7,7 +7,7 @@ waits for its shared rate limiter) over the same requests and parsers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -18,6 +18,7 @@ from cio_sec.client.results import (
     BatchItemError,
     BatchResult,
     CustomerRef,
+    SearchPage,
     Workspace,
 )
 from cio_sec.client.urls import _host, quote_identifier
@@ -64,19 +65,46 @@ def _optional_str(value: object) -> bool:
     return value is None or isinstance(value, str)
 
 
-def _region_call(client: _AnyClient) -> Call[AccountRegion]:
+REGION_FIELDS = ("region", "url", "environment_id")
+
+
+def _workspace_id(value: object) -> str | None:
+    """A workspace id as text: integers and non-empty strings; anything else is no id."""
+    if _is_int(value):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def _region_call(client: _AnyClient, needs: Collection[str]) -> Call[AccountRegion]:
     what = "the region lookup"
+    unknown = set(needs) - set(REGION_FIELDS)
+    if unknown:
+        raise ValueError(f"no such region field: {', '.join(sorted(unknown))}")
 
     def parse(response: httpx.Response) -> AccountRegion:
         doc = _json(response, what)
-        if (
-            not isinstance(doc, dict)
-            or not isinstance(doc.get("region"), str)
-            or not isinstance(doc.get("url"), str)
-            or not _is_int(doc.get("environment_id"))
-        ):
+        if not isinstance(doc, dict):
             raise _shape_error(what, response)
-        return AccountRegion(doc["region"], doc["url"], doc["environment_id"])
+        region = doc.get("region")
+        url = doc.get("url")
+        account = AccountRegion(
+            region=region.strip().lower() if isinstance(region, str) and region.strip() else None,
+            url=url if isinstance(url, str) and url else None,
+            environment_id=_workspace_id(doc.get("environment_id")),
+        )
+        missing = [
+            name for name in REGION_FIELDS if name in needs and getattr(account, name) is None
+        ]
+        if missing:
+            raise ApiError(
+                f"{what}: {_host(response.request.url)} answered without "
+                f"{' and '.join(missing)}, which cio-sec needs here",
+                status=response.status_code,
+                hint="the API may have changed; run with --debug and report it",
+            )
+        return account
 
     return Call(client.build_request("GET", "/api/v1/accounts/region"), what, parse)
 
@@ -140,12 +168,19 @@ def _workspaces_call(client: _AnyClient) -> Call[tuple[Workspace, ...]]:
         doc = _json(response, what)
         items = doc.get("workspaces") if isinstance(doc, dict) else None
         if not isinstance(items, list) or not all(
-            isinstance(item, dict) and _is_int(item.get("id")) and isinstance(item.get("name"), str)
+            isinstance(item, dict)
+            and _workspace_id(item.get("id")) is not None
+            and _optional_str(item.get("name"))
             for item in items
         ):
             raise _shape_error(what, response)
         return tuple(
-            Workspace(item["id"], item["name"], _region_of(item.get("region"))) for item in items
+            Workspace(
+                str(_workspace_id(item["id"])),
+                item.get("name") or "",
+                _region_of(item.get("region")),
+            )
+            for item in items
         )
 
     return Call(client.build_request("GET", "/v1/workspaces"), what, parse)
@@ -177,3 +212,78 @@ def _customers_by_email_call(client: _AnyClient, email: str) -> Call[tuple[Custo
     # be read as a space and the lookup would silently find nobody.
     request = client.build_request("GET", "/v1/customers", params={"email": email})
     return Call(request, what, parse)
+
+
+MAX_SEARCH_LIMIT = 1000
+"""The most people one search page may hold (Customer.io's limit)."""
+
+
+def search_call(
+    client: _AnyClient,
+    filter: Mapping[str, object],
+    *,
+    limit: int = MAX_SEARCH_LIMIT,
+    start: str | None = None,
+) -> Call[SearchPage]:
+    """``POST /v1/customers?limit=…&start=…`` with ``{"filter": …}``: one page of people.
+
+    The answer's ``identifiers`` (objects with ``id``, ``email``, ``cio_id``) are preferred;
+    an answer with only ``ids`` gives people known by id alone.
+
+    Raises:
+        ValueError: an empty filter, or a limit outside 1-1000.
+    """
+    what = "the people search"
+    if not filter:
+        raise ValueError("a search needs a filter")
+    if not 1 <= limit <= MAX_SEARCH_LIMIT:
+        raise ValueError(f"the search limit must be 1-{MAX_SEARCH_LIMIT}, not {limit}")
+
+    def parse(response: httpx.Response) -> SearchPage:
+        doc = _json(response, what)
+        if not isinstance(doc, dict):
+            raise _shape_error(what, response)
+        people = _search_people(doc)
+        cursor = doc.get("next")
+        if people is None or not (cursor is None or isinstance(cursor, str)):
+            raise _shape_error(what, response)
+        return SearchPage(people, cursor or None)
+
+    params: dict[str, str | int] = {"limit": limit}
+    if start:
+        params["start"] = start
+    body = {"filter": dict(filter)}
+    request = client.build_request("POST", "/v1/customers", params=params, json=body)
+    return Call(request, what, parse)
+
+
+def _search_people(doc: dict[str, Any]) -> tuple[CustomerRef, ...] | None:
+    """The people of a search answer; None when neither list has the documented shape."""
+    identifiers = doc.get("identifiers")
+    if isinstance(identifiers, list):
+        people = [_identifiers(item) for item in identifiers]
+        return None if None in people else tuple(p for p in people if p is not None)
+    ids = doc.get("ids")
+    if isinstance(ids, list):
+        texts = [_identifier_text(value) for value in ids]
+        return None if None in texts else tuple(CustomerRef(t, None, None) for t in texts)
+    return None
+
+
+def _identifiers(item: object) -> CustomerRef | None:
+    if not isinstance(item, dict):
+        return None
+    values = [item.get(key) for key in ("id", "email", "cio_id")]
+    if not all(value is None or _identifier_text(value) is not None for value in values):
+        return None
+    person_id, email, cio_id = (None if v is None else _identifier_text(v) for v in values)
+    if person_id is None and email is None and cio_id is None:
+        return None
+    return CustomerRef(person_id, email, cio_id)
+
+
+def _identifier_text(value: object) -> str | None:
+    """An identifier as text, exactly as sent: integers and non-empty strings."""
+    if _is_int(value):
+        return str(value)
+    return value if isinstance(value, str) and value else None

@@ -40,11 +40,13 @@ def _redirect_error(response: httpx.Response, *, what: str) -> RedirectError:
         return RedirectError(
             f"Customer.io redirected {what} to {target}: the account is probably in the "
             f'{region.upper()} region; set region = "{region}"',
+            target=target,
             hint="cio-sec does not follow redirects, so credentials are only ever sent to "
             "the host you configured",
         )
     return RedirectError(
         f"Customer.io redirected {what} to {target}; cio-sec does not follow redirects",
+        target=target,
         hint="check the region and the base URL settings (CIO_SEC_TRACK_URL, CIO_SEC_APP_URL)",
     )
 
@@ -97,4 +99,12 @@ def check_response(
         raise ApiError(f"{what} failed: {host} answered {_status_text(status)}", status=status)
     raise ApiError(
         f"{what} failed: {host} answered with unexpected {_status_text(status)}", status=status
+    )
+
+
+def cursor_repeated(what: str, base_url: httpx.URL) -> ApiError:
+    """The error for a paged answer whose cursor points back at a page already read."""
+    return ApiError(
+        f"{what}: {_host(base_url)} returned a page cursor it had returned before",
+        hint="the listing would never end; run with --debug and report it",
     )

@@ -7,14 +7,18 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class AccountRegion:
-    """The answer of ``GET /api/v1/accounts/region`` for a Track credential."""
+    """The answer of ``GET /api/v1/accounts/region`` for a Track credential.
 
-    region: str
-    """``us`` or ``eu``."""
-    url: str
+    Customer.io's schema marks no field as required, so each one may be missing (None);
+    `TrackApi.region` refuses an answer without the fields its caller says it needs.
+    """
+
+    region: str | None = None
+    """``us`` or ``eu`` (lowercased)."""
+    url: str | None = None
     """The Track API base URL of that region."""
-    environment_id: int
-    """The workspace the credential belongs to."""
+    environment_id: str | None = None
+    """The workspace the credential belongs to (an integer or a string on the wire)."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,8 @@ class BatchResult:
 class Workspace:
     """A workspace an App API key can see."""
 
-    id: int
+    id: str
+    """The workspace id: the API types it as an integer, its docs show a string."""
     name: str
     region: str | None = None
     """``us`` or ``eu`` when the listing says (the sandbox does); None otherwise."""
@@ -53,3 +58,12 @@ class CustomerRef:
     id: str | None
     email: str | None
     cio_id: str | None
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of ``POST /v1/customers`` (a search by filter)."""
+
+    people: tuple[CustomerRef, ...]
+    next: str | None
+    """The cursor of the next page (``start``); None on the last page."""

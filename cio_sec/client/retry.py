@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Protocol
 
 import httpx
 
@@ -42,8 +43,9 @@ class RetryPolicy:
     """Largest back-off without a Retry-After header, in seconds."""
     max_retry_after: float = 300.0
     """Largest Retry-After honoured, in seconds; longer requests are cut to this."""
-    retry_statuses: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
-    """Statuses worth another attempt; any other status is final at once."""
+    retry_statuses: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504, 522, 524})
+    """Statuses worth another attempt; any other status is final at once. 522 and 524 are
+    edge timeouts (with HTML bodies), retried as Customer.io's own SDKs do."""
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -132,6 +134,32 @@ class RetryEvent:
     """The transport exception's class name, or None for an HTTP status."""
 
 
+class RateLimiterHook(Protocol):
+    """What the asynchronous send loop asks of a shared rate limiter (erase's, verify's)."""
+
+    async def acquire(self) -> None:
+        """Wait for the slot of the next attempt."""
+
+    def throttled(self, retry_after: float | None) -> None:
+        """The server answered 429, with ``Retry-After`` seconds if it gave them."""
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The final response of a request and how many attempts it took."""
+
+    response: httpx.Response
+    attempts: int
+
+
+class TransportFailedError(RemoteUnavailableError):
+    """A transport failure that was not transient or outlasted every attempt."""
+
+    def __init__(self, message: str, *, attempts: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.attempts = attempts
+
+
 _FAILURES: tuple[tuple[type[httpx.HTTPError], str], ...] = (
     (httpx.TimeoutException, "the request timed out"),
     (httpx.ConnectError, "the connection failed"),
@@ -173,8 +201,10 @@ class _RetryState:
         random: Callable[[], float],
         now: Callable[[], datetime],
         on_retry: Callable[[RetryEvent], None] | None,
+        limiter: RateLimiterHook | None = None,
     ) -> None:
         self._request = request
+        self._limiter = limiter
         self._policy = policy
         self._random = random
         self._now = now
@@ -187,6 +217,10 @@ class _RetryState:
         status = response.status_code
         if not self._policy.should_retry_status(status):
             return None
+        header = response.headers.get("Retry-After")
+        retry_after = self._policy.parse_retry_after(header, now=self._now())
+        if status == 429 and self._limiter is not None:
+            self._limiter.throttled(retry_after)
         if self.attempt >= self._policy.max_attempts:
             logger.debug(
                 "giving up on %s %s: HTTP %d after %d attempts",
@@ -196,15 +230,13 @@ class _RetryState:
                 self.attempt,
             )
             return None
-        header = response.headers.get("Retry-After")
-        retry_after = self._policy.parse_retry_after(header, now=self._now())
         return self._schedule(f"HTTP {status}", retry_after, status=status, error=None)
 
     def after_exception(self, exc: httpx.HTTPError) -> float:
         """Return the wait before sending again after a transport failure.
 
         Raises:
-            RemoteUnavailableError: the failure is not transient or no attempts are left.
+            TransportFailedError: the failure is not transient or no attempts are left.
         """
         self.attempt += 1
         transient = self._policy.should_retry_exception(exc)
@@ -217,9 +249,10 @@ class _RetryState:
                 else "check the network, proxy and region settings, then run the command "
                 "again; --debug shows the underlying error"
             )
-            raise RemoteUnavailableError(
+            raise TransportFailedError(
                 f"could not reach Customer.io at {host}: {_describe(exc)} "
                 f"(attempt {self.attempt} of {self._policy.max_attempts})",
+                attempts=self.attempt,
                 hint=hint,
             ) from exc
         name = type(exc).__name__
@@ -287,14 +320,49 @@ async def asend_with_retry(
     random: Callable[[], float] = _random.random,
     now: Callable[[], datetime] = _utcnow,
     on_retry: Callable[[RetryEvent], None] | None = None,
+    limiter: RateLimiterHook | None = None,
 ) -> httpx.Response:
     """Asynchronous form of `send_with_retry`, with the same rules and results.
 
     Raises:
         RemoteUnavailableError: as `send_with_retry`.
     """
-    state = _RetryState(request, policy, random=random, now=now, on_retry=on_retry)
+    sent = await asend_counted(
+        client,
+        request,
+        policy=policy,
+        sleep=sleep,
+        random=random,
+        now=now,
+        on_retry=on_retry,
+        limiter=limiter,
+    )
+    return sent.response
+
+
+async def asend_counted(
+    client: httpx.AsyncClient,
+    request: httpx.Request,
+    *,
+    policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    random: Callable[[], float] = _random.random,
+    now: Callable[[], datetime] = _utcnow,
+    on_retry: Callable[[RetryEvent], None] | None = None,
+    limiter: RateLimiterHook | None = None,
+) -> Sent:
+    """The one asynchronous send loop: `asend_with_retry`, also saying how many attempts.
+
+    With a ``limiter``, every attempt first waits for its slot, and every 429 is reported
+    to it (with the ``Retry-After`` seconds), so a shared limiter slows all its callers.
+
+    Raises:
+        TransportFailedError: as `send_with_retry` (a `RemoteUnavailableError`).
+    """
+    state = _RetryState(request, policy, random=random, now=now, on_retry=on_retry, limiter=limiter)
     while True:
+        if limiter is not None:
+            await limiter.acquire()
         try:
             response = await client.send(request)
         except httpx.HTTPError as exc:
@@ -302,6 +370,6 @@ async def asend_with_retry(
         else:
             decision = state.after_response(response)
             if decision is None:
-                return response
+                return Sent(response, state.attempt)
             wait = decision
         await sleep(wait)

@@ -2,11 +2,13 @@
 
 Workers take units of work (one person for ``--api v1``, a batch of people for ``--api
 batch``), suppress then delete, and hand each final outcome to a `Recorder`, which commits
-it to the journal before anything reports it. Retries: 429, 408 and 5xx, timeouts and
-connection failures, with jittered exponential back-off that honours ``Retry-After``;
-each attempt waits for the shared rate limiter. Any other 4xx fails that person (or that
-batch item) without a retry. A 401/403 or a redirect stops the whole job at once;
-exhausted retries stop it too (Customer.io is unreachable: the people stay pending).
+it to the journal before anything reports it. Retries (408, 429, 500, 502-504, 522, 524,
+timeouts and connection failures) go through the client's one retry driver,
+`cio_sec.client.asend_counted`: jittered exponential back-off that honours ``Retry-After``,
+each attempt waiting for the shared rate limiter, which hears of every 429. Any other 4xx
+fails that person (or that batch item) without a retry. A 401/403 or a redirect stops the
+whole job at once; exhausted retries stop it too (Customer.io is unreachable: the people
+stay pending).
 
 Batches are retried whole: every operation in them (suppress, delete) is idempotent, so
 sending an accepted item again changes nothing.
@@ -21,12 +23,19 @@ import random as _random
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Protocol
 
 import httpx
 
-from cio_sec.client import RetryPolicy, batch_call, check_response, delete_call, suppress_call
+from cio_sec.client import (
+    RetryPolicy,
+    TransportFailedError,
+    asend_counted,
+    batch_call,
+    check_response,
+    delete_call,
+    suppress_call,
+)
 from cio_sec.erase.inputs import AMBIGUOUS_IN_V1, IdType, ambiguous_in_v1_path
 from cio_sec.erase.journal import TO_DELETE, TO_SUPPRESS, Journal, Outcome, Person
 from cio_sec.erase.ratelimit import RateLimiter
@@ -36,6 +45,7 @@ MAX_BATCH_BYTES = 450 * 1024
 """Below Customer.io's 500 KB per batch, with room for the envelope."""
 _PENDING_CHUNK = 1000
 _TRACK = "the Track API credentials (site ID and API key)"
+_RESUME = "the job is saved; run the same command again to resume"
 
 
 @dataclass(frozen=True)
@@ -252,51 +262,41 @@ class Engine:
         return outcomes
 
     async def _send(self, request: httpx.Request, what: str) -> tuple[httpx.Response, int]:
-        """Send with retries; return the final response (2xx or a non-retryable 4xx).
+        """Send through the client's retry driver, each attempt paced by the shared limiter.
+
+        Return the final response (2xx or a non-retryable 4xx) and the attempts it took.
 
         Raises:
             CredentialRejectedError: 401/403.
             RedirectError: a redirect (wrong region or base URL).
             RemoteUnavailableError: retries exhausted on 429/5xx or transport failures.
         """
-        attempt = 0
-        while True:
-            attempt += 1
-            await self._limiter.acquire()
-            try:
-                response = await self._client.send(request)
-            except httpx.HTTPError as exc:
-                if (
-                    not self._policy.should_retry_exception(exc)
-                    or attempt >= self._policy.max_attempts
-                ):
-                    raise _GaveUpError(
-                        f"{what} failed: Customer.io could not be reached "
-                        f"({type(exc).__name__}, attempt {attempt} of {self._policy.max_attempts})",
-                        hint="the job is saved; run the same command again to resume",
-                    ) from exc
-                await self._sleep(
-                    self._policy.delay(attempt, retry_after=None, random=self._random)
-                )
-                continue
-            status = response.status_code
-            if status in (401, 403) or 300 <= status < 400:
-                check_response(response, what=what, credential=_TRACK)
-            if not self._policy.should_retry_status(status):
-                return response, attempt
-            retry_after = self._policy.parse_retry_after(
-                response.headers.get("Retry-After"), now=datetime.now(timezone.utc)
+        try:
+            sent = await asend_counted(
+                self._client,
+                request,
+                policy=self._policy,
+                sleep=self._sleep,
+                random=self._random,
+                limiter=self._limiter,
             )
-            if status == 429:
-                self._limiter.throttled(retry_after)
-            if attempt >= self._policy.max_attempts:
-                raise _GaveUpError(
-                    f"{what} failed: Customer.io answered {_status_text(status)} {attempt} times",
-                    hint="the job is saved; run the same command again to resume",
-                )
-            await self._sleep(
-                self._policy.delay(attempt, retry_after=retry_after, random=self._random)
+        except TransportFailedError as exc:
+            cause = type(exc.__cause__).__name__
+            raise _GaveUpError(
+                f"{what} failed: Customer.io could not be reached "
+                f"({cause}, attempt {exc.attempts} of {self._policy.max_attempts})",
+                hint=_RESUME,
+            ) from exc.__cause__
+        response = sent.response
+        status = response.status_code
+        if status in (401, 403) or 300 <= status < 400:
+            check_response(response, what=what, credential=_TRACK)
+        if self._policy.should_retry_status(status):
+            raise _GaveUpError(
+                f"{what} failed: Customer.io answered {_status_text(status)} {sent.attempts} times",
+                hint=_RESUME,
             )
+        return response, sent.attempts
 
 
 def _install_signals(

@@ -41,12 +41,19 @@ from cio_sec.errors import CioSecError, InputError, RemoteUnavailableError
 if TYPE_CHECKING:
     import httpx
 
-    from cio_sec.client import AccountRegion
     from cio_sec.credentials import StoreOpener
     from cio_sec.pseudonym import KeyRing
     from cio_sec.settings import Settings
 
 STDIN = Path("-")
+
+
+@dataclass(frozen=True)
+class _Account:
+    """The account the Track credentials open, as the region lookup found it."""
+
+    region: str
+    workspace: str
 
 
 def operator() -> str:
@@ -68,6 +75,8 @@ def erase(
             the ticket is not UTF-8, or a resumed job was started with another ticket.
         ConfigError: credentials missing, confirmation refused or impossible, the job is
             locked by another process, or the state directory or trail is unusable.
+        RegionMismatchError: the account is in another region than the configured one;
+            nothing was sent (dry runs too).
         CredentialRejectedError: Customer.io answered 401/403 (the job is saved).
         RemoteError: Customer.io unreachable after retries, or a redirect (job saved).
     """
@@ -135,13 +144,18 @@ class _Run:
         site = require(self.settings, "site_id", self.opener).value or ""
         key = require(self.settings, "track_api_key", self.opener).value or ""
         base_url = client.track_base_url(self.settings.region, self.settings.track_url)
-        async with client.build_async_track_client(
-            base_url, site, key, timeout=self.settings.timeout
-        ) as http:
-            account = await client.AsyncTrackApi(http).region()
-        # NOTE: the erasing requests go to the same host. Were it the other region's,
-        # Customer.io would redirect (EU account) or refuse (US account): cio-sec follows
-        # no redirect, so the job stops (exit 4) with a hint to fix the region.
+        # NOTE: the region guard: before anything is sent (dry runs too), the account must be
+        # in the configured region. Elsewhere Customer.io would redirect or refuse the
+        # erasing requests, or the operator's region setting is wrong for this account.
+        found = await asyncio.to_thread(
+            client.find_account,
+            client.RegionSetting.of(self.settings),
+            site,
+            key,
+            needs=("region", "environment_id"),
+            timeout=self.settings.timeout,
+        )
+        account = _Account(found.region or self.settings.region, found.environment_id or "")
         async with client.build_async_track_client(
             base_url,
             site,
@@ -152,9 +166,9 @@ class _Run:
             return await self._job(account, keys, http)
 
     async def _job(
-        self, account: AccountRegion, keys: KeyRing, http: httpx.AsyncClient
+        self, account: _Account, keys: KeyRing, http: httpx.AsyncClient
     ) -> ErasureReport:
-        job = job_id(account.environment_id, self.summary)
+        job = job_id(account.workspace, self.summary)
         if self.request.dry_run:
             journal = Journal.open(None)
             lock = None
@@ -175,7 +189,7 @@ class _Run:
     async def _with_journal(
         self,
         job: str,
-        account: AccountRegion,
+        account: _Account,
         keys: KeyRing,
         journal: Journal,
         http: httpx.AsyncClient,
@@ -189,7 +203,7 @@ class _Run:
         counts = journal.counts()
         plan = Plan(
             job=job,
-            workspace=account.environment_id,
+            workspace=account.workspace,
             region=account.region,
             people=counts.people,
             invalid=self.summary.invalid,
@@ -255,10 +269,10 @@ class _Run:
         )
         return Engine(journal, http, RateLimiter(self.request.rate), recorder, settings)
 
-    def _meta(self, job: str, account: AccountRegion) -> dict[str, object]:
+    def _meta(self, job: str, account: _Account) -> dict[str, object]:
         return {
             "job": job,
-            "workspace": account.environment_id,
+            "workspace": account.workspace,
             "region": account.region,
             "input_sha256": self.summary.sha256,
             "invalid": self.summary.invalid,
@@ -269,9 +283,9 @@ class _Run:
             "api": self.request.api,
         }
 
-    def _start_fields(self, account: AccountRegion, plan: Plan) -> dict[str, object]:
+    def _start_fields(self, account: _Account, plan: Plan) -> dict[str, object]:
         return {
-            "workspace": account.environment_id,
+            "workspace": account.workspace,
             "region": account.region,
             "input_sha256": self.summary.sha256,
             "people": plan.people,

@@ -34,7 +34,7 @@ class Plan:
     """The job about to run, as shown to the operator for confirmation."""
 
     job: str
-    workspace: int
+    workspace: str
     region: str
     people: int
     invalid: int
@@ -100,15 +100,22 @@ class ErasureUi(Protocol):
         """The run ended."""
 
 
-def job_id(workspace: int, summary: InputSummary) -> str:
+def job_id(workspace: str, summary: InputSummary) -> str:
     """The job's name: the same workspace, input and reading of it give the same job.
 
     Running the same command again therefore resumes the job rather than starting another.
     """
+    # NOTE: a numeric workspace id is hashed as the integer it was before ids became text,
+    # so a job started by an earlier version keeps its name and resumes.
+    canonical: int | str = int(workspace) if _plain_integer(workspace) else workspace
     material = json.dumps(
-        [workspace, summary.sha256, list(ACTIONS), summary.column, summary.id_type.value]
+        [canonical, summary.sha256, list(ACTIONS), summary.column, summary.id_type.value]
     )
     return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+def _plain_integer(text: str) -> bool:
+    return text.isascii() and text.isdigit() and str(int(text)) == text
 
 
 def source_label(spec: InputSpec, summary: InputSummary) -> str:

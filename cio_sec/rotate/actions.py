@@ -109,9 +109,13 @@ def _identity(rotation: Rotation, values: dict[str, str]) -> Identity | None:
 
 
 def _remote_identity(rotation: Rotation, values: dict[str, str]) -> Identity:
+    """Test a key; an App key against the workspace the rotation noted (or the Track key's)."""
     if rotation.kind is Kind.TRACK:
         return kinds.track_identity(rotation.settings, values["site_id"], values["track_api_key"])
-    return kinds.app_identity(rotation.settings, values["app_api_key"])
+    workspace_id = rotation.state.workspace_id if rotation.state is not None else None
+    if workspace_id is None:
+        workspace_id = kinds.app_workspace(rotation.settings, rotation.opener)
+    return kinds.app_identity(rotation.settings, values["app_api_key"], workspace_id)
 
 
 def _new_key(rotation: Rotation) -> str:

@@ -18,7 +18,8 @@ from cio_sec.errors import ConfigError, InputError
 from cio_sec.rotate.steps import Kind
 
 if TYPE_CHECKING:
-    from cio_sec.client import RetryPolicy
+    from cio_sec.client import RetryPolicy, Workspace
+    from cio_sec.credentials import StoreOpener
     from cio_sec.settings import Settings
 
 #: Credential → (pattern, words) of the documented shape; a different shape only warns.
@@ -105,7 +106,9 @@ class Identity:
     """Which workspace and region a key answers for."""
 
     region: str | None
-    workspace_id: int | None
+    workspace_id: str | None
+    listed: tuple[str, ...] | None = None
+    """For an App key: every workspace it lists (one key may see several, the account's)."""
 
     def describe(self) -> str:
         """``workspace 1001 in region us``."""
@@ -134,32 +137,67 @@ def track_identity(settings: Settings, site_id: str, api_key: str) -> Identity:
 
     base_url = client.track_base_url(settings.region, settings.track_url)
     with client.build_track_client(base_url, site_id, api_key, timeout=settings.timeout) as http:
-        account = client.TrackApi(http, policy=_policy()).region()
+        account = client.TrackApi(http, policy=_policy()).region(("region", "environment_id"))
     return Identity(account.region, account.environment_id)
 
 
-def app_identity(settings: Settings, api_key: str) -> Identity:
+def app_workspace(settings: Settings, opener: StoreOpener) -> str | None:
+    """The workspace an App key must list: the Track key's, when Track credentials are set.
+
+    Raises:
+        CredentialRejectedError: Customer.io rejected the Track pair (401/403).
+        RemoteError: Customer.io could not be reached or answered oddly.
+    """
+    from cio_sec.credentials import resolve
+
+    site = resolve(settings, "site_id", opener).value
+    key = resolve(settings, "track_api_key", opener).value
+    if site is None or key is None:
+        return None
+    return track_identity(settings, site, key).workspace_id
+
+
+def app_identity(settings: Settings, api_key: str, workspace_id: str | None) -> Identity:
     """Test an App key with ``GET /v1/workspaces`` on the configured region's host.
 
-    The region is the workspace's when the listing says, else the host's: App keys are
-    regional, so a key from the other region is rejected there.
+    One App key lists every workspace of its account, so the key is for ``workspace_id``
+    (the Track key's) when it lists it among any others. Without a ``workspace_id``, the
+    key must list exactly one workspace, which is then the one. The region is the
+    workspace's when the listing says, else the host's: App keys are regional, so a key
+    from the other region is rejected there.
 
     Raises:
         CredentialRejectedError: Customer.io rejected the key (401/403).
         RemoteError: Customer.io could not be reached or answered oddly.
-        ConfigError: the key sees no workspace, or several.
+        ConfigError: no ``workspace_id`` and the key sees no workspace, or several.
     """
     from cio_sec import client
 
     base_url = client.app_base_url(settings.region, settings.app_url)
     with client.build_app_client(base_url, api_key, timeout=settings.timeout) as http:
         workspaces = client.AppApi(http, policy=_policy()).workspaces()
-    if len(workspaces) != 1:
-        raise ConfigError(
-            f"the App API key sees {len(workspaces)} workspaces; rotate expects exactly one",
-            hint="use a key scoped to one workspace",
-        )
-    return Identity(workspaces[0].region or settings.region, workspaces[0].id)
+    listed = tuple(workspace.id for workspace in workspaces)
+    if workspace_id is None:
+        if len(workspaces) != 1:
+            raise ConfigError(
+                f"the App API key sees {len(workspaces)} workspaces and no Track key says "
+                "which one it is for",
+                hint="configure the Track credentials (site_id, track_api_key) of the same "
+                "workspace, then run the rotation again",
+            )
+        workspace_id = listed[0]
+    return Identity(
+        _listed_region(workspaces, workspace_id) or settings.region, workspace_id, listed
+    )
+
+
+def _listed_region(workspaces: tuple[Workspace, ...], workspace_id: str) -> str | None:
+    """The region the listing gives: the workspace's, else the one all listed share."""
+    for workspace in workspaces:
+        if workspace.id == workspace_id:
+            return workspace.region
+    regions = {workspace.region for workspace in workspaces}
+    return regions.pop() if len(regions) == 1 else None
 
 
 def identity_problem(expected: Identity, actual: Identity) -> str | None:
@@ -168,6 +206,13 @@ def identity_problem(expected: Identity, actual: Identity) -> str | None:
         return (
             f"the new key is for region {actual.region}, but the current key's account is in "
             f"region {expected.region}"
+        )
+    if actual.listed is not None:
+        if expected.workspace_id in actual.listed:
+            return None
+        return (
+            f"the new key does not list workspace {expected.workspace_id} (it lists "
+            f"{', '.join(actual.listed) or 'none'}), the current key's workspace"
         )
     if expected.workspace_id != actual.workspace_id:
         return (

@@ -42,7 +42,8 @@ class RotationState:
     """Credential → fingerprint of the value being replaced."""
     new: dict[str, str] = field(default_factory=dict)
     """Credential → fingerprint of the new value (once entered)."""
-    workspace_id: int | None = None
+    workspace_id: str | None = None
+    """The workspace the credential is for, as text (older states stored an integer)."""
     region: str | None = None
 
     def to_json(self) -> dict[str, object]:
@@ -80,7 +81,7 @@ class RotationState:
                 sources={str(k): str(v) for k, v in data["sources"].items()},
                 old={str(k): str(v) for k, v in data["old"].items()},
                 new={str(k): str(v) for k, v in data["new"].items()},
-                workspace_id=_optional_int(data["workspace_id"]),
+                workspace_id=_optional_workspace(data["workspace_id"]),
                 region=None if data["region"] is None else str(data["region"]),
             )
         except (KeyError, TypeError, AttributeError) as exc:
@@ -107,12 +108,14 @@ class RotationState:
                 raise ValueError(f"{entry} has no entry for {', '.join(missing)}")
 
 
-def _optional_int(value: object) -> int | None:
+def _optional_workspace(value: object) -> str | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError("workspace_id is not an integer")
-    return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and value:
+        return value
+    raise TypeError("workspace_id is neither an integer nor a string")
 
 
 def state_path(state_dir: Path, profile: str, kind: str) -> Path:
@@ -163,6 +166,14 @@ def clear_state(path: Path) -> None:
         path.unlink()
 
 
+def _note_holder(fd: int) -> None:
+    # The pid only makes "another rotation is running" more helpful; the lock is the flock.
+    # On a full disk it cannot be written, and the rotation's own writes then say where.
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+
+
 @contextlib.contextmanager
 def rotation_lock(path: Path) -> Iterator[None]:
     """Hold the lock of one rotation for the duration; another holder is an error.
@@ -185,8 +196,7 @@ def rotation_lock(path: Path) -> Iterator[None]:
                 f"another rotation of this credential is running (pid {holder})",
                 hint="wait for it to finish; a crashed one releases the lock by itself",
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        _note_holder(fd)
         yield
     finally:
         os.close(fd)  # closing releases the lock

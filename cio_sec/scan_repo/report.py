@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import quote
 
-from cio_sec import __version__
+from cio_sec import __version__, terminal
 from cio_sec.errors import ExitCode
 from cio_sec.scan_repo.detectors import DETECTORS
 
@@ -250,23 +249,10 @@ def _sarif_notification(item: SkippedItem) -> dict[str, Any]:
     return notification
 
 
-# C0 controls but tab and newline, DEL, the C1 controls, bidi marks and overrides, the
-# Unicode line separators, and lone surrogates (bytes kept by ``surrogateescape``).
-_CONTROLS = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
-    "\u2066-\u2069\ud800-\udfff\n]"
-)
-
-
 def printable(text: str) -> str:
     """``text`` on one line, with every control character shown as a visible escape.
 
     Paths, member names and git's messages come from the repository: an escape sequence in
     a file name must not act on the terminal of the person reading the report.
     """
-    return _CONTROLS.sub(_visible, text)
-
-
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return terminal.printable(text, keep_newlines=False)

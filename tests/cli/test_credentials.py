@@ -3,14 +3,17 @@ from __future__ import annotations
 import os
 import socket
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cio_sec.errors import ExitCode
-from cio_sec.sandbox import Sandbox
+from cio_sec.sandbox import Faults, Sandbox
 from tests.conftest import CANARY
+from tests.support.app_api import workspaces_server
 from tests.support.cli import CliHarness
+from tests.support.hostile import redirect_trap
 from tests.support.memory_keyring import MemoryKeyring
 
 
@@ -21,7 +24,7 @@ def test_check_reports_workspace_and_region(run_cli: CliHarness, sandbox: Sandbo
     assert document["ok"] is True
     checks = {check["name"]: check for check in document["checks"]}
     assert checks["track"]["status"] == "ok"
-    assert checks["track"]["workspace_id"] == 1001
+    assert checks["track"]["workspace_id"] == "1001"
     assert checks["track"]["region"] == "us"
     assert checks["app"]["status"] == "ok"
     # only read-only calls crossed the wire, each with credentials
@@ -57,8 +60,11 @@ def test_check_says_when_the_account_is_in_another_region(
     monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", keys.track_api_key)
     monkeypatch.delenv("CUSTOMERIO_APP_API_KEY")
     outcome = run_cli("credentials", "check", expect=ExitCode.CHECK_FAILED)
-    assert "the account is in region 'eu' but the default says 'us'" in outcome.stdout
-    assert "hint (track): set CUSTOMERIO_REGION=eu" in outcome.stderr
+    assert "the account is in region 'eu', but the default says 'us'" in outcome.stdout
+    assert (
+        "hint (track): the region defaults to 'us': set CUSTOMERIO_REGION=eu, or "
+        'region = "eu" in the profile in config.toml'
+    ) in outcome.stderr
     run_cli("credentials", "check", "-f", "json", expect=ExitCode.CHECK_FAILED)
     monkeypatch.setenv("CUSTOMERIO_REGION", "eu")
     assert run_cli("credentials", "check", "-f", "json").json["ok"] is True
@@ -352,3 +358,161 @@ def test_a_bad_store_is_reported_before_any_secret_is_asked_for(run_cli: CliHarn
         expect=ExitCode.USAGE,
     )
     assert "--store: this is not a secret reference" in outcome.stderr
+
+
+@pytest.fixture
+def eu_host(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, run_cli: CliHarness
+) -> Iterator[Sandbox]:
+    """A second sandbox's EU host as the EU host, the first one as the US host; keys of an
+    EU account of the second, which the first does not know (so it answers 401).
+    """
+    with Sandbox(region="eu", workspace_id=2002) as eu:
+        info = eu.info
+        run_cli.watched.update({info.track_api_key, info.app_api_key})
+        for name in ("CIO_SEC_TRACK_URL", "CIO_SEC_APP_URL"):
+            monkeypatch.delenv(name)
+        monkeypatch.setenv("CIO_SEC_TRACK_URL_US", sandbox.info.track_url)
+        monkeypatch.setenv("CIO_SEC_APP_URL_US", sandbox.info.app_url)
+        monkeypatch.setenv("CIO_SEC_TRACK_URL_EU", info.track_url_eu)
+        monkeypatch.setenv("CIO_SEC_APP_URL_EU", info.app_url_eu)
+        monkeypatch.setenv("CUSTOMERIO_SITE_ID", info.site_id)
+        monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", info.track_api_key)
+        monkeypatch.setenv("CUSTOMERIO_APP_API_KEY", info.app_api_key)
+        yield eu
+
+
+def test_keys_rejected_in_the_configured_region_but_fine_in_the_other_are_a_region_hint(
+    run_cli: CliHarness, sandbox: Sandbox, eu_host: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outcome = run_cli("credentials", "check", "-f", "json", expect=ExitCode.CHECK_FAILED)
+    checks = {check["name"]: check for check in outcome.json["checks"]}
+    assert {name: check["status"] for name, check in checks.items()} == {
+        "track": "region-mismatch",
+        "app": "region-mismatch",
+    }
+    assert checks["track"]["detail"] == (
+        "Customer.io rejected the Track API credentials in region 'us' and accepted them in "
+        "'eu': the account is in region 'eu', but the default says 'us'"
+    )
+    assert "Customer.io rejected the App API key in region 'us'" in checks["app"]["detail"]
+    assert checks["app"]["hint"] == checks["track"]["hint"]
+    assert "set CUSTOMERIO_REGION=eu" in checks["track"]["hint"]
+    assert [(r.path, r.status) for r in sandbox.requests()] == [
+        ("/api/v1/accounts/region", 401),
+        ("/v1/workspaces", 401),
+    ]
+    monkeypatch.setenv("CUSTOMERIO_REGION", "eu")
+    assert run_cli("credentials", "check", "-f", "json").json["ok"] is True
+
+
+def test_the_region_hint_names_the_profile_and_its_file(
+    run_cli: CliHarness, eu_host: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[profiles.default]\nregion = "us"\n')
+    monkeypatch.setenv("CIO_SEC_CONFIG", str(config))
+    outcome = run_cli("credentials", "check", "-f", "json", expect=ExitCode.CHECK_FAILED)
+    track = outcome.json["checks"][0]
+    assert track["detail"].endswith(f"but profile 'default' in {config} says 'us'")
+    assert track["hint"] == f"set region = \"eu\" in profile 'default' in {config}"
+
+
+def test_an_app_key_rejected_while_the_track_key_is_fine_stays_rejected(
+    run_cli: CliHarness, sandbox: Sandbox, eu_host: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUSTOMERIO_SITE_ID", sandbox.info.site_id)
+    monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", sandbox.info.track_api_key)
+    outcome = run_cli("credentials", "check", "-f", "json", expect=ExitCode.CONFIG)
+    statuses = {c["name"]: c["status"] for c in outcome.json["checks"]}
+    assert statuses == {"track": "ok", "app": "rejected"}
+
+
+@pytest.mark.parametrize("status", [301, 302])
+def test_a_redirect_to_the_other_regions_host_is_a_region_hint_never_followed(
+    run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch, status: int
+) -> None:
+    monkeypatch.setenv("CUSTOMERIO_SITE_ID", "0123456789abcdef0123")
+    monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", CANARY)
+    monkeypatch.setenv("CUSTOMERIO_APP_API_KEY", "0123456789abcdef0123456789abcdef")
+    with redirect_trap(status) as trap:
+        monkeypatch.setenv("CIO_SEC_TRACK_URL_US", trap.url)
+        monkeypatch.setenv("CIO_SEC_APP_URL_US", trap.url)
+        monkeypatch.setenv("CIO_SEC_TRACK_URL_EU", trap.trap_url)
+        monkeypatch.setenv("CIO_SEC_APP_URL_EU", trap.trap_url)
+        outcome = run_cli("credentials", "check", "-f", "json", expect=ExitCode.CHECK_FAILED)
+    assert trap.received == []
+    checks = {check["name"]: check for check in outcome.json["checks"]}
+    host = trap.trap_url.removeprefix("http://")
+    for name in ("track", "app"):
+        assert checks[name]["status"] == "region-mismatch"
+        assert checks[name]["detail"].startswith(f"Customer.io redirected the request to {host}")
+        assert checks[name]["region"] == "eu"
+
+
+def test_an_app_key_that_lists_the_track_keys_workspace_among_others_is_fine(
+    run_cli: CliHarness, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = b'{"workspaces": [{"id": "7", "name": "a"}, {"id": 1001, "name": "b"}, {"id": 9}]}'
+    with workspaces_server(body) as url:
+        monkeypatch.setenv("CIO_SEC_APP_URL", url)
+        outcome = run_cli("credentials", "check", "-f", "json")
+        checks = {check["name"]: check for check in outcome.json["checks"]}
+        assert checks["app"]["status"] == "ok"
+        assert checks["app"]["workspace_id"] == "1001"
+        assert "workspaces 1001, 7, 9" in checks["app"]["detail"]
+    body = b'{"workspaces": [{"id": "7", "name": "a"}, {"id": 9, "name": "c"}]}'
+    with workspaces_server(body) as url:
+        monkeypatch.setenv("CIO_SEC_APP_URL", url)
+        outcome = run_cli("credentials", "check", "-f", "json", expect=ExitCode.CHECK_FAILED)
+    app = outcome.json["checks"][1]
+    assert app["status"] == "other-workspace"
+    assert app["detail"] == (
+        "the App API key sees workspaces 7, 9, not the Track key's workspace 1001"
+    )
+
+
+def test_an_app_redirect_anywhere_else_is_unavailable_and_never_followed(
+    run_cli: CliHarness, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with redirect_trap(302) as trap:
+        monkeypatch.setenv("CIO_SEC_APP_URL", trap.url)
+        outcome = run_cli("credentials", "check", "-f", "json", expect=ExitCode.REMOTE)
+    assert trap.received == []
+    statuses = {c["name"]: c["status"] for c in outcome.json["checks"]}
+    assert statuses == {"track": "ok", "app": "unavailable"}
+
+
+def test_an_app_key_of_a_multi_workspace_account_is_fine_for_the_track_keys_workspace(
+    run_cli: CliHarness, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox.add_workspace("second")
+    sandbox.add_workspace("third")
+    outcome = run_cli("credentials", "check", "-f", "json")
+    app = outcome.json["checks"][1]
+    assert (app["status"], app["workspace_id"]) == ("ok", "1001")
+    other_account = sandbox.add_app_key(workspace_id=3003)
+    monkeypatch.setenv("CUSTOMERIO_APP_API_KEY", other_account)
+    run_cli.watched.add(other_account)
+    outcome = run_cli("credentials", "check", "-f", "json", expect=ExitCode.CHECK_FAILED)
+    assert outcome.json["checks"][1]["status"] == "other-workspace"
+
+
+def test_the_sandboxs_wrong_datacenter_redirect_is_a_region_hint(
+    run_cli: CliHarness, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    eu = sandbox.add_workspace("eu", region="eu")
+    eu_key = sandbox.add_app_key(workspace_id=eu.workspace_id)
+    run_cli.watched.update({eu.track_api_key, eu_key})
+    monkeypatch.setenv("CUSTOMERIO_SITE_ID", eu.site_id)
+    monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", eu.track_api_key)
+    monkeypatch.setenv("CUSTOMERIO_APP_API_KEY", eu_key)
+    sandbox.set_faults(Faults(app_wrong_region="redirect"))
+    outcome = run_cli("credentials", "check", "-f", "json", expect=ExitCode.CHECK_FAILED)
+    track, app = outcome.json["checks"]
+    assert track["status"] == app["status"] == "region-mismatch"
+    eu_host = sandbox.info.app_url_eu.removeprefix("http://")
+    assert app["detail"].startswith(f"Customer.io redirected the request to {eu_host}: ")
+    assert app["hint"] == track["hint"]
+    workspaces = [r for r in sandbox.requests() if r.path == "/v1/workspaces"]
+    assert [r.status for r in workspaces] == [301]  # and not followed to the EU host

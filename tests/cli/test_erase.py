@@ -57,7 +57,7 @@ def test_a_run_erases_everyone_and_leaves_evidence(run_cli: CliHarness, sandbox:
     assert doc["ok"] is True
     assert doc["status"] == "completed"
     assert doc["counts"] == {"people": 6, "erased": 6, "failed": 0, "invalid": 0, "left": 0}
-    assert doc["plan"]["workspace"] == 1001
+    assert doc["plan"]["workspace"] == "1001"
     assert doc["plan"]["ticket"] == "DSR-1"
     assert doc["audit_log"] == str(_state() / "audit.jsonl")
     assert set(values) <= set(_people(sandbox)["suppressed"])
@@ -131,6 +131,40 @@ def test_dry_run_sends_nothing_but_the_region_lookup(run_cli: CliHarness, sandbo
     text = run_cli("erase", "--file", str(ids), "--dry-run")
     assert "nothing was sent" in text.stdout
     assert "would erase 2 people" in text.stderr
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_an_account_in_another_region_stops_erase_before_anything_is_sent(
+    run_cli: CliHarness, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, dry_run: bool
+) -> None:
+    keys = sandbox.add_track_keys(workspace_id=2002, region="eu")
+    monkeypatch.setenv("CUSTOMERIO_SITE_ID", keys.site_id)
+    monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", keys.track_api_key)
+    ids = _csv(Path("ids.csv"), "id", ["a", "b"])
+    args = ["erase", "--file", str(ids), "--yes", *(["--dry-run"] if dry_run else [])]
+    out = run_cli(*args, expect=ExitCode.CHECK_FAILED)
+    assert (
+        "error: Customer.io's region lookup: the account is in region 'eu', but the default "
+        "says 'us'"
+    ) in out.stderr
+    assert "hint: the region defaults to 'us': set CUSTOMERIO_REGION=eu" in out.stderr
+    assert [r.path for r in sandbox.requests()] == ["/api/v1/accounts/region"]
+    assert sandbox.people(2002)["deleted"] == sandbox.people(2002)["suppressed"] == []
+    assert not (_state() / "audit.jsonl").exists()
+    assert not (_state() / "jobs").exists() or not list((_state() / "jobs").glob("*.sqlite"))
+
+
+def test_a_region_lookup_redirected_to_the_other_region_stops_erase(
+    run_cli: CliHarness, sandbox: Sandbox
+) -> None:
+    sandbox.set_faults(Faults(redirect_rate=1.0))
+    out = run_cli("erase", "--id", "a", "--yes", expect=ExitCode.CHECK_FAILED)
+    eu_host = sandbox.info.track_url_eu.removeprefix("http://")
+    assert f"error: Customer.io redirected the request to {eu_host}: the account is in" in (
+        out.stderr
+    )
+    (lookup,) = sandbox.requests()  # the redirect was not followed; nothing else was sent
+    assert (lookup.path, lookup.status in {301, 302}) == ("/api/v1/accounts/region", True)
 
 
 def test_non_interactive_without_yes_sends_nothing(run_cli: CliHarness, sandbox: Sandbox) -> None:

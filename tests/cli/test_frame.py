@@ -211,12 +211,16 @@ def test_a_region_mismatch_names_the_profile_it_came_from(
     run_cli: CliHarness, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _config("[profiles.prod]\nregion = 'eu'\n")
-    outcome = run_cli("--profile", "prod", "credentials", "check", expect=ExitCode.CHECK_FAILED)
-    assert "the account is in region 'us' but profile 'prod' says 'eu'" in outcome.stdout
-    assert "set region = \"us\" in profile 'prod'" in outcome.stderr
+    outcome = run_cli(
+        "--profile", "prod", "credentials", "check", "-f", "json", expect=ExitCode.CHECK_FAILED
+    )
+    track = outcome.json["checks"][0]
+    assert "the account is in region 'us', but profile 'prod' in " in track["detail"]
+    assert track["detail"].endswith("config.toml says 'eu'")
+    assert track["hint"].startswith("set region = \"us\" in profile 'prod' in ")
     monkeypatch.setenv("CUSTOMERIO_REGION", "eu")
-    outcome = run_cli("credentials", "check", expect=ExitCode.CHECK_FAILED)
-    assert "but CUSTOMERIO_REGION says 'eu'" in outcome.stdout
+    outcome = run_cli("credentials", "check", "-f", "json", expect=ExitCode.CHECK_FAILED)
+    assert outcome.json["checks"][0]["detail"].endswith("but CUSTOMERIO_REGION says 'eu'")
 
 
 def test_an_unparsable_dotenv_line_is_one_warning_with_file_and_line(

@@ -13,6 +13,7 @@ from cio_sec.sandbox import Sandbox
 from cio_sec.sandbox.models import KeySet
 from tests.conftest import CANARY
 from tests.rotate.helpers import SERVICE, keyring_credentials, rotation_records, state_file
+from tests.support.app_api import workspaces_server
 from tests.support.cli import CliHarness, CliOutcome
 from tests.support.memory_keyring import MemoryKeyring
 
@@ -480,3 +481,62 @@ def test_resuming_with_a_different_key_is_refused(
         "rotate", "app", "--resume", "--new-key-stdin", input=second, expect=ExitCode.USAGE
     )
     assert "not the new App API key entered before" in outcome.stderr
+
+
+def test_an_app_key_that_sees_the_whole_account_rotates_when_it_lists_the_workspace(
+    run_cli: CliHarness,
+    stored: Sandbox,
+    memory_keyring: MemoryKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+    watched_secrets: set[str],
+) -> None:
+    new_key = "0123456789abcdef0123456789abcdef"
+    watched_secrets.add(new_key)
+    account = b'{"workspaces": [{"id": "7", "name": "a"}, {"id": 1001, "name": "b"}, {"id": 9}]}'
+    with workspaces_server(account) as url:
+        monkeypatch.setenv("CIO_SEC_APP_URL", url)
+        outcome = run_cli(
+            "rotate",
+            "app",
+            "--new-key-stdin",
+            "--yes",
+            "-f",
+            "json",
+            input=new_key,
+            expect=ExitCode.PARTIAL,
+        )
+    steps = _statuses(outcome.json)
+    assert [steps[name] for name in ("preflight", "new-key", "test-new", "store")] == ["done"] * 4
+    assert memory_keyring.get_password(SERVICE, "default/app_api_key") == new_key
+
+
+def test_a_new_app_key_that_does_not_list_the_workspace_is_refused(
+    run_cli: CliHarness,
+    stored: Sandbox,
+    memory_keyring: MemoryKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    elsewhere = b'{"workspaces": [{"id": "7", "name": "a"}, {"id": 9, "name": "c"}]}'
+    with workspaces_server(elsewhere) as url:
+        monkeypatch.setenv("CIO_SEC_APP_URL", url)
+        outcome = run_cli(
+            "rotate", "app", "--new-key-stdin", "--yes", input="f" * 32, expect=ExitCode.CONFIG
+        )
+    assert (
+        "the new key does not list workspace 1001 (it lists 7, 9), the current key's workspace"
+    ) in outcome.stderr
+    assert memory_keyring.get_password(SERVICE, "default/app_api_key@previous") is None
+
+
+def test_app_rotation_in_an_account_of_several_workspaces(
+    run_cli: CliHarness, stored: Sandbox, memory_keyring: MemoryKeyring, hermetic_env: Path
+) -> None:
+    stored.add_workspace("second")
+    stored.add_workspace("third")
+    old_key = stored.info.app_api_key
+    new_key = stored.add_app_key()
+    run_cli("rotate", "app", "--new-key-stdin", "--yes", input=new_key, expect=ExitCode.PARTIAL)
+    stored.revoke_app_key(old_key)
+    done = run_cli("rotate", "app", "--resume", "-f", "json").json
+    assert done["outcome"] == "completed"
+    assert memory_keyring.get_password(SERVICE, "default/app_api_key") == new_key

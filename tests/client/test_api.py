@@ -37,7 +37,7 @@ def test_region_over_the_wire(sb: Sandbox) -> None:
     base_url = track_base_url("us", info.track_url)
     with build_track_client(base_url, info.site_id, info.track_api_key) as client:
         account = TrackApi(client).region()
-    assert account == AccountRegion(region="us", url=info.track_url, environment_id=1001)
+    assert account == AccountRegion(region="us", url=info.track_url, environment_id="1001")
     (request,) = sb.requests()
     assert (request.method, request.path, request.query) == ("GET", "/api/v1/accounts/region", "")
     assert request.auth == f"basic:{info.site_id}"
@@ -47,7 +47,7 @@ def test_region_of_an_eu_workspace(sb: Sandbox) -> None:
     keys = sb.add_track_keys(workspace_id=2002, region="eu")
     with build_track_client(sb.info.track_url, keys.site_id, keys.track_api_key) as client:
         account = TrackApi(client).region()
-    assert (account.region, account.environment_id) == ("eu", 2002)
+    assert (account.region, account.environment_id) == ("eu", "2002")
 
 
 def test_batch_207_over_the_wire(sb: Sandbox) -> None:
@@ -78,7 +78,7 @@ def test_workspaces_over_the_wire(sb: Sandbox) -> None:
     with build_app_client(app_base_url("us", info.app_url), info.app_api_key) as client:
         workspaces = AppApi(client).workspaces()
     # Customer.io lists no region per workspace.
-    assert workspaces == (Workspace(id=1001, name="Sandbox workspace 1001", region=None),)
+    assert workspaces == (Workspace(id="1001", name="Sandbox workspace 1001", region=None),)
     (request,) = sb.requests()
     assert (request.method, request.path) == ("GET", "/v1/workspaces")
     assert request.auth.startswith("bearer:")
@@ -151,12 +151,12 @@ def test_async_forms_over_the_wire(sb: Sandbox) -> None:
         return account, batch, workspaces, people
 
     account, batch, workspaces, people = asyncio.run(scenario())
-    assert account == AccountRegion("us", info.track_url, 1001)
+    assert account == AccountRegion("us", info.track_url, "1001")
     assert sleeps == [2.0]
     assert batch == BatchResult(
         207, (BatchItemError(1, "required", "identifiers", "identifiers are required"),)
     )
-    assert workspaces == (Workspace(1001, "Sandbox workspace 1001", None),)
+    assert workspaces == (Workspace("1001", "Sandbox workspace 1001", None),)
     assert isinstance(people, tuple)
     assert [p.email for p in people] == ["q@example.com"]
     deletes = [r for r in sb.requests() if r.method == "DELETE"]

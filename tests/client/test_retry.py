@@ -21,7 +21,10 @@ from cio_sec.client import (
     AsyncTrackApi,
     RetryEvent,
     RetryPolicy,
+    Sent,
     TrackApi,
+    TransportFailedError,
+    asend_counted,
     asend_with_retry,
     build_async_track_client,
     build_track_client,
@@ -59,7 +62,7 @@ def test_retry_policy_defaults() -> None:
     assert policy.base_delay == 0.25
     assert policy.max_delay == 30.0
     assert policy.max_retry_after == 300.0
-    assert policy.retry_statuses == frozenset({408, 429, 500, 502, 503, 504})
+    assert policy.retry_statuses == frozenset({408, 429, 500, 502, 503, 504, 522, 524})
 
 
 @pytest.mark.parametrize("kwargs", [{"max_attempts": 0}, {"base_delay": -1.0}, {"max_delay": -0.1}])
@@ -68,12 +71,14 @@ def test_retry_policy_rejects_nonsense(kwargs: dict[str, float]) -> None:
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504, 522, 524])
 def test_retryable_statuses(status: int) -> None:
     assert RetryPolicy().should_retry_status(status)
 
 
-@pytest.mark.parametrize("status", [200, 207, 301, 400, 401, 403, 404, 409, 422, 501])
+@pytest.mark.parametrize(
+    "status", [200, 207, 301, 400, 401, 403, 404, 409, 422, 501, 520, 521, 523, 525]
+)
 def test_final_statuses(status: int) -> None:
     assert not RetryPolicy().should_retry_status(status)
 
@@ -222,6 +227,65 @@ def test_retry_after_http_date_is_honoured(scripted: ScriptedServer) -> None:
     assert response.status_code == 200
     assert sleeps == [120.0]
     assert events == [RetryEvent(attempt=1, delay=120.0, status=503, error=None)]
+
+
+EDGE_TIMEOUT_PAGE = b"<html><head><title>522: Connection timed out</title></head></html>"
+
+
+def test_edge_timeouts_with_html_bodies_are_retried_then_succeed(
+    scripted: ScriptedServer,
+) -> None:
+    scripted.body = EDGE_TIMEOUT_PAGE
+    html = {"Content-Type": "text/html; charset=UTF-8"}
+    scripted.script = [(522, html), (524, html), (200, {})]
+    events: list[RetryEvent] = []
+    with build_track_client(scripted.url, SITE_ID, TRACK_KEY) as client:
+        TrackApi(client, sleep=lambda _: None, random=no_random, on_retry=events.append).suppress(
+            "someone"
+        )
+    assert [event.status for event in events] == [522, 524]
+    assert scripted.paths == ["/api/v1/customers/someone/suppress"] * 3
+
+
+@pytest.mark.parametrize("status", [522, 524])
+def test_sandbox_edge_timeouts_with_html_bodies_are_retried_then_succeed(
+    sb: Sandbox, status: int
+) -> None:
+    info = sb.info
+    sb.set_faults(Faults(error_rate=1.0, error_status=status))
+    pages: list[str] = []
+
+    def sleep(delay: float) -> None:
+        if len(pages) == 1:
+            sb.set_faults(Faults())
+
+    with build_track_client(info.track_url, info.site_id, info.track_api_key) as client:
+        request = client.build_request("GET", "/api/v1/accounts/region")
+        first = client.send(request)
+        pages.append(first.headers["Content-Type"])
+        assert first.status_code == status
+        assert first.text.lstrip().startswith("<")
+        sent = send_with_retry(client, request, sleep=sleep, random=no_random)
+    assert pages == ["text/html; charset=UTF-8"]
+    assert sent.status_code == 200
+    assert statuses(sb) == [status, status, 200]
+
+
+def test_429_without_retry_after_backs_off_with_full_jitter(sb: Sandbox) -> None:
+    info = sb.info
+    sb.set_faults(Faults(throttle_rate=1.0, retry_after=None))
+    sleeps: list[float] = []
+    draws = iter([0.5, 0.25, 1.0])
+
+    def sleep(delay: float) -> None:
+        sleeps.append(delay)
+        if len(sleeps) == 3:
+            sb.set_faults(Faults())
+
+    with build_track_client(info.track_url, info.site_id, info.track_api_key) as client:
+        TrackApi(client, sleep=sleep, random=lambda: next(draws)).region()
+    assert sleeps == [0.5 * 0.25, 0.25 * 0.5, 1.0 * 1.0]  # random() x 0.25 x 2**(n-1)
+    assert statuses(sb) == [429, 429, 429, 200]
 
 
 def test_exhausted_retryable_status_returns_last_response(scripted: ScriptedServer) -> None:
@@ -484,6 +548,72 @@ def test_no_retry_on_404(sb: Sandbox) -> None:
     assert error.value.status == 404
     assert "nothing" not in str(error.value)
     assert statuses(sb) == [404]
+
+
+class RecordingLimiter:
+    """A rate limiter hook that only records what the send loop tells it."""
+
+    def __init__(self) -> None:
+        self.acquired = 0
+        self.throttles: list[float | None] = []
+
+    async def acquire(self) -> None:
+        self.acquired += 1
+
+    def throttled(self, retry_after: float | None) -> None:
+        self.throttles.append(retry_after)
+
+
+def test_async_loop_paces_every_attempt_and_reports_429s_to_the_limiter(sb: Sandbox) -> None:
+    info = sb.info
+    limiter = RecordingLimiter()
+    sleeps: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        sleeps.append(delay)
+        if len(sleeps) == 2:
+            sb.set_faults(Faults())
+
+    async def scenario() -> Sent:
+        async with build_async_track_client(
+            info.track_url, info.site_id, info.track_api_key
+        ) as client:
+            request = client.build_request("DELETE", "/api/v1/customers/p1")
+            return await asend_counted(
+                client, request, sleep=sleep, random=no_random, limiter=limiter
+            )
+
+    sb.set_faults(Faults(throttle_rate=1.0, retry_after=2.0))
+    sent = asyncio.run(scenario())
+    assert (sent.response.status_code, sent.attempts) == (200, 3)
+    assert limiter.acquired == 3
+    assert limiter.throttles == [2.0, 2.0]
+    assert sleeps == [2.0, 2.0]
+    assert statuses(sb) == [429, 429, 200]
+
+
+def test_async_transport_failure_says_how_many_attempts(sb: Sandbox) -> None:
+    info = sb.info
+    sb.set_faults(Faults(drop_rate=1.0))
+
+    async def scenario() -> Sent:
+        async with build_async_track_client(
+            info.track_url, info.site_id, info.track_api_key
+        ) as client:
+            request = client.build_request("GET", "/api/v1/accounts/region")
+            return await asend_counted(
+                client, request, policy=RetryPolicy(max_attempts=3), sleep=_no_wait
+            )
+
+    with pytest.raises(TransportFailedError, match="attempt 3 of 3") as error:
+        asyncio.run(scenario())
+    assert error.value.attempts == 3
+    assert error.value.exit_code == ExitCode.REMOTE
+    assert statuses(sb) == [0, 0, 0]
+
+
+async def _no_wait(delay: float) -> None:
+    return None
 
 
 def test_async_revoked_key_and_retry_loop(sb: Sandbox) -> None:

@@ -140,6 +140,58 @@ def test_retries_through_5xx_429_and_dropped_connections() -> None:
         assert {0, 429, 503, 200} <= statuses
 
 
+@pytest.mark.parametrize("status", [522, 524])
+def test_edge_timeouts_are_retried_within_the_default_attempts(status: int) -> None:
+    with Sandbox() as sandbox:
+        sandbox.set_faults(Faults(error_rate=0.3, error_status=status, seed=11))
+        people = [(f"p{n}", IdType.ID) for n in range(40)]
+        journal = _journal(people)
+        result, recorder = _run(sandbox, journal)
+        assert result.error is None
+        assert journal.counts().erased == 40
+        assert max(o.attempts for o in recorder.outcomes) > 1
+        assert {status, 200} == {r.status for r in sandbox.requests()}
+
+
+def test_retry_after_is_honoured_within_the_default_attempts() -> None:
+    with Sandbox() as sandbox:
+        sandbox.set_faults(Faults(throttle_rate=1.0, retry_after=2.0))
+        journal = _journal([("a", IdType.ID)])
+        waits: list[float] = []
+
+        async def sleep(seconds: float) -> None:
+            waits.append(seconds)
+            if len(waits) == 3:
+                sandbox.set_faults(Faults())
+
+        limiter = RateLimiter(1000)
+        recorder = ListRecorder(journal)
+
+        async def main() -> EngineResult:
+            info = sandbox.info
+            async with build_async_track_client(
+                info.track_url, info.site_id, info.track_api_key
+            ) as client:
+                engine = Engine(
+                    journal,
+                    client,
+                    limiter,
+                    recorder,
+                    EngineSettings(),
+                    random=lambda: 0.0,
+                    sleep=sleep,
+                )
+                return await engine.run()
+
+        result = asyncio.run(main())
+        assert result == EngineResult()
+        assert waits == [2.0, 2.0, 2.0]  # what the server asked for, not a shorter back-off
+        suppress = next(o for o in recorder.outcomes if o.action == "suppress")
+        assert (suppress.done, suppress.attempts) == (True, 4)
+        assert limiter.halvings >= 1  # the shared limiter heard of the 429s
+        assert journal.counts().erased == 1
+
+
 def test_batch_item_errors_fail_the_right_person() -> None:
     too_long = "x" * 151  # valid input never holds it; the journal is loaded directly
     people = [("a", IdType.ID), (too_long, IdType.ID), ("b", IdType.ID)]

@@ -22,6 +22,7 @@ from cio_sec.rotate.state import (
     state_path,
 )
 from cio_sec.rotate.steps import STEPS, Kind, Needs, operator_run
+from tests.support.hostile import fill, full_filesystem
 
 _names = st.text("abcdef_-", min_size=1, max_size=12)
 
@@ -29,15 +30,29 @@ _names = st.text("abcdef_-", min_size=1, max_size=12)
 @given(
     done=st.lists(_names, max_size=5),
     fingerprints=st.dictionaries(_names, st.text("0123456789abcdef", min_size=16, max_size=16)),
-    workspace=st.one_of(st.none(), st.integers(0, 10**9)),
+    workspace=st.one_of(st.none(), st.integers(0, 10**9).map(str), st.text(min_size=1)),
 )
-def test_state_round_trips(done: list[str], fingerprints: dict[str, str], workspace: int | None):
+def test_state_round_trips(done: list[str], fingerprints: dict[str, str], workspace: str | None):
     fingerprints = {"site_id": "0" * 16, "track_api_key": "1" * 16, **fingerprints}
     sources = {name: f"keyring:cio-sec/p/{name}" for name in fingerprints}
     state = RotationState(
         "track", "p", "t", done, [], sources, fingerprints, fingerprints, workspace_id=workspace
     )
     assert RotationState.from_json(json.loads(json.dumps(state.to_json()))) == state
+
+
+def test_a_state_from_before_string_workspace_ids_loads_its_integer_as_text(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(
+        '{"version": 1, "kind": "app", "profile": "p", "started_at": "t", "done": [], '
+        '"waiting": [], "sources": {"app_api_key": "env:X"}, "old": {"app_api_key": "f"}, '
+        '"new": {}, "workspace_id": 7, "region": "us"}'
+    )
+    state = load_state(path)
+    assert state is not None
+    assert state.workspace_id == "7"
 
 
 def test_save_is_atomic_and_private(tmp_path: Path) -> None:
@@ -63,7 +78,7 @@ def test_save_is_atomic_and_private(tmp_path: Path) -> None:
         '{"version": 2}',
         '{"version": 1, "kind": "app"}',
         '{"version": 1, "kind": "a", "profile": "p", "started_at": "t", "done": [], '
-        '"waiting": [], "sources": {}, "old": {}, "new": {}, "workspace_id": "7", "region": null}',
+        '"waiting": [], "sources": {}, "old": {}, "new": {}, "workspace_id": [7], "region": null}',
         '{"version": 1, "kind": "a", "profile": "p", "started_at": "t", "done": [], '
         '"waiting": [], "sources": {}, "old": {}, "new": {}, "workspace_id": 7, "region": null}',
         '{"version": 1, "kind": "app", "profile": "p", "started_at": "t", "done": ["preflight"], '
@@ -143,3 +158,17 @@ def test_operator_steps_run_together_until_an_automated_one() -> None:
     assert operator_run(STEPS[Kind.WEBHOOK], 4)[-1].name == "deploy"
     assert operator_run(steps, len(steps) - 1) == ()
     assert [s.name for s in operator_run(steps[:5], 4)] == ["deploy"]
+
+
+def test_on_a_full_disk_the_lock_is_still_held_and_the_state_write_names_its_path(
+    tmp_path: Path,
+) -> None:
+    with full_filesystem(tmp_path / "full", size_kib=64) as full:
+        path = state_path(full, "default", "app")
+        path.parent.mkdir(parents=True)
+        fill(full)
+        with rotation_lock(path):
+            with pytest.raises(ConfigError, match="another rotation"), rotation_lock(path):
+                pass  # pragma: no cover - never entered
+            with pytest.raises(ConfigError, match=f"cannot write the rotation state {path}"):
+                save_state(path, RotationState("app", "default", "t"))

@@ -20,6 +20,9 @@ def running_sandbox(
         watched.update({info.track_api_key, info.app_api_key, info.webhook_signing_key})
         monkeypatch.setenv("CIO_SEC_TRACK_URL", info.track_url)
         monkeypatch.setenv("CIO_SEC_APP_URL", info.app_url)
+        # Where the other region is, so that wrong-region answers become region hints.
+        monkeypatch.setenv("CIO_SEC_TRACK_URL_EU", info.track_url_eu)
+        monkeypatch.setenv("CIO_SEC_APP_URL_EU", info.app_url_eu)
         monkeypatch.setenv("CUSTOMERIO_SITE_ID", info.site_id)
         monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", info.track_api_key)
         monkeypatch.setenv("CUSTOMERIO_APP_API_KEY", info.app_api_key)
