@@ -164,6 +164,7 @@ class Verifier:
         self._stop = asyncio.Event()
         self._signal: str | None = None
         self._stopped_by: CioSecError | None = None
+        self._failed: CioSecError | None = None
         self.checks_made = 0
 
     def request_stop(self, reason: str) -> None:
@@ -173,7 +174,12 @@ class Verifier:
         self._stop.set()
 
     async def run(self, erasing: asyncio.Event) -> VerifyResult:
-        """Read back until ``erasing`` is set and nobody erased is left without an outcome."""
+        """Read back until ``erasing`` is set and nobody erased is left without an outcome.
+
+        Raises:
+            CioSecError: the journal or the trail could not be written (results committed
+                so far are kept; the next run writes what the trail is missing).
+        """
         queue: asyncio.Queue[ToVerify] = asyncio.Queue(self._settings.workers)
         tasks = [asyncio.create_task(self._work(queue)) for _ in range(self._settings.workers)]
         tasks.append(asyncio.create_task(self._flush_loop()))
@@ -184,6 +190,8 @@ class Verifier:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             self._flush()
+        if self._failed is not None:
+            raise self._failed
         stopped_by = None if self._stopped_by is None else self._stopped_by.message
         return VerifyResult(self._signal, stopped_by)
 
@@ -211,7 +219,17 @@ class Verifier:
             await asyncio.wait_for(self._stop.wait(), _POLL)
 
     def _flush(self) -> None:
-        for n in self._recorder.flush():
+        """Commit and record results; a journal or trail that fails stops the read-backs."""
+        if self._failed is not None:
+            return
+        try:
+            flushed = self._recorder.flush()
+        except CioSecError as exc:
+            # NOTE: never lost silently in the flush task: `run` raises it once stopped.
+            self._failed = exc
+            self._stop.set()
+            return
+        for n in flushed:
             self._busy.discard(n)
 
     async def _work(self, queue: asyncio.Queue[ToVerify]) -> None:
