@@ -303,7 +303,12 @@ class _Run:
         try:
             outcome = await engine.run()
             erasing.set()
-            checked = await self._verified(journal, verifier, verifying, outcome)
+            try:
+                checked = await self._verified(journal, verifier, verifying, outcome)
+            except CioSecError as exc:
+                if outcome.error is None:
+                    raise _resumable(exc, job) from None
+                checked = VerifyResult()  # the engine's error is the one reported
         finally:
             self.ui.progress_stop()
             verifying.cancel()
