@@ -21,7 +21,7 @@ from cio_sec.client.calls import (
     search_call,
     suppress_call,
 )
-from cio_sec.client.regions import RegionSetting, find_account
+from cio_sec.client.regions import RegionSetting, find_account, find_workspaces
 from cio_sec.client.responses import check_response
 from cio_sec.client.results import (
     AccountRegion,
@@ -89,6 +89,7 @@ __all__ = [
     "check_response",
     "delete_call",
     "find_account",
+    "find_workspaces",
     "quote_identifier",
     "search_call",
     "send_with_retry",

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cio_sec.errors import ConfigError, InputError, RedirectError
+from cio_sec.errors import ConfigError, InputError
 from cio_sec.rotate.steps import Kind
 
 if TYPE_CHECKING:
@@ -180,7 +180,11 @@ def app_identity(settings: Settings, api_key: str, workspace_id: str | None) -> 
         RemoteError: Customer.io could not be reached or answered oddly.
         ConfigError: no ``workspace_id`` and the key sees no workspace, or several.
     """
-    workspaces = _workspaces(settings, api_key)
+    from cio_sec import client
+
+    workspaces = client.find_workspaces(
+        client.RegionSetting.of(settings), api_key, timeout=settings.timeout, policy=_policy()
+    )
     listed = tuple(workspace.id for workspace in workspaces)
     if workspace_id is None:
         if len(workspaces) != 1:
@@ -194,21 +198,6 @@ def app_identity(settings: Settings, api_key: str, workspace_id: str | None) -> 
     return Identity(
         _listed_region(workspaces, workspace_id) or settings.region, workspace_id, listed
     )
-
-
-def _workspaces(settings: Settings, api_key: str) -> tuple[Workspace, ...]:
-    """The App key's listing; a redirect to the other region's host is a region error."""
-    from cio_sec import client
-
-    base_url = client.app_base_url(settings.region, settings.app_url)
-    try:
-        with client.build_app_client(base_url, api_key, timeout=settings.timeout) as http:
-            return client.AppApi(http, policy=_policy()).workspaces()
-    except RedirectError as exc:
-        mismatch = client.RegionSetting.of(settings).redirected(exc)
-        if mismatch is None:
-            raise
-        raise mismatch from exc
 
 
 def _listed_region(workspaces: tuple[Workspace, ...], workspace_id: str) -> str | None:
