@@ -23,6 +23,7 @@ from cio_sec.errors import ExitCode
 from cio_sec.pseudonym import PseudonymKey
 from cio_sec.sandbox import Faults, Sandbox
 from tests.support.cli import CliHarness
+from tests.support.hostile import fill, full_filesystem
 
 PROGRAM = str(Path(sys.executable).parent / "cio-sec")
 PSEUDONYM_KEY = "process-test-pseudonym-key-0123456789"
@@ -301,3 +302,44 @@ def test_sigkill_while_verifying_then_resume_verifies_everyone_once(sandbox: San
     assert {c["outcome"] for c in checks} == {"verified"}
     report = verify_chain(_state() / "audit.jsonl", {KEY.key_id: KEY})
     assert report.ok, report.first_break
+
+
+def test_a_trail_that_fills_up_while_reading_back_stops_the_job_resumably(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    count = 30
+    ids, values = _ids(Path("ids.csv"), "tf", count)
+    for value in values:
+        sandbox.add_person(value)
+    sandbox.set_faults(Faults(delete_lag_ms=2000))  # outcomes come after the erasing is done
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "cio-sec"
+    config.mkdir(parents=True, exist_ok=True)
+    with full_filesystem(tmp_path / "disk", size_kib=512) as disk:
+        trail = disk / "audit.jsonl"
+        (config / "config.toml").write_text(f'[profiles.default]\naudit_log = "{trail}"\n')
+        slow = ("--verify-rate", "50", "--verify-window", "30")
+        with _erase("--file", str(ids), *slow) as process:
+            _wait(lambda: _erasing_requests(sandbox) >= 2 * count and _read_backs(sandbox) > 0)
+            time.sleep(0.5)  # the last action records are flushed; read-backs still lag
+            fill(disk)
+            _, stderr = process.communicate(timeout=60)
+        assert process.returncode == ExitCode.CONFIG, stderr
+        assert "run the same command again to resume" in stderr
+        (disk / ".filler").unlink()
+        final = subprocess.run(
+            [PROGRAM, "erase", "--file", str(ids), "--yes", "-f", "json", *slow],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+            timeout=60,
+            check=False,
+        )
+        assert final.returncode == 0, final.stderr
+        assert json.loads(final.stdout)["counts"]["verified"] == count
+        checks = [
+            line.record["subject"]
+            for line in read_lines(trail)
+            if line.record and line.record["type"] == "verification"
+        ]
+        assert Counter(checks) == Counter(KEY.pseudonym(v) for v in values)
+    assert _erasing_requests(sandbox) == 2 * count
