@@ -93,7 +93,10 @@ def run_with_file_size_limit(
 def _without_coverage(env: dict[str, str]) -> dict[str, str]:
     # Under `make check` coverage would follow the child and write its data file past the
     # limit, failing with its own traceback; the child's behaviour is what is under test.
-    return {name: value for name, value in env.items() if not name.startswith("COVERAGE")}
+    # NOTE: the child must not write bytecode either: importlib ignores the short write the
+    # limit causes and leaves a truncated .pyc that breaks every later run of the checkout.
+    kept = {name: value for name, value in env.items() if not name.startswith("COVERAGE")}
+    return {**kept, "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 @dataclass
