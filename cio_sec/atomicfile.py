@@ -1,7 +1,8 @@
 """Replacing a file atomically: a private temporary file beside it, fsync'd, then renamed.
 
 A reader (or a crash) sees the old file or the new one, never half of each; the rename is
-made durable by syncing the directory too.
+made durable by syncing the directory too. Appending files (the audit trail, rotation
+records) use `write_all`, which never takes a short write for a whole one.
 """
 
 from __future__ import annotations
@@ -57,3 +58,15 @@ def fsync_directory(directory: Path) -> None:
         _LOG.debug("could not fsync directory %s: %s", directory, exc.strerror or exc)
     finally:
         os.close(fd)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte of ``data`` to ``fd``: a short write is continued, a failure raises.
+
+    Raises:
+        OSError: the write failed (ENOSPC, EFBIG, EIO ...); part of ``data`` may have been
+            written.
+    """
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

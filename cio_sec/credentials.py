@@ -6,9 +6,11 @@ and they are registered with the redactor by the stores as they are read.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cio_sec.errors import (
@@ -243,6 +245,13 @@ def parse_store_option(store: str) -> SecretRef:
         check_reference(ref)
     except ConfigError as exc:
         raise InputError(f"--store: {exc.message}", hint=exc.hint) from None
+    if ref.scheme == "env":
+        # NOTE: refused here, before the reference can be quoted in a later message: what
+        # follows "env:" may be the key itself, pasted in the wrong place.
+        raise InputError(
+            "--store: an env: reference cannot be written (the environment is read-only)",
+            hint="choose a writable store: keyring:, dotenv:, aws-sm:, aws-ssm: or vault:",
+        )
     return ref
 
 
@@ -322,19 +331,30 @@ def _shadow_warnings(
 ) -> tuple[str, ...]:
     """Say when the value just stored is not the one cio-sec (or a rotation) will use."""
     chain = settings.references(name)
-    if written not in chain:
+    place = _place(written, settings.cwd)
+    if place not in {_place(ref, settings.cwd) for ref in chain}:
         where = ", ".join(str(ref) for ref in chain)
         return (
             f"{written} is not where cio-sec looks for {name} (profile "
             f"{settings.profile!r}: {where}); the stored value will not be used",
         )
     effective = resolve(settings, name, opener).source
-    if effective is not None and effective != written:
+    if effective is not None and _place(effective, settings.cwd) != place:
         return (
             f"{effective} comes first and still provides {name}; the stored value takes "
             f"effect only once that one is removed",
         )
     return ()
+
+
+def _place(ref: SecretRef, cwd: Path) -> SecretRef:
+    """The reference with a dotenv path made absolute: ``.env`` and ``$PWD/.env`` are one file."""
+    if ref.scheme != "dotenv":
+        return ref
+    path, sep, variable = ref.location.rpartition("#")
+    return SecretRef(
+        ref.scheme, f"{os.path.normpath(cwd / Path(path).expanduser())}{sep}{variable}"
+    )
 
 
 # --------------------------------------------------------------------------- check

@@ -456,3 +456,6 @@ def _render_jobs_report(result: JobsReport, streams: Streams) -> None:
             )
         )
     _print(streams, table)
+    for job in result.jobs:
+        if job.problem is not None:
+            streams.message(f"error: {job.problem}")

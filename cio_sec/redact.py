@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
+import math
 import re
+import string
 import threading
 from urllib.parse import quote
 
@@ -20,22 +23,88 @@ MIN_REDACTED_LENGTH = 4
 ELLIPSIS = "…"
 
 
+#: Bits of the public fingerprint (`public_fingerprint`): 4 hex digits.
+PUBLIC_FINGERPRINT_BITS = 16
+
+#: What must stay unknown of a credential after everything cio-sec shows or writes about it
+#: (issue 15, finding 4): at least 2^64 candidate keys.
+UNKNOWN_BITS_REQUIRED = 64
+
+#: Alphabets from the smallest up; a value's bits are counted in the smallest that holds it,
+#: so the estimate never overstates what an attacker who knows the format must guess.
+_ALPHABETS: tuple[tuple[frozenset[str], int], ...] = tuple(
+    (frozenset(chars), len(set(chars)))
+    for chars in (
+        string.digits,
+        string.digits + "abcdef",
+        string.digits + "ABCDEF",
+        string.digits + string.ascii_lowercase,
+        string.digits + string.ascii_uppercase,
+        string.digits + string.ascii_letters,
+        string.digits + string.ascii_letters + "+/=_-",
+        "".join(chr(code) for code in range(0x20, 0x7F)),
+    )
+)
+
+
+def estimated_bits(value: str) -> float:
+    """Bits of a random value of this length over the smallest alphabet that holds it.
+
+    A 20-hex Track key counts 80 bits, a 32-hex App key 128. Characters outside printable
+    ASCII count as 8 bits each.
+    """
+    chars = set(value)
+    for alphabet, size in _ALPHABETS:
+        if chars <= alphabet:
+            return len(value) * math.log2(size)
+    return len(value) * 8.0
+
+
 def mask(value: str) -> str:
     """Return a display form of a secret that is never length-preserving.
 
-    Long values keep their first and last four characters (``a1b2…f9e0``) so that an
-    operator can tell two keys apart; short ones keep less, very short ones nothing.
+    It keeps the first and last four characters (``a1b2…f9e0``), or two, only when at
+    least 64 bits stay unknown after them *and* after the public fingerprint's 16 bits;
+    otherwise nothing but the ellipsis. So a 32-hex App key shows ``a1b2…f9e0`` and a
+    20-hex Track key or site ID shows ``…`` (see the README's preview computation).
     """
-    if len(value) >= 16:
-        return f"{value[:4]}{ELLIPSIS}{value[-4:]}"
-    if len(value) >= 10:
-        return f"{value[:2]}{ELLIPSIS}{value[-2:]}"
+    bits = estimated_bits(value)
+    per_char = bits / len(value) if value else 0.0
+    reserve = UNKNOWN_BITS_REQUIRED + PUBLIC_FINGERPRINT_BITS
+    for shown, shortest in ((4, 16), (2, 10)):
+        if len(value) >= shortest and bits - 2 * shown * per_char >= reserve:
+            return f"{value[:shown]}{ELLIPSIS}{value[-shown:]}"
     return ELLIPSIS
 
 
 def fingerprint(value: str) -> str:
-    """Return the first 16 hex digits of SHA-256 of the value: safe to print and store."""
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
+    """Return 16 hex digits of HMAC-SHA256 of the value under this machine's key.
+
+    Safe to print and store: without the key (`cio_sec.machine_key`) it says nothing about
+    the value. It compares only with fingerprints made on the same machine.
+    """
+    from cio_sec.machine_key import machine_key
+
+    message = _FINGERPRINT_LABEL + value.encode("utf-8", "surrogatepass")
+    return hmac.new(machine_key(), message, hashlib.sha256).hexdigest()[:16]
+
+
+def public_fingerprint(value: str) -> str:
+    """Return the first 4 hex digits of SHA-256 of the value: comparable on any machine.
+
+    For what is shared between machines (a committed ``scan-repo`` baseline): short
+    enough that a 20-hex key keeps 64 unknown bits, and the prefix of the 16-digit
+    fingerprint earlier versions wrote, so their baselines still apply.
+    """
+    return legacy_fingerprint(value)[: PUBLIC_FINGERPRINT_BITS // 4]
+
+
+def legacy_fingerprint(value: str) -> str:
+    """The unkeyed 16 hex digits of SHA-256 earlier versions printed (reading old files)."""
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+_FINGERPRINT_LABEL = b"cio-sec credential fingerprint v2\0"
 
 
 class Redactor:

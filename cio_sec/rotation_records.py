@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from cio_sec.atomicfile import write_all
 from cio_sec.errors import ConfigError
 
 FILE_NAME = "rotations.jsonl"
@@ -69,20 +70,33 @@ class RotationRecord:
 def record_rotation(state_dir: Path, record: RotationRecord) -> Path:
     """Append a rotation record (fsync'd; several processes may append at once).
 
+    A line cut off by an earlier crash or full disk is ended first, so this record starts
+    a line of its own (readers skip the cut-off one).
+
     Raises:
-        ConfigError: the state directory is not writable.
+        ConfigError: the state directory is not writable, or the record could not be
+            written whole (full disk, file-size limit): rotate's state keeps the step, so
+            ``--resume`` writes it again.
     """
     path = state_dir / FILE_NAME
     line = json.dumps(record.to_json(), sort_keys=True).encode() + b"\n"
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
     except OSError as exc:
         raise ConfigError(f"cannot record the rotation in {path}: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        os.write(fd, line)
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = b"\n" + line
+        write_all(fd, line)
         os.fsync(fd)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the rotation record to {path}: {exc.strerror or exc}",
+            hint="make room on its filesystem, then run `cio-sec rotate --resume`",
+        ) from None
     finally:
         os.close(fd)
     return path

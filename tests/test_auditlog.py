@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import multiprocessing
@@ -10,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cio_sec.auditlog import (
     GENESIS,
     AuditLog,
+    RecoveredWrite,
     record_hash,
     verify_chain,
 )
@@ -179,16 +183,136 @@ def test_an_expected_head_detects_truncation(tmp_path: Path) -> None:
     assert "removed from its end" in truncated.first_break.problem
 
 
-def test_a_torn_tail_is_kept_as_evidence_and_writing_goes_on(tmp_path: Path) -> None:
+def test_a_torn_tail_is_recovered_and_kept_as_evidence(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    before = write_trail(path, 2)
+    path.write_text(path.read_text() + '{"type": "act')
+    (record,) = AuditLog(path, KEY).append([{"type": "action"}])
+    assert record["seq"] == 4
+    torn, recovery = lines(path)[2:4]
+    assert torn == '{"type": "act\n'  # left in place: the trail is never rewritten
+    recovery_record = json.loads(recovery)
+    assert recovery_record["type"] == "recovery"
+    assert recovery_record["prev"] == before[-1]["hash"]
+    assert recovery_record["torn_sha256"] == hashlib.sha256(torn.encode()).hexdigest()
+    assert recovery_record["torn_bytes"] == len(torn)
+    assert record["prev"] == recovery_record["hash"]
+    report = verify_chain(path, KEYS)
+    assert report.ok
+    assert report.records == 4
+    assert report.recovered == (RecoveredWrite(3, 3, 3, len(torn)),)
+    assert report.to_json()["recovered"] == [
+        {"first_line": 3, "last_line": 3, "record": 3, "bytes": len(torn)}
+    ]
+    assert report.recovered[0].describe() == (
+        "line 3: a write cut off by a crash or a full disk (14 bytes, kept in place) "
+        "was recovered by record 3"
+    )
+
+
+def test_writes_cut_off_again_and_again_are_recovered_together(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     write_trail(path, 2)
-    path.write_text(path.read_text() + '{"type": "act')
-    record = AuditLog(path, KEY).append([{"type": "action"}])[0]
+    path.write_text(path.read_text() + '{"seq": 3, "ty\n\n{"se')
+    AuditLog(path, KEY).append([{"type": "action"}])
+    report = verify_chain(path, KEYS)
+    assert report.ok
+    (recovered,) = report.recovered
+    assert (recovered.lines, recovered.record) == ("3-5", 3)
+
+
+def test_a_first_write_cut_off_is_recovered_from_the_start(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    path.write_text('{"type":"job-start","jo')
+    (record,) = AuditLog(path, KEY).append([{"type": "job-start"}])
+    assert record["seq"] == 2
+    first = json.loads(lines(path)[1])
+    assert (first["type"], first["prev"]) == ("recovery", GENESIS)
+    report = verify_chain(path, KEYS)
+    assert report.ok
+    assert report.recovered == (RecoveredWrite(1, 1, 1, len(lines(path)[0])),)
+
+
+def test_a_record_that_lost_only_its_newline_is_completed(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_trail(path, 2)
+    path.write_text(path.read_text().rstrip("\n"))
+    (record,) = AuditLog(path, KEY).append([{"type": "action"}])
     assert record["seq"] == 3
-    assert lines(path)[2] == '{"type": "act\n'
+    report = verify_chain(path, KEYS)
+    assert (report.ok, report.records, report.recovered) == (True, 3, ())
+
+
+def test_trailing_blank_space_needs_no_recovery(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_trail(path, 2)
+    path.write_text(path.read_text() + "\n   ")
+    AuditLog(path, KEY).append([{"type": "action"}])
+    report = verify_chain(path, KEYS)
+    assert (report.ok, report.records, report.recovered) == (True, 3, ())
+
+
+def _recovered_trail(path: Path) -> None:
+    write_trail(path, 2)
+    path.write_text(path.read_text() + '{"type": "act')
+    AuditLog(path, KEY).append([{"type": "action"}])
+
+
+@pytest.mark.parametrize(
+    ("damage", "line", "problem"),
+    [
+        (lambda text: text.replace('"act\n', '"axe\n'), 4, "SHA-256 differs"),
+        (lambda text: text.replace('{"type": "act\n', ""), 3, "SHA-256 differs"),
+        (
+            lambda text: text.replace('"torn_bytes":14', '"torn_bytes":15'),
+            4,
+            "record 3 was altered",
+        ),
+        (lambda text: text.replace('{"type": "act\n', '{"type": "act\n{"x\n'), 5, "SHA-256"),
+    ],
+    ids=["torn-bytes-changed", "torn-bytes-removed", "recovery-altered", "more-damage"],
+)
+def test_a_recovery_record_accounts_only_for_the_bytes_it_saw(
+    tmp_path: Path, damage: Any, line: int, problem: str
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    _recovered_trail(path)
+    path.write_text(damage(path.read_text()))
     report = verify_chain(path, KEYS)
     assert report.first_break is not None
-    assert report.first_break.line == 3
+    assert report.first_break.line == line
+    assert problem in report.first_break.problem
+    assert report.recovered == ()
+
+
+def test_a_damaged_line_before_an_ordinary_record_is_a_break(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_trail(path, 3)
+    rows = lines(path)
+    path.write_text("".join([*rows[:2], '{"type": "act\n', *rows[2:]]))
+    report = verify_chain(path, KEYS)
+    assert report.first_break is not None
+    assert (report.first_break.line, report.first_break.problem) == (3, "not valid JSON")
+
+
+@settings(max_examples=60)
+@given(cut=st.integers(min_value=0, max_value=10_000))
+def test_any_cut_of_a_write_is_recovered_by_the_next(
+    tmp_path_factory: pytest.TempPathFactory, cut: int
+) -> None:
+    path = tmp_path_factory.mktemp("cut") / "audit.jsonl"
+    write_trail(path, 2)
+    intact = path.stat().st_size
+    AuditLog(path, KEY).append([{"type": "action", "n": n} for n in range(8)])
+    whole = path.read_bytes()
+    kept = whole[: intact + cut % (len(whole) - intact)]
+    path.write_bytes(kept)
+    AuditLog(path, KEY).append([{"type": "after"}])
+    report = verify_chain(path, KEYS)
+    assert report.ok, report.first_break
+    complete = kept.count(b"\n") + (kept.endswith(b"}") and not kept.endswith(b"\n"))
+    assert report.records == complete + len(report.recovered) + 1
+    assert bool(report.recovered) == (not kept.endswith((b"\n", b"}")))
 
 
 def test_absurdly_nested_lines_are_damage_not_a_crash(tmp_path: Path) -> None:
@@ -209,11 +333,75 @@ def test_blank_lines_are_not_records(tmp_path: Path) -> None:
     assert report.records == 2
 
 
-def test_a_trail_ending_in_garbage_is_not_extended(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "ending",
+    [
+        "",  # a file of garbage only
+        'RECORDS garbage\n{"type": "act',  # a torn line after something that is no record
+        'RECORDS{"seq": "3", "ts": "x", "type": "t", "key_id": "k", "prev": "p", "hash": "h"}\n',
+        "RECORDS{" + "x" * 70_000,  # no record in the last 64 KiB
+    ],
+    ids=["garbage", "garbage-then-torn", "record-with-a-text-seq", "no-record-near-the-end"],
+)
+def test_a_trail_ending_in_garbage_is_not_extended(tmp_path: Path, ending: str) -> None:
     path = tmp_path / "audit.jsonl"
-    path.write_text("garbage\nmore garbage\n")
+    if ending.startswith("RECORDS"):
+        write_trail(path, 2)
+        path.write_text(path.read_text() + ending.removeprefix("RECORDS"))
+    else:
+        path.write_text("garbage\nmore garbage\n")
+    before = path.read_bytes()
     with pytest.raises(ConfigError, match="refusing to extend"):
         AuditLog(path, KEY).append([{"type": "action"}])
+    assert path.read_bytes() == before
+
+
+def test_a_duplicated_key_is_refused_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_trail(path, 3)
+    rows = lines(path)
+    rows[1] = '{"outcome":"failed","subject":"FORGED",' + rows[1][1:]
+    path.write_text("".join(rows))
+    report = verify_chain(path, KEYS)
+    assert report.first_break is not None
+    assert report.first_break.line == 2
+    assert report.first_break.problem == "the key 'subject' appears twice in one object"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=60)
+@given(index=st.integers(0, 2), data=st.data())
+def test_any_key_given_twice_fails_verification(
+    tmp_path_factory: pytest.TempPathFactory, index: int, data: st.DataObject
+) -> None:
+    path = tmp_path_factory.mktemp("dup") / "audit.jsonl"
+    write_trail(path, 3)
+    rows = lines(path)
+    record = json.loads(rows[index])
+    name = data.draw(st.sampled_from(sorted(record)))
+    value = data.draw(json_values)
+    rows[index] = "{" + json.dumps(name) + ":" + json.dumps(value) + "," + rows[index][1:]
+    path.write_text("".join(rows))
+    report = verify_chain(path, KEYS)
+    assert report.first_break is not None
+    assert report.first_break.line == index + 1
+    assert "appears twice" in report.first_break.problem
+
+
+def test_a_lone_surrogate_is_damage_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_trail(path, 2)
+    path.write_text(path.read_text().replace('"s1"', '"\\ud800"'))
+    report = verify_chain(path, KEYS)
+    assert report.first_break is not None
+    assert report.first_break.line == 2
+    assert report.first_break.problem == "holds text that is not valid Unicode"
 
 
 def test_entries_must_not_set_chain_fields_and_need_a_type(tmp_path: Path) -> None:

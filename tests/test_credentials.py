@@ -99,6 +99,16 @@ def test_writes_go_to_the_only_writable_store_or_fail_clearly() -> None:
         target_store(settings, "app_api_key", None, opener)
 
 
+def test_a_library_caller_writing_to_the_environment_is_refused() -> None:
+    # The CLI refuses --store env:... while parsing it; the core still guards itself.
+    settings = settings_for()
+    opener = store_opener(settings, {})
+    with pytest.raises(ConfigError, match="env:SITE is read-only"):
+        set_credential(
+            settings, "site_id", "0123456789abcdef0123", opener, store=SecretRef("env", "SITE")
+        )
+
+
 class _ForgetfulStore(MemoryStore):
     """A store that accepts writes and then returns something else (a shadowed entry)."""
 

@@ -60,10 +60,11 @@ def check_trail(settings: Settings, opener: StoreOpener) -> CheckResult:
             "keep the damaged file as evidence, restore the trail from a backup and compare "
             "with cio-sec audit log verify",
         )
+    recovered = f", {len(report.recovered)} torn write(s) recovered" if report.recovered else ""
     return passed(
         "audit-trail",
         TITLE,
-        f"{path}: {report.records} records, chain verifies, head {report.head[:16]}…",
+        f"{path}: {report.records} records, chain verifies{recovered}, head {report.head[:16]}…",
     )
 
 

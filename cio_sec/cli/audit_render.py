@@ -68,6 +68,8 @@ def _render_audit(result: AuditReport, streams: Streams) -> None:
 
 
 def _render_chain(result: ChainReport, streams: Streams) -> None:
+    for write in result.recovered:  # a crash or a full disk, repaired: a warning, not a break
+        streams.message(f"warning: {result.path}: {write.describe()}")
     if result.first_break is not None:
         streams.out.write(
             redact(

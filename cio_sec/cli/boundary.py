@@ -20,7 +20,7 @@ from typer.core import TyperGroup
 
 from cio_sec.errors import CioSecError, ExitCode
 from cio_sec.output import OutputFormat, Streams
-from cio_sec.redact import redact
+from cio_sec.redact import ELLIPSIS, redact
 from cio_sec.terminal import printable
 
 if TYPE_CHECKING:
@@ -76,7 +76,8 @@ def hide_argument_values(message: str) -> str:
     """Mask values a usage error would echo; what was typed may be a pasted key.
 
     ``cio-sec credentials set track_api_key 0123…`` must not print the key back in
-    "Got unexpected extra argument", and neither may a key typed as a command or choice.
+    "Got unexpected extra argument", nor ``--0123…`` in "No such option", and neither may a
+    key typed as a command or choice.
     """
 
     def _quoted(match: re.Match[str]) -> str:
@@ -84,6 +85,16 @@ def hide_argument_values(message: str) -> str:
         return match.group(0) if _HARMLESS_WORD.fullmatch(word) else "'…'"
 
     message = re.sub(r"'([^']*)'", _quoted, message)
+    message = re.sub(
+        r"(No such option: )(-{1,2})(\S+)",
+        lambda m: (
+            m.group(0)
+            if _HARMLESS_WORD.fullmatch(m.group(3))
+            else f"{m.group(1)}{m.group(2)}{ELLIPSIS} (not shown: secrets are never accepted "
+            "as options; use --stdin or the hidden prompt)"
+        ),
+        message,
+    )
     return re.sub(
         r"unexpected extra argument(?:\(s\)|s)? \((.*)\)",
         lambda m: (

@@ -8,6 +8,7 @@ from urllib.parse import quote
 import httpx
 
 from cio_sec.errors import ConfigError, InputError
+from cio_sec.redact import register
 
 TRACK_URLS: Mapping[str, str] = {
     "us": "https://track.customer.io",
@@ -64,6 +65,11 @@ def check_http_url(url: str, what: str) -> httpx.URL:
         parsed = httpx.URL()
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise InputError(f"{what} must be an http:// or https:// URL with a host")
+    if parsed.password:
+        # NOTE: a password in the URL is a secret like any other: every message that
+        # names the URL (errors, progress, JSON) shows it masked (issue 15, finding 5).
+        register(parsed.password)
+        register(parsed.userinfo.decode("ascii", "replace").partition(":")[2])
     return parsed
 
 

@@ -134,7 +134,11 @@ class Engine:
     # ------------------------------------------------------------------ lifecycle
 
     async def run(self) -> EngineResult:
-        """Erase every pending person, or stop early; outcomes are flushed before return."""
+        """Erase every pending person, or stop early; outcomes are flushed before return.
+
+        A flush that fails (journal or trail not writable) stops the job at once, as an
+        error: no request is sent after it, and the unflushed outcomes stay pending.
+        """
         loop = asyncio.get_running_loop()
         handled = _install_signals(loop, self.request_stop)
         queue: asyncio.Queue[list[Person] | None] = asyncio.Queue(self._settings.concurrency)
@@ -146,21 +150,22 @@ class Engine:
         try:
             finished: asyncio.Future[list[None]] = asyncio.gather(*workers)
             stopped: asyncio.Future[bool] = asyncio.ensure_future(self._stop.wait())
-            waiters: list[asyncio.Future[Any]] = [finished, stopped]
+            # NOTE: not the producer: it finishes normally once the last unit is queued.
+            waiters: list[asyncio.Future[Any]] = [finished, stopped, flusher]
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             if not finished.done():
                 grace = 0.0 if self._error is not None else self._settings.grace
                 await asyncio.wait(workers, timeout=grace)
-            for task in (*workers, producer, flusher, *waiters):
+            for task in (*workers, producer, *waiters):
                 task.cancel()
             await asyncio.gather(finished, producer, stopped, flusher, return_exceptions=True)
-            for task in workers:
+            for task in (*workers, flusher, producer):
                 if not task.cancelled() and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]  # a bug: never swallowed
         finally:
             for signum in handled:
                 loop.remove_signal_handler(signum)
-            self._recorder.flush()
+            self._flush()
         return EngineResult(self._signal, self._error)
 
     def request_stop(self, reason: str) -> None:
@@ -169,12 +174,33 @@ class Engine:
             self._signal = reason
         self._stop.set()
 
+    def _fail(self, error: CioSecError) -> None:
+        """Stop every worker at once; the first error is the one reported."""
+        if self._error is None:
+            self._error = error
+        self.request_stop("error")
+
     async def _flush_loop(self) -> None:
-        while True:
+        while not self._stop.is_set():
             await asyncio.sleep(self._settings.flush_interval)
+            self._flush()
+
+    def _flush(self) -> None:
+        try:
             self._recorder.flush()
+        except CioSecError as exc:
+            self._fail(exc)
 
     async def _produce(self, queue: asyncio.Queue[list[Person] | None]) -> None:
+        try:
+            await self._queue_pending(queue)
+        except CioSecError as exc:  # a damaged journal: nobody may wait for work forever
+            self._fail(exc)
+        except Exception:
+            self.request_stop("error")  # a bug: stop the workers; run() raises it
+            raise
+
+    async def _queue_pending(self, queue: asyncio.Queue[list[Person] | None]) -> None:
         after = 0
         while True:
             people = self._journal.pending(after, _PENDING_CHUNK)
@@ -210,9 +236,7 @@ class Engine:
             try:
                 await self._erase(unit)
             except CioSecError as exc:
-                if self._error is None:
-                    self._error = exc
-                self.request_stop("error")
+                self._fail(exc)
                 return
 
     # ------------------------------------------------------------------ one unit of work

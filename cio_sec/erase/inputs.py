@@ -28,6 +28,10 @@ MAX_IDENTIFIER_BYTES = 150
 MAX_LISTED_INVALID = 1000
 """Invalid rows listed in messages and reports; the count covers them all."""
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""Bytes that are not UTF-8, as ``surrogateescape`` decoding leaves them."""
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+"""Unicode category Cc: NUL, line breaks, tabs, escapes (ESC starts terminal sequences)."""
 _CIO_PREFIX = "cio_"
 _SPOOL_PREFIX = "stdin-"
 AMBIGUOUS_IN_V1 = "an id with @ or a cio_ prefix is ambiguous in v1 paths (use --api batch)"
@@ -295,21 +299,28 @@ def _walk(spec: InputSpec, layout: _Layout) -> Iterator[Row | InvalidRow]:
             if len(fields) != 1:
                 yield InvalidRow(line, "more than one value on a line of a file without header")
                 continue
-            value = fields[0]
+            index = 0
         elif layout.index >= len(fields):
             yield InvalidRow(line, f"no {layout.column} column on this line")
             continue
         else:
-            value = fields[layout.index]
-        yield _check(line, value, layout.id_type, spec.v1_paths)
+            index = layout.index
+        # A quoted field may span lines: count those before the value, so a problem is
+        # reported on the line that holds it.
+        start = line + sum(field_text.count("\n") for field_text in fields[:index])
+        yield _check(start, fields[index], layout.id_type, spec.v1_paths)
 
 
 def _check(line: int, value: str, id_type: IdType, v1_paths: bool) -> Row | InvalidRow:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return InvalidRow(line, "not valid UTF-8")
+    """The row, or why it is invalid, at the line holding the offending character."""
+    bad = _SURROGATE.search(value)
+    if bad is not None:
+        return InvalidRow(line + value.count("\n", 0, bad.start()), "not valid UTF-8")
     value = id_type.normalise(value)
+    control = _CONTROL.search(value)
+    if control is not None:
+        where = line + value.count("\n", 0, control.start())
+        return InvalidRow(where, f"contains a control character (U+{ord(control[0]):04X})")
     problem = _problem(value, id_type, v1_paths)
     return InvalidRow(line, problem) if problem else Row(line, value, id_type)
 

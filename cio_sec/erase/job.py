@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cio_sec import __version__
+from cio_sec.auditlog import AuditLog, TrailWriteError
 from cio_sec.erase.audit import JobTrail, Tally, TrailRecorder, reconcile
 from cio_sec.erase.engine import Engine, EngineResult, EngineSettings
 from cio_sec.erase.inputs import (
@@ -36,7 +37,7 @@ from cio_sec.erase.plan import (
 )
 from cio_sec.erase.ratelimit import RateLimiter
 from cio_sec.erase.report import ErasureReport, JobsReport, JobStatus
-from cio_sec.errors import CioSecError, InputError, RemoteUnavailableError
+from cio_sec.errors import CioSecError, ConfigError, InputError, RemoteUnavailableError
 
 if TYPE_CHECKING:
     import httpx
@@ -176,9 +177,13 @@ class _Run:
             directory = jobs_dir(self.settings.state_dir)
             lock = JobLock(directory / f"{job}.lock")
             lock.acquire(job)
-            if self.request.restart:
-                _remove_journal(directory / f"{job}.sqlite")
-            journal = Journal.open(directory / f"{job}.sqlite")
+            try:
+                if self.request.restart:
+                    _remove_journal(directory / f"{job}.sqlite")
+                journal = Journal.open(directory / f"{job}.sqlite")
+            except BaseException:  # a damaged journal: the lock must not outlive the refusal
+                lock.release()
+                raise
         try:
             return await self._with_journal(job, account, keys, journal, http)
         finally:
@@ -225,8 +230,6 @@ class _Run:
                     "add --restart to try everyone in the file again"
                 )
         require_consent(plan, self.request, self.ui, non_interactive=self.settings.non_interactive)
-        from cio_sec.auditlog import AuditLog
-
         log = AuditLog(self.settings.audit_log, keys.current)
         trail = JobTrail(log, job, ticket, run=journal.meta().get("run"))
         started = time.monotonic()
@@ -243,10 +246,13 @@ class _Run:
         finally:
             self.ui.progress_stop()
         counts = journal.counts()
-        status = "completed" if counts.left == 0 else "stopped"
+        # NOTE: an outcome counts once its trail record is written and synced: a job whose
+        # trail failed is stopped, even with nobody left, until a run writes the records.
+        status = "completed" if counts.left == 0 and outcome.error is None else "stopped"
         trail_status = "failed" if isinstance(outcome.error, RemoteUnavailableError) else status
         summary = {"erased": counts.erased, "failed": counts.failed, "invalid": counts.invalid}
-        trail.end(trail_status, summary, time.monotonic() - started)
+        if not isinstance(outcome.error, TrailWriteError):  # else it cannot take this record
+            trail.end(trail_status, summary, time.monotonic() - started)
         journal.set_meta({"status": trail_status})
         if status == "completed":
             journal.purge()
@@ -365,9 +371,11 @@ def _resumable(error: CioSecError, job: str) -> CioSecError:
 def job_status(settings: Settings, job: str | None = None) -> JobsReport:
     """List the erasure jobs under the state directory (or one of them).
 
+    Journals are only read: an empty one stays empty, and a damaged one is listed as
+    ``damaged`` with the reason rather than hiding the other jobs.
+
     Raises:
         InputError: ``job`` names no job.
-        ConfigError: a journal cannot be opened.
     """
     directory = jobs_dir(settings.state_dir)
     paths = sorted(directory.glob("*.sqlite")) if directory.is_dir() else []
@@ -378,24 +386,33 @@ def job_status(settings: Settings, job: str | None = None) -> JobsReport:
                 f"no erasure job {job!r} in {directory}",
                 hint="list them with `cio-sec erase --status`",
             )
-    statuses = []
-    for path in paths:
-        journal = Journal.open(path)
-        try:
-            meta = journal.meta()
-            statuses.append(
-                JobStatus(
-                    job=path.stem,
-                    status=meta.get("status", "new"),
-                    created=meta.get("created", ""),
-                    ticket=meta.get("ticket") or None,
-                    workspace=meta.get("workspace", ""),
-                    region=meta.get("region", ""),
-                    api=meta.get("api", ""),
-                    counts=journal.counts(),
-                    journal=path,
-                )
-            )
-        finally:
-            journal.close()
-    return JobsReport(tuple(statuses), directory)
+    return JobsReport(tuple(_job_status(path) for path in paths), directory)
+
+
+def _job_status(path: Path) -> JobStatus:
+    """One journal's status, read without changing the file."""
+    try:
+        if path.stat().st_size == 0:  # created, then killed before anything was written
+            return JobStatus.unreadable(path, "empty")
+        journal = Journal.open_readonly(path)
+    except OSError as exc:
+        return JobStatus.unreadable(path, "damaged", f"cannot read {path}: {exc.strerror}")
+    except ConfigError as exc:
+        return JobStatus.unreadable(path, "damaged", exc.message)
+    try:
+        meta = journal.meta()
+        return JobStatus(
+            job=path.stem,
+            status=meta.get("status", "new"),
+            created=meta.get("created", ""),
+            ticket=meta.get("ticket") or None,
+            workspace=meta.get("workspace", ""),
+            region=meta.get("region", ""),
+            api=meta.get("api", ""),
+            counts=journal.counts(),
+            journal=path,
+        )
+    except ConfigError as exc:
+        return JobStatus.unreadable(path, "damaged", exc.message)
+    finally:
+        journal.close()

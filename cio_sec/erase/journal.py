@@ -5,6 +5,9 @@ committed before it is reported (progress, audit trail), so a run killed at any 
 resumes from the journal: at worst an idempotent request is sent twice. The plaintext
 identifiers are purged (and the file rewritten) when the job completes; pseudonyms and
 outcomes stay as the job's record.
+
+Every SQLite failure becomes a `JournalError` naming the file (exit 3): a full disk stops
+the job with its committed work intact, and a damaged or foreign file is refused.
 """
 
 from __future__ import annotations
@@ -133,6 +136,44 @@ def jobs_dir(state_dir: Path) -> Path:
     return state_dir / "jobs"
 
 
+# SQLite result codes (primary) that say the file cannot be written, not that it is damaged.
+_CANNOT_WRITE = frozenset(
+    {
+        sqlite3.SQLITE_PERM,
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+    }
+)
+_DAMAGED_HINT = (
+    "keep a copy if you want to inspect it, then run the same command with --restart to "
+    "start the job over (suppress and delete are safe to repeat)"
+)
+
+
+class JournalError(ConfigError):
+    """The job journal cannot be written (full disk, permissions) or is damaged."""
+
+    @classmethod
+    def from_exception(cls, path: Path | None, exc: sqlite3.Error | ValueError) -> JournalError:
+        """Name the file and say whether to make room or to start the job over."""
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code in _CANNOT_WRITE:
+            return cls(
+                f"cannot use the job journal {path}: {exc}",
+                hint="make room on its filesystem (or fix its permissions), then run the same "
+                "command again: the job resumes where it stopped",
+            )
+        return cls.damaged(path, str(exc))
+
+    @classmethod
+    def damaged(cls, path: Path | None, problem: str) -> JournalError:
+        """A file that is not a journal cio-sec wrote, or one changed since."""
+        return cls(f"the job journal {path} is damaged: {problem}", hint=_DAMAGED_HINT)
+
+
 class Journal:
     """One job's journal; open it with `Journal.open` (``:memory:`` for dry runs)."""
 
@@ -145,25 +186,40 @@ class Journal:
         """Open (creating) a journal file, or an in-memory one when ``path`` is None.
 
         Raises:
-            ConfigError: the file cannot be opened or is not a journal.
+            ConfigError: the directory or file cannot be created.
+            JournalError: the file cannot be written, is damaged or is not a journal.
         """
-        try:
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot open the job journal {path}: {exc.strerror}",
+                    hint="check the permissions of the state directory (XDG_STATE_HOME)",
+                ) from None
+        with _translated(path):
             if path is None:
                 connection = sqlite3.connect(":memory:", isolation_level=None)
             else:
-                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-                os.close(fd)
                 connection = sqlite3.connect(path, isolation_level=None)
                 connection.execute("PRAGMA journal_mode=WAL")
                 connection.execute("PRAGMA synchronous=FULL")
             connection.execute("PRAGMA secure_delete=ON")
             connection.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(
-                f"cannot open the job journal {path}: {exc}",
-                hint="check the permissions of the state directory (XDG_STATE_HOME)",
-            ) from None
+            _check_schema(connection, path)
+        return cls(connection, path)
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> Journal:
+        """Open an existing journal to read it; the file is never created or changed.
+
+        Raises:
+            JournalError: the file is missing, damaged or not a journal.
+        """
+        with _translated(path):
+            connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None)
+            _check_schema(connection, path)
         return cls(connection, path)
 
     def close(self) -> None:
@@ -172,22 +228,34 @@ class Journal:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with _translated(self.path):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                # NOTE: on a full disk SQLite may have rolled back already; nothing to undo.
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise
 
     # ------------------------------------------------------------------ meta and loading
 
     def meta(self) -> dict[str, str]:
-        """The job's settings and status."""
-        return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        """The job's settings and status.
+
+        Raises:
+            JournalError: the journal cannot be read.
+        """
+        with _translated(self.path):
+            return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
 
     def set_meta(self, values: Mapping[str, object]) -> None:
-        """Store settings or status, committed."""
+        """Store settings or status, committed.
+
+        Raises:
+            JournalError: the journal cannot be written (full disk) or is damaged.
+        """
         with self._transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
@@ -196,7 +264,11 @@ class Journal:
 
     @property
     def loaded(self) -> bool:
-        """Whether the people were loaded completely (a killed load is started over)."""
+        """Whether the people were loaded completely (a killed load is started over).
+
+        Raises:
+            JournalError: the journal cannot be read.
+        """
         return self.meta().get("loaded") == "1"
 
     def load(self, rows: Iterable[Row], key: PseudonymKey, meta: Mapping[str, object]) -> int:
@@ -204,6 +276,9 @@ class Journal:
 
         Emails are deduplicated case-insensitively, through their pseudonyms (which
         normalise first), so the duplicate check keeps no plaintext either.
+
+        Raises:
+            JournalError: the journal cannot be written (full disk) or is damaged.
         """
         with self._transaction() as db:
             db.execute("DELETE FROM people")
@@ -227,19 +302,28 @@ class Journal:
     # ------------------------------------------------------------------ the work
 
     def pending(self, after: int, limit: int) -> list[Person]:
-        """Up to ``limit`` people after number ``after`` that still need a request."""
-        rows = self._db.execute(
-            "SELECT n, id_type, identifier, subject, stage FROM people "
-            "WHERE n > ? AND stage < ? ORDER BY n LIMIT ?",
-            (after, ERASED, limit),
-        ).fetchall()
-        return [
-            Person(n, IdType(kind), ident, subject, stage)
-            for n, kind, ident, subject, stage in rows
-        ]
+        """Up to ``limit`` people after number ``after`` that still need a request.
+
+        Raises:
+            JournalError: the journal cannot be read or holds values cio-sec never wrote.
+        """
+        with _translated(self.path):
+            rows = self._db.execute(
+                "SELECT n, id_type, identifier, subject, stage FROM people "
+                "WHERE n > ? AND stage < ? ORDER BY n LIMIT ?",
+                (after, ERASED, limit),
+            ).fetchall()
+            return [
+                Person(n, IdType(kind), ident, subject, stage)
+                for n, kind, ident, subject, stage in rows
+            ]
 
     def record(self, outcomes: Sequence[Outcome]) -> None:
-        """Commit action outcomes (one transaction)."""
+        """Commit action outcomes (one transaction).
+
+        Raises:
+            JournalError: the journal cannot be written (full disk) or is damaged.
+        """
         if not outcomes:
             return
         with self._transaction() as db:
@@ -260,13 +344,18 @@ class Journal:
                 )
 
     def unaudited(self) -> Iterator[ActionRecord]:
-        """Final action outcomes not yet marked as written to the audit trail."""
+        """Final action outcomes not yet marked as written to the audit trail.
+
+        Raises:
+            JournalError: the journal cannot be read.
+        """
         for action in ACTIONS:
-            rows = self._db.execute(
-                f"SELECT n, subject, id_type, {action}_outcome, {action}_status, "  # noqa: S608
-                f"reason, {action}_attempts FROM people "
-                f"WHERE {action}_outcome IS NOT NULL AND {action}_audited = 0 ORDER BY n"
-            )
+            with _translated(self.path):
+                rows = self._db.execute(
+                    f"SELECT n, subject, id_type, {action}_outcome, {action}_status, "  # noqa: S608
+                    f"reason, {action}_attempts FROM people "
+                    f"WHERE {action}_outcome IS NOT NULL AND {action}_audited = 0 ORDER BY n"
+                ).fetchall()
             for n, subject, id_type, outcome, status, reason, attempts in rows:
                 yield ActionRecord(
                     n,
@@ -280,7 +369,11 @@ class Journal:
                 )
 
     def mark_audited(self, records: Iterable[tuple[int, str]]) -> None:
-        """Note that the trail holds these (person number, action) records."""
+        """Note that the trail holds these (person number, action) records.
+
+        Raises:
+            JournalError: the journal cannot be written (full disk) or is damaged.
+        """
         with self._transaction() as db:
             for n, action in records:
                 if action in ACTIONS:
@@ -290,28 +383,44 @@ class Journal:
                     )
 
     def subjects(self) -> dict[tuple[str, str], int]:
-        """(id type, subject) → person number, to match trail records to people."""
-        rows = self._db.execute("SELECT id_type, subject, n FROM people")
+        """(id type, subject) → person number, to match trail records to people.
+
+        Raises:
+            JournalError: the journal cannot be read.
+        """
+        with _translated(self.path):
+            rows = self._db.execute("SELECT id_type, subject, n FROM people").fetchall()
         return {(kind, subject): n for kind, subject, n in rows}
 
     # ------------------------------------------------------------------ reporting
 
     def counts(self) -> Counts:
-        """People, erased, failed and invalid counts."""
-        (people, erased, failed) = self._db.execute(
-            "SELECT count(*), coalesce(sum(stage = ?), 0), coalesce(sum(stage = ?), 0) FROM people",
-            (ERASED, FAILED),
-        ).fetchone()
-        invalid = int(self.meta().get("invalid", "0"))
+        """People, erased, failed and invalid counts.
+
+        Raises:
+            JournalError: the journal cannot be read or holds values cio-sec never wrote.
+        """
+        with _translated(self.path):
+            (people, erased, failed) = self._db.execute(
+                "SELECT count(*), coalesce(sum(stage = ?), 0), coalesce(sum(stage = ?), 0) "
+                "FROM people",
+                (ERASED, FAILED),
+            ).fetchone()
+            invalid = int(self.meta().get("invalid", "0"))
         return Counts(int(people), int(erased), int(failed), invalid)
 
     def failed(self) -> list[FailedPerson]:
-        """Every person whose erasure failed."""
-        rows = self._db.execute(
-            "SELECT subject, id_type, suppress_outcome, suppress_status, delete_status, reason "
-            "FROM people WHERE stage = ? ORDER BY n",
-            (FAILED,),
-        )
+        """Every person whose erasure failed.
+
+        Raises:
+            JournalError: the journal cannot be read.
+        """
+        with _translated(self.path):
+            rows = self._db.execute(
+                "SELECT subject, id_type, suppress_outcome, suppress_status, delete_status, "
+                "reason FROM people WHERE stage = ? ORDER BY n",
+                (FAILED,),
+            ).fetchall()
         return [
             FailedPerson(
                 subject,
@@ -324,12 +433,55 @@ class Journal:
         ]
 
     def purge(self) -> None:
-        """Remove every plaintext identifier and rewrite the file so no copy survives."""
+        """Remove every plaintext identifier and rewrite the file so no copy survives.
+
+        Raises:
+            JournalError: the journal cannot be written (VACUUM needs room for a copy).
+        """
         with self._transaction() as db:
             db.execute("UPDATE people SET identifier = NULL")
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('purged', '1')")
-        self._db.execute("VACUUM")
-        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with _translated(self.path):
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+@contextlib.contextmanager
+def _translated(path: Path | None) -> Iterator[None]:
+    """SQLite errors, and values no journal of cio-sec holds, as a `JournalError`."""
+    try:
+        yield
+    except (sqlite3.Error, ValueError) as exc:
+        raise JournalError.from_exception(path, exc) from None
+
+
+def _expected_columns() -> dict[str, set[str]]:
+    """Every table of the schema and its columns."""
+    reference = sqlite3.connect(":memory:")
+    try:
+        reference.executescript(_SCHEMA)
+        tables = reference.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {name: _columns(reference, name) for (name,) in tables.fetchall()}
+    finally:
+        reference.close()
+
+
+def _columns(connection: sqlite3.Connection, table: str) -> set[str]:
+    # NOTE: ``table`` comes from our own schema, never from the file being checked.
+    return {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+
+
+def _check_schema(connection: sqlite3.Connection, path: Path | None) -> None:
+    """Refuse a file whose tables lack columns the journal needs (damaged or foreign).
+
+    Raises:
+        JournalError: a table or column is missing.
+        sqlite3.Error: the file is not a database.
+    """
+    for table, needed in _expected_columns().items():
+        missing = sorted(needed - _columns(connection, table))
+        if missing:
+            raise JournalError.damaged(path, f"table {table} lacks column(s) {', '.join(missing)}")
 
 
 def _insert(db: sqlite3.Connection, batch: list[tuple[str, str, str]]) -> None:

@@ -73,6 +73,13 @@ class JobStatus:
     api: str
     counts: Counts
     journal: Path
+    problem: str | None = None
+    """Why the journal cannot be read (``damaged``), naming the file."""
+
+    @classmethod
+    def unreadable(cls, journal: Path, status: str, problem: str | None = None) -> JobStatus:
+        """A journal listed without its contents: ``empty`` or ``damaged``."""
+        return cls(journal.stem, status, "", None, "", "", "", Counts(0, 0, 0, 0), journal, problem)
 
     def to_json(self) -> dict[str, object]:
         """Every field; counts as an object."""
@@ -86,6 +93,7 @@ class JobStatus:
             "api": self.api,
             "counts": self.counts.to_json(),
             "journal": str(self.journal),
+            "problem": self.problem,
         }
 
 
@@ -98,8 +106,14 @@ class JobsReport:
 
     @property
     def ok(self) -> bool:
-        """Listing always succeeds."""
-        return True
+        """True unless a journal is damaged."""
+        return self.exit_code == ExitCode.OK
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0, or 3 when a journal is damaged (every job is listed all the same)."""
+        damaged = any(job.problem is not None for job in self.jobs)
+        return ExitCode.CONFIG if damaged else ExitCode.OK
 
     def to_json(self) -> dict[str, object]:
         """The jobs directory and every job."""

@@ -3,6 +3,10 @@
 A baseline is JSON, so it diffs well in review::
 
     {"schema_version": 1, "fingerprints": [{"fingerprint": "…", "rule": "…"}]}
+
+Fingerprints are the 4 public hex digits of `cio_sec.redact.public_fingerprint`. A baseline
+written by an earlier version holds 16 digits of the same SHA-256, which still apply:
+their first 4 digits are the fingerprint (the next `--write-baseline` drops the rest).
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from pathlib import Path
 
 from cio_sec.atomicfile import atomic_write
 from cio_sec.errors import InputError
+from cio_sec.redact import PUBLIC_FINGERPRINT_BITS
 from cio_sec.scan_repo.report import Finding
 
-_FINGERPRINT = re.compile(r"[0-9a-f]{16}")
+_FINGERPRINT = re.compile(r"[0-9a-f]{4}|[0-9a-f]{16}")
+_DIGITS = PUBLIC_FINGERPRINT_BITS // 4
 
 
 def load_baseline(path: Path) -> frozenset[str]:
@@ -46,8 +52,11 @@ def load_baseline(path: Path) -> frozenset[str]:
     for entry in entries:
         value = entry.get("fingerprint") if isinstance(entry, dict) else entry
         if not isinstance(value, str) or not _FINGERPRINT.fullmatch(value):
-            raise InputError(f"not a fingerprint (16 lowercase hex): {value!r}", path=path)
-        accepted.add(value)
+            raise InputError(
+                "not a fingerprint (4, or 16 from an earlier version, lowercase hex digits)",
+                path=path,
+            )
+        accepted.add(value[:_DIGITS])
     return frozenset(accepted)
 
 

@@ -1,8 +1,8 @@
 """Every Customer.io credential detector, over raw bytes.
 
 Stable interface (``audit`` reuses it): `scan_bytes(data) -> list[Match]`. A `Match` names
-its rule, its 1-based line, a `fingerprint` (first 16 hex digits of SHA-256 of the secret;
-for a Track key pair of ``site_id:track_api_key``) and a masked `preview`.
+its rule, its 1-based line, a public `fingerprint` (first 4 hex digits of SHA-256 of the
+secret; for a Track key pair of ``site_id:track_api_key``) and a masked `preview`.
 
 The order of work is what keeps a full-history scan fast: `might_contain_credentials` is a
 cheap keyword test on lower-cased bytes, and only blobs that pass it meet a regular
@@ -21,7 +21,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Final
 
-from cio_sec.redact import ELLIPSIS, fingerprint
+from cio_sec.redact import fingerprint, mask, public_fingerprint
 
 CONTEXT_LINES: Final = 10
 """A hex value counts as Customer.io's when a keyword is this many lines away or closer."""
@@ -94,10 +94,13 @@ class Match:
     line: int
     """1-based line of the secret (of the key, for a pair)."""
     fingerprint: str
+    """Public: 4 hex digits, the same on every machine (baselines are shared)."""
     preview: str
-    """Masked: the first four characters of each part, never the whole value."""
+    """Masked with `cio_sec.redact.mask`: no character where 64 bits could not stay unknown."""
     secret: str = field(repr=False, compare=False)
     """The value (``site_id:key`` for Track pairs); only `verify` ever uses it."""
+    identity: str = field(repr=False, compare=False)
+    """Tells secrets apart inside one run (keyed, 16 hex); 4 public digits can collide."""
 
 
 # NOTE: a keyword only has to be likely, not certain: it gates the regular expressions.
@@ -169,7 +172,7 @@ def scan_bytes(data: bytes) -> list[Match]:
         found += _basic_auth(text, after_basic=True)
     if _has_token(lowered):
         found += _service_tokens(text)
-    unique = {(m.rule, m.fingerprint, m.line): m for m in found}
+    unique = {(m.rule, m.identity, m.line): m for m in found}
     return sorted(unique.values(), key=lambda m: (m.line, m.rule))
 
 
@@ -265,7 +268,7 @@ def _track_keys(text: _Text) -> list[Match]:
     for key in (c for c in candidates if c.role == "key"):
         site = _nearest_site(key, sites)
         if site is None:
-            matches.append(_match(TRACK_API_KEY, key.line, key.value, _mask(key.value)))
+            matches.append(_match(TRACK_API_KEY, key.line, key.value, mask(key.value)))
         else:
             secret = f"{site.value}:{key.value}"
             matches.append(_match(TRACK_KEY_PAIR, key.line, secret, _mask_pair(secret)))
@@ -329,7 +332,7 @@ def _app_keys(text: _Text) -> list[Match]:
             and text.in_context(line)
         ):
             secret = value.decode("ascii")
-            matches.append(_match(APP_API_KEY, line, secret, _mask(secret)))
+            matches.append(_match(APP_API_KEY, line, secret, mask(secret)))
     return matches
 
 
@@ -340,7 +343,7 @@ def _webhook_keys(text: _Text) -> list[Match]:
         line = text.line_of(match.start(1))
         if not _IDENTIFIER.fullmatch(value) and text.in_context(line):
             secret = value.decode("ascii")
-            matches.append(_match(WEBHOOK_SIGNING_KEY, line, secret, _mask(secret)))
+            matches.append(_match(WEBHOOK_SIGNING_KEY, line, secret, mask(secret)))
     return matches
 
 
@@ -349,20 +352,17 @@ def _service_tokens(text: _Text) -> list[Match]:
     for match in _SERVICE_TOKEN.finditer(text.data):
         secret = match.group().decode("ascii")
         prefix = secret[: secret.index("_", 3) + 1]
-        preview = f"{prefix}{secret[len(prefix) : len(prefix) + 4]}{ELLIPSIS}"
+        preview = f"{prefix}{mask(secret[len(prefix) :])}"
         matches.append(_match(SERVICE_ACCOUNT_TOKEN, text.line_of(match.start()), secret, preview))
     return matches
 
 
 def _match(detector: Detector, line: int, secret: str, preview: str) -> Match:
-    return Match(detector.id, line, fingerprint(secret), preview, secret)
-
-
-def _mask(value: str) -> str:
-    """Four characters and an ellipsis: enough to tell keys apart, useless to an attacker."""
-    return f"{value[:4]}{ELLIPSIS}"
+    return Match(
+        detector.id, line, public_fingerprint(secret), preview, secret, fingerprint(secret)
+    )
 
 
 def _mask_pair(secret: str) -> str:
     site, key = secret.split(":", 1)
-    return f"{_mask(site)}:{_mask(key)}"
+    return f"{mask(site)}:{mask(key)}"

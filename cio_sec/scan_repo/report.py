@@ -25,9 +25,10 @@ class Finding:
     dangling blob no commit contains."""
     line: int
     fingerprint: str
-    """First 16 hex digits of SHA-256 of the secret (of ``site_id:key`` for a pair)."""
+    """First 4 hex digits of SHA-256 of the secret (of ``site_id:key`` for a pair): the
+    same on every machine, and short enough to leave 64 bits of a Track key unknown."""
     preview: str
-    """The secret masked: four characters of each part."""
+    """The secret masked (`cio_sec.redact.mask`, of each part of a pair)."""
     commit: str | None = None
     """The earliest commit that introduced the secret at this path (history scans)."""
     author_date: str | None = None
@@ -41,6 +42,8 @@ class Finding:
     liveness: str | None = None
     """``live``, ``revoked`` or ``unknown`` after ``--verify``; None otherwise."""
     liveness_detail: str | None = None
+    identity: str = field(default="", repr=False, compare=False)
+    """The secret's keyed fingerprint: which `ScanReport.credentials` entry it is."""
 
     @property
     def location(self) -> str:
@@ -120,7 +123,7 @@ class ScanReport:
     skipped: tuple[SkippedItem, ...] = ()
     """What could not be read in full (damaged archives, members cut at a bound)."""
     credentials: Mapping[str, Credential] = field(default_factory=dict, repr=False)
-    """Fingerprint → secret, for `verify`; never serialised."""
+    """Keyed fingerprint (`Finding.identity`) → secret, for `verify`; never serialised."""
 
     @property
     def new_findings(self) -> tuple[Finding, ...]:

@@ -154,7 +154,7 @@ def _remember(match: Match, credentials: dict[str, Credential]) -> None:
     register(match.secret)
     if match.rule in (TRACK_KEY_PAIR.id, TRACK_BASIC_AUTH.id):
         register(match.secret.split(":", 1)[1])
-    credentials.setdefault(match.fingerprint, Credential(match.rule, match.secret))
+    credentials.setdefault(match.identity, Credential(match.rule, match.secret))
 
 
 def _with_progress(
@@ -256,7 +256,7 @@ def _history_findings(
         for path, index in places:
             for member, match in found:
                 finding = _history_finding(oid, path, index, member, match, history, head)
-                key = (match.rule, match.fingerprint, finding.path)
+                key = (match.rule, match.identity, finding.path)
                 grouped[key] = _merge(grouped.get(key), (index, finding))
     ordered = sorted(grouped.values(), key=lambda item: (item[0], item[1].path or "", item[1].line))
     return tuple(finding for _, finding in ordered)
@@ -278,6 +278,7 @@ def _history_finding(
         line=match.line,
         fingerprint=match.fingerprint,
         preview=match.preview,
+        identity=match.identity,
         commit=commit.oid if commit else None,
         author_date=commit.author_date if commit else None,
         refs=history.refs_reaching(commit.oid) if commit else (),
@@ -415,6 +416,7 @@ def _plain_finding(path: str, member: str | None, match: Match) -> Finding:
         line=match.line,
         fingerprint=match.fingerprint,
         preview=match.preview,
+        identity=match.identity,
     )
 
 

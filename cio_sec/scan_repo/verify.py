@@ -56,8 +56,8 @@ def verify_report(report: ScanReport, endpoints: Endpoints) -> ScanReport:
     findings = tuple(
         dataclasses.replace(
             finding,
-            liveness=answers[finding.fingerprint].status,
-            liveness_detail=answers[finding.fingerprint].detail,
+            liveness=answers[finding.identity].status,
+            liveness_detail=answers[finding.identity].detail,
         )
         for finding in report.findings
     )

@@ -20,6 +20,7 @@ from cio_sec.errors import (
     SecretStoreUnavailableError,
 )
 from cio_sec.stores import SecretRef
+from cio_sec.stores.addresses import host_of
 from cio_sec.stores.extras import import_extra
 
 #: Short timeouts and few retries: an operator is waiting (botocore's default is 60 s).
@@ -153,7 +154,38 @@ def translated(ref: SecretRef, action: str) -> Iterator[None]:
         raise _client_error(ref, action, exc) from None
 
 
+def answer_field(ref: SecretRef, answer: Any, *path: str) -> Any:
+    """The value at ``path`` in an AWS answer, or a clear error when it is missing.
+
+    botocore parses whatever the endpoint sends against the service model and leaves out
+    what is missing, so a proxy or an impostor endpoint can answer without a field.
+
+    Raises:
+        SecretStoreUnavailableError: the answer has no such field.
+    """
+    node = answer
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    if node is None:
+        raise SecretStoreUnavailableError(
+            f"{ref}: the AWS answer has no {'.'.join(path)}, which AWS always sends",
+            hint="check that AWS_ENDPOINT_URL (if set) points at AWS itself, not at a proxy "
+            "or another service; nothing more was changed",
+        )
+    return node
+
+
 def _client_error(ref: SecretRef, action: str, exc: Exception) -> Exception:
+    metadata = getattr(exc, "response", {}).get("ResponseMetadata", {})
+    status = metadata.get("HTTPStatusCode", 0)
+    if 300 <= status < 400:
+        # botocore follows no redirect (tested); say so instead of "refused (307)".
+        target = host_of(metadata.get("HTTPHeaders", {}).get("location", ""))
+        return SecretStoreUnavailableError(
+            f"{ref}: the AWS endpoint answered {status} redirecting to {target}; cio-sec "
+            "follows no redirect, so the signed request was not sent there",
+            hint="check AWS_ENDPOINT_URL and AWS_REGION: point them at the endpoint you trust",
+        )
     code = error_code(exc) or "unknown"
     if code in _ACCESS_DENIED:
         return SecretStoreUnavailableError(
@@ -176,7 +208,6 @@ def _client_error(ref: SecretRef, action: str, exc: Exception) -> Exception:
             hint="the AWS identity needs kms:Decrypt (and kms:GenerateDataKey to write) on "
             "the secret's KMS key",
         )
-    status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
     if status >= 500:
         return RemoteUnavailableError(
             f"{ref}: AWS failed ({code})", hint="retry later; nothing was changed"

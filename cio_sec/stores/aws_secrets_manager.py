@@ -23,7 +23,7 @@ from typing import Any
 
 from cio_sec.errors import ConfigError, SecretStoreUnavailableError
 from cio_sec.stores import SecretRef, StoredValue
-from cio_sec.stores.aws_common import aws_client, call
+from cio_sec.stores.aws_common import answer_field, aws_client, call
 
 CURRENT = "AWSCURRENT"
 PREVIOUS = "AWSPREVIOUS"
@@ -71,7 +71,10 @@ class SecretsManagerStore:
         del environ, cwd  # AWS configuration comes from its standard chain
         name, sep, field = ref.location.partition("#")
         if not name.strip() or name != name.strip() or (sep and not field.strip()):
-            raise ConfigError(f"secret reference {str(ref)!r} is malformed", hint=_NAME_HINT)
+            raise ConfigError(
+                f"this {ref.scheme}: reference is malformed (NAME or ARN, then optionally #FIELD)",
+                hint=_NAME_HINT,
+            )
         return cls(ref, name, field if sep else None)
 
     def get(self) -> StoredValue | None:
@@ -132,7 +135,8 @@ class SecretsManagerStore:
         versions.reverse()
         versions.sort(key=lambda v: v.get("CreatedDate", 0), reverse=True)
         skip = {current_id, previous.version_id}
-        ids = [str(v["VersionId"]) for v in versions if str(v["VersionId"]) not in skip]
+        listed_ids = (str(answer_field(self.ref, v, "VersionId")) for v in versions)
+        ids = [version_id for version_id in listed_ids if version_id not in skip]
         for version_id in ids[: PREVIOUS_SEARCH_DEPTH - 1]:
             version = self._read(version_id=version_id)
             if version is not None:
@@ -165,7 +169,7 @@ class SecretsManagerStore:
                 Name=self.name,
                 SecretString=text,
             )
-            return StoredValue(value, str(created["VersionId"]))
+            return StoredValue(value, str(answer_field(self.ref, created, "VersionId")))
         return StoredValue(value, self._put_text(text))
 
     def rollback(self) -> StoredValue:
@@ -263,7 +267,7 @@ class SecretsManagerStore:
                 f"{self.ref}: the secret holds binary data, not a string",
                 hint="point the reference at a secret whose value is a string",
             )
-        return _Version(str(answer["VersionId"]), str(text))
+        return _Version(str(answer_field(self.ref, answer, "VersionId")), str(text))
 
     def _exists(self) -> bool:
         """Whether the secret exists at all (it may have no ``AWSCURRENT`` value)."""
@@ -286,7 +290,7 @@ class SecretsManagerStore:
             SecretId=self.name,
             SecretString=text,
         )
-        return str(written["VersionId"])
+        return str(answer_field(self.ref, written, "VersionId"))
 
     def _field_of(self, version: _Version) -> str | None:
         if self.field is None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from cio_sec.errors import ConfigError
 from cio_sec.stores import SecretRef, StoredValue
-from cio_sec.stores.aws_common import aws_client, call
+from cio_sec.stores.aws_common import answer_field, aws_client, call
 
 _NOT_FOUND = frozenset({"ParameterNotFound", "ParameterVersionNotFound"})
 _HINT = "use aws-ssm:/PATH/NAME, for example aws-ssm:/prod/customerio/track_api_key"
@@ -41,7 +41,10 @@ class ParameterStore:
         del environ, cwd  # AWS configuration comes from its standard chain
         name = ref.location
         if not name.startswith("/") or len(name) < 2 or any(c in name for c in " \t:#"):
-            raise ConfigError(f"secret reference {str(ref)!r} is malformed", hint=_HINT)
+            raise ConfigError(
+                f"this {ref.scheme}: reference is malformed (a /PATH/NAME without blanks, : or #)",
+                hint=_HINT,
+            )
         return cls(ref, name)
 
     def get(self) -> StoredValue | None:
@@ -132,8 +135,8 @@ class ParameterStore:
         )
         if answer is None:
             return None
-        parameter = answer["Parameter"]
-        return StoredValue(str(parameter["Value"]), str(parameter["Version"]))
+        value = answer_field(self.ref, answer, "Parameter", "Value")
+        return StoredValue(str(value), str(answer_field(self.ref, answer, "Parameter", "Version")))
 
     def _write(self, value: str) -> StoredValue:
         answer = call(
@@ -145,4 +148,4 @@ class ParameterStore:
             Type="SecureString",
             Overwrite=True,
         )
-        return StoredValue(value, str(answer["Version"]))
+        return StoredValue(value, str(answer_field(self.ref, answer, "Version")))

@@ -90,7 +90,7 @@ class DotenvStore:
         path_text, sep, name = ref.location.rpartition("#")
         if not sep or not path_text.strip() or not name:
             raise ConfigError(
-                f"secret reference {str(ref)!r} does not name a file and a variable",
+                f"this {ref.scheme}: reference does not name a file and a variable (PATH#NAME)",
                 hint="use dotenv:PATH#NAME, for example dotenv:.env#CUSTOMERIO_TRACK_API_KEY",
             )
         check_variable_name(name, ref)

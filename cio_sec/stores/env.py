@@ -25,7 +25,7 @@ def check_variable_name(name: str, ref: SecretRef) -> str:
     """
     if not _VARIABLE_NAME.fullmatch(name):
         raise ConfigError(
-            f"{name!r} in secret reference {str(ref)!r} is not a valid variable name",
+            f"this {ref.scheme}: reference is not a valid variable name",
             hint="use letters, digits and '_' only, not starting with a digit "
             "(for example CUSTOMERIO_TRACK_API_KEY)",
         )

@@ -98,13 +98,13 @@ class KeyringStore:
         service, sep, username = ref.location.partition("/")
         if not sep or not service.strip() or not username.strip():
             raise ConfigError(
-                f"secret reference {str(ref)!r} does not name a keyring service and entry",
+                f"this {ref.scheme}: reference does not name a keyring service and entry",
                 hint="use keyring:SERVICE/USERNAME, for example keyring:cio-sec/prod/track_api_key",
             )
         if username.endswith(PREVIOUS_SUFFIX):
             raise ConfigError(
-                f"secret reference {str(ref)!r} ends with {PREVIOUS_SUFFIX!r}, which names "
-                "the previous value of another entry",
+                f"this {ref.scheme}: reference ends with {PREVIOUS_SUFFIX!r}, which names the "
+                "previous value of another entry",
                 hint="choose an entry name that does not end with '@previous'",
             )
         backend_name = environ.get("PYTHON_KEYRING_BACKEND", "").strip() or None

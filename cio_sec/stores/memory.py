@@ -38,7 +38,7 @@ class MemoryStore:
         """
         del environ, cwd
         if not ref.location.strip():
-            raise ConfigError(f"secret reference {str(ref)!r} has no name")
+            raise ConfigError(f"this {ref.scheme}: reference has no name")
         return cls(ref, ref.location)
 
     @classmethod

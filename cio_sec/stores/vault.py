@@ -15,6 +15,7 @@ hvac is imported only when a store first talks to the server.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 from cio_sec.errors import ConfigError, RemoteUnavailableError, SecretStoreUnavailableError
 from cio_sec.redact import register
 from cio_sec.stores import SecretRef, StoredValue
+from cio_sec.stores.addresses import host_of
 from cio_sec.stores.extras import import_extra
 
 TIMEOUT_SECONDS = 10
@@ -67,7 +69,9 @@ class VaultStore:
         location, sep, field = ref.location.partition("#")
         mount, slash, path = location.strip("/").partition("/")
         if not (sep and field.strip() and slash and mount and path.strip("/")):
-            raise ConfigError(f"secret reference {str(ref)!r} is malformed", hint=_HINT)
+            raise ConfigError(
+                f"this {ref.scheme}: reference is malformed (it needs MOUNT/PATH#FIELD)", hint=_HINT
+            )
         return cls(ref, mount, path.strip("/"), field, environ)
 
     def get(self) -> StoredValue | None:
@@ -181,12 +185,20 @@ class VaultStore:
                 hint="set VAULT_TOKEN, or run `vault login` (which writes ~/.vault-token)",
             )
         register(token)  # a credential like the ones the store holds: masked everywhere
+        if not _HEADER_SAFE.fullmatch(token):
+            raise SecretStoreUnavailableError(
+                f"{self.ref}: the Vault token has characters a token never has (non-ASCII, "
+                "blanks or control characters)",
+                hint="check VAULT_TOKEN (or ~/.vault-token): copy the token again",
+            )
         return hvac.Client(
             url=address,
             token=token,
             namespace=self._environ.get("VAULT_NAMESPACE") or None,
             verify=self._environ.get("VAULT_CACERT") or True,
             timeout=TIMEOUT_SECONDS,
+            allow_redirects=False,
+            session=_session_refusing_redirects(),
         )
 
     def _read(self, version: int | None = None) -> _Version | None:
@@ -206,8 +218,19 @@ class VaultStore:
                 if _no_mount(exc):
                     raise
                 return None
-        data = answer["data"]
-        return _Version(int(data["metadata"]["version"]), data["data"])
+        return self._version_of(answer)
+
+    def _version_of(self, answer: object) -> _Version:
+        """Check the shape of a KV v2 read answer: hvac hands back whatever was sent."""
+        data = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(data, dict):
+            raise self._malformed("a KV v2 read")
+        metadata = data.get("metadata")
+        number = metadata.get("version") if isinstance(metadata, dict) else None
+        fields = data.get("data")
+        if type(number) is not int or not (fields is None or isinstance(fields, dict)):
+            raise self._malformed("a KV v2 read")
+        return _Version(number, fields)
 
     def _value(self, version: _Version) -> StoredValue | None:
         value = None if version.fields is None else version.fields.get(self.field)
@@ -229,7 +252,11 @@ class VaultStore:
                 cas=0 if current is None else current.number,
                 mount_point=self.mount,
             )
-        return StoredValue(value, str(answer["data"]["version"]))
+        data = answer.get("data") if isinstance(answer, dict) else None
+        number = data.get("version") if isinstance(data, dict) else None
+        if type(number) is not int:
+            raise self._malformed("a KV v2 write (the value may have been written)")
+        return StoredValue(value, str(number))
 
     @contextlib.contextmanager
     def _translated(self, capability: str) -> Iterator[None]:
@@ -239,6 +266,14 @@ class VaultStore:
 
         try:
             yield
+        except _Redirected as exc:
+            raise SecretStoreUnavailableError(
+                f"{self.ref}: Vault at {host_of(self._environ.get('VAULT_ADDR', ''))} answered "
+                f"{exc.status} redirecting to {exc.target}; cio-sec follows no redirect, so the "
+                "token was not sent there",
+                hint="set VAULT_ADDR to the address of the active node (or the load balancer) "
+                "you trust; a standby node or an http-to-https redirect answers this way",
+            ) from None
         except vault.InvalidRequest as exc:
             if "check-and-set" not in str(exc):
                 raise self._refused(exc) from None
@@ -273,11 +308,52 @@ class VaultStore:
         except vault.VaultError as exc:
             raise self._refused(exc) from None
 
+    def _malformed(self, what: str) -> SecretStoreUnavailableError:
+        return SecretStoreUnavailableError(
+            f"{self.ref}: the answer of {host_of(self._environ.get('VAULT_ADDR', ''))} to {what} "
+            "is not what Vault sends (not a JSON object with data and metadata)",
+            hint="check that VAULT_ADDR points at Vault or OpenBao itself, not at a proxy or "
+            "another service",
+        )
+
     def _refused(self, exc: Exception) -> SecretStoreUnavailableError:
         return SecretStoreUnavailableError(
             f"{self.ref}: Vault refused the request ({type(exc).__name__})",
             hint="check the reference, the token's policy and the server's log",
         )
+
+
+#: What an HTTP header value may hold: printable ASCII without blanks (tokens are such).
+_HEADER_SAFE = re.compile(r"[!-~]+")
+
+
+class _Redirected(Exception):  # noqa: N818 - a signal caught in `_translated`, never shown
+    """Vault answered 3xx: raised from the response hook, before anything follows it."""
+
+    def __init__(self, status: int, target: str) -> None:
+        super().__init__(status, target)
+        self.status = status
+        self.target = target
+
+
+def _session_refusing_redirects() -> Any:
+    """A requests session that stops at the first 3xx answer.
+
+    NOTE: hvac follows redirects by default and requests re-sends ``X-Vault-Token`` to
+    the new address (issue 15, finding 2). ``allow_redirects=False`` alone would hand the
+    3xx answer to hvac as if it were data; the hook turns it into an error first.
+    """
+    import requests
+
+    def refuse(response: Any, *args: object, **kwargs: object) -> None:
+        if 300 <= response.status_code < 400:
+            response.close()  # its connection goes back to nobody: close it now
+            raise _Redirected(response.status_code, host_of(response.headers.get("Location", "")))
+
+    session = requests.Session()
+    session.max_redirects = 0
+    session.hooks["response"].append(refuse)
+    return session
 
 
 def _no_mount(exc: Exception) -> bool:

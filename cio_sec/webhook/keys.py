@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from cio_sec.credentials import StoreOpener, resolve
 from cio_sec.errors import ConfigError, InputError, SecretMissingError, SecretStoreUnavailableError
 from cio_sec.settings import CREDENTIAL_ENV_NAMES, Settings
-from cio_sec.stores import SecretRef, SecretStore
+from cio_sec.stores import SecretRef, SecretStore, check_reference
 from cio_sec.webhook.signing import Secret
 
 CREDENTIAL = "webhook_signing_key"
@@ -60,9 +60,11 @@ def parse_refs(texts: Iterable[str]) -> tuple[SecretRef, ...]:
 
 def _parse_ref(text: str) -> SecretRef:
     try:
-        return SecretRef.parse(text)
+        ref = SecretRef.parse(text)
+        check_reference(ref)  # a malformed location is a usage error too, found up front
     except ConfigError as exc:
         raise InputError(f"--secret-ref: {exc.message}", hint=exc.hint) from None
+    return ref
 
 
 def signing_keys(

@@ -83,7 +83,7 @@ def run_with_file_size_limit(
         [sys.executable, "-m", "cio_sec", *args],
         capture_output=True,
         text=True,
-        env=_without_coverage(dict(os.environ) if env is None else env),
+        env=_child_env(dict(os.environ) if env is None else env),
         cwd=cwd,
         preexec_fn=limit,
         timeout=120,
@@ -91,11 +91,10 @@ def run_with_file_size_limit(
     )
 
 
-def _without_coverage(env: dict[str, str]) -> dict[str, str]:
+def _child_env(env: dict[str, str]) -> dict[str, str]:
     # Under `make check` coverage would follow the child and write its data file past the
     # limit, failing with its own traceback; the child's behaviour is what is under test.
-    # NOTE: the child must not write bytecode either: importlib ignores the short write the
-    # limit causes and leaves a truncated .pyc that breaks every later run of the checkout.
+    # A .pyc cut off by the limit would break every later import of that module.
     kept = {name: value for name, value in env.items() if not name.startswith("COVERAGE")}
     return {**kept, "PYTHONDONTWRITEBYTECODE": "1"}
 

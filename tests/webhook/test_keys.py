@@ -37,7 +37,7 @@ def test_current_and_previous_from_the_environment(monkeypatch: pytest.MonkeyPat
         "env:CUSTOMERIO_WEBHOOK_SECRET (previous)",
     )
     assert [key.previous for key in keys.active] == [False, True]
-    assert redact("current-signing-key previous-signing-key") == "curr…-key prev…-key"
+    assert redact("current-signing-key previous-signing-key") == "cu…ey pr…ey"
     only = _keys(current_only=True)
     assert only.labels == ("env:CUSTOMERIO_WEBHOOK_SECRET",)
     assert [key.label for key in only.inactive] == ["env:CUSTOMERIO_WEBHOOK_SECRET (previous)"]
