@@ -473,8 +473,9 @@ def test_a_full_disk_leaves_the_old_baseline_whole(
             "--baseline",
             str(baseline),
             "--write-baseline",
-            expect=ExitCode.USAGE,
+            expect=ExitCode.CONFIG,  # no room is exit 3, as for every other command
         )
         assert f"{baseline}: cannot write the baseline: No space left on device" in outcome.stderr
+        assert "hint: free some space" in outcome.stderr
         assert baseline.read_bytes() == old
         assert sorted(os.listdir(disk)) == ["baseline.json", "filler"]
