@@ -258,6 +258,9 @@ def test_on_a_full_disk(
         fill(full)
         code, stdout, stderr = (_serve if scenario.server else _invoke)(scenario)
         _assert_fine(code, stdout, stderr, watched_secrets, full)
+        errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+        if any("No space left on device" in line for line in errors):
+            assert code == ExitCode.CONFIG, stderr  # no room is exit 3, whichever file it was
         if code == ExitCode.CONFIG and path == ("sanitize", "-o"):
             assert f"{full / 'clean.ndjson'}: cannot write: No space left on device" in stderr
             assert not [p.name for p in full.iterdir() if "clean" in p.name]  # nor a temporary
