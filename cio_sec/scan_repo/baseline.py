@@ -7,6 +7,10 @@ A baseline is JSON, so it diffs well in review::
 Fingerprints are the 4 public hex digits of `cio_sec.redact.public_fingerprint`. A baseline
 written by an earlier version holds 16 digits of the same SHA-256, which still apply:
 their first 4 digits are the fingerprint (the next `--write-baseline` drops the rest).
+
+An entry accepts a finding of its own rule only: 4 digits are shared by one key in 65,536,
+and a new leak of another kind must not hide behind an accepted one. An entry without a
+rule (hand-written, or from an earlier version) accepts its fingerprint under any rule.
 """
 
 from __future__ import annotations
@@ -23,12 +27,15 @@ from cio_sec.errors import NO_ROOM_ERRNOS, NO_ROOM_HINT, InputError, OutputWrite
 from cio_sec.redact import PUBLIC_FINGERPRINT_BITS
 from cio_sec.scan_repo.report import Finding
 
+Accepted = frozenset[tuple[str | None, str]]
+"""(rule, fingerprint) pairs; a None rule accepts the fingerprint under any rule."""
+
 _FINGERPRINT = re.compile(r"[0-9a-f]{4}|[0-9a-f]{16}")
 _DIGITS = PUBLIC_FINGERPRINT_BITS // 4
 
 
-def load_baseline(path: Path) -> frozenset[str]:
-    """Return the accepted fingerprints in ``path``.
+def load_baseline(path: Path) -> Accepted:
+    """Return the accepted (rule, fingerprint) pairs in ``path``.
 
     Raises:
         InputError: the file cannot be read, is not JSON, or has no valid fingerprint list.
@@ -48,7 +55,7 @@ def load_baseline(path: Path) -> frozenset[str]:
     entries = document.get("fingerprints") if isinstance(document, dict) else None
     if not isinstance(entries, list):
         raise InputError('expected an object with a "fingerprints" list', path=path)
-    accepted = set()
+    accepted: set[tuple[str | None, str]] = set()
     for entry in entries:
         value = entry.get("fingerprint") if isinstance(entry, dict) else entry
         if not isinstance(value, str) or not _FINGERPRINT.fullmatch(value):
@@ -56,8 +63,17 @@ def load_baseline(path: Path) -> frozenset[str]:
                 "not a fingerprint (4, or 16 from an earlier version, lowercase hex digits)",
                 path=path,
             )
-        accepted.add(value[:_DIGITS])
+        rule = entry.get("rule") if isinstance(entry, dict) else None
+        if rule is not None and not isinstance(rule, str):
+            raise InputError('a "rule" that is not text', path=path)
+        accepted.add((rule, value[:_DIGITS]))
     return frozenset(accepted)
+
+
+def is_accepted(finding: Finding, accepted: Accepted) -> bool:
+    """Return whether a baseline entry accepts ``finding`` (its rule, or any rule)."""
+    any_rule = (None, finding.fingerprint)
+    return (finding.rule, finding.fingerprint) in accepted or any_rule in accepted
 
 
 def write_baseline(path: Path, findings: Iterable[Finding]) -> None:
@@ -71,10 +87,10 @@ def write_baseline(path: Path, findings: Iterable[Finding]) -> None:
         InputError: ``path`` is a symlink, or the file cannot be written.
         OutputWriteError: no room to write it (a full disk, a quota, a size limit).
     """
-    entries = {f.fingerprint: f.rule for f in findings}
+    entries = sorted({(f.fingerprint, f.rule) for f in findings})
     document = {
         "schema_version": 1,
-        "fingerprints": [{"fingerprint": fp, "rule": entries[fp]} for fp in sorted(entries)],
+        "fingerprints": [{"fingerprint": fp, "rule": rule} for fp, rule in entries],
     }
     data = (json.dumps(document, indent=2) + "\n").encode("utf-8")
     mode = writable_mode(path)

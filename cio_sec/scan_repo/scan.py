@@ -12,7 +12,12 @@ from cio_sec.errors import InputError
 from cio_sec.redact import register
 from cio_sec.scan_repo import history as git_history
 from cio_sec.scan_repo.archives import Skipped, scannable_parts
-from cio_sec.scan_repo.baseline import load_baseline, writable_mode, write_baseline
+from cio_sec.scan_repo.baseline import (
+    is_accepted,
+    load_baseline,
+    writable_mode,
+    write_baseline,
+)
 from cio_sec.scan_repo.detectors import TRACK_BASIC_AUTH, TRACK_KEY_PAIR, Match, scan_bytes
 from cio_sec.scan_repo.report import Credential, Finding, ScanReport, SkippedItem
 
@@ -80,7 +85,7 @@ def scan_repo(options: ScanOptions) -> ScanReport:
     )
     with git_history.git_failures(options.path, _git_hint(options)):
         report = _scan(options)
-    findings = tuple(replace(f, baselined=f.fingerprint in accepted) for f in report.findings)
+    findings = tuple(replace(f, baselined=is_accepted(f, accepted)) for f in report.findings)
     report = replace(
         report,
         findings=findings,

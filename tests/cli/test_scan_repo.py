@@ -316,3 +316,40 @@ def test_a_progress_bar_appears_on_a_terminal(leaky: Path) -> None:
     result = _on_a_terminal("scan-repo", str(leaky), "-f", "json")
     assert result.returncode == ExitCode.CHECK_FAILED
     assert json.loads(result.stdout)["summary"]["findings"] == 2
+
+
+def test_a_baseline_entry_accepts_its_own_rule_only(
+    run_cli: CliHarness, leaky: Path, tmp_path: Path
+) -> None:
+    """Four hex digits are shared by one key in 65,536: another kind of leak must show."""
+    baseline = tmp_path / "baseline.json"
+    run_cli("scan-repo", str(leaky), "--baseline", str(baseline), "--write-baseline")
+    entries = json.loads(baseline.read_text())["fingerprints"]
+    assert all(entry["rule"] for entry in entries)
+    for entry in entries:
+        entry["rule"] = "some-other-rule"
+    baseline.write_text(json.dumps({"schema_version": 1, "fingerprints": entries}))
+    document = run_cli(
+        "scan-repo",
+        str(leaky),
+        "--baseline",
+        str(baseline),
+        "-f",
+        "json",
+        expect=ExitCode.CHECK_FAILED,
+    ).json
+    assert [f["baselined"] for f in document["findings"]] == [False, False]
+    for entry in entries:
+        del entry["rule"]  # an entry without a rule accepts its fingerprint under any rule
+    baseline.write_text(json.dumps({"schema_version": 1, "fingerprints": entries}))
+    document = run_cli("scan-repo", str(leaky), "--baseline", str(baseline), "-f", "json").json
+    assert [f["baselined"] for f in document["findings"]] == [True, True]
+
+
+def test_a_baseline_rule_that_is_not_text_is_a_usage_error(
+    run_cli: CliHarness, leaky: Path, tmp_path: Path
+) -> None:
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text('{"fingerprints": [{"fingerprint": "abcd", "rule": 7}]}')
+    outcome = run_cli("scan-repo", str(leaky), "--baseline", str(baseline), expect=ExitCode.USAGE)
+    assert 'a "rule" that is not text' in outcome.stderr
