@@ -98,7 +98,7 @@ def write_baseline(path: Path, findings: Iterable[Finding]) -> None:
         atomic_write(path, data, prepare=lambda fd: os.fchmod(fd, mode))
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__
-        if exc.errno in NO_ROOM_ERRNOS:  # the machine needs room, not the input a fix
+        if exc.errno in NO_ROOM_ERRNOS:  # the machine needs room; the input is fine
             raise OutputWriteError(
                 f"cannot write the baseline: {reason}; the old baseline was left as it was",
                 path=path,
