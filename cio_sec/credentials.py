@@ -18,7 +18,6 @@ from cio_sec.errors import (
     CredentialRejectedError,
     ExitCode,
     InputError,
-    RedirectError,
     RegionMismatchError,
     RemoteError,
     SecretMissingError,
@@ -508,10 +507,13 @@ def _check_app(settings: Settings, opener: StoreOpener, track: CredentialCheck) 
     key = resolve(settings, "app_api_key", opener)
     if key.value is None:
         return CredentialCheck("app", "skipped", "no App API key configured")
-    base_url = client.app_base_url(settings.region, settings.app_url)
     try:
-        with client.build_app_client(base_url, key.value, timeout=settings.timeout) as http:
-            workspaces = client.AppApi(http, policy=_check_policy()).workspaces()
+        workspaces = client.find_workspaces(
+            client.RegionSetting.of(settings),
+            key.value,
+            timeout=settings.timeout,
+            policy=_check_policy(),
+        )
     except CredentialRejectedError:
         if track.status == "region-mismatch":
             return _app_region_mismatch(settings, track)
@@ -522,12 +524,9 @@ def _check_app(settings: Settings, opener: StoreOpener, track: CredentialCheck) 
             hint="App API keys are regional: check the region, or run `cio-sec "
             "credentials set app_api_key`",
         )
-    except RedirectError as exc:
-        mismatch = client.RegionSetting.of(settings).redirected(exc)
-        if mismatch is None:
-            return CredentialCheck("app", "unavailable", exc.message, hint=exc.hint)
+    except RegionMismatchError as exc:
         return CredentialCheck(
-            "app", "region-mismatch", mismatch.message, region=mismatch.region, hint=mismatch.hint
+            "app", "region-mismatch", exc.message, region=exc.region, hint=exc.hint
         )
     except RemoteError as exc:
         return CredentialCheck("app", "unavailable", exc.message, hint=exc.hint)

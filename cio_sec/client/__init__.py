@@ -6,8 +6,9 @@ string, a header or a body: paths carry identifiers (PII), headers carry credent
 
 One module per concern: `urls` (regions, identifiers), `retry` (the policy and the send
 loops), `responses` (status codes to typed errors), `transport` (building clients),
-`results` (what the wrappers return), `calls` (each endpoint's request and parser) and
-`api` (the wrappers). Import from the package; the split is an implementation detail.
+`results` (what the wrappers return), `calls` (each endpoint's request and parser),
+`api` (the wrappers) and `regions` (a wrong region told apart from a wrong key). Import
+from the package; the split is an implementation detail.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from cio_sec.client.calls import (
     search_call,
     suppress_call,
 )
-from cio_sec.client.regions import RegionSetting, find_account
+from cio_sec.client.regions import RegionSetting, find_account, find_workspaces
 from cio_sec.client.responses import check_response
 from cio_sec.client.results import (
     AccountRegion,
@@ -89,6 +90,7 @@ __all__ = [
     "check_response",
     "delete_call",
     "find_account",
+    "find_workspaces",
     "quote_identifier",
     "search_call",
     "send_with_retry",

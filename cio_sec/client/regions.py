@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from cio_sec.client.api import TrackApi
-from cio_sec.client.results import AccountRegion
+from cio_sec.client.api import AppApi, TrackApi
+from cio_sec.client.results import AccountRegion, Workspace
 from cio_sec.client.retry import DEFAULT_RETRY_POLICY, RetryPolicy
-from cio_sec.client.transport import DEFAULT_TIMEOUT, build_track_client
+from cio_sec.client.transport import DEFAULT_TIMEOUT, build_app_client, build_track_client
 from cio_sec.client.urls import APP_URLS, TRACK_URLS, _host
 from cio_sec.errors import CioSecError, CredentialRejectedError, RedirectError, RegionMismatchError
 
@@ -164,6 +164,34 @@ def find_account(
     if account.region is not None and account.region != setting.region:
         raise setting.mismatch(account.region, "Customer.io's region lookup")
     return account
+
+
+def find_workspaces(
+    setting: RegionSetting,
+    api_key: str,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+) -> tuple[Workspace, ...]:
+    """List the workspaces an App key sees on the configured region's App host.
+
+    A 401 stays a rejection: App keys are regional, and only the Track pair's account can
+    say whether the region is wrong (`find_account`); the caller decides.
+
+    Raises:
+        RegionMismatchError: the request was redirected to the other region's host.
+        CredentialRejectedError: the key is rejected here.
+        RedirectError: a redirect anywhere else.
+        RemoteUnavailableError, ApiError: as `AppApi.workspaces`.
+    """
+    try:
+        with build_app_client(setting.app_urls[setting.region], api_key, timeout=timeout) as http:
+            return AppApi(http, policy=policy).workspaces()
+    except RedirectError as exc:
+        mismatch = setting.redirected(exc)
+        if mismatch is None:
+            raise
+        raise mismatch from exc
 
 
 def _lookup(

@@ -14,6 +14,7 @@ from cio_sec.errors import (
     CredentialRejectedError,
     ExitCode,
     PartialFailureError,
+    RegionMismatchError,
     RemoteError,
 )
 from cio_sec.redact import fingerprint, mask
@@ -58,8 +59,9 @@ def after_failure(rotation: Rotation, step: Step, exc: CioSecError) -> None:
     state = rotation.state
     if state is None:  # pragma: no cover - only called with a state
         return
-    if step.name == "test-new":
-        # A refused key must be replaced, not re-entered: forget it.
+    if step.name == "test-new" and not isinstance(exc, RegionMismatchError):
+        # A refused key must be replaced, not re-entered: forget it. A region setting
+        # that no longer matches the rotation's account is the setting's fault, not the key's.
         state.done = [name for name in state.done if name != "new-key"]
         state.new = {}
     if step.name == "old-revoked" and isinstance(exc, _OldKeyWorksError):
@@ -135,6 +137,11 @@ def _test_new(rotation: Rotation) -> str:
             "Customer.io rejects the new key; nothing was stored",
             hint="check it was copied whole, from this region's account, and not deleted",
         ) from None
+    except RegionMismatchError as exc:
+        if exc.region == rotation.active_state().region:
+            # The current key's region, found at preflight: the setting changed since.
+            raise
+        actual = Identity(exc.region, None)  # a key of another region's account
     return _same_identity(rotation, actual, "new key", stored=False)
 
 
@@ -414,14 +421,14 @@ def rollback(rotation: Rotation) -> RotationReport:
     clear_state(state_path(rotation.settings.state_dir, state.profile, state.kind))
     rotation.state = None
     what = f"restored {', '.join(restored)}" if restored else "nothing had been stored yet"
-    works, code, note = _old_key_status(rotation)
+    works, code, note, hint = _old_key_status(rotation)
     return rotation.report(
         Action.ROLLBACK,
         "rolled-back",
         f"{what}; {note}",
         exit_code=code,
         old_key_works=works,
-        hint=None if code is ExitCode.OK else f"start a new rotation: `{rotation.command()}`",
+        hint=hint,
     )
 
 
@@ -433,10 +440,12 @@ def _restore(store: SecretStore, old_fp: str) -> bool:
     return True
 
 
-def _old_key_status(rotation: Rotation) -> tuple[bool | None, ExitCode, str]:
+def _old_key_status(rotation: Rotation) -> tuple[bool | None, ExitCode, str, str | None]:
+    """Whether the restored key works, the exit code, what to say and what to do."""
     if rotation.kind not in (Kind.TRACK, Kind.APP):
-        return None, ExitCode.OK, "the old key is current again"
+        return None, ExitCode.OK, "the old key is current again", None
     values = {name: rotation.current(name)[0] for name in rotation.credentials}
+    start_again = f"start a new rotation: `{rotation.command()}`"
     try:
         _remote_identity(rotation, values)
     except CredentialRejectedError:
@@ -444,7 +453,10 @@ def _old_key_status(rotation: Rotation) -> tuple[bool | None, ExitCode, str]:
             False,
             ExitCode.CONFIG,
             "but Customer.io rejects the old key (deleted?): consumers need a new key",
+            start_again,
         )
+    except RegionMismatchError as exc:
+        return None, exc.exit_code, f"the old key could not be tested: {exc.message}", exc.hint
     except RemoteError as exc:
-        return None, exc.exit_code, f"the old key could not be tested: {exc.message}"
-    return True, ExitCode.OK, "the old key works again"
+        return None, exc.exit_code, f"the old key could not be tested: {exc.message}", start_again
+    return True, ExitCode.OK, "the old key works again", None

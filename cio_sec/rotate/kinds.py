@@ -127,17 +127,24 @@ def _policy() -> RetryPolicy:
 
 
 def track_identity(settings: Settings, site_id: str, api_key: str) -> Identity:
-    """Test a Track pair with ``GET /api/v1/accounts/region``.
+    """Test a Track pair with ``GET /api/v1/accounts/region``, the region checked.
 
     Raises:
+        RegionMismatchError: the pair's account is in another region than the configured
+            one (the lookup says so, was redirected there, or only that region accepts it).
         CredentialRejectedError: Customer.io rejected the pair (401/403).
         RemoteError: Customer.io could not be reached or answered oddly.
     """
     from cio_sec import client
 
-    base_url = client.track_base_url(settings.region, settings.track_url)
-    with client.build_track_client(base_url, site_id, api_key, timeout=settings.timeout) as http:
-        account = client.TrackApi(http, policy=_policy()).region(("region", "environment_id"))
+    account = client.find_account(
+        client.RegionSetting.of(settings),
+        site_id,
+        api_key,
+        needs=("region", "environment_id"),
+        timeout=settings.timeout,
+        policy=_policy(),
+    )
     return Identity(account.region, account.environment_id)
 
 
@@ -145,6 +152,7 @@ def app_workspace(settings: Settings, opener: StoreOpener) -> str | None:
     """The workspace an App key must list: the Track key's, when Track credentials are set.
 
     Raises:
+        RegionMismatchError: the Track pair's account is in another region.
         CredentialRejectedError: Customer.io rejected the Track pair (401/403).
         RemoteError: Customer.io could not be reached or answered oddly.
     """
@@ -167,15 +175,16 @@ def app_identity(settings: Settings, api_key: str, workspace_id: str | None) -> 
     from the other region is rejected there.
 
     Raises:
+        RegionMismatchError: the request was redirected to the other region's App host.
         CredentialRejectedError: Customer.io rejected the key (401/403).
         RemoteError: Customer.io could not be reached or answered oddly.
         ConfigError: no ``workspace_id`` and the key sees no workspace, or several.
     """
     from cio_sec import client
 
-    base_url = client.app_base_url(settings.region, settings.app_url)
-    with client.build_app_client(base_url, api_key, timeout=settings.timeout) as http:
-        workspaces = client.AppApi(http, policy=_policy()).workspaces()
+    workspaces = client.find_workspaces(
+        client.RegionSetting.of(settings), api_key, timeout=settings.timeout, policy=_policy()
+    )
     listed = tuple(workspace.id for workspace in workspaces)
     if workspace_id is None:
         if len(workspaces) != 1:

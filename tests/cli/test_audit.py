@@ -268,6 +268,28 @@ def test_online_adds_connectivity_checks(run_cli: CliHarness, sandbox: Sandbox) 
     assert all(request.method == "GET" for request in sandbox.requests())
 
 
+def test_online_checks_in_the_wrong_region_fail_with_the_region_fix(
+    run_cli: CliHarness, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    eu = sandbox.add_workspace("eu", region="eu")
+    eu_key = sandbox.add_app_key(workspace_id=eu.workspace_id)
+    run_cli.watched.update({eu.track_api_key, eu_key})
+    monkeypatch.setenv("CUSTOMERIO_SITE_ID", eu.site_id)
+    monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", eu.track_api_key)
+    monkeypatch.setenv("CUSTOMERIO_APP_API_KEY", eu_key)
+    document = run_cli("audit", "--online", "-f", "json", expect=ExitCode.CHECK_FAILED).json
+    online = {c["id"]: c for c in document["checks"] if c["id"].startswith("online-")}
+    assert {name: check["status"] for name, check in online.items()} == {
+        "online-track": "FAIL",
+        "online-app": "FAIL",
+    }
+    assert online["online-track"]["evidence"] == (
+        "Customer.io's region lookup: the account is in region 'eu', but the default says 'us'"
+    )
+    for check in online.values():
+        assert "set CUSTOMERIO_REGION=eu" in check["remediation"]
+
+
 def test_every_audit_command_has_help_with_an_example(run_cli: CliHarness) -> None:
     for command in (
         ["audit"],
