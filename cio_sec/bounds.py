@@ -20,8 +20,14 @@ class Bound:
     unit: str
 
     def contains(self, value: float) -> bool:
-        """Whether ``value`` is a finite number inside the range."""
-        return math.isfinite(value) and self.minimum <= value <= self.maximum
+        """Whether ``value`` is a finite number inside the range.
+
+        NOTE: TOML integers have no size limit, and ``math.isfinite`` raises on an integer
+        too large for a float: integers are compared as they are.
+        """
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+        return self.minimum <= value <= self.maximum
 
     def describe(self) -> str:
         """``between 1 and 256 (requests in flight)``, for error messages."""

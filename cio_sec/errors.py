@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
 from pathlib import Path
 from typing import ClassVar
@@ -86,6 +87,11 @@ class InputError(CioSecError):
             location = self.path if line is None else f"{self.path}:{line}"
             location += ": "
         super().__init__(f"{location}{message}", hint=hint)
+
+
+#: A write that failed for lack of room: a full disk, a quota, a file-size limit.
+NO_ROOM_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+NO_ROOM_HINT = "free some space (or raise the limit) and run the command again"
 
 
 class OutputWriteError(CioSecError):

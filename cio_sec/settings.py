@@ -75,6 +75,8 @@ _PROFILE_KEYS: dict[str, type | tuple[type, ...]] = {
 _TOP_LEVEL_KEYS = frozenset({"default_profile", "profiles"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
+#: What tomllib cannot read although it is TOML: Python converts at most 4300 digits.
+TOO_MANY_DIGITS = "a number has more digits than can be read (4300 at most)"
 
 
 @dataclass(frozen=True)
@@ -322,6 +324,8 @@ def _parse_config(text: str, path: Path) -> _Config:
             path=path,
             line=_error_line(str(exc)),
         ) from None
+    except ValueError:  # NOTE: an integer of more digits than Python will convert
+        raise InputError(f"invalid TOML: {TOO_MANY_DIGITS}", path=path) from None
     for key in data:
         if key not in _TOP_LEVEL_KEYS:
             raise _config_key_error(f"unknown key {key!r}", text, path, None, key)

@@ -8,7 +8,6 @@ pasted key); under ``--format json`` a failure is a JSON object on stdout as wel
 from __future__ import annotations
 
 import contextlib
-import errno
 import io
 import os
 import re
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from cio_sec.errors import CioSecError, ExitCode
+from cio_sec.errors import NO_ROOM_ERRNOS, NO_ROOM_HINT, CioSecError, ExitCode
 from cio_sec.output import OutputFormat, Streams
 from cio_sec.redact import ELLIPSIS, redact
 from cio_sec.terminal import printable
@@ -63,7 +62,7 @@ class ErrorBoundaryGroup(TyperGroup):
         except Exception as exc:  # noqa: BLE001 - the boundary: any bug becomes exit 70
             no_room = _no_room(exc)
             if no_room:
-                _fail(ctx, ExitCode.CONFIG, no_room, _NO_ROOM_HINT, kind="DiskFullError")
+                _fail(ctx, ExitCode.CONFIG, no_room, NO_ROOM_HINT, kind="DiskFullError")
             _internal_error(ctx, exc)
 
 
@@ -165,17 +164,12 @@ def stdout_closed() -> NoReturn:
     raise typer.Exit(int(ExitCode.OUTPUT_CLOSED)) from None
 
 
-#: A write that failed for lack of room: a full disk, a quota, a file-size limit.
-_NO_ROOM_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
-_NO_ROOM_HINT = "free some space (or raise the limit) and run the command again"
-
-
 def _no_room(exc: Exception) -> str | None:
     """What to say when ``exc`` is a write that ran out of room; None for anything else.
 
     Mapped once here, so no command exits 70 on a full disk, whichever file it was writing.
     """
-    if isinstance(exc, OSError) and exc.errno in _NO_ROOM_ERRNOS:
+    if isinstance(exc, OSError) and exc.errno in NO_ROOM_ERRNOS:
         where = f"cannot write {exc.filename}" if exc.filename else "cannot write a file"
         return f"{where}: {exc.strerror}"
     if getattr(exc, "sqlite_errorname", None) == "SQLITE_FULL":  # a journal, say

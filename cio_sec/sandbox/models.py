@@ -68,6 +68,10 @@ class KeySet:
         }
 
 
+_MAX_MS: Final = 3_600_000
+"""The longest latency, deletion lag or Retry-After a fault may ask for: one hour."""
+
+
 @dataclass(frozen=True)
 class Faults:
     """Faults injected into Track and App requests (never admin ones); defaults: none.
@@ -114,12 +118,14 @@ class Faults:
                 raise ValueError(f"faults.{name} must be between 0 and 1, not {value!r}")
         if not 400 <= self.error_status <= 599:
             raise ValueError(f"faults.error_status must be 400-599, not {self.error_status!r}")
-        if self.retry_after is not None and not 0.0 <= self.retry_after < math.inf:
-            raise ValueError(f"faults.retry_after must be >= 0, not {self.retry_after!r}")
+        if self.retry_after is not None and not 0.0 <= self.retry_after <= _MAX_MS / 1000:
+            raise ValueError(
+                f"faults.retry_after must be 0-{_MAX_MS // 1000}, not {self.retry_after!r}"
+            )
         for name in ("latency_ms", "delete_lag_ms"):
             value = getattr(self, name)
-            if not 0.0 <= value < math.inf:
-                raise ValueError(f"faults.{name} must be >= 0, not {value!r}")
+            if not 0.0 <= value <= _MAX_MS:  # beyond an hour the sandbox would just hang
+                raise ValueError(f"faults.{name} must be 0-{_MAX_MS}, not {value!r}")
         for name in ("rate_limit", "app_rate_limit"):
             value = getattr(self, name)
             if value is not None and not 0.0 < value < math.inf:

@@ -140,7 +140,9 @@ def _check_attribute(condition: object) -> None:
 
 def _limit(query: Mapping[str, list[str]]) -> int:
     text = (query.get("limit") or [str(DEFAULT_LIMIT)])[-1]
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
+    # NOTE: the length first: int() refuses more than 4300 digits with a ValueError.
+    digits = text.isascii() and text.isdigit() and len(text) <= len(str(MAX_LIMIT))
+    if not digits or not 1 <= int(text) <= MAX_LIMIT:
         raise _bad(f"limit must be an integer from 1 to {MAX_LIMIT}")
     return int(text)
 

@@ -16,6 +16,7 @@ from cio_sec.pseudonym import IdentifierKind
 from cio_sec.sanitize.detectors import ALL_DETECTORS, Detector
 from cio_sec.sanitize.names import normalise_pattern
 from cio_sec.sanitize.policy import Action, Rule, TOMLDecodeError, toml_loads
+from cio_sec.settings import TOO_MANY_DIGITS
 
 _Fail = Callable[[str, tuple[str, str]], InputError]
 _TOP_LEVEL = frozenset({"extends", "default", "detectors", "rules"})
@@ -54,6 +55,8 @@ def parse_policy(text: str, path: Path) -> ParsedPolicy:
             path=path,
             line=int(line.group(1)) if line else None,
         ) from None
+    except ValueError:  # NOTE: an integer of more digits than Python will convert
+        raise InputError(f"invalid TOML: {TOO_MANY_DIGITS}", path=path) from None
     lines = _key_lines(text)
 
     def fail(message: str, key: tuple[str, str]) -> InputError:

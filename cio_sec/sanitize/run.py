@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import io
 import os
 import tempfile
@@ -12,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from cio_sec.errors import ExitCode, InputError, OutputWriteError
+from cio_sec.errors import NO_ROOM_ERRNOS, NO_ROOM_HINT, ExitCode, InputError, OutputWriteError
 from cio_sec.pseudonym import KeyRing
 from cio_sec.sanitize.engine import (
     HASH_SUFFIX,
@@ -41,7 +40,6 @@ LEGACY_WARNING = (
 )
 _INVALID_EXAMPLES = 5
 #: Errors of a write that ran out of room: a full disk, a quota, a file-size limit.
-_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 @dataclass(frozen=True)
@@ -213,17 +211,17 @@ def _open_output(path: Path | None, stdout: IO[str]) -> Iterator[IO[str]]:
     except BaseException as exc:  # a full disk, a bad record, Ctrl-C, SIGTERM
         with contextlib.suppress(FileNotFoundError):  # SIGTERM just after the rename
             os.unlink(handle.name)
-        if isinstance(exc, OSError) and exc.errno in _NO_ROOM:
+        if isinstance(exc, OSError) and exc.errno in NO_ROOM_ERRNOS:
             raise _write_error(exc, path) from None
         raise
 
 
 def _write_error(exc: OSError, path: Path) -> InputError | OutputWriteError:
-    if exc.errno in _NO_ROOM:
+    if exc.errno in NO_ROOM_ERRNOS:
         return OutputWriteError(
             f"cannot write: {exc.strerror}; the file was left as it was",
             path=path,
-            hint="free some space (or raise the limit) and run the command again",
+            hint=NO_ROOM_HINT,
         )
     return InputError(f"cannot write: {exc.strerror}", path=path)
 

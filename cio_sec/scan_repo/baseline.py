@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from cio_sec.atomicfile import atomic_write
-from cio_sec.errors import InputError
+from cio_sec.errors import NO_ROOM_ERRNOS, NO_ROOM_HINT, InputError, OutputWriteError
 from cio_sec.redact import PUBLIC_FINGERPRINT_BITS
 from cio_sec.scan_repo.report import Finding
 
@@ -85,6 +85,7 @@ def write_baseline(path: Path, findings: Iterable[Finding]) -> None:
 
     Raises:
         InputError: ``path`` is a symlink, or the file cannot be written.
+        OutputWriteError: no room to write it (a full disk, a quota, a size limit).
     """
     entries = sorted({(f.fingerprint, f.rule) for f in findings})
     document = {
@@ -97,6 +98,12 @@ def write_baseline(path: Path, findings: Iterable[Finding]) -> None:
         atomic_write(path, data, prepare=lambda fd: os.fchmod(fd, mode))
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__
+        if exc.errno in NO_ROOM_ERRNOS:  # the machine needs room; the input is fine
+            raise OutputWriteError(
+                f"cannot write the baseline: {reason}; the old baseline was left as it was",
+                path=path,
+                hint=NO_ROOM_HINT,
+            ) from exc
         raise InputError(f"cannot write the baseline: {reason}", path=path) from exc
 
 

@@ -20,6 +20,7 @@ _HEADER_NAME = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
 #: Largest body accepted, from a file or over the wire.
 MAX_BODY_BYTES = 16 * 1024 * 1024
+_LENGTH_DIGITS = 12
 
 
 class BodyTooLargeError(InputError):
@@ -131,9 +132,13 @@ def _body(request: CapturedRequest, stream: BinaryIO, source: str) -> tuple[byte
     length_header = request.header("content-length")
     if length_header is None:
         return rest, ()
-    if not length_header.isdigit():
+    length = declared_length(length_header.decode("latin-1"))
+    if length is None:
         raise InputError("Content-Length is not a number", path=source)
-    length = int(length_header)
+    if length > MAX_BODY_BYTES:
+        raise BodyTooLargeError(
+            f"Content-Length declares more than {MAX_BODY_BYTES} bytes", path=source
+        )
     if len(rest) < length:
         raise InputError(
             f"the body is truncated: Content-Length says {length} bytes, the capture has "
@@ -145,6 +150,19 @@ def _body(request: CapturedRequest, stream: BinaryIO, source: str) -> tuple[byte
         (f"ignored {extra} bytes after the {length}-byte body (Content-Length)",) if extra else ()
     )
     return rest[:length], warnings
+
+
+def declared_length(value: str) -> int | None:
+    """A Content-Length value as a number of bytes; None when it is not ASCII digits.
+
+    NOTE: a value of thousands of digits is not converted (``int`` refuses more than 4300
+    digits); any value past `_LENGTH_DIGITS` digits is returned as ``10**_LENGTH_DIGITS``,
+    more than any body is allowed to be.
+    """
+    if not (value.isascii() and value.isdigit()):
+        return None
+    digits = value.lstrip("0") or "0"
+    return int(digits) if len(digits) <= _LENGTH_DIGITS else 10**_LENGTH_DIGITS
 
 
 def read_chunked(stream: Readable, source: str, *, limit: int = MAX_BODY_BYTES) -> bytes:

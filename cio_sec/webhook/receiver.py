@@ -26,7 +26,12 @@ from typing import Any
 from cio_sec import __version__
 from cio_sec.errors import ConfigError, InputError
 from cio_sec.terminal import printable
-from cio_sec.webhook.capture import MAX_BODY_BYTES, BodyTooLargeError, read_chunked
+from cio_sec.webhook.capture import (
+    MAX_BODY_BYTES,
+    BodyTooLargeError,
+    declared_length,
+    read_chunked,
+)
 from cio_sec.webhook.delivery import VerifyOptions
 from cio_sec.webhook.keys import SigningKeys
 from cio_sec.webhook.limits import (
@@ -357,11 +362,14 @@ def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             """The Content-Length (0 when chunked or absent); None after answering 413."""
             if self._chunked():
                 return 0
-            length = self.headers.get("Content-Length", "0")
-            if length.isdigit() and int(length) <= limits.max_body_bytes:
-                return int(length)
-            self._refuse(413, "body-too-large")
-            return None
+            length = declared_length(self.headers.get("Content-Length", "0"))
+            if length is None:
+                self._refuse(400, "bad-content-length")
+                return None
+            if length > limits.max_body_bytes:
+                self._refuse(413, "body-too-large")
+                return None
+            return length
 
         def _read_body(self, body: MeteredBody) -> bytes | None:
             length = self._declared_length()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -27,6 +26,7 @@ from cio_sec.client import (
 from cio_sec.errors import ApiError
 from cio_sec.sandbox import Sandbox
 from tests.client.conftest import APP_KEY
+from tests.support.loopback import serve
 
 FILTER = {"and": [{"attribute": {"field": "plan", "operator": "eq", "value": "gone"}}]}
 
@@ -69,17 +69,9 @@ def _paging_server() -> Iterator[PagingServer]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
-        state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    with serve(Handler) as url:
+        state.url = url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def _page(people: list[dict[str, object]], cursor: str | None) -> bytes:

@@ -224,3 +224,14 @@ def test_the_reported_line_is_the_line_of_the_bad_byte(
     with pytest.raises(InputError) as caught:
         list(document.records)
     assert caught.value.line == 2 + before + (1 if multiline else 0)
+
+
+def test_a_policy_with_a_number_of_more_digits_than_python_reads_is_exit_2(
+    run_cli: CliHarness, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f"[rules]\nx = {'9' * 5000}\n")
+    people = tmp_path / "people.jsonl"
+    people.write_text('{"email": "a@example.com"}\n')
+    outcome = run_cli("sanitize", str(people), "--policy", str(policy), expect=ExitCode.USAGE)
+    assert outcome.stderr.startswith(f"error: {policy}: invalid TOML: a number has more digits")

@@ -8,7 +8,6 @@ hides the rest, what was not read is said, and a damaged repository is exit 2, n
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import os
@@ -40,23 +39,6 @@ def _watch_keys(watched_secrets: set[str]) -> None:
     watched_secrets.update({TRACK_KEY, APP_KEY})
 
 
-def _read_all_with_the_standard_library(data: bytes) -> None:
-    """What the scanner did before: list and read every member, trusting the reader."""
-    if data[:2] == b"\x1f\x8b":
-        gzip.decompress(data)
-    elif data[:4] == b"PK\x03\x04":
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            for info in archive.infolist():
-                if not info.is_dir():
-                    archive.read(info)
-    else:
-        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            for member in tar.getmembers():
-                stream = tar.extractfile(member)
-                assert stream is not None
-                stream.read()
-
-
 def _scan_json(run_cli: CliHarness, repo: Repo, *args: str, expect: int) -> dict[str, Any]:
     return run_cli("scan-repo", str(repo.path), "-f", "json", *args, expect=expect).json
 
@@ -81,7 +63,7 @@ def test_a_damaged_archive_beside_a_key_does_not_hide_it(
 ) -> None:
     damaged = build()
     with pytest.raises(raised):  # the damage is real: the standard library raises on it
-        _read_all_with_the_standard_library(damaged)
+        samples.read_all_with_the_standard_library(damaged)
     repo = make_repo(tmp_path)
     repo.commit("init", {"README.md": "x\n"})
     files: dict[str, str | bytes] = {"assets/damaged.zip": damaged, ".env": ENV_PAIR}
@@ -491,8 +473,9 @@ def test_a_full_disk_leaves_the_old_baseline_whole(
             "--baseline",
             str(baseline),
             "--write-baseline",
-            expect=ExitCode.USAGE,
+            expect=ExitCode.CONFIG,  # no room is exit 3, as for every other command
         )
         assert f"{baseline}: cannot write the baseline: No space left on device" in outcome.stderr
+        assert "hint: free some space" in outcome.stderr
         assert baseline.read_bytes() == old
         assert sorted(os.listdir(disk)) == ["baseline.json", "filler"]

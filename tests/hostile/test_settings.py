@@ -32,6 +32,8 @@ def _load(text: str) -> object:
 
 
 def _toml(value: float) -> str:
+    if isinstance(value, int):
+        return str(value)
     if math.isnan(value):
         return "nan"
     if math.isinf(value):
@@ -42,11 +44,13 @@ def _toml(value: float) -> str:
 def _outside(bound: Bound) -> st.SearchStrategy[float]:
     """Numbers a profile may hold that lie outside ``bound``: too small, too large, not finite.
 
-    Integer settings take TOML integers (64-bit); the others take floats and integers.
+    TOML integers have no size limit (tomllib reads them as Python ints), so integers far
+    beyond 64 bits are drawn too; the others take floats and integers.
     """
     ints = st.one_of(
-        st.integers(min_value=-(2**63), max_value=math.ceil(bound.minimum) - 1),
-        st.integers(min_value=math.floor(bound.maximum) + 1, max_value=2**63 - 1),
+        st.integers(max_value=math.ceil(bound.minimum) - 1),
+        st.integers(min_value=math.floor(bound.maximum) + 1),
+        st.integers(min_value=2**1024).map(lambda big: big * 10**300),
     )
     if isinstance(bound.minimum, int):
         return ints
@@ -93,6 +97,23 @@ def test_the_reported_numbers_are_refused() -> None:
         _load("[profiles.default]\nconcurrency = 100000000000000000000\n")
     with pytest.raises(InputError, match=r":3: rate .* between 0.1 and 10000"):
         _load("[profiles.default]\nregion = 'us'\nrate = 1e-300\n")
+
+
+@pytest.mark.parametrize("key", sorted(SETTING_BOUNDS))
+def test_an_integer_too_large_for_a_float_is_refused_not_a_crash(key: str) -> None:
+    """``math.isfinite(10**400)`` raises OverflowError: it was exit 70."""
+    with pytest.raises(InputError, match=rf":2: {key} in profile 'default' must be between"):
+        _load(f"[profiles.default]\n{key} = {10**400}\n")
+
+
+def test_an_integer_of_more_digits_than_python_reads_is_exit_2_naming_the_file(
+    run_cli: CliHarness,
+) -> None:
+    path = Path(os.environ["XDG_CONFIG_HOME"]) / "cio-sec" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(f"[profiles.default]\nconcurrency = {'9' * 5000}\n")
+    outcome = run_cli("credentials", "show", expect=ExitCode.USAGE)
+    assert outcome.stderr.startswith(f"error: {path}: invalid TOML: a number has more digits")
 
 
 def _numeric_profile_keys() -> set[str]:

@@ -12,11 +12,10 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -31,6 +30,7 @@ from cio_sec.webhook.delivery import VerifyOptions
 from cio_sec.webhook.keys import SigningKeys
 from cio_sec.webhook.receiver import DeliveryLine, Receiver
 from tests.support.cli import CliHarness
+from tests.support.loopback import serve
 
 ESCAPES = "\x1b]0;pwned\x07\x1b[2J"
 SHOWN = "\\x1b]0;pwned\\x07\\x1b[2J"
@@ -111,15 +111,8 @@ def hostile_server(status: int, body: bytes, content_type: str) -> Iterator[str]
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hooks"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(Handler) as url:
+        yield f"{url}/hooks"
 
 
 @pytest.fixture

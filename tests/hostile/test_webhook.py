@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -246,6 +247,39 @@ def test_body_bytes_are_held_as_they_arrive_never_from_the_declared_length() -> 
     assert all(answer.startswith(b"HTTP/1.1 401") for answer in answers)
     assert [line.size for line in lines] == [declared] * 8
     assert running.in_flight.peak <= limits.max_in_flight_bytes
+
+
+@pytest.mark.parametrize(
+    ("length", "answer_starts"),
+    [
+        (b"\xb2", b"HTTP/1.1 400"),  # superscript two in Latin-1: isdigit(), yet no int
+        (b"-1", b"HTTP/1.1 400"),
+        (b"9" * 5000, b"HTTP/1.1 413"),  # int() refuses more than 4300 digits
+        (b"0" * 5000 + b"2", b"HTTP/1.1 401"),  # read, and found unsigned
+    ],
+    ids=["superscript", "negative", "5000-digits", "leading-zeros"],
+)
+def test_a_content_length_that_is_no_plain_number_is_answered_not_dropped(
+    length: bytes, answer_starts: bytes
+) -> None:
+    """The handler once raised on these and closed the connection without a word."""
+    with receiver() as (running, lines), _connect(running) as connection:
+        request = b"POST / HTTP/1.1\r\nConnection: close\r\nContent-Length: %s\r\n\r\n{}"
+        connection.sendall(request % length)
+        answer = _answer(connection)
+    assert answer.startswith(answer_starts)
+    assert [line.reason for line in lines] == (
+        ["missing-header"] if b"401" in answer_starts else []
+    )
+
+
+def test_a_capture_declaring_thousands_of_digits_is_exit_2(
+    run_cli: CliHarness, tmp_path: Path
+) -> None:
+    capture = tmp_path / "capture.http"
+    capture.write_bytes(b"POST / HTTP/1.1\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n{}")
+    outcome = run_cli("verify-webhook", "--request", str(capture), expect=ExitCode.USAGE)
+    assert "Content-Length declares more than 16777216 bytes" in outcome.stderr
 
 
 def test_a_chunked_body_over_the_limit_is_refused_before_it_is_read_whole() -> None:

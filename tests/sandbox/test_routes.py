@@ -134,6 +134,9 @@ def test_faults_json_round_trip_and_validation() -> None:
         {"retry_after": -1},
         {"latency_ms": -1},
         {"latency_ms": float("inf")},
+        {"latency_ms": 1e300},  # accepted once, after which every request hung
+        {"delete_lag_ms": 3_600_001},
+        {"retry_after": 1e300},
         {"rate_limit": 0},
     ]
     for doc in docs:

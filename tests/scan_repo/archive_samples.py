@@ -125,3 +125,20 @@ def nested(data: bytes, depth: int) -> bytes:
     for level in range(depth):
         data = zip_bytes({f"level{level}.bin": data})
     return data
+
+
+def read_all_with_the_standard_library(data: bytes) -> None:
+    """What the scanner did before: list and read every member, trusting the reader."""
+    if data[:2] == b"\x1f\x8b":
+        gzip.decompress(data)
+    elif data[:4] == b"PK\x03\x04":
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                if not info.is_dir():
+                    archive.read(info)
+    else:
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for member in tar.getmembers():
+                stream = tar.extractfile(member)
+                assert stream is not None
+                stream.read()

@@ -8,9 +8,7 @@ that made the standard library raise go through the CLI on a real repository.
 
 from __future__ import annotations
 
-import io
 import random
-import tarfile
 import zipfile
 from pathlib import Path
 
@@ -131,14 +129,7 @@ def test_any_bytes_behind_an_archive_signature_are_read_without_raising(
 def _made_the_standard_library_raise(data: bytes) -> bool:
     """Whether the reader before this fix raised something it did not catch."""
     try:
-        if data[:4] == b"PK\x03\x04":
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                for info in archive.infolist():
-                    if not info.is_dir():
-                        archive.read(info)
-        else:
-            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-                tar.getmembers()
+        samples.read_all_with_the_standard_library(data)
     except (ValueError, NotImplementedError, IndexError):  # UnicodeDecodeError is a ValueError
         return True
     except Exception:  # noqa: BLE001 - the ones the old reader caught

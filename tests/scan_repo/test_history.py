@@ -15,6 +15,7 @@ from cio_sec.errors import InputError
 from cio_sec.redact import public_fingerprint as fingerprint
 from cio_sec.scan_repo import Finding, ScanOptions, archives, scan_repo
 from cio_sec.scan_repo import history as git_history
+from tests.scan_repo import archive_samples as samples
 from tests.support.git_repos import APP_KEY, ENV_PAIR, SITE_ID, TRACK_KEY, Repo, make_repo
 
 PAIR = fingerprint(f"{SITE_ID}:{TRACK_KEY}")
@@ -216,26 +217,9 @@ def test_archives_and_binaries(tmp_path: Path) -> None:
     ]
 
 
-def _zip_with_unreadable_members() -> bytes:
-    """``locked.env`` is marked encrypted, ``odd.env`` uses compression method 99."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name in ("locked.env", "odd.env", "app.env"):
-            archive.writestr(name, ENV_PAIR)
-    data = bytearray(buffer.getvalue())
-    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
-        local = [info.header_offset for info in archive.infolist()]
-    central = [i for i in range(len(data)) if data[i : i + 4] == b"PK\x01\x02"]
-    for flag_at in (local[0] + 6, central[0] + 8):
-        data[flag_at] |= 0x1
-    for method_at in (local[1] + 8, central[1] + 10):
-        data[method_at : method_at + 2] = (99).to_bytes(2, "little")
-    return bytes(data)
-
-
 def test_an_encrypted_or_unsupported_zip_member_is_skipped(tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
-    repo.write("backup.zip", _zip_with_unreadable_members())
+    repo.write("backup.zip", samples.zip_with_unreadable_members())
     repo.git("add", "backup.zip")
     expected = [(PAIR_RULE, "backup.zip!app.env")]
     assert [(f.rule, f.path) for f in scan(repo, staged=True)] == expected

@@ -11,14 +11,15 @@ import os
 import resource
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+
+from tests.support.loopback import serve
 
 
 @contextmanager
@@ -123,7 +124,7 @@ def _handler(
     answer: tuple[int, dict[str, str], bytes],
     *,
     location_base: str | None = None,
-) -> type:
+) -> type[BaseHTTPRequestHandler]:
     status, headers, body = answer
 
     class Handler(BaseHTTPRequestHandler):
@@ -151,19 +152,6 @@ def _handler(
 
 
 @contextmanager
-def _serve(handler: type) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@contextmanager
 def redirect_trap(
     status: int = 307,
     *,
@@ -179,7 +167,7 @@ def redirect_trap(
     received: list[Received] = []
     redirected: list[Received] = []
     answer = (trap_status, {"Content-Type": "application/json", **(trap_headers or {})}, trap_body)
-    with _serve(_handler(received, answer)) as trap_url:
+    with serve(_handler(received, answer)) as trap_url:
         redirecting = _handler(redirected, (status, {}, b""), location_base=trap_url)
-        with _serve(redirecting) as url:
+        with serve(redirecting) as url:
             yield RedirectTrap(url, trap_url, received, redirected)
