@@ -40,8 +40,14 @@ SETTING_BOUNDS: dict[str, Bound] = {
     "rate": Bound(0.1, 10_000, "requests per second"),
     "concurrency": Bound(1, 256, "requests in flight"),
     "timeout": Bound(0.1, 600, "seconds per request"),
+    "verify_rate": Bound(0.1, 1000, "read-backs per second"),
 }
 
 RATE = SETTING_BOUNDS["rate"]
 CONCURRENCY = SETTING_BOUNDS["concurrency"]
 TIMEOUT = SETTING_BOUNDS["timeout"]
+VERIFY_RATE = SETTING_BOUNDS["verify_rate"]
+"""App API read-backs per second when erase verifies (Customer.io allows 10)."""
+VERIFY_WINDOW = Bound(0, 86400, "seconds")
+"""``--verify-window``: how long erase reads a person still there back again."""
+DEFAULT_VERIFY_WINDOW = 600.0

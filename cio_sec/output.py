@@ -17,10 +17,14 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 from cio_sec.redact import redact
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from rich.console import Console
 
     from cio_sec.credentials import CheckReport, CredentialsReport, StoredCredential
     from cio_sec.erase import ErasureReport, JobsReport
+    from cio_sec.erase.journal import PresentPerson
+    from cio_sec.erase.recheck import RecheckReport
     from cio_sec.rotate import RotationReport
     from cio_sec.sanitize.run import SanitizeReport
     from cio_sec.scan_repo import ScanReport
@@ -170,9 +174,11 @@ def register_renderers() -> None:
     render_text.register(RotationReport, _render_rotation_report)
 
     from cio_sec.erase import ErasureReport, JobsReport
+    from cio_sec.erase.recheck import RecheckReport
 
     render_text.register(ErasureReport, _render_erasure_report)
     render_text.register(JobsReport, _render_jobs_report)
+    render_text.register(RecheckReport, _render_recheck_report)
 
 
 _NO_WRAP = frozenset({"credential", "value", "fingerprint", "status", "job", "created"})
@@ -402,19 +408,38 @@ def _changes_table(result: SanitizeReport) -> Any:
     return table
 
 
+_VERIFY_COLUMNS = ("verified", "still present", "unverified")
+_JOB_COLUMNS = (
+    "job", "status", "created", "ticket", "workspace", "people", "erased", "failed", "left",
+)  # fmt: skip
+
+
 def _render_erasure_report(result: ErasureReport, streams: Streams) -> None:
     counts = result.counts
     title = f"Erasure job {result.plan.job}: {result.status}"
     if result.plan.dry_run:
         title += " (nothing was sent)"
-    table = _table(title, ["people", "erased", "failed", "invalid", "left"])
+    table = _table(
+        title,
+        ["people", "erased", "failed", "invalid", "left", *_VERIFY_COLUMNS],
+    )
     table.add_row(
         *(
             _cell(n)
-            for n in (counts.people, counts.erased, counts.failed, counts.invalid, counts.left)
+            for n in (
+                counts.people,
+                counts.erased,
+                counts.failed,
+                counts.invalid,
+                counts.left,
+                counts.verified,
+                counts.still_present,
+                counts.unverified,
+            )
         )
     )
     _print(streams, table)
+    _render_still_present(result.still_present, streams)
     if result.failed:
         failed = _table("Failed (pseudonymised)", ["subject", "id_type", "action", "reason"])
         for person in result.failed:
@@ -432,10 +457,37 @@ def _render_erasure_report(result: ErasureReport, streams: Streams) -> None:
         streams.message("stopped: run the same command again to resume the job")
 
 
+def _render_still_present(people: Sequence[PresentPerson], streams: Streams) -> None:
+    """The erased people the App API still returned, with the likely cause and the fix."""
+    from cio_sec.erase.report import still_present_cause
+
+    if not people:
+        return
+    table = _table("Still present after erasure (pseudonymised)", ["subject", "id_type", "checks"])
+    for person in people:
+        table.add_row(_cell(person.subject), _cell(person.id_type), _cell(person.checks))
+    _print(streams, table)
+    for id_type in dict.fromkeys(person.id_type for person in people):
+        cause, fix = still_present_cause(id_type)
+        streams.message(f"still present ({id_type}): likely cause: {cause}; fix: {fix}")
+
+
+def _render_recheck_report(result: RecheckReport, streams: Streams) -> None:
+    table = _table(
+        f"Read-back of erasure job {result.job}", ["erased", "checked", *result.outcomes]
+    )
+    table.add_row(*(_cell(n) for n in (result.erased, result.checked, *result.outcomes.values())))
+    _print(streams, table)
+    _render_still_present(result.still_present, streams)
+    streams.message(result.summary)
+    if result.stopped:
+        streams.message("stopped: run the same command again to read the people back")
+
+
 def _render_jobs_report(result: JobsReport, streams: Streams) -> None:
     table = _table(
         f"Erasure jobs in {result.directory}",
-        ["job", "status", "created", "ticket", "workspace", "people", "erased", "failed", "left"],
+        [*_JOB_COLUMNS, *_VERIFY_COLUMNS],
     )
     for job in result.jobs:
         counts = job.counts
@@ -452,6 +504,9 @@ def _render_jobs_report(result: JobsReport, streams: Streams) -> None:
                     counts.erased,
                     counts.failed,
                     counts.left,
+                    counts.verified,
+                    counts.still_present,
+                    counts.unverified,
                 )
             )
         )

@@ -69,6 +69,7 @@ _PROFILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "rate": (int, float),
     "concurrency": int,
     "timeout": (int, float),
+    "verify_rate": (int, float),
     **dict.fromkeys(CREDENTIAL_NAMES, (str, list)),
 }
 _TOP_LEVEL_KEYS = frozenset({"default_profile", "profiles"})
@@ -117,6 +118,8 @@ class Settings:
     rate: float = 100.0
     concurrency: int = 16
     timeout: float = 10.0
+    verify_rate: float = 10.0
+    """App API read-backs per second when erase verifies (Customer.io allows 10)."""
     non_interactive: bool = False
     cwd: Path
     warnings: tuple[str, ...] = field(default=())
@@ -245,6 +248,7 @@ def load_settings(
         rate=_number(profile.get("rate", 100.0)),
         concurrency=int(profile.get("concurrency", 16)),
         timeout=_number(profile.get("timeout", 10.0)),
+        verify_rate=_number(profile.get("verify_rate", 10.0)),
         non_interactive=_non_interactive(flags, merged_env),
         cwd=cwd,
         warnings=_unknown_env_warnings(environ) + _ignored_dotenv_warnings(dotenv or {}),

@@ -1,6 +1,7 @@
 """``audit log export --ticket REF``: the evidence that a ticket's people were erased.
 
-The report lists, per subject pseudonym, every action with its outcome and time, and per
+The report lists, per subject pseudonym, every action with its outcome and time and whether
+a read-back proved the person gone ("erased, verified at T" or "erased, unverified"), and per
 job its workspace, region, operator and counts, together with the chain head and whether
 the whole trail verified. JSON for systems, Markdown for the data-protection officer.
 """
@@ -26,7 +27,8 @@ _JOB_FIELDS = (
 )  # fmt: skip
 
 
-_ERASE_TYPES = frozenset({"job-start", "action", "job-end"})
+_ERASE_TYPES = frozenset({"job-start", "action", "verification", "job-end"})
+_VERIFICATION_COUNTS = ("verified", "still_present", "unverified")
 
 
 @dataclass
@@ -36,6 +38,27 @@ class SubjectEvidence:
     subject: str
     id_type: str | None
     actions: list[dict[str, Any]] = field(default_factory=list)
+    verifications: list[dict[str, Any]] = field(default_factory=list)
+    """Read-back outcomes, oldest first: the latest one counts."""
+
+    @property
+    def verification(self) -> str:
+        """``verified``, ``still-present`` or ``unverified`` (never read back counts too)."""
+        if not self.verifications:
+            return "unverified"
+        return str(max(self.verifications, key=_seq)["outcome"])
+
+    @property
+    def statement(self) -> str:
+        """The evidence in words: "erased, verified at T", "erased, unverified", ..."""
+        if self.outcome != "erased":
+            return self.outcome
+        latest = max(self.verifications, key=_seq) if self.verifications else None
+        if latest is None or latest["outcome"] == "unverified":
+            return "erased, unverified"
+        if latest["outcome"] == "verified":
+            return f"erased, verified at {latest['at'] or latest['ts']}"
+        return f"erased, but still present at {latest['at'] or latest['ts']}"
 
     @property
     def outcome(self) -> str:
@@ -55,7 +78,10 @@ class SubjectEvidence:
             "subject": self.subject,
             "id_type": self.id_type,
             "outcome": self.outcome,
+            "verification": self.verification if self.outcome == "erased" else None,
+            "evidence": self.statement,
             "actions": self.actions,
+            "verifications": self.verifications,
         }
 
 
@@ -76,9 +102,11 @@ class EvidenceReport:
 
     @property
     def counts(self) -> dict[str, int]:
-        """Subjects by outcome."""
+        """Subjects by outcome, and the erased ones by read-back outcome."""
         outcomes = [subject.outcome for subject in self.subjects]
-        return {name: outcomes.count(name) for name in ("erased", "failed", "incomplete")}
+        counts = {name: outcomes.count(name) for name in ("erased", "failed", "incomplete")}
+        checked = [s.verification.replace("-", "_") for s in self.subjects if s.outcome == "erased"]
+        return counts | {name: checked.count(name) for name in _VERIFICATION_COUNTS}
 
     def to_json(self) -> dict[str, object]:
         """The JSON evidence document."""
@@ -115,10 +143,18 @@ class EvidenceReport:
             "|---|---|---|---|---|---|---|---|---|---|",
         ]
         lines += [_job_row(job) for job in self.jobs]
-        counts = ", ".join(f"{count} {name}" for name, count in self.counts.items())
+        outcomes = self.counts
+        counts = ", ".join(
+            f"{outcomes[name]} {name}" for name in ("erased", "failed", "incomplete")
+        )
+        checked = ", ".join(
+            f"{outcomes[name]} {name.replace('_', ' ')}" for name in _VERIFICATION_COUNTS
+        )
         lines += [
             "",
             f"## Subjects ({len(self.subjects)}: {counts})",
+            "",
+            f"Read back through the App API after erasure: {checked}.",
             "",
             "| subject pseudonym | id type | actions | outcome |",
             "|---|---|---|---|",
@@ -173,6 +209,20 @@ def _collect(
             status=record.get("status"),
             counts=record.get("counts"),
             duration_s=record.get("duration_s"),
+        )
+    elif kind == "verification":
+        subject = str(record.get("subject"))
+        evidence = subjects.setdefault(subject, SubjectEvidence(subject, record.get("id_type")))
+        evidence.verifications.append(
+            {
+                "job": record.get("job"),
+                "outcome": record.get("outcome"),
+                "reason": record.get("reason"),
+                "checks": record.get("checks"),
+                "at": record.get("at"),
+                "ts": record["ts"],
+                "seq": record["seq"],
+            }
         )
     else:
         subject = str(record.get("subject"))
@@ -229,5 +279,5 @@ def _subject_row(subject: SubjectEvidence) -> str:
         + (f": {a['reason']}" if a.get("reason") else "")
         for a in subject.actions
     )
-    cells = [f"`{subject.subject}`", subject.id_type, actions, subject.outcome]
+    cells = [f"`{subject.subject}`", subject.id_type, actions, subject.statement]
     return "| " + " | ".join(_md(cell) for cell in cells) + " |"

@@ -8,12 +8,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cio_sec.bounds import CONCURRENCY, RATE
+from cio_sec.bounds import (
+    CONCURRENCY,
+    DEFAULT_VERIFY_WINDOW,
+    RATE,
+    VERIFY_RATE,
+    VERIFY_WINDOW,
+)
 from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start
 from cio_sec.output import OutputFormat, Streams
 
 if TYPE_CHECKING:
-    from cio_sec.erase import Plan
+    from cio_sec.cli.common import AppContext
+    from cio_sec.erase import InputSpec, Plan
 
 
 class Api(str, Enum):
@@ -39,7 +46,12 @@ def register(app: typer.Typer) -> None:
 def erase(
     ctx: typer.Context,
     job: Annotated[
-        str | None, typer.Argument(help="With --status: the job to show (default: all).")
+        list[str] | None,
+        typer.Argument(
+            metavar="[verify] [JOB]",
+            help="With --status: the job to show (default: all). `verify JOB`: read a "
+            "finished job's people back.",
+        ),
     ] = None,
     ids: Annotated[
         list[str] | None,
@@ -103,6 +115,38 @@ def erase(
     status: Annotated[
         bool, typer.Option("--status", help="List erasure jobs and their counts (or JOB's).")
     ] = False,
+    no_verify: Annotated[
+        bool,
+        typer.Option("--no-verify", help="Do not read erased people back (they stay unverified)."),
+    ] = False,
+    verify_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--verify-rate",
+            min=VERIFY_RATE.minimum,
+            max=VERIFY_RATE.maximum,
+            help="App API read-backs per second (default: profile verify_rate, 10).",
+        ),
+    ] = None,
+    verify_window: Annotated[
+        float,
+        typer.Option(
+            "--verify-window",
+            min=VERIFY_WINDOW.minimum,
+            max=VERIFY_WINDOW.maximum,
+            metavar="SECONDS",
+            help="How long a person still there is read back again (deletion can lag).",
+        ),
+    ] = DEFAULT_VERIFY_WINDOW,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            "--sample",
+            min=1,
+            max=1_000_000,
+            help="With verify: read back a uniform random sample of N people.",
+        ),
+    ] = None,
     fmt: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Erase people from Customer.io (suppress, then delete), resumably, with an audit trail.
@@ -113,20 +157,14 @@ def erase(
         cio-sec erase --file ids.csv --ticket DSR-1234 --dry-run
         cio-sec erase --file ids.csv --ticket DSR-1234
         cio-sec erase --status
+        cio-sec erase verify 3f2a9c0e1d2b4a58 --sample 300 --file ids.csv
     """
     from cio_sec.erase import ErasureRequest, IdType, InputSpec, job_status
     from cio_sec.erase import erase as run_erasure
     from cio_sec.errors import InputError
 
     context = start(ctx, "erase", fmt)
-    if status:
-        finish(job_status(context.settings(), job), context)
-        return
-    if job is not None or bool(ids) == (file is not None):
-        raise InputError(
-            "give either --file PATH or --id IDENTIFIER (repeatable); JOB goes with --status"
-        )
-    settings = context.settings()
+    words = list(job or ())
     spec = InputSpec(
         path=file,
         ids=tuple(ids or ()),
@@ -134,6 +172,20 @@ def erase(
         id_type=IdType(id_type.value) if id_type else None,
         v1_paths=api is Api.V1,
     )
+    if words[:1] == ["verify"]:
+        _verify_later(context, words[1:], spec, sample, verify_rate, verify_window)
+        return
+    if status:
+        if len(words) > 1:
+            raise InputError("--status takes at most one JOB")
+        finish(job_status(context.settings(), words[0] if words else None), context)
+        return
+    if words or bool(ids) == (file is not None):
+        raise InputError(
+            "give either --file PATH or --id IDENTIFIER (repeatable); JOB goes with --status "
+            "or `erase verify JOB`"
+        )
+    settings = context.settings()
     request = ErasureRequest(
         spec=spec,
         ticket=ticket,
@@ -145,9 +197,38 @@ def erase(
         yes=yes,
         restart=restart,
         skip_invalid=skip_invalid,
+        verify=not no_verify,
+        verify_rate=verify_rate if verify_rate is not None else settings.verify_rate,
+        verify_window=verify_window,
     )
     ui = TerminalUi(context.streams)
     finish(run_erasure(request, settings, context.opener(), ui), context)
+
+
+def _verify_later(
+    context: AppContext,
+    words: list[str],
+    spec: InputSpec,
+    sample: int | None,
+    rate: float | None,
+    window: float,
+) -> None:
+    """``erase verify JOB``: read a finished job's people back."""
+    from cio_sec.erase.recheck import RecheckRequest, recheck
+    from cio_sec.errors import InputError
+
+    if len(words) != 1:
+        raise InputError("`erase verify` takes exactly one JOB (see `cio-sec erase --status`)")
+    settings = context.settings()
+    given = spec if spec.ids or spec.path is not None else None
+    request = RecheckRequest(
+        job=words[0],
+        sample=sample,
+        spec=given,
+        rate=rate if rate is not None else settings.verify_rate,
+        window=window,
+    )
+    finish(recheck(settings, context.opener(), request), context)
 
 
 class TerminalUi:

@@ -19,6 +19,7 @@ from cio_sec.client.calls import (
     Call,
     batch_call,
     delete_call,
+    person_present_call,
     search_call,
     suppress_call,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "delete_call",
     "find_account",
     "find_workspaces",
+    "person_present_call",
     "quote_identifier",
     "search_call",
     "send_with_retry",

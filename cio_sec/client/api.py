@@ -26,6 +26,7 @@ from cio_sec.client.calls import (
     _workspaces_call,
     batch_call,
     delete_call,
+    person_present_call,
     search_call,
     suppress_call,
 )
@@ -81,7 +82,8 @@ class _Sender:
             random=self._random,
             on_retry=self._on_retry,
         )
-        check_response(response, what=call.what, credential=self._credential)
+        if response.status_code not in call.handled:
+            check_response(response, what=call.what, credential=self._credential)
         return call.parse(response)
 
 
@@ -117,7 +119,8 @@ class _AsyncSender:
             on_retry=self._on_retry,
             limiter=self._limiter,
         )
-        check_response(response, what=call.what, credential=self._credential)
+        if response.status_code not in call.handled:
+            check_response(response, what=call.what, credential=self._credential)
         return call.parse(response)
 
 
@@ -253,6 +256,19 @@ class AppApi(_Sender):
         """
         return self._run(_customers_by_email_call(self._client, email))
 
+    def person_present(self, identifier: str, id_type: str) -> bool:
+        """Read a person back: True while they exist, False once the App API answers 404.
+
+        Raises:
+            ValueError: the identifier is empty or the id type unknown.
+            CredentialRejectedError: the key was rejected.
+            RedirectError: the request was redirected (wrong region or base URL).
+            RemoteUnavailableError: Customer.io could not be reached or kept failing.
+            ApiError: any other error (400: the id type is not enabled in the workspace),
+                or a response of an unexpected shape.
+        """
+        return self._run(person_present_call(self._client, identifier, id_type))
+
     def search_page(
         self,
         filter: Mapping[str, object],
@@ -316,6 +332,15 @@ class AsyncAppApi(_AsyncSender):
                 ApiError: as `AppApi.customers_by_email`.
         """
         return await self._run(_customers_by_email_call(self._client, email))
+
+    async def person_present(self, identifier: str, id_type: str) -> bool:
+        """Read a person back, as `AppApi.person_present`.
+
+        Raises:
+            ValueError, CredentialRejectedError, RedirectError, RemoteUnavailableError,
+                ApiError: as `AppApi.person_present`.
+        """
+        return await self._run(person_present_call(self._client, identifier, id_type))
 
     async def search_page(
         self,

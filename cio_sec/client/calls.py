@@ -36,6 +36,8 @@ class Call(Generic[T]):
     request: httpx.Request
     what: str
     parse: Callable[[httpx.Response], T] = field(repr=False)
+    handled: frozenset[int] = frozenset()
+    """Unsuccessful statuses the parser answers itself (a read-back's 404 means "gone")."""
 
 
 def _shape_error(what: str, response: httpx.Response) -> ApiError:
@@ -212,6 +214,37 @@ def _customers_by_email_call(client: _AnyClient, email: str) -> Call[tuple[Custo
     # be read as a space and the lookup would silently find nobody.
     request = client.build_request("GET", "/v1/customers", params={"email": email})
     return Call(request, what, parse)
+
+
+READ_BACK_ID_TYPES = frozenset({"id", "email", "cio_id"})
+
+
+def person_present_call(client: _AnyClient, identifier: str, id_type: str) -> Call[bool]:
+    """``GET /v1/customers/{identifier}/attributes?id_type=…``: is the person still there?
+
+    The parser answers True for a 200 holding a customer and False for a 404 (the only
+    proof that a person is gone: a Track API 2xx proves nothing). ``identifier`` is the
+    plain value (a cio_id without its ``cio_`` prefix), one encoded path segment.
+
+    Raises:
+        ValueError: the identifier is empty or not valid Unicode text, or the id type is
+            not ``id``, ``email`` or ``cio_id``.
+    """
+    what = "the read-back of a person"
+    if id_type not in READ_BACK_ID_TYPES:
+        raise ValueError(f"unknown identifier type {id_type!r}")
+
+    def parse(response: httpx.Response) -> bool:
+        if response.status_code == 404:
+            return False
+        doc = _json(response, what)
+        if not isinstance(doc, dict) or not isinstance(doc.get("customer"), dict):
+            raise _shape_error(what, response)
+        return True
+
+    path = f"/v1/customers/{quote_identifier(identifier)}/attributes"
+    request = client.build_request("GET", path, params={"id_type": id_type})
+    return Call(request, what, parse, frozenset({404}))
 
 
 MAX_SEARCH_LIMIT = 1000

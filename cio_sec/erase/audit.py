@@ -1,9 +1,10 @@
 """Erase records in the audit trail, and the recorder that commits outcomes before them.
 
-Exactly one ``action`` record per person and action that reached a final outcome, even
-across a killed run: the journal marks each outcome ``audited`` once its record is in the
-trail, and a resumed run first matches unmarked outcomes against the trail's records of
-the same run of the job, writing only the missing ones.
+Exactly one ``action`` record per person and action that reached a final outcome, and one
+``verification`` record per person and read-back outcome, even across a killed run: the
+journal marks each outcome ``audited`` once its record is in the trail, and a resumed run
+first matches unmarked outcomes against the trail's records of the same run of the job,
+writing only the missing ones.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cio_sec.auditlog import AuditLog, read_lines
-from cio_sec.erase.journal import ActionRecord, Journal, Outcome, Person
+from cio_sec.erase.journal import ActionRecord, Journal, Outcome, Person, VerifyRecord
 
 _GROUP = 500
 
@@ -55,6 +56,25 @@ class JobTrail:
         for start in range(0, len(records), _GROUP):
             self._append([self._action(record) for record in records[start : start + _GROUP]])
 
+    def verifications(self, records: Sequence[VerifyRecord]) -> None:
+        """``verification`` records (read-back outcomes), appended in groups."""
+        for start in range(0, len(records), _GROUP):
+            self._append([self._verification(r) for r in records[start : start + _GROUP]])
+
+    def _verification(self, record: VerifyRecord) -> dict[str, object]:
+        return {
+            "type": "verification",
+            "job": self.job,
+            "ticket": self.ticket,
+            "run": self.run,
+            "subject": record.subject,
+            "id_type": record.id_type,
+            "outcome": record.outcome,
+            "reason": record.reason,
+            "checks": record.checks,
+            "at": record.at,
+        }
+
     def _action(self, record: ActionRecord) -> dict[str, object]:
         return {
             "type": "action",
@@ -78,17 +98,30 @@ def reconcile(journal: Journal, trail: JobTrail) -> int:
         ConfigError: the trail cannot be read or written.
     """
     pending = list(journal.unaudited())
-    if not pending:
+    checks = list(journal.unaudited_checks())
+    if not (pending or checks):
         return 0
-    recorded = _recorded(trail.log.path, trail.job, trail.run, {_key(r) for r in pending})
+    wanted = {_key(r) for r in pending} | {_check_key(r) for r in checks}
+    recorded = _recorded(trail.log.path, trail.job, trail.run, wanted)
     missing = [r for r in pending if _key(r) not in recorded]
+    missing_checks = [r for r in checks if _check_key(r) not in recorded]
     trail.actions(missing)
+    trail.verifications(missing_checks)
     journal.mark_audited((r.n, r.action) for r in pending)
-    return len(missing)
+    journal.mark_checks_audited(r.n for r in checks)
+    return len(missing) + len(missing_checks)
+
+
+_VERIFY = "verify"
 
 
 def _key(record: ActionRecord) -> tuple[str, str, str]:
     return (record.subject, record.id_type, record.action)
+
+
+def _check_key(record: VerifyRecord) -> tuple[str, str, str]:
+    # NOTE: one read-back outcome per person and run, whichever it is.
+    return (record.subject, record.id_type, _VERIFY)
 
 
 def _recorded(
@@ -108,12 +141,13 @@ def _recorded(
         record = line.record
         if (
             record is None
-            or record.get("type") != "action"
+            or record.get("type") not in ("action", "verification")
             or record.get("job") != job
             or record.get("run") != run
         ):
             continue
-        key = (str(record.get("subject")), str(record.get("id_type")), str(record.get("action")))
+        action = record.get("action") if record.get("type") == "action" else _VERIFY
+        key = (str(record.get("subject")), str(record.get("id_type")), str(action))
         if key in wanted:
             found.add(key)
     return found

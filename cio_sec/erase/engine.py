@@ -140,7 +140,7 @@ class Engine:
         error: no request is sent after it, and the unflushed outcomes stay pending.
         """
         loop = asyncio.get_running_loop()
-        handled = _install_signals(loop, self.request_stop)
+        handled = install_signals(loop, self.request_stop)
         queue: asyncio.Queue[list[Person] | None] = asyncio.Queue(self._settings.concurrency)
         producer = asyncio.create_task(self._produce(queue))
         workers = [
@@ -323,7 +323,7 @@ class Engine:
         return response, sent.attempts
 
 
-def _install_signals(
+def install_signals(
     loop: asyncio.AbstractEventLoop, stop: Callable[[str], None]
 ) -> list[signal.Signals]:
     """Turn SIGINT/SIGTERM into a graceful stop (only possible in the main thread)."""

@@ -1,4 +1,8 @@
-"""Running one erasure job end to end: input, region, plan, consent, journal, engine, trail."""
+"""Running one erasure job end to end: input, region, plan, consent, journal, engine, trail.
+
+The read-backs that verify the erasure run beside the engine and outlast it until every
+erased person has an outcome.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,14 @@ import os
 import secrets
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cio_sec import __version__
 from cio_sec.auditlog import AuditLog, TrailWriteError
 from cio_sec.erase.audit import JobTrail, Tally, TrailRecorder, reconcile
-from cio_sec.erase.engine import Engine, EngineResult, EngineSettings
+from cio_sec.erase.engine import Engine, EngineResult, EngineSettings, install_signals
 from cio_sec.erase.inputs import (
     InputSpec,
     InputSummary,
@@ -37,16 +41,29 @@ from cio_sec.erase.plan import (
 )
 from cio_sec.erase.ratelimit import RateLimiter
 from cio_sec.erase.report import ErasureReport, JobsReport, JobStatus
+from cio_sec.erase.verify import (
+    NO_APP_KEY,
+    SKIPPED,
+    Verifier,
+    VerifyRecorder,
+    VerifyResult,
+    VerifySettings,
+    app_limiter,
+    paced_app_api,
+)
 from cio_sec.errors import CioSecError, ConfigError, InputError, RemoteUnavailableError
 
 if TYPE_CHECKING:
     import httpx
 
+    from cio_sec.client import AsyncAppApi
     from cio_sec.credentials import StoreOpener
     from cio_sec.pseudonym import KeyRing
     from cio_sec.settings import Settings
 
 STDIN = Path("-")
+_VERIFY_WORKERS = 8
+"""Read-backs in flight: enough to keep the App API's 10/s busy over a slow link."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +145,11 @@ class _Run:
     opener: StoreOpener
     ui: ErasureUi
     spooled: Path | None = None
+    app: AsyncAppApi | None = None
+    """The App API for read-backs; None without a key or with ``--no-verify``."""
+    skip_reason: str | None = None
+    app_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1.0))
+    """The App API's own limiter, set to the read-back rate when the run starts."""
 
     async def run(self) -> ErasureReport:
         """Run the job; stdin's private copy is deleted however it ends."""
@@ -157,14 +179,48 @@ class _Run:
             timeout=self.settings.timeout,
         )
         account = _Account(found.region or self.settings.region, found.environment_id or "")
-        async with client.build_async_track_client(
-            base_url,
-            site,
-            key,
-            timeout=self.settings.timeout,
-            transport=_pooled(self.request.concurrency),
-        ) as http:
+        async with contextlib.AsyncExitStack() as stack:
+            http = await stack.enter_async_context(
+                client.build_async_track_client(
+                    base_url,
+                    site,
+                    key,
+                    timeout=self.settings.timeout,
+                    transport=_pooled(self.request.concurrency),
+                )
+            )
+            await self._open_app_api(stack)
             return await self._job(account, keys, http)
+
+    async def _open_app_api(self, stack: contextlib.AsyncExitStack) -> None:
+        """The App API the read-backs use, or the reason they are skipped (warned once)."""
+        from cio_sec import client
+        from cio_sec.credentials import resolve
+
+        self.app_limiter = app_limiter(self.request.verify_rate)
+        if self.request.dry_run:
+            return
+        if not self.request.verify:
+            self.skip_reason = SKIPPED
+            return
+        app_key = resolve(self.settings, "app_api_key", self.opener).value
+        if not app_key:
+            self.skip_reason = NO_APP_KEY
+            self.ui.note(
+                "warning: no App API key (app_api_key), so erased people cannot be read "
+                "back: they are recorded as unverified; store one with "
+                "`cio-sec credentials set app_api_key` (or pass --no-verify)"
+            )
+            return
+        http = await stack.enter_async_context(
+            client.build_async_app_client(
+                client.app_base_url(self.settings.region, self.settings.app_url),
+                app_key,
+                timeout=self.settings.timeout,
+                transport=_pooled(_VERIFY_WORKERS),
+            )
+        )
+        self.app = paced_app_api(http, self.app_limiter)
 
     async def _job(
         self, account: _Account, keys: KeyRing, http: httpx.AsyncClient
@@ -236,21 +292,45 @@ class _Run:
         trail.start(self._start_fields(account, plan))
         if self.request.dry_run:
             trail.end("completed", {"erased": 0, "failed": 0, "invalid": plan.invalid}, 0.0)
-            return self._report(plan, "dry-run", journal, trail, started, EngineResult())
+            return self._report(plan, "dry-run", journal, trail, started, interrupted=False)
         journal.set_meta({"status": "running", "api": self.request.api})
         reconcile(journal, trail)
         engine = self._engine(journal, trail, http)
+        verifier = self._verifier(journal, trail)
+        erasing = asyncio.Event()
+        verifying = asyncio.create_task(verifier.run(erasing))
         self.ui.progress_start(plan.people, plan.done)
         try:
             outcome = await engine.run()
+            erasing.set()
+            try:
+                checked = await self._verified(journal, verifier, verifying, outcome)
+            except CioSecError as exc:
+                if outcome.error is None:
+                    raise _resumable(exc, job) from None
+                checked = VerifyResult()  # the engine's error is the one reported
         finally:
             self.ui.progress_stop()
+            verifying.cancel()
+        if checked.stopped_by is not None:
+            self.ui.note(
+                f"warning: read-backs stopped: {checked.stopped_by}; "
+                "the people left are recorded as unverified"
+            )
         counts = journal.counts()
         # NOTE: an outcome counts once its trail record is written and synced: a job whose
         # trail failed is stopped, even with nobody left, until a run writes the records.
-        status = "completed" if counts.left == 0 and outcome.error is None else "stopped"
+        done = counts.left == 0 and counts.to_verify == 0 and outcome.error is None
+        status = "completed" if done else "stopped"
         trail_status = "failed" if isinstance(outcome.error, RemoteUnavailableError) else status
-        summary = {"erased": counts.erased, "failed": counts.failed, "invalid": counts.invalid}
+        summary = {
+            "erased": counts.erased,
+            "failed": counts.failed,
+            "invalid": counts.invalid,
+            "verified": counts.verified,
+            "still_present": counts.still_present,
+            "unverified": counts.unverified,
+        }
         if not isinstance(outcome.error, TrailWriteError):  # else it cannot take this record
             trail.end(trail_status, summary, time.monotonic() - started)
         journal.set_meta({"status": trail_status})
@@ -258,7 +338,43 @@ class _Run:
             journal.purge()
         if outcome.error is not None:
             raise _resumable(outcome.error, job)
-        return self._report(plan, status, journal, trail, started, outcome)
+        interrupted = "interrupted" in (outcome.signal, checked.signal)
+        return self._report(plan, status, journal, trail, started, interrupted=interrupted)
+
+    async def _verified(
+        self,
+        journal: Journal,
+        verifier: Verifier,
+        verifying: asyncio.Task[VerifyResult],
+        outcome: EngineResult,
+    ) -> VerifyResult:
+        """Let the read-backs finish after the erasing, or stop them with it."""
+        if outcome.signal is not None or outcome.error is not None:
+            verifier.request_stop(outcome.signal or "error")
+            return await verifying
+        left = journal.verify_pending()
+        if left and self.skip_reason is None:
+            self.ui.note(
+                f"verifying: reading {left} erased people back through the App API at "
+                f"{self.request.verify_rate:g}/s (window {self.request.verify_window:g} s)"
+            )
+        loop = asyncio.get_running_loop()
+        handled = install_signals(loop, verifier.request_stop)
+        try:
+            return await verifying
+        finally:
+            for signum in handled:
+                loop.remove_signal_handler(signum)
+
+    def _verifier(self, journal: Journal, trail: JobTrail) -> Verifier:
+        settings = VerifySettings(
+            rate=self.request.verify_rate,
+            window=self.request.verify_window,
+            workers=_VERIFY_WORKERS,
+            skip_reason=self.skip_reason,
+        )
+        recorder = VerifyRecorder(journal, None if self.skip_reason == SKIPPED else trail)
+        return Verifier(journal, self.app, recorder, settings)
 
     def _engine(self, journal: Journal, trail: JobTrail, http: httpx.AsyncClient) -> Engine:
         ui = self.ui
@@ -311,7 +427,8 @@ class _Run:
         journal: Journal,
         trail: JobTrail,
         started: float,
-        outcome: EngineResult,
+        *,
+        interrupted: bool,
     ) -> ErasureReport:
         return ErasureReport(
             plan=plan,
@@ -320,9 +437,10 @@ class _Run:
             audit_log=self.settings.audit_log,
             journal=journal.path,
             failed=tuple(journal.failed()),
+            still_present=tuple(journal.still_present()),
             invalid_rows=self.summary.invalid_rows,
             chain_head=trail.last_hash,
-            interrupted=outcome.signal == "interrupted",
+            interrupted=interrupted,
             duration_s=time.monotonic() - started,
         )
 

@@ -1,10 +1,12 @@
 """The job journal: one SQLite database (WAL) per erasure job, and the lock that guards it.
 
-Every person of the job is one row holding the outcome of each action. A state change is
+Every person of the job is one row holding the outcome of each action and of the read-back
+that verifies their erasure. A state change is
 committed before it is reported (progress, audit trail), so a run killed at any moment
 resumes from the journal: at worst an idempotent request is sent twice. The plaintext
 identifiers are purged (and the file rewritten) when the job completes; pseudonyms and
-outcomes stay as the job's record.
+outcomes stay as the job's record. They are kept until every erased person has been read
+back, since the read-back needs them.
 
 Every SQLite failure becomes a `JournalError` naming the file (exit 3): a full disk stops
 the job with its committed work intact, and a damaged or foreign file is refused.
@@ -16,7 +18,7 @@ import contextlib
 import fcntl
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,20 @@ ACTIONS: tuple[str, ...] = ("suppress", "delete")
 
 # Stages of a person, in order.
 TO_SUPPRESS, TO_DELETE, ERASED, FAILED = 0, 1, 2, 3
+
+# How the read-back of an erased person ended.
+VERIFIED, STILL_PRESENT, UNVERIFIED = "verified", "still-present", "unverified"
+VERIFY_OUTCOMES: tuple[str, ...] = (VERIFIED, STILL_PRESENT, UNVERIFIED)
+
+_VERIFY_COLUMNS = {
+    "verify_outcome": "TEXT",
+    "verify_reason": "TEXT",
+    "verify_at": "TEXT",
+    "verify_checks": "INTEGER NOT NULL DEFAULT 0",
+    "verify_first": "REAL",
+    "verify_next": "REAL",
+    "verify_audited": "INTEGER NOT NULL DEFAULT 0",
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -45,6 +61,10 @@ CREATE TABLE IF NOT EXISTS people (
     UNIQUE (id_type, subject)
 );
 """
+_VERIFY_INDEX = (
+    "CREATE INDEX IF NOT EXISTS people_to_verify ON people (coalesce(verify_next, 0)) "
+    "WHERE stage = 2 AND verify_outcome IS NULL"
+)
 _LOAD_CHUNK = 5000
 
 
@@ -86,6 +106,48 @@ class ActionRecord:
 
 
 @dataclass(frozen=True)
+class ToVerify:
+    """An erased person whose read-back has no final outcome yet."""
+
+    n: int
+    id_type: IdType
+    identifier: str | None
+    """None once the journal was purged (``erase verify`` then needs the input again)."""
+    subject: str
+    checks: int
+    first: float | None
+    """Wall-clock time of the first read-back; the window runs from it."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """What one read-back (or the decision not to make one) leaves in the journal."""
+
+    n: int
+    checks: int
+    first: float
+    outcome: str | None
+    """A final outcome, or None when the person is to be read back again at ``next``."""
+    next: float | None = None
+    reason: str | None = None
+    at: str | None = None
+    """When the final outcome was established (UTC, ISO 8601)."""
+
+
+@dataclass(frozen=True)
+class VerifyRecord:
+    """A final read-back outcome the audit trail must hold."""
+
+    n: int
+    subject: str
+    id_type: str
+    outcome: str
+    reason: str | None
+    checks: int
+    at: str | None
+
+
+@dataclass(frozen=True)
 class Counts:
     """How far a job has got."""
 
@@ -93,21 +155,46 @@ class Counts:
     erased: int
     failed: int
     invalid: int
+    verified: int = 0
+    still_present: int = 0
+    unverified: int = 0
 
     @property
     def left(self) -> int:
         """People without a final outcome yet."""
         return self.people - self.erased - self.failed
 
+    @property
+    def to_verify(self) -> int:
+        """Erased people whose read-back has no final outcome yet."""
+        return self.erased - self.verified - self.still_present - self.unverified
+
     def to_json(self) -> dict[str, int]:
-        """Every count, ``left`` included."""
+        """Every count, ``left`` and ``to_verify`` included."""
         return {
             "people": self.people,
             "erased": self.erased,
             "failed": self.failed,
             "invalid": self.invalid,
             "left": self.left,
+            "verified": self.verified,
+            "still_present": self.still_present,
+            "unverified": self.unverified,
+            "to_verify": self.to_verify,
         }
+
+
+@dataclass(frozen=True)
+class PresentPerson:
+    """An erased person the App API still returned when the window ended, by pseudonym."""
+
+    subject: str
+    id_type: str
+    checks: int
+
+    def to_json(self) -> dict[str, object]:
+        """Pseudonym, identifier type and read-backs made."""
+        return {"subject": self.subject, "id_type": self.id_type, "checks": self.checks}
 
 
 @dataclass(frozen=True)
@@ -207,6 +294,7 @@ class Journal:
                 connection.execute("PRAGMA synchronous=FULL")
             connection.execute("PRAGMA secure_delete=ON")
             connection.executescript(_SCHEMA)
+            _add_verify_columns(connection)
             _check_schema(connection, path)
         return cls(connection, path)
 
@@ -392,22 +480,116 @@ class Journal:
             rows = self._db.execute("SELECT id_type, subject, n FROM people").fetchall()
         return {(kind, subject): n for kind, subject, n in rows}
 
+    # ------------------------------------------------------------------ verification
+
+    def to_verify(self, now: float, limit: int, busy: Collection[int]) -> list[ToVerify]:
+        """Up to ``limit`` erased people due for a read-back at ``now``, not in ``busy``."""
+        rows = self._db.execute(
+            "SELECT n, id_type, identifier, subject, verify_checks, verify_first FROM people "
+            "WHERE stage = 2 AND verify_outcome IS NULL AND coalesce(verify_next, 0) <= ? "
+            "ORDER BY coalesce(verify_next, 0), n LIMIT ?",
+            (now, limit + len(busy)),
+        ).fetchall()
+        due = [
+            ToVerify(n, IdType(kind), ident, subject, checks, first)
+            for n, kind, ident, subject, checks, first in rows
+            if n not in busy
+        ]
+        return due[:limit]
+
+    def verify_pending(self) -> int:
+        """Erased people whose read-back has no final outcome yet."""
+        (count,) = self._db.execute(
+            "SELECT count(*) FROM people WHERE stage = 2 AND verify_outcome IS NULL"
+        ).fetchone()
+        return int(count)
+
+    def record_checks(self, checks: Sequence[Check]) -> None:
+        """Commit read-back results (one transaction)."""
+        if not checks:
+            return
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE people SET verify_checks = ?, verify_first = coalesce(verify_first, ?), "
+                "verify_next = ?, verify_outcome = ?, verify_reason = ?, verify_at = ? "
+                "WHERE n = ?",
+                [(c.checks, c.first, c.next, c.outcome, c.reason, c.at, c.n) for c in checks],
+            )
+
+    def unaudited_checks(self) -> Iterator[VerifyRecord]:
+        """Final read-back outcomes not yet marked as written to the audit trail."""
+        rows = self._db.execute(
+            "SELECT n, subject, id_type, verify_outcome, verify_reason, verify_checks, "
+            "verify_at FROM people "
+            "WHERE verify_outcome IS NOT NULL AND verify_audited = 0 ORDER BY n"
+        )
+        for n, subject, id_type, outcome, reason, checks, at in rows:
+            yield VerifyRecord(n, subject, id_type, outcome, reason, checks, at)
+
+    def mark_checks_audited(self, numbers: Iterable[int]) -> None:
+        """Note that the trail holds these people's read-back outcomes."""
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE people SET verify_audited = 1 WHERE n = ?", [(n,) for n in numbers]
+            )
+
+    def erased_numbers(self) -> list[int]:
+        """The numbers of every erased person (to draw a sample from)."""
+        rows = self._db.execute("SELECT n FROM people WHERE stage = 2 ORDER BY n")
+        return [n for (n,) in rows]
+
+    def reset_verification(self, numbers: Iterable[int]) -> None:
+        """Forget these people's read-back outcomes so that they are read back again."""
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE people SET verify_outcome = NULL, verify_reason = NULL, "
+                "verify_at = NULL, verify_checks = 0, verify_first = NULL, verify_next = NULL, "
+                "verify_audited = 0 WHERE n = ? AND stage = 2",
+                [(n,) for n in numbers],
+            )
+
+    def still_present(self, numbers: Collection[int] | None = None) -> list[PresentPerson]:
+        """Every erased person (of ``numbers``, if given) last read back as still there."""
+        rows = self._db.execute(
+            "SELECT n, subject, id_type, verify_checks FROM people "
+            "WHERE verify_outcome = ? ORDER BY n",
+            (STILL_PRESENT,),
+        )
+        return [
+            PresentPerson(subject, id_type, checks)
+            for n, subject, id_type, checks in rows
+            if numbers is None or n in numbers
+        ]
+
+    def verify_outcomes(self, numbers: Collection[int]) -> dict[str, int]:
+        """How many of these people ended in each read-back outcome."""
+        found = dict.fromkeys(VERIFY_OUTCOMES, 0)
+        rows = self._db.execute(
+            "SELECT n, verify_outcome FROM people WHERE verify_outcome IS NOT NULL"
+        )
+        for n, outcome in rows:
+            if n in numbers:
+                found[outcome] = found.get(outcome, 0) + 1
+        return found
+
     # ------------------------------------------------------------------ reporting
 
     def counts(self) -> Counts:
-        """People, erased, failed and invalid counts.
+        """People, erased, failed and invalid counts, and the read-back outcomes.
 
         Raises:
             JournalError: the journal cannot be read or holds values cio-sec never wrote.
         """
         with _translated(self.path):
-            (people, erased, failed) = self._db.execute(
-                "SELECT count(*), coalesce(sum(stage = ?), 0), coalesce(sum(stage = ?), 0) "
-                "FROM people",
-                (ERASED, FAILED),
+            row = self._db.execute(
+                "SELECT count(*), coalesce(sum(stage = ?), 0), coalesce(sum(stage = ?), 0), "
+                "coalesce(sum(verify_outcome = ?), 0), coalesce(sum(verify_outcome = ?), 0), "
+                "coalesce(sum(verify_outcome = ?), 0) FROM people",
+                (ERASED, FAILED, *VERIFY_OUTCOMES),
             ).fetchone()
+            people, erased, failed, verified, present, unverified = (int(v) for v in row)
             invalid = int(self.meta().get("invalid", "0"))
-        return Counts(int(people), int(erased), int(failed), invalid)
+        return Counts(people, erased, failed, invalid, verified, present, unverified)
 
     def failed(self) -> list[FailedPerson]:
         """Every person whose erasure failed.
@@ -482,6 +664,15 @@ def _check_schema(connection: sqlite3.Connection, path: Path | None) -> None:
         missing = sorted(needed - _columns(connection, table))
         if missing:
             raise JournalError.damaged(path, f"table {table} lacks column(s) {', '.join(missing)}")
+
+
+def _add_verify_columns(db: sqlite3.Connection) -> None:
+    """Give a journal written before read-back verification existed its columns."""
+    present = {row[1] for row in db.execute("PRAGMA table_info(people)")}
+    for name, kind in _VERIFY_COLUMNS.items():
+        if name not in present:
+            db.execute(f"ALTER TABLE people ADD COLUMN {name} {kind}")
+    db.execute(_VERIFY_INDEX)
 
 
 def _insert(db: sqlite3.Connection, batch: list[tuple[str, str, str]]) -> None:

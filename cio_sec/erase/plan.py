@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Protocol
 
+from cio_sec.bounds import DEFAULT_VERIFY_WINDOW
 from cio_sec.erase.inputs import InputSpec, InputSummary
 from cio_sec.erase.journal import ACTIONS
 from cio_sec.errors import ConfigError, InteractionRequiredError
@@ -27,6 +28,11 @@ class ErasureRequest:
     yes: bool = False
     restart: bool = False
     skip_invalid: bool = False
+    verify: bool = True
+    """Read every erased person back through the App API (``--no-verify``: False)."""
+    verify_rate: float = 10.0
+    verify_window: float = DEFAULT_VERIFY_WINDOW
+    """Seconds a person still there is read back again for."""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cio_sec.erase.inputs import InvalidRow
-from cio_sec.erase.journal import Counts, FailedPerson
+from cio_sec.erase.journal import Counts, FailedPerson, PresentPerson
 from cio_sec.erase.plan import Plan
 from cio_sec.errors import ExitCode
 
@@ -22,6 +22,8 @@ class ErasureReport:
     audit_log: Path
     journal: Path | None
     failed: tuple[FailedPerson, ...] = ()
+    still_present: tuple[PresentPerson, ...] = ()
+    """Erased people the App API still returned when the read-back window ended."""
     invalid_rows: tuple[InvalidRow, ...] = ()
     chain_head: str | None = None
     """The hash of the last record this run wrote (keep it with the ticket)."""
@@ -37,10 +39,10 @@ class ErasureReport:
 
     @property
     def exit_code(self) -> ExitCode:
-        """0 all erased, 1 some failed, 5 stopped and resumable, 130 interrupted."""
+        """0 all erased, 1 some failed or still there, 5 stopped and resumable, 130 interrupted."""
         if self.status == "stopped":
             return ExitCode.INTERRUPTED if self.interrupted else ExitCode.PARTIAL
-        if self.counts.failed:
+        if self.counts.failed or self.still_present:
             return ExitCode.CHECK_FAILED
         return ExitCode.OK
 
@@ -55,9 +57,40 @@ class ErasureReport:
             "chain_head": self.chain_head,
             "journal": None if self.journal is None else str(self.journal),
             "failed": [person.to_json() for person in self.failed],
+            "still_present": [still_present_json(person) for person in self.still_present],
             "invalid_rows": [row.to_json() for row in self.invalid_rows],
             "duration_s": round(self.duration_s, 3),
         }
+
+
+_CAUSES = {
+    "email": (
+        "the workspace may identify people by id only, so an email in a path was read "
+        "as an id and nobody was deleted",
+        "run the job again with --api batch (the identifier type is sent explicitly), or "
+        "erase these people by id or cio_id",
+    ),
+    "id": (
+        "Customer.io accepted the request without deleting the person (a 2xx proves "
+        "nothing), or an application re-created them by id after the delete",
+        "stop whatever identifies these people, then run the job again with --restart",
+    ),
+    "cio_id": (
+        "Customer.io accepted the request without deleting the person (a 2xx proves nothing)",
+        "run the job again with --restart",
+    ),
+}
+
+
+def still_present_cause(id_type: str) -> tuple[str, str]:
+    """The likely cause of a person still being there after their erasure, and the fix."""
+    return _CAUSES.get(id_type, _CAUSES["id"])
+
+
+def still_present_json(person: PresentPerson) -> dict[str, object]:
+    """A still-present person by pseudonym, with the likely cause and the fix."""
+    cause, fix = still_present_cause(person.id_type)
+    return {**person.to_json(), "cause": cause, "fix": fix}
 
 
 @dataclass(frozen=True)

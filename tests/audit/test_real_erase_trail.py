@@ -51,8 +51,8 @@ def run_erase(
 
 @pytest.fixture
 def trail(run_cli: CliHarness, sandbox: Sandbox) -> Path:
-    """The default trail after erase ran one job for three people."""
-    document = run_erase(run_cli, EMAILS, "GDPR-9")
+    """The default trail after erase ran one job for three people (without read-backs)."""
+    document = run_erase(run_cli, EMAILS, "GDPR-9", "--no-verify")
     assert document["counts"]["erased"] == 3
     path = default_state_dir(os.environ) / "audit.jsonl"
     assert document["audit_log"] == str(path)
@@ -91,7 +91,15 @@ def test_the_real_trail_verifies_and_answers_for_each_person(
         ("delete", "done"),
     }
     evidence = run_cli("audit", "log", "export", "--ticket", "GDPR-9", "-f", "json").json
-    assert evidence["counts"] == {"erased": 3, "failed": 0, "incomplete": 0}
+    assert evidence["counts"] == {
+        "erased": 3,
+        "failed": 0,
+        "incomplete": 0,
+        "verified": 0,
+        "still_present": 0,
+        "unverified": 3,  # --no-verify: nothing was read back
+    }
+    assert {s["evidence"] for s in evidence["subjects"]} == {"erased, unverified"}
     assert {s["subject"] for s in evidence["subjects"]} == {
         KEY.pseudonym(email, IdentifierKind.EMAIL) for email in EMAILS
     }
@@ -186,11 +194,21 @@ def test_evidence_counts_a_person_erased_by_a_restart_after_a_failure(
     sandbox.set_faults(Faults())
     assert run_erase(run_cli, EMAILS, "GDPR-11", "--restart")["counts"]["erased"] == len(EMAILS)
     evidence = run_cli("audit", "log", "export", "--ticket", "GDPR-11", "-f", "json").json
-    assert evidence["counts"] == {"erased": len(EMAILS), "failed": 0, "incomplete": 0}
+    assert evidence["counts"] == {
+        "erased": len(EMAILS),
+        "failed": 0,
+        "incomplete": 0,
+        "verified": len(EMAILS),
+        "still_present": 0,
+        "unverified": 0,
+    }
+    assert all(s["evidence"].startswith("erased, verified at 20") for s in evidence["subjects"])
     outcomes = [a["outcome"] for a in evidence["subjects"][0]["actions"]]
     assert outcomes == ["failed", "done", "done"]  # the failure stays in the evidence
     markdown = run_cli("audit", "log", "export", "--ticket", "GDPR-11").stdout
     assert f"## Subjects ({len(EMAILS)}: {len(EMAILS)} erased, 0 failed, 0 incomplete)" in markdown
+    assert f"{len(EMAILS)} verified, 0 still present, 0 unverified" in markdown
+    assert "| erased, verified at 20" in markdown
 
 
 def _draws(seed: int, n: int) -> list[bool]:
@@ -204,7 +222,7 @@ def test_show_finds_a_cio_id_given_with_or_without_its_prefix(
 ) -> None:
     ids = Path("cio-ids.csv")
     ids.write_text("cio_id\ncio_a1b2c3\n")
-    run_cli("erase", "--file", str(ids), "--yes", "--ticket", "GDPR-12")
+    run_cli("erase", "--file", str(ids), "--yes", "--ticket", "GDPR-12", "--no-verify")
     for subject in ("cio_a1b2c3", "a1b2c3"):
         shown = run_cli("audit", "log", "show", "--subject", subject, "-f", "json").json
         assert [(r["action"], r["outcome"]) for r in shown["records"]] == [

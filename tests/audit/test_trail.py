@@ -216,7 +216,14 @@ def test_export_json_lists_subjects_actions_and_the_chain(run_cli: CliHarness, t
     assert document["ok"] is True
     assert document["workspaces"] == [42]
     assert document["operators"] == ["oncall@host"]
-    assert document["counts"] == {"erased": 0, "failed": 1, "incomplete": 0}
+    assert document["counts"] == {
+        "erased": 0,
+        "failed": 1,
+        "incomplete": 0,
+        "verified": 0,
+        "still_present": 0,
+        "unverified": 0,
+    }
     (subject,) = document["subjects"]
     assert subject["outcome"] == "failed"
     assert [(a["action"], a["outcome"], a["status"]) for a in subject["actions"]] == [

@@ -56,14 +56,26 @@ def test_a_run_erases_everyone_and_leaves_evidence(run_cli: CliHarness, sandbox:
     doc = out.json
     assert doc["ok"] is True
     assert doc["status"] == "completed"
-    assert doc["counts"] == {"people": 6, "erased": 6, "failed": 0, "invalid": 0, "left": 0}
+    assert doc["counts"] == {
+        "people": 6,
+        "erased": 6,
+        "failed": 0,
+        "invalid": 0,
+        "left": 0,
+        "verified": 6,
+        "still_present": 0,
+        "unverified": 0,
+        "to_verify": 0,
+    }
     assert doc["plan"]["workspace"] == "1001"
     assert doc["plan"]["ticket"] == "DSR-1"
     assert doc["audit_log"] == str(_state() / "audit.jsonl")
     assert set(values) <= set(_people(sandbox)["suppressed"])
     assert "plan: erase 6 people" in out.stderr
     records = _trail()
-    start, *actions, end = records
+    start, *middle, end = records
+    actions = [r for r in middle if r["type"] == "action"]
+    checks = [r for r in middle if r["type"] == "verification"]
     assert start["type"] == "job-start"
     assert start["people"] == 6
     assert start["input_sha256"] == doc["plan"]["input_sha256"]
@@ -71,9 +83,24 @@ def test_a_run_erases_everyone_and_leaves_evidence(run_cli: CliHarness, sandbox:
     assert (start["dry_run"], start["resumed"], start["api"]) == (False, False, "v1")
     assert end["type"] == "job-end"
     assert end["status"] == "completed"
-    assert end["counts"] == {"erased": 6, "failed": 0, "invalid": 0}
+    assert end["counts"] == {
+        "erased": 6,
+        "failed": 0,
+        "invalid": 0,
+        "verified": 6,
+        "still_present": 0,
+        "unverified": 0,
+    }
     assert end["hash"] == doc["chain_head"]
     assert len(actions) == 12
+    assert len(middle) == 18
+    # One read-back outcome per person, after that person's delete, never a plaintext id.
+    assert sorted(c["subject"] for c in checks) == sorted({KEY.pseudonym(v) for v in values})
+    assert all(c["outcome"] == "verified" and c["checks"] == 1 for c in checks)
+    deleted_at = {a["subject"]: a["seq"] for a in actions if a["action"] == "delete"}
+    assert all(c["seq"] > deleted_at[c["subject"]] for c in checks)
+    read_back = [r for r in sandbox.requests() if r.method == "GET" and r.identifier]
+    assert sorted(r.identifier or "" for r in read_back) == sorted(set(values))
     assert {a["subject"] for a in actions} == {KEY.pseudonym(v) for v in values}
     assert all(a["ticket"] == "DSR-1" and a["outcome"] == "done" for a in actions)
     assert verify_chain(_state() / "audit.jsonl", {KEY.key_id: KEY}).ok
@@ -337,7 +364,7 @@ def test_a_batch_job_resumed_with_v1_never_sends_ambiguous_ids(
         expect=ExitCode.CHECK_FAILED,
     )
     assert "resuming job" in out.stderr
-    sent = [r.identifier for r in sandbox.requests() if r.identifier is not None]
+    sent = [r.identifier for r in sandbox.requests() if r.identifier and r.method != "GET"]
     assert sent == ["plain", "plain"]
     assert out.json["counts"]["erased"] == 1
     assert sorted((p["subject"], p["action"], p["reason"]) for p in out.json["failed"]) == sorted(

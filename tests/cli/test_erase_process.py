@@ -21,8 +21,9 @@ import pytest
 from cio_sec.auditlog import read_lines, verify_chain
 from cio_sec.errors import ExitCode
 from cio_sec.pseudonym import PseudonymKey
-from cio_sec.sandbox import Sandbox
+from cio_sec.sandbox import Faults, Sandbox
 from tests.support.cli import CliHarness
+from tests.support.hostile import fill, full_filesystem
 
 PROGRAM = str(Path(sys.executable).parent / "cio-sec")
 PSEUDONYM_KEY = "process-test-pseudonym-key-0123456789"
@@ -104,7 +105,10 @@ def test_sigkill_at_random_points_then_resume(sandbox: Sandbox) -> None:
             kills += 1
     assert kills == 5
     final = subprocess.run(
-        [PROGRAM, "erase", "--file", str(ids), "--api", "batch", "--yes", "-f", "json"],
+        [
+            *(PROGRAM, "erase", "--file", str(ids), "--api", "batch", "--yes", "-f", "json"),
+            *("--verify-rate", "1000"),
+        ],
         capture_output=True,
         text=True,
         env=dict(os.environ),
@@ -114,7 +118,17 @@ def test_sigkill_at_random_points_then_resume(sandbox: Sandbox) -> None:
     assert final.returncode == 0, final.stderr
     doc = json.loads(final.stdout)
     assert "resuming job" in final.stderr
-    assert doc["counts"] == {"people": count, "erased": count, "failed": 0, "invalid": 0, "left": 0}
+    assert doc["counts"] == {
+        "people": count,
+        "erased": count,
+        "failed": 0,
+        "invalid": 0,
+        "left": 0,
+        "verified": count,
+        "still_present": 0,
+        "unverified": 0,
+        "to_verify": 0,
+    }
     people = sandbox.people()
     assert set(values) <= set(cast("list[str]", people["suppressed"]))
     assert set(values) <= set(cast("list[str]", people["deleted"]))
@@ -236,3 +250,96 @@ def test_401_mid_run_stops_with_exit_3_and_resumes_with_new_keys(
     per_action = Counter((a["subject"], a["action"]) for a in _actions(out.json["job"]))
     assert set(per_action.values()) == {1}
     assert len(per_action) == 120
+
+
+def _read_backs(sandbox: Sandbox) -> int:
+    return sum(1 for r in sandbox.requests() if r.path.endswith("/attributes"))
+
+
+def _trail_verifications() -> int:
+    trail = _state() / "audit.jsonl"
+    return trail.read_text().count('"type":"verification"') if trail.exists() else 0
+
+
+def _verifications(job: str) -> list[dict[str, Any]]:
+    return [
+        line.record
+        for line in read_lines(_state() / "audit.jsonl")
+        if line.record and line.record["type"] == "verification" and line.record["job"] == job
+    ]
+
+
+def test_sigkill_while_verifying_then_resume_verifies_everyone_once(sandbox: Sandbox) -> None:
+    count = 60
+    ids, values = _ids(Path("ids.csv"), "kv", count)
+    for value in values:
+        sandbox.add_person(value)
+    # Deletions show late, so the read-backs are still going (and rescheduled) when killed.
+    sandbox.set_faults(Faults(delete_lag_ms=2500))
+    slow = ("--verify-rate", "15", "--verify-window", "60")
+    with _erase("--file", str(ids), *slow) as process:
+        _wait(lambda: _trail_verifications() >= 5 or process.poll() is not None)
+        assert process.poll() is None, "the run finished before it could be killed"
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert _erasing_requests(sandbox) == 2 * count  # erasing was done; verifying was not
+    assert 5 <= _trail_verifications() < count
+    final = subprocess.run(
+        [PROGRAM, "erase", "--file", str(ids), "--yes", "-f", "json", *slow],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+        check=False,
+    )
+    assert final.returncode == 0, final.stderr
+    doc = json.loads(final.stdout)
+    assert "resuming job" in final.stderr
+    assert doc["counts"]["verified"] == count
+    assert _erasing_requests(sandbox) == 2 * count  # nobody erased twice
+    checks = _verifications(doc["job"])
+    assert Counter(c["subject"] for c in checks) == Counter(KEY.pseudonym(v) for v in values)
+    assert {c["outcome"] for c in checks} == {"verified"}
+    report = verify_chain(_state() / "audit.jsonl", {KEY.key_id: KEY})
+    assert report.ok, report.first_break
+
+
+def test_a_trail_that_fills_up_while_reading_back_stops_the_job_resumably(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    count = 30
+    ids, values = _ids(Path("ids.csv"), "tf", count)
+    for value in values:
+        sandbox.add_person(value)
+    sandbox.set_faults(Faults(delete_lag_ms=2000))  # outcomes come after the erasing is done
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "cio-sec"
+    config.mkdir(parents=True, exist_ok=True)
+    with full_filesystem(tmp_path / "disk", size_kib=512) as disk:
+        trail = disk / "audit.jsonl"
+        (config / "config.toml").write_text(f'[profiles.default]\naudit_log = "{trail}"\n')
+        slow = ("--verify-rate", "50", "--verify-window", "30")
+        with _erase("--file", str(ids), *slow) as process:
+            _wait(lambda: _erasing_requests(sandbox) >= 2 * count and _read_backs(sandbox) > 0)
+            time.sleep(0.5)  # the last action records are flushed; read-backs still lag
+            fill(disk)
+            _, stderr = process.communicate(timeout=60)
+        assert process.returncode == ExitCode.CONFIG, stderr
+        assert "run the same command again to resume" in stderr
+        (disk / ".filler").unlink()
+        final = subprocess.run(
+            [PROGRAM, "erase", "--file", str(ids), "--yes", "-f", "json", *slow],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+            timeout=60,
+            check=False,
+        )
+        assert final.returncode == 0, final.stderr
+        assert json.loads(final.stdout)["counts"]["verified"] == count
+        checks = [
+            line.record["subject"]
+            for line in read_lines(trail)
+            if line.record and line.record["type"] == "verification"
+        ]
+        assert Counter(checks) == Counter(KEY.pseudonym(v) for v in values)
+    assert _erasing_requests(sandbox) == 2 * count

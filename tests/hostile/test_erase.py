@@ -60,7 +60,7 @@ def test_a_full_disk_under_the_journal_stops_with_exit_3_and_resumes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     trail = tmp_path / "audit.jsonl"
-    _profile(audit_log=str(trail), rate=1000)
+    _profile(audit_log=str(trail), rate=1000, verify_rate=1000)
     ids = _ids(400)
     with full_filesystem(tmp_path / "disk", size_kib=2048) as disk:
         monkeypatch.setenv("XDG_STATE_HOME", str(disk))
@@ -214,6 +214,10 @@ def test_control_characters_in_ids_are_refused_at_their_line(
         "failed": 0,
         "invalid": 2,
         "left": 0,
+        "verified": 2,
+        "still_present": 0,
+        "unverified": 0,
+        "to_verify": 0,
     }
     erasing = {r.path for r in sandbox.requests() if r.method != "GET"}
     assert all("%00" not in path and "%1B" not in path for path in erasing)

@@ -79,7 +79,7 @@ def test_a_full_disk_under_the_trail_stops_the_job_and_loses_no_record(
 ) -> None:
     with full_filesystem(tmp_path / "disk", size_kib=1024) as disk:
         trail = disk / "audit.jsonl"
-        _profile(audit_log=str(trail), rate=1000)
+        _profile(audit_log=str(trail), rate=1000, verify_rate=1000)
         fill(disk, leave=64 * 1024)
         ids = _ids(PEOPLE)
         first = run_cli("erase", "--file", str(ids), "--yes", expect=ExitCode.CONFIG)
@@ -121,7 +121,7 @@ def test_a_file_size_limit_cuts_job_start_and_the_next_run_recovers(
     run_cli: CliHarness, sandbox: Sandbox, tmp_path: Path
 ) -> None:
     trail = tmp_path / "audit.jsonl"
-    _profile(audit_log=str(trail))
+    _profile(audit_log=str(trail), verify_rate=1000)
     before = _padded_trail(trail, 6 * 1024)  # larger than the journal ever gets
     os.environ["CIO_SEC_PSEUDONYM_KEY"] = CANARY  # a child cannot see the memory keyring
     ids = _ids(3)
