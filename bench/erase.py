@@ -10,9 +10,9 @@ measurement runs ``cio-sec erase`` as a subprocess, as an operator would. Printe
 - people/s with ``--api batch`` ÷ people/s with ``--api v1`` at the same request rate
   (target >= 10);
 - peak RSS of the erase process at 10,000 and at 200,000 people (target: within 20 MB);
-- verified people/s ÷ the App API limit the sandbox enforces (``app_rate_limit``, 50/s by
-  default to keep the run short; ``--app-limit 10`` is Customer.io's own), with the
-  read-back rate set to that limit (target >= 0.95).
+- verified people/s ÷ the App API limit the sandbox enforces (``app_rate_limit``, by
+  default 10/s, Customer.io's own), with the read-back rate set to that limit
+  (target >= 0.95).
 
 The erase figures are measured with ``--no-verify``, so they are the erasing alone.
 """
@@ -125,9 +125,9 @@ def main() -> None:
         help="the sandbox enforces this multiple of the configured rate (default: exactly it)",
     )
     parser.add_argument("--skip-memory", action="store_true", help="skip the RSS runs")
-    parser.add_argument("--verify-people", type=int, default=600)
+    parser.add_argument("--verify-people", type=int, default=300)
     parser.add_argument(
-        "--app-limit", type=float, default=50.0, help="App API requests/s the sandbox enforces"
+        "--app-limit", type=float, default=10.0, help="App API requests/s the sandbox enforces"
     )
     options = parser.parse_args()
 

@@ -35,7 +35,9 @@ class State:
         self.cio_counter = 0
         self.faults = Faults()
         self.rng = random.Random(seed)  # noqa: S311 - fault sampling, not cryptography
-        self.buckets = {"all": _Bucket(), "app": _Bucket()}
+        # The App API's documented limit is "10 requests per second": a one-second window,
+        # so a second's worth may come together. The overall limit keeps a tenth of one.
+        self.buckets = {"all": _Bucket(window=0.1), "app": _Bucket(window=1.0)}
         self.next_account_id = 1
         self.default_account_id = self.workspace(None, None).account_id
 
@@ -197,28 +199,28 @@ class State:
         )
 
 
-def _burst(rate: float) -> float:
-    return max(1.0, rate / 10.0)
-
-
 def _check_region(region: str | None) -> None:
     if region is not None and region not in REGIONS:
         raise ValueError(f"region must be one of {', '.join(REGIONS)}, not {region!r}")
 
 
 class _Bucket:
-    """A token bucket holding max(1, rate/10) tokens, refilled at `rate` per second."""
+    """A token bucket holding max(1, rate * window) tokens, refilled at `rate` per second."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, window: float) -> None:
+        self.window = window
         self.tokens = 0.0
         self.refilled_at = 0.0
 
+    def _burst(self, rate: float) -> float:
+        return max(1.0, rate * self.window)
+
     def refill(self, rate: float, now: float) -> None:
-        self.tokens = _burst(rate)
+        self.tokens = self._burst(rate)
         self.refilled_at = now
 
     def take(self, rate: float, now: float) -> float | None:
-        self.tokens = min(_burst(rate), self.tokens + (now - self.refilled_at) * rate)
+        self.tokens = min(self._burst(rate), self.tokens + (now - self.refilled_at) * rate)
         self.refilled_at = now
         if self.tokens >= 1.0:
             self.tokens -= 1.0

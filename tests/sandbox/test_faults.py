@@ -156,7 +156,7 @@ def test_without_lag_a_deleted_person_is_404_at_once(
 def test_app_rate_limit_answers_429_like_the_app_api_and_spares_track(
     sandbox: Sandbox, track: httpx.Client, app: httpx.Client
 ) -> None:
-    sandbox.set_faults(Faults(app_rate_limit=2.0))  # burst 1, one token every 0.5 s
+    sandbox.set_faults(Faults(app_rate_limit=2.0))  # burst 2 (one second), a token every 0.5 s
     answers = [app.get("/v1/workspaces") for _ in range(4)]
     assert answers[0].status_code == 200
     limited = [answer for answer in answers if answer.status_code == 429]
@@ -228,3 +228,13 @@ def test_lagging_people_are_found_by_cio_id_and_forgotten_after_the_lag(
     assert by_cio_id.json()["customer"]["id"] == "a"
     everyone = {"filter": {"attribute": {"field": "id", "operator": "exists"}}}
     assert app.post("/v1/customers", json=everyone).json()["ids"] == ["a"]
+
+
+def test_the_app_limit_is_per_second_so_a_seconds_worth_may_come_together(
+    sandbox: Sandbox, app: httpx.Client
+) -> None:
+    """ "10 requests per second" lets ten come at once, then one more every 0.1 s."""
+    sandbox.set_faults(Faults(app_rate_limit=5.0))
+    answers = [app.get("/v1/workspaces").status_code for _ in range(6)]
+    assert answers[:5] == [200] * 5
+    assert answers[5] == 429
