@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 LOCK := requirements/dev.lock
 STAMP := $(VENV)/.installed
 
-.PHONY: venv system-deps demo check lint typecheck test completions lock bench clean
+.PHONY: venv system-deps demo check lint typecheck test live-check completions lock bench clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,14 @@ test: venv
 	$(BIN)/coverage run -m pytest
 	$(BIN)/coverage combine --quiet
 	$(BIN)/coverage report
+
+## live-check: the contract suite against a real test workspace, named by CUSTOMERIO_SITE_ID,
+## CUSTOMERIO_TRACK_API_KEY, CUSTOMERIO_APP_API_KEY and CUSTOMERIO_REGION (see the README)
+live-check: venv
+	CIO_SEC_LIVE=1 $(BIN)/python -m pytest tests/contract -p no:cacheprovider --timeout=900 \
+		--allow-hosts=127.0.0.1,::1,$(LIVE_HOSTS)
+
+LIVE_HOSTS := track.customer.io,track-eu.customer.io,api.customer.io,api-eu.customer.io
 
 ## completions: regenerate the shipped shell-completion scripts
 completions: venv
