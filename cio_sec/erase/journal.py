@@ -308,6 +308,7 @@ class Journal:
         with _translated(path):
             connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None)
             _check_schema(connection, path)
+            _show_missing_verify_columns(connection)
         return cls(connection, path)
 
     def close(self) -> None:
@@ -664,6 +665,19 @@ def _check_schema(connection: sqlite3.Connection, path: Path | None) -> None:
         missing = sorted(needed - _columns(connection, table))
         if missing:
             raise JournalError.damaged(path, f"table {table} lacks column(s) {', '.join(missing)}")
+
+
+def _show_missing_verify_columns(db: sqlite3.Connection) -> None:
+    """Let a read-only look at a journal from before read-back verification see them empty.
+
+    The file must not change, so a temporary view (temp objects come first in SQLite's name
+    lookup, and live outside the file) stands in for ``people`` with the columns added.
+    """
+    present = {row[1] for row in db.execute("PRAGMA main.table_info(people)")}
+    missing = [name for name in _VERIFY_COLUMNS if name not in present]
+    if missing:
+        empty = ", ".join(f"NULL AS {name}" for name in missing)
+        db.execute(f"CREATE TEMP VIEW people AS SELECT *, {empty} FROM main.people")  # noqa: S608 - names are ours
 
 
 def _add_verify_columns(db: sqlite3.Connection) -> None:

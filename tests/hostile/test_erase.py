@@ -307,3 +307,20 @@ def test_a_bug_in_the_flusher_or_the_producer_is_raised_not_swallowed(sandbox: S
     buggy = _loaded(BuggyJournal.open(None), 1)
     with pytest.raises(RuntimeError, match="a bug in reading pending people"):
         _engine_run(sandbox, buggy, BrokenRecorder(buggy, ZeroDivisionError()))
+
+
+def test_status_reads_a_journal_from_before_read_backs_without_changing_it(
+    run_cli: CliHarness, sandbox: Sandbox
+) -> None:
+    """A job journalled before verification existed is listed, not called damaged."""
+    journal = _finished_job(run_cli, "old.csv")
+    with sqlite3.connect(journal) as db:
+        db.execute("DROP INDEX people_to_verify")
+        for column in ("verify_outcome", "verify_reason", "verify_at", "verify_checks"):
+            db.execute(f"ALTER TABLE people DROP COLUMN {column}")
+    before = journal.read_bytes()
+    status = run_cli("erase", "--status", "-f", "json").json
+    (listed,) = status["jobs"]
+    assert listed["status"] == "completed"
+    assert listed["problem"] is None
+    assert journal.read_bytes() == before
