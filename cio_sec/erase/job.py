@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from cio_sec import __version__
 from cio_sec.auditlog import AuditLog, TrailWriteError
+from cio_sec.erase import reach
 from cio_sec.erase.audit import JobTrail, Tally, TrailRecorder, reconcile
 from cio_sec.erase.engine import Engine, EngineResult, EngineSettings, install_signals
 from cio_sec.erase.inputs import (
@@ -295,6 +296,7 @@ class _Run:
             return self._report(plan, "dry-run", journal, trail, started, interrupted=False)
         journal.set_meta({"status": "running", "api": self.request.api})
         reconcile(journal, trail)
+        await self._check_reach(journal)
         engine = self._engine(journal, trail, http)
         verifier = self._verifier(journal, trail)
         erasing = asyncio.Event()
@@ -365,6 +367,18 @@ class _Run:
         finally:
             for signum in handled:
                 loop.remove_signal_handler(signum)
+
+    async def _check_reach(self, journal: Journal) -> None:
+        """Before erasing, make sure a read-back's 404 will mean "gone" (see `reach`)."""
+        if self.app is None or self.skip_reason is not None:
+            return
+        if reach.META_KEY not in journal.meta():
+            found = await reach.prove_reach(self.app, journal.pending(0, reach.SAMPLE))
+            if found is not None:
+                journal.set_meta({reach.META_KEY: found})
+        self.skip_reason = reach.unproven_reason(journal.meta())
+        if self.skip_reason is not None:
+            self.ui.note(f"warning: {self.skip_reason}; erased people are recorded as unverified")
 
     def _verifier(self, journal: Journal, trail: JobTrail) -> Verifier:
         settings = VerifySettings(

@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cio_sec.erase import reach
 from cio_sec.erase.audit import JobTrail, reconcile
 from cio_sec.erase.engine import install_signals
 from cio_sec.erase.inputs import InputSpec, iter_rows, read_input
@@ -199,7 +200,11 @@ class _Recheck:
         journal.reset_verification(chosen)
         trail = JobTrail(log, self.request.job, ticket, run=run)
         limiter = app_limiter(self.request.rate)
-        settings = VerifySettings(rate=self.request.rate, window=self.request.window)
+        settings = VerifySettings(
+            rate=self.request.rate,
+            window=self.request.window,
+            skip_reason=reach.unproven_reason(meta),
+        )
         base_url = client.app_base_url(self.settings.region, self.settings.app_url)
         async with client.build_async_app_client(
             base_url, self.app_key, timeout=self.settings.timeout

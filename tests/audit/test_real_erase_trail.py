@@ -177,8 +177,12 @@ def test_evidence_counts_a_person_erased_by_a_restart_after_a_failure(
     run_cli: CliHarness, sandbox: Sandbox
 ) -> None:
     """The runbook path: the first run fails for everyone, ``erase --restart`` erases them."""
-    # The region lookup gets through, then every person's suppress is refused.
-    seed = next(s for s in range(1000) if _draws(s, 1 + len(EMAILS)) == [True] + [False] * 3)
+    # The region lookup gets through; the read-back before erasing and then every
+    # person's suppress are refused.
+    for email in EMAILS:
+        sandbox.add_person(email)
+    draws = 2 + len(EMAILS)
+    seed = next(s for s in range(1000) if _draws(s, draws) == [True] + [False] * (draws - 1))
     sandbox.set_faults(Faults(error_rate=0.9, error_status=422, seed=seed))
     failed = run_erase(
         run_cli,

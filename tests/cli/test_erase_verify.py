@@ -24,7 +24,10 @@ from tests.support.cli import CliHarness
 KEY = PseudonymKey.from_text(CANARY)
 
 
-def _ids(path: Path, values: list[str]) -> Path:
+def _ids(path: Path, values: list[str], sandbox: Sandbox) -> Path:
+    """Write an ids file of people who exist: a read-back of no one proves nothing."""
+    for value in values:
+        sandbox.add_person(value)
     path.write_text("id\n" + "".join(f"{value}\n" for value in values))
     return path
 
@@ -62,13 +65,14 @@ def test_every_erased_person_is_read_back_and_proved_gone(
     run_cli: CliHarness, sandbox: Sandbox
 ) -> None:
     values = [f"v-{n}" for n in range(8)] + ["a b/c?d"]
-    ids = _ids(Path("ids.csv"), values)
+    ids = _ids(Path("ids.csv"), values, sandbox)
     out = _erase(run_cli, ids)
     doc = out.json
     assert doc["counts"]["verified"] == len(values)
     assert doc["still_present"] == []
     assert "verifying: reading" in out.stderr
-    assert sorted(_read_backs(sandbox)) == sorted(values)
+    # the first person is read once before erasing too: the key is shown to see them
+    assert sorted(_read_backs(sandbox)) == sorted([*values, values[0]])
     queries = {r.path for r in sandbox.requests() if r.path.endswith("/attributes")}
     assert "/v1/customers/a%20b%2Fc%3Fd/attributes" in queries
     checks = _trail("verification")
@@ -85,7 +89,7 @@ def test_every_erased_person_is_read_back_and_proved_gone(
 
 
 def test_no_verify_reads_nobody_back(run_cli: CliHarness, sandbox: Sandbox) -> None:
-    ids = _ids(Path("ids.csv"), ["n-1", "n-2"])
+    ids = _ids(Path("ids.csv"), ["n-1", "n-2"], sandbox)
     doc = _erase(run_cli, ids, "--no-verify").json
     assert (doc["counts"]["verified"], doc["counts"]["unverified"]) == (0, 2)
     assert doc["status"] == "completed"
@@ -99,7 +103,7 @@ def test_without_an_app_key_it_warns_once_and_records_unverified(
     run_cli: CliHarness, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("CUSTOMERIO_APP_API_KEY")
-    ids = _ids(Path("ids.csv"), [f"k-{n}" for n in range(30)])
+    ids = _ids(Path("ids.csv"), [f"k-{n}" for n in range(30)], sandbox)
     out = _erase(run_cli, ids)
     assert out.stderr.count("no App API key") == 1
     assert out.json["counts"]["unverified"] == 30
@@ -116,7 +120,7 @@ def test_a_rejected_app_key_stops_the_read_backs_and_leaves_people_unverified(
     run_cli: CliHarness, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CUSTOMERIO_APP_API_KEY", "0" * 32)
-    ids = _ids(Path("ids.csv"), [f"r-{n}" for n in range(20)])
+    ids = _ids(Path("ids.csv"), [f"r-{n}" for n in range(20)], sandbox)
     out = _erase(run_cli, ids)
     assert out.json["counts"]["unverified"] == 20
     assert "read-backs stopped" in out.stderr
@@ -126,7 +130,7 @@ def test_a_rejected_app_key_stops_the_read_backs_and_leaves_people_unverified(
 def test_a_failing_app_api_is_retried_until_the_window_ends_then_unverified(
     run_cli: CliHarness, sandbox: Sandbox
 ) -> None:
-    ids = _ids(Path("ids.csv"), ["f-1"])
+    ids = _ids(Path("ids.csv"), ["f-1"], sandbox)
     _erase(run_cli, ids, "--no-verify")
     job = run_cli("erase", "--status", "-f", "json").json["jobs"][0]["job"]
     sandbox.set_faults(Faults(error_rate=1.0, error_status=503, retry_after=0))
@@ -143,7 +147,7 @@ def test_a_failing_app_api_is_retried_until_the_window_ends_then_unverified(
 
 def test_erase_verify_finds_a_person_who_came_back(run_cli: CliHarness, sandbox: Sandbox) -> None:
     values = [f"b-{n}" for n in range(6)]
-    ids = _ids(Path("ids.csv"), values)
+    ids = _ids(Path("ids.csv"), values, sandbox)
     job = _erase(run_cli, ids).json["job"]
     _come_back(sandbox, "b-3")
     sandbox.clear_requests()
@@ -173,7 +177,7 @@ def test_erase_verify_finds_a_person_who_came_back(run_cli: CliHarness, sandbox:
 
 def test_erase_verify_a_sample_reports_its_bound(run_cli: CliHarness, sandbox: Sandbox) -> None:
     values = [f"s-{n}" for n in range(40)]
-    ids = _ids(Path("ids.csv"), values)
+    ids = _ids(Path("ids.csv"), values, sandbox)
     job = _erase(run_cli, ids, "--no-verify").json["job"]
     sandbox.clear_requests()
     doc = run_cli("erase", "verify", job, "--sample", "10", "--file", str(ids), "-f", "json").json
@@ -194,11 +198,11 @@ def test_erase_verify_a_sample_reports_its_bound(run_cli: CliHarness, sandbox: S
 
 
 def test_erase_verify_refuses_what_it_cannot_check(run_cli: CliHarness, sandbox: Sandbox) -> None:
-    ids = _ids(Path("ids.csv"), ["x-1", "x-2"])
+    ids = _ids(Path("ids.csv"), ["x-1", "x-2"], sandbox)
     job = _erase(run_cli, ids).json["job"]
     missing = run_cli("erase", "verify", job, expect=ExitCode.USAGE)
     assert "removed its identifiers" in missing.stderr
-    other = _ids(Path("other.csv"), ["x-1"])
+    other = _ids(Path("other.csv"), ["x-1"], sandbox)
     wrong = run_cli("erase", "verify", job, "--file", str(other), expect=ExitCode.USAGE)
     assert "not the input of job" in wrong.stderr
     run_cli("erase", "verify", "0123456789abcdef", expect=ExitCode.USAGE)
@@ -224,7 +228,7 @@ def test_deletes_that_lie_end_exit_1_and_a_restart_verifies_everyone(
 ) -> None:
     """Issue 14's done-when: 5 % of deletes and suppresses answered 200 and not done."""
     values = _existing(sandbox, "gdpr", 2000)
-    ids = _ids(Path("ids.csv"), values)
+    ids = _ids(Path("ids.csv"), values, sandbox)
     sandbox.set_faults(Faults(ignore_delete_rate=0.05, seed=14))
     fast = ("--api", "batch", "--rate", "5000", "--concurrency", "32", "--verify-rate", "1000")
     out = _erase(run_cli, ids, *fast, "--verify-window", "1", expect=ExitCode.CHECK_FAILED)
@@ -250,7 +254,7 @@ def test_a_lagging_deletion_is_absorbed_within_the_window(
     run_cli: CliHarness, sandbox: Sandbox
 ) -> None:
     values = _existing(sandbox, "lag", 20)
-    ids = _ids(Path("ids.csv"), values)
+    ids = _ids(Path("ids.csv"), values, sandbox)
     sandbox.set_faults(Faults(delete_lag_ms=1500))
     doc = _erase(run_cli, ids, "--verify-rate", "200", "--verify-window", "30").json
     assert doc["counts"]["verified"] == 20
@@ -264,7 +268,7 @@ def test_a_short_window_ends_a_lagging_person_still_present(
     run_cli: CliHarness, sandbox: Sandbox
 ) -> None:
     values = _existing(sandbox, "slow", 3)
-    ids = _ids(Path("ids.csv"), values)
+    ids = _ids(Path("ids.csv"), values, sandbox)
     sandbox.set_faults(Faults(delete_lag_ms=60_000))
     out = _erase(run_cli, ids, "--verify-window", "2", expect=ExitCode.CHECK_FAILED)
     assert out.json["counts"]["still_present"] == 3
@@ -274,9 +278,37 @@ def test_a_short_window_ends_a_lagging_person_still_present(
 
 def test_read_backs_keep_to_the_app_api_limit(run_cli: CliHarness, sandbox: Sandbox) -> None:
     values = _existing(sandbox, "rl", 30)
-    ids = _ids(Path("ids.csv"), values)
+    ids = _ids(Path("ids.csv"), values, sandbox)
     sandbox.set_faults(Faults(app_rate_limit=20))
     doc = _erase(run_cli, ids, "--verify-rate", "20").json
     assert doc["counts"]["verified"] == 30
     statuses = [r.status for r in sandbox.requests() if r.path.endswith("/attributes")]
     assert statuses.count(429) <= 2
+
+
+def test_an_app_key_of_another_workspace_cannot_make_anyone_verified(
+    run_cli: CliHarness,
+    sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    watched_secrets: set[str],
+) -> None:
+    """Its 404s would say "gone" for everyone: the job says unverified, and why."""
+    other = sandbox.add_workspace("staging")
+    other_key = sandbox.add_app_key(workspace_id=other.workspace_id)
+    watched_secrets.add(other_key)
+    monkeypatch.setenv("CUSTOMERIO_APP_API_KEY", other_key)
+    values = [f"w-{n}" for n in range(5)]
+    ids = _ids(Path("ids.csv"), values, sandbox)
+    out = _erase(run_cli, ids)
+    assert out.json["counts"]["verified"] == 0
+    assert out.json["counts"]["unverified"] == len(values)
+    assert out.stderr.count("may belong to another workspace") == 1
+    assert sorted(_read_backs(sandbox)) == sorted(values)  # read once, before erasing
+    checks = _trail("verification")
+    assert {c["outcome"] for c in checks} == {"unverified"}
+    assert all("none of the first 5 people" in c["reason"] for c in checks)
+    job = out.json["job"]
+    later = run_cli(
+        "erase", "verify", job, "--file", str(ids), "-f", "json", expect=ExitCode.REMOTE
+    )
+    assert later.json["counts"] == {"verified": 0, "still_present": 0, "unverified": 5}

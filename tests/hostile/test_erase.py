@@ -198,6 +198,8 @@ def test_invalid_utf8_is_reported_on_the_line_that_holds_it(
 def test_control_characters_in_ids_are_refused_at_their_line(
     run_cli: CliHarness, sandbox: Sandbox
 ) -> None:
+    sandbox.add_person("ok-1")
+    sandbox.add_person("ok-2")
     Path("ids.csv").write_bytes(b"id\nok-1\nnul\x00id\nesc\x1b[31mred\nok-2\n")
     out = run_cli("erase", "--file", "ids.csv", "--yes", expect=ExitCode.USAGE)
     assert "error: ids.csv:3: 2 invalid rows: line 3: contains a control character (U+0000)" in (
