@@ -47,8 +47,18 @@ echo "== a pseudonym key for the audit trail (random, into the same dotenv file)
 
 echo "== a bulk erasure of 2,000 people from a generated ids.csv (dry run first)" >&2
 "$bin/python" -c 'import sys; print("id"); [print(f"demo-user-{n:05d}") for n in range(2000)]' >ids.csv
+# The people exist first, so each one can be read back and proved gone afterwards.
+"$bin/python" - "$demo/sandbox.json" <<'PY'
+import json, sys, httpx
+info = json.load(open(sys.argv[1]))
+with httpx.Client(base_url=info["track_url"], auth=(info["site_id"], info["track_api_key"])) as track:
+    for n in range(2000):
+        track.put(f"/api/v1/customers/demo-user-{n:05d}", json={"plan": "demo"}).raise_for_status()
+PY
 "$bin/cio-sec" --env-file .env erase --file ids.csv --ticket DEMO-1 --dry-run
-"$bin/cio-sec" --env-file .env erase --file ids.csv --ticket DEMO-1 --yes --rate 400
+# The sandbox has no App API limit by default; against Customer.io keep the default 10/s.
+"$bin/cio-sec" --env-file .env erase --file ids.csv --ticket DEMO-1 --yes --rate 400 \
+    --verify-rate 1000
 
 echo "== the job's status" >&2
 "$bin/cio-sec" --env-file .env erase --status
