@@ -36,7 +36,7 @@ EXIT_CODE_TABLE: tuple[tuple[ExitCode, str], ...] = (
     (
         ExitCode.CHECK_FAILED,
         'the command ran and the answer is "no": findings, failed checks, invalid signature, '
-        "some people not erased",
+        "some people not erased or still present, the account is in another region",
     ),
     (ExitCode.USAGE, "usage error, or an unreadable/invalid input file"),
     (
