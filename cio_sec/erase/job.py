@@ -319,6 +319,8 @@ class _Run:
                 f"warning: read-backs stopped: {checked.stopped_by}; "
                 "the people left are recorded as unverified"
             )
+        elif self.skip_reason is None:
+            self._say_why_unverified(journal)
         counts = journal.counts()
         # NOTE: an outcome counts once its trail record is written and synced: a job whose
         # trail failed is stopped, even with nobody left, until a run writes the records.
@@ -367,6 +369,17 @@ class _Run:
         finally:
             for signum in handled:
                 loop.remove_signal_handler(signum)
+
+    def _say_why_unverified(self, journal: Journal) -> None:
+        """Name the commonest reason people ended unverified (each is in the trail too)."""
+        reasons = journal.unverified_reasons()
+        if reasons:
+            total = sum(count for _, count in reasons)
+            reason, count = reasons[0]
+            self.ui.note(
+                f"warning: {total} erased person(s) could not be proved gone and are "
+                f"recorded as unverified; the commonest reason ({count}): {reason}"
+            )
 
     async def _check_reach(self, journal: Journal) -> None:
         """Before erasing, make sure a read-back's 404 will mean "gone" (see `reach`)."""

@@ -562,6 +562,20 @@ class Journal:
             if numbers is None or n in numbers
         ]
 
+    def unverified_reasons(self) -> list[tuple[str, int]]:
+        """Why people ended unverified, most common first, with how many each.
+
+        Raises:
+            JournalError: the journal cannot be read.
+        """
+        with _translated(self.path):
+            rows = self._db.execute(
+                "SELECT coalesce(verify_reason, ''), count(*) FROM people "
+                "WHERE verify_outcome = ? GROUP BY 1 ORDER BY 2 DESC, 1",
+                (UNVERIFIED,),
+            ).fetchall()
+        return [(str(reason), int(count)) for reason, count in rows]
+
     def verify_outcomes(self, numbers: Collection[int]) -> dict[str, int]:
         """How many of these people ended in each read-back outcome."""
         found = dict.fromkeys(VERIFY_OUTCOMES, 0)

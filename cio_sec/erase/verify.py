@@ -28,6 +28,7 @@ from cio_sec.auditlog import format_ts
 from cio_sec.bounds import DEFAULT_VERIFY_WINDOW
 from cio_sec.client import AsyncAppApi, RetryPolicy
 from cio_sec.erase.audit import JobTrail
+from cio_sec.erase.inputs import IdType
 from cio_sec.erase.journal import (
     STILL_PRESENT,
     UNVERIFIED,
@@ -39,6 +40,7 @@ from cio_sec.erase.journal import (
 )
 from cio_sec.erase.ratelimit import RateLimiter
 from cio_sec.errors import (
+    ApiError,
     CioSecError,
     CredentialRejectedError,
     RedirectError,
@@ -261,7 +263,7 @@ class Verifier:
         except CioSecError as exc:
             # NOTE: e.g. a 400 when the workspace does not use this identifier type: asking
             # again will not change the answer.
-            return self._final(person, first, UNVERIFIED, exc.message)
+            return self._final(person, first, UNVERIFIED, _unreadable(exc, person.id_type))
         finally:
             self.checks_made += 1
         return self._after(person, first, present=present, reason=None)
@@ -282,6 +284,17 @@ class Verifier:
             return Check(person.n, checks, first, None, next=again)
         outcome = STILL_PRESENT if present else UNVERIFIED
         return Check(person.n, checks, first, outcome, reason=reason, at=_ts(now))
+
+
+def _unreadable(exc: CioSecError, id_type: IdType) -> str:
+    """Why a read-back was refused for good; for an email in an ID-only workspace, what it means."""
+    if isinstance(exc, ApiError) and exc.status == 400 and id_type is IdType.EMAIL:
+        return (
+            "the workspace does not take emails as identifiers (ID-only): the erase request "
+            "read the email as an id, so this person may not have been erased; erase them "
+            "by id"
+        )
+    return exc.message
 
 
 def _ts(when: float) -> str:
