@@ -53,6 +53,7 @@ from cio_sec.erase.verify import (
     paced_app_api,
 )
 from cio_sec.errors import CioSecError, ConfigError, InputError, RemoteUnavailableError
+from cio_sec.redact import fingerprint
 
 if TYPE_CHECKING:
     import httpx
@@ -149,6 +150,10 @@ class _Run:
     app: AsyncAppApi | None = None
     """The App API for read-backs; None without a key or with ``--no-verify``."""
     skip_reason: str | None = None
+    app_key_id: str = ""
+    """The App API key's keyed fingerprint: whose read-backs a kept reach answer is about."""
+    kept_reach: dict[str, str] = field(default_factory=dict)
+    """The reach answer of the journal a ``--restart`` replaced, for the same App key."""
     app_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1.0))
     """The App API's own limiter, set to the read-back rate when the run starts."""
 
@@ -222,6 +227,7 @@ class _Run:
             )
         )
         self.app = paced_app_api(http, self.app_limiter)
+        self.app_key_id = fingerprint(app_key)
 
     async def _job(
         self, account: _Account, keys: KeyRing, http: httpx.AsyncClient
@@ -236,6 +242,7 @@ class _Run:
             lock.acquire(job)
             try:
                 if self.request.restart:
+                    self.kept_reach = _kept_reach(directory / f"{job}.sqlite", self.app_key_id)
                     _remove_journal(directory / f"{job}.sqlite")
                 journal = Journal.open(directory / f"{job}.sqlite")
             except BaseException:  # a damaged journal: the lock must not outlive the refusal
@@ -382,14 +389,21 @@ class _Run:
             )
 
     async def _check_reach(self, journal: Journal) -> None:
-        """Before erasing, make sure a read-back's 404 will mean "gone" (see `reach`)."""
+        """Before erasing, make sure a read-back's 404 will mean "gone" (see `reach`).
+
+        The answer is kept per App API key: a resumed run, or a ``--restart`` whose first
+        people are gone already, uses the first run's; another key is asked again.
+        """
         if self.app is None or self.skip_reason is not None:
             return
-        if reach.META_KEY not in journal.meta():
+        answer = reach.kept_answer(journal.meta(), self.app_key_id) or self.kept_reach
+        if not answer:
             found = await reach.prove_reach(self.app, journal.pending(0, reach.SAMPLE))
             if found is not None:
-                journal.set_meta({reach.META_KEY: found})
-        self.skip_reason = reach.unproven_reason(journal.meta())
+                answer = {reach.META_KEY: found, reach.KEY_META_KEY: self.app_key_id}
+        if answer:
+            journal.set_meta(answer)
+        self.skip_reason = reach.unproven_reason(answer)
         if self.skip_reason is not None:
             self.ui.note(f"warning: {self.skip_reason}; erased people are recorded as unverified")
 
@@ -494,6 +508,22 @@ def _resumed_ticket(job: str, journal: Journal, given: str | None) -> str | None
             "or add --restart to start the job over under the new ticket",
         )
     return stored
+
+
+def _kept_reach(path: Path, app_key_id: str) -> dict[str, str]:
+    """The reach answer of a journal about to be replaced; none when it cannot be read."""
+    if not app_key_id or not path.exists():
+        return {}
+    try:
+        old = Journal.open_readonly(path)
+    except CioSecError:
+        return {}
+    try:
+        return reach.kept_answer(old.meta(), app_key_id)
+    except CioSecError:
+        return {}
+    finally:
+        old.close()
 
 
 def _remove_journal(path: Path) -> None:

@@ -20,6 +20,8 @@ from cio_sec.errors import CioSecError
 SAMPLE: Final = 200
 """People read back before erasing, at most; it stops at the first one present."""
 META_KEY: Final = "read_back_reach"
+KEY_META_KEY: Final = "read_back_key"
+"""The keyed fingerprint of the App API key the answer is about: another key asks again."""
 PROVEN: Final = "proven"
 
 
@@ -47,6 +49,13 @@ async def prove_reach(app: PresenceReader, people: Sequence[Person]) -> str | No
     return f"unproven:{len(people)}"
 
 
+def kept_answer(meta: Mapping[str, str], key: str) -> dict[str, str]:
+    """The journal's answer for the App API key fingerprinted ``key``, if it has one."""
+    if META_KEY in meta and meta.get(KEY_META_KEY) == key:
+        return {META_KEY: meta[META_KEY], KEY_META_KEY: key}
+    return {}
+
+
 def unproven_reason(meta: Mapping[str, str]) -> str | None:
     """The reason every read-back of the job is unverified, or None when reach is proven."""
     value = meta.get(META_KEY, PROVEN)
@@ -59,4 +68,13 @@ def unproven_reason(meta: Mapping[str, str]) -> str | None:
     )
 
 
-__all__ = ["META_KEY", "PROVEN", "SAMPLE", "PresenceReader", "prove_reach", "unproven_reason"]
+__all__ = [
+    "KEY_META_KEY",
+    "META_KEY",
+    "PROVEN",
+    "SAMPLE",
+    "PresenceReader",
+    "kept_answer",
+    "prove_reach",
+    "unproven_reason",
+]

@@ -312,3 +312,15 @@ def test_an_app_key_of_another_workspace_cannot_make_anyone_verified(
         "erase", "verify", job, "--file", str(ids), "-f", "json", expect=ExitCode.REMOTE
     )
     assert later.json["counts"] == {"verified": 0, "still_present": 0, "unverified": 5}
+
+
+def test_a_restart_after_most_people_are_gone_keeps_the_proof_of_reach(
+    run_cli: CliHarness, sandbox: Sandbox
+) -> None:
+    """The restart's first people are gone already: the first run showed the key sees them."""
+    values = [f"g-{n}" for n in range(30)]
+    ids = _ids(Path("ids.csv"), values, sandbox)
+    _erase(run_cli, ids)
+    again = _erase(run_cli, ids, "--restart").json  # everyone reads back 404 already
+    assert again["counts"]["verified"] == len(values)
+    assert again["counts"]["unverified"] == 0

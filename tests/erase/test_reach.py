@@ -49,3 +49,10 @@ def test_nothing_to_read_or_a_failing_api_leaves_the_question_open() -> None:
     failing = Workspace({"z"}, fail_after=1)
     assert asyncio.run(reach.prove_reach(failing, _people("a", "z"))) is None
     assert reach.unproven_reason({}) is None  # jobs from before the check keep their answers
+
+
+def test_an_answer_is_kept_for_its_own_app_key_only() -> None:
+    meta = {reach.META_KEY: reach.PROVEN, reach.KEY_META_KEY: "key-a"}
+    assert reach.kept_answer(meta, "key-a") == meta
+    assert reach.kept_answer(meta, "key-b") == {}
+    assert reach.kept_answer({}, "key-a") == {}

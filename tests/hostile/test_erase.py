@@ -40,9 +40,14 @@ def _profile(**values: object) -> None:
     (config / "config.toml").write_text(f"[profiles.default]\n{lines}")
 
 
-def _ids(count: int, name: str = "ids.csv") -> Path:
+def _ids(count: int, name: str = "ids.csv", sandbox: Sandbox | None = None) -> Path:
+    """An ids file; with a sandbox, of people who exist there (read-backs then prove it)."""
     path = Path(name)
-    path.write_text("id\n" + "".join(f"{path.stem}-{n:04d}\n" for n in range(count)))
+    values = [f"{path.stem}-{n:04d}" for n in range(count)]
+    if sandbox is not None:
+        for value in values:
+            sandbox.add_person(value)
+    path.write_text("id\n" + "".join(f"{value}\n" for value in values))
     return path
 
 
@@ -61,7 +66,7 @@ def test_a_full_disk_under_the_journal_stops_with_exit_3_and_resumes(
 ) -> None:
     trail = tmp_path / "audit.jsonl"
     _profile(audit_log=str(trail), rate=1000, verify_rate=1000)
-    ids = _ids(400)
+    ids = _ids(400, sandbox=sandbox)
     with full_filesystem(tmp_path / "disk", size_kib=2048) as disk:
         monkeypatch.setenv("XDG_STATE_HOME", str(disk))
         fill(disk, leave=160 * 1024)
