@@ -56,6 +56,21 @@ def kept_answer(meta: Mapping[str, str], key: str) -> dict[str, str]:
     return {}
 
 
+def reason_for_key(meta: Mapping[str, str], key: str) -> str | None:
+    """As `unproven_reason`, for a later check with the App API key fingerprinted ``key``.
+
+    The people are erased by then, so another key cannot be shown to see them: its 404s
+    prove nothing either. A job from before the check has no answer and is trusted.
+    """
+    known = meta.get(KEY_META_KEY)
+    if known is not None and known != key:
+        return (
+            "this App API key is not the one shown, when the job ran, to see this "
+            "workspace's people; a 404 from it proves nothing"
+        )
+    return unproven_reason(meta)
+
+
 def unproven_reason(meta: Mapping[str, str]) -> str | None:
     """The reason every read-back of the job is unverified, or None when reach is proven."""
     value = meta.get(META_KEY, PROVEN)
@@ -76,5 +91,6 @@ __all__ = [
     "PresenceReader",
     "kept_answer",
     "prove_reach",
+    "reason_for_key",
     "unproven_reason",
 ]

@@ -35,6 +35,7 @@ from cio_sec.erase.verify import (
     paced_app_api,
 )
 from cio_sec.errors import ExitCode, InputError
+from cio_sec.redact import fingerprint
 
 if TYPE_CHECKING:
     from cio_sec.credentials import StoreOpener
@@ -203,7 +204,7 @@ class _Recheck:
         settings = VerifySettings(
             rate=self.request.rate,
             window=self.request.window,
-            skip_reason=reach.unproven_reason(meta),
+            skip_reason=reach.reason_for_key(meta, fingerprint(self.app_key)),
         )
         base_url = client.app_base_url(self.settings.region, self.settings.app_url)
         async with client.build_async_app_client(

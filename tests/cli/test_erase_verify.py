@@ -324,3 +324,23 @@ def test_a_restart_after_most_people_are_gone_keeps_the_proof_of_reach(
     again = _erase(run_cli, ids, "--restart").json  # everyone reads back 404 already
     assert again["counts"]["verified"] == len(values)
     assert again["counts"]["unverified"] == 0
+
+
+def test_erase_verify_with_another_app_key_proves_nothing(
+    run_cli: CliHarness,
+    sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    watched_secrets: set[str],
+) -> None:
+    """The people are gone by then, so a new key cannot be shown to see their workspace."""
+    values = [f"k2-{n}" for n in range(3)]
+    ids = _ids(Path("ids.csv"), values, sandbox)
+    job = _erase(run_cli, ids).json["job"]
+    other = sandbox.add_workspace("staging")
+    other_key = sandbox.add_app_key(workspace_id=other.workspace_id)
+    watched_secrets.add(other_key)
+    monkeypatch.setenv("CUSTOMERIO_APP_API_KEY", other_key)
+    later = run_cli(
+        "erase", "verify", job, "--file", str(ids), "-f", "json", expect=ExitCode.REMOTE
+    )
+    assert later.json["counts"] == {"verified": 0, "still_present": 0, "unverified": 3}

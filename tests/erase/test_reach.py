@@ -56,3 +56,12 @@ def test_an_answer_is_kept_for_its_own_app_key_only() -> None:
     assert reach.kept_answer(meta, "key-a") == meta
     assert reach.kept_answer(meta, "key-b") == {}
     assert reach.kept_answer({}, "key-a") == {}
+
+
+def test_a_later_check_with_another_key_proves_nothing() -> None:
+    meta = {reach.META_KEY: reach.PROVEN, reach.KEY_META_KEY: "key-a"}
+    assert reach.reason_for_key(meta, "key-a") is None
+    other = reach.reason_for_key(meta, "key-b")
+    assert other is not None
+    assert "not the one shown" in other
+    assert reach.reason_for_key({}, "key-b") is None  # a job from before the check
