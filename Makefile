@@ -56,7 +56,7 @@ test: venv
 	$(BIN)/coverage report
 
 ## live-check: the contract suite against a real test workspace, named by CUSTOMERIO_SITE_ID,
-## CUSTOMERIO_TRACK_API_KEY, CUSTOMERIO_APP_API_KEY and CUSTOMERIO_REGION (see the README)
+## CUSTOMERIO_TRACK_API_KEY, CUSTOMERIO_APP_API_KEY and CUSTOMERIO_REGION (see docs/development.md)
 live-check: venv
 	CIO_SEC_LIVE=1 $(BIN)/python -m pytest tests/contract -p no:cacheprovider --timeout=900 \
 		--allow-hosts=127.0.0.1,::1,$(LIVE_HOSTS)
