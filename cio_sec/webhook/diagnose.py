@@ -477,7 +477,7 @@ _CHANGE = {
     "trailing-newline-removed": "a trailing newline was added after signing",
     "trailing-newline-added": "the final newline was lost after signing",
     "json-compact": "the JSON was re-serialised (it was signed compact)",
-    "json-pretty": "the JSON was re-serialised (it was signed pretty-printed or with other spacing)",
+    "json-pretty": "the JSON was re-serialised (it was signed with other spacing)",
     "unicode-escapes-undone": "\\uXXXX escapes were added after signing",
     "unicode-escapes-applied": "\\uXXXX escapes were decoded after signing",
     "body-only": "the signer left out the v0:<timestamp>: prefix",
