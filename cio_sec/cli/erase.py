@@ -15,7 +15,13 @@ from cio_sec.bounds import (
     VERIFY_RATE,
     VERIFY_WINDOW,
 )
-from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start
+from cio_sec.cli.common import (
+    EXIT_CODES_EPILOG,
+    FormatOption,
+    finish,
+    start,
+    stop_signals_as_interrupt,
+)
 from cio_sec.output import OutputFormat, Streams
 
 if TYPE_CHECKING:
@@ -202,7 +208,9 @@ def erase(
         verify_window=verify_window,
     )
     ui = TerminalUi(context.streams)
-    finish(run_erasure(request, settings, context.opener(), ui), context)
+    with stop_signals_as_interrupt():  # the engine turns them into a resumable stop
+        report = run_erasure(request, settings, context.opener(), ui)
+    finish(report, context)
 
 
 def _verify_later(

@@ -564,6 +564,13 @@ def job_status(settings: Settings, job: str | None = None) -> JobsReport:
     return JobsReport(tuple(_job_status(path) for path in paths), directory)
 
 
+def _live_status(recorded: str, journal: Path) -> str:
+    """``interrupted`` for a job recorded as running whose process is gone (killed, power cut)."""
+    if recorded == "running" and not JobLock(journal.with_suffix(".lock")).is_held():
+        return "interrupted"
+    return recorded
+
+
 def _job_status(path: Path) -> JobStatus:
     """One journal's status, read without changing the file."""
     try:
@@ -578,7 +585,7 @@ def _job_status(path: Path) -> JobStatus:
         meta = journal.meta()
         return JobStatus(
             job=path.stem,
-            status=meta.get("status", "new"),
+            status=_live_status(meta.get("status", "new"), path),
             created=meta.get("created", ""),
             ticket=meta.get("ticket") or None,
             workspace=meta.get("workspace", ""),

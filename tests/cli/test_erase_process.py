@@ -104,6 +104,18 @@ def test_sigkill_at_random_points_then_resume(sandbox: Sandbox) -> None:
             process.wait()
             kills += 1
     assert kills == 5
+    # nobody holds the job any more: --status says so, instead of "running" forever
+    status = json.loads(
+        subprocess.run(
+            [PROGRAM, "erase", "--status", "-f", "json"],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+            timeout=60,
+            check=True,
+        ).stdout
+    )
+    assert [job["status"] for job in status["jobs"]] == ["interrupted"]
     final = subprocess.run(
         [
             *(PROGRAM, "erase", "--file", str(ids), "--api", "batch", "--yes", "-f", "json"),
@@ -191,6 +203,7 @@ def test_a_second_run_of_a_job_is_refused_and_signals_stop_it(
     runs = (
         (signal.SIGINT, ExitCode.INTERRUPTED, "json"),
         (signal.SIGTERM, ExitCode.PARTIAL, "text"),
+        (signal.SIGHUP, ExitCode.PARTIAL, "text"),  # the terminal was closed
     )
     for signum, code, fmt in runs:
         before = _erasing_requests(sandbox)
@@ -199,6 +212,8 @@ def test_a_second_run_of_a_job_is_refused_and_signals_stop_it(
             out = run_cli("erase", "--file", str(ids), "--yes", expect=ExitCode.CONFIG)
             assert f"already running in process {process.pid}" in out.stderr
             assert list(lock.glob("*.lock"))
+            running = run_cli("erase", "--status", "-f", "json").json["jobs"]
+            assert [job["status"] for job in running] == ["running"]  # its holder is alive
             process.send_signal(signum)
             stdout, stderr = process.communicate(timeout=30)
             assert process.returncode == code, stderr
@@ -217,7 +232,7 @@ def test_a_second_run_of_a_job_is_refused_and_signals_stop_it(
         for line in read_lines(_state() / "audit.jsonl")
         if line.record and line.record["type"] == "job-end"
     ]
-    assert ends == ["stopped", "stopped", "completed"]
+    assert ends == ["stopped", "stopped", "stopped", "completed"]
     per_action = Counter((a["subject"], a["action"]) for a in _actions(done.json["job"]))
     assert set(per_action.values()) == {1}
 
