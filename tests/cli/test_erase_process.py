@@ -358,3 +358,36 @@ def test_a_trail_that_fills_up_while_reading_back_stops_the_job_resumably(
         ]
         assert Counter(checks) == Counter(KEY.pseudonym(v) for v in values)
     assert _erasing_requests(sandbox) == 2 * count
+
+
+def test_the_evidence_lists_every_run_of_a_job_earliest_first(
+    run_cli: CliHarness, sandbox: Sandbox
+) -> None:
+    ids, values = _ids(Path("ids.csv"), "ev", 60)
+    for value in values:
+        sandbox.add_person(value)
+    args = ("--file", str(ids), "--ticket", "GDPR-77", "--api", "v1")
+    with _erase(*args, "--rate", "20") as process:
+        _wait(lambda: _erasing_requests(sandbox) >= 6)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    with _erase(*args, "--rate", "20", fmt="text") as process:
+        _wait(lambda: _erasing_requests(sandbox) >= 30)
+        process.send_signal(signal.SIGTERM)
+        process.wait()
+    run_cli("erase", *args, "--yes", "--verify-rate", "1000")
+    evidence = run_cli("audit", "log", "export", "--ticket", "GDPR-77", "-f", "json").json
+    (job,) = evidence["jobs"]
+    runs = job["runs"]
+    assert [run["status"] for run in runs] == ["interrupted", "stopped", "completed"]
+    assert [run["resumed"] for run in runs] == [False, True, True]
+    assert runs[0]["ended"] is None
+    assert runs == sorted(runs, key=lambda run: run["started"])
+    assert runs[-1]["counts"]["erased"] == 60
+    actions = [a for subject in evidence["subjects"] for a in subject["actions"]]
+    assert job["started"] == runs[0]["started"]
+    assert all(job["started"] <= action["ts"] for action in actions)  # no action before it
+    markdown = run_cli("audit", "log", "export", "--ticket", "GDPR-77").stdout
+    assert "## Runs (earliest first)" in markdown
+    rows = [line for line in markdown.splitlines() if line.startswith(f"| {job['job']} | ")]
+    assert [row.split(" | ")[4] for row in rows[1:]] == ["interrupted", "stopped", "completed"]
