@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 class Api(str, Enum):
     """Which Track API erases: one request per action, or v2 batches."""
 
+    AUTO = "auto"
     V1 = "v1"
     BATCH = "batch"
 
@@ -81,8 +82,13 @@ def erase(
         str | None, typer.Option("--ticket", help="Request reference recorded in the audit trail.")
     ] = None,
     api: Annotated[
-        Api, typer.Option("--api", help="v1: a request per action; batch: /api/v2/batch.")
-    ] = Api.V1,
+        Api,
+        typer.Option(
+            "--api",
+            help="auto: batch for a file of more than 100 people, else v1; "
+            "v1: a request per action; batch: /api/v2/batch, 100 people a request.",
+        ),
+    ] = Api.AUTO,
     rate: Annotated[
         float | None,
         typer.Option(
@@ -261,7 +267,8 @@ class TerminalUi:
             f"region {plan.region}"
         )
         self.note(
-            f"plan: actions {', then '.join(plan.actions)}; api {plan.api}; rate {plan.rate:g}/s; "
+            f"plan: actions {', then '.join(plan.actions)}; api {plan.api} ({plan.api_reason}); "
+            f"rate {plan.rate:g}/s; "
             f"ticket {plan.ticket or '(none)'}; input {plan.source}"
         )
 

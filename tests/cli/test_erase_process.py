@@ -172,7 +172,7 @@ def test_the_next_job_removes_the_copy_of_stdin_a_killed_run_left(
 ) -> None:
     data = "id\n" + "".join(f"sp-{n:05d}\n" for n in range(200))
     process = subprocess.Popen(
-        [PROGRAM, "erase", "--file", "-", "--yes", "--rate", "20"],
+        [PROGRAM, "erase", "--file", "-", "--yes", "--api", "v1", "--rate", "20"],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
