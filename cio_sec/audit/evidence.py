@@ -29,6 +29,10 @@ _JOB_FIELDS = (
 
 _ERASE_TYPES = frozenset({"job-start", "action", "verification", "job-end"})
 _VERIFICATION_COUNTS = ("verified", "still_present", "unverified")
+#: A run another run followed without its end in between: the process was killed.
+INTERRUPTED = "interrupted"
+#: The last run of a job, with no end recorded: killed, or still running.
+UNFINISHED = "unfinished"
 
 
 @dataclass
@@ -143,6 +147,21 @@ class EvidenceReport:
             "|---|---|---|---|---|---|---|---|---|---|",
         ]
         lines += [_job_row(job) for job in self.jobs]
+        lines += [
+            "",
+            "## Runs (earliest first)",
+            "",
+            "A job runs again when it is resumed. A run with no end in the trail was "
+            "interrupted (killed, or the machine stopped); the last one may still be running.",
+            "",
+            "| job | run | started | ended | status | erased | failed | invalid |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            _run_row(job, number, run)
+            for job in self.jobs
+            for number, run in enumerate(job.get("runs", []), start=1)
+        ]
         outcomes = self.counts
         counts = ", ".join(
             f"{outcomes[name]} {name}" for name in ("erased", "failed", "incomplete")
@@ -201,8 +220,10 @@ def _collect(
         # A job id may be dry-run first and run for real later: it sent something if any
         # of its runs was not a dry run.
         dry_run = bool(job.get("dry_run", True)) and bool(record.get("dry_run"))
-        job.update({name: record.get(name) for name in _JOB_FIELDS}, started=record["ts"])
+        job.update({name: record.get(name) for name in _JOB_FIELDS})
+        job.setdefault("started", record["ts"])  # the first run's start: actions come after
         job["dry_run"] = dry_run
+        _start_run(job, record)
     elif kind == "job-end":
         job.update(
             ended=record["ts"],
@@ -210,6 +231,7 @@ def _collect(
             counts=record.get("counts"),
             duration_s=record.get("duration_s"),
         )
+        _end_run(job, record)
     elif kind == "verification":
         subject = str(record.get("subject"))
         evidence = subjects.setdefault(subject, SubjectEvidence(subject, record.get("id_type")))
@@ -241,6 +263,30 @@ def _collect(
         )
 
 
+def _start_run(job: dict[str, Any], record: Mapping[str, Any]) -> None:
+    """A new run of the job; one still open before it was cut short (killed, power cut)."""
+    runs: list[dict[str, Any]] = job.setdefault("runs", [])
+    if runs and runs[-1]["status"] in (None, UNFINISHED):
+        runs[-1]["status"] = INTERRUPTED
+    runs.append(
+        {
+            "started": record["ts"],
+            "ended": None,
+            "status": UNFINISHED,
+            "counts": None,
+            "dry_run": bool(record.get("dry_run")),
+            "resumed": bool(record.get("resumed")),
+        }
+    )
+
+
+def _end_run(job: dict[str, Any], record: Mapping[str, Any]) -> None:
+    runs: list[dict[str, Any]] = job.setdefault("runs", [])
+    if not runs or runs[-1]["status"] != UNFINISHED:  # an end whose start is not in the trail
+        runs.append({"started": None, "dry_run": False, "resumed": False})
+    runs[-1].update(ended=record["ts"], status=record.get("status"), counts=record.get("counts"))
+
+
 def _seq(action: Mapping[str, Any]) -> int:
     return int(action["seq"])
 
@@ -267,6 +313,18 @@ def _job_row(job: Mapping[str, Any]) -> str:
         job.get("job"), job.get("workspace"), job.get("region"), job.get("operator"),
         job.get("started"), job.get("ended"),
         f"{job.get('status')} (dry run: nothing sent)" if job.get("dry_run") else job.get("status"),
+        counts.get("erased"), counts.get("failed"), counts.get("invalid"),
+    ]  # fmt: skip
+    return "| " + " | ".join(_md(cell) for cell in cells) + " |"
+
+
+def _run_row(job: Mapping[str, Any], number: int, run: Mapping[str, Any]) -> str:
+    counts = run.get("counts") or {}
+    status = run.get("status")
+    if run.get("dry_run"):
+        status = f"{status} (dry run: nothing sent)"
+    cells = [
+        job.get("job"), number, run.get("started"), run.get("ended") or "-", status,
         counts.get("erased"), counts.get("failed"), counts.get("invalid"),
     ]  # fmt: skip
     return "| " + " | ".join(_md(cell) for cell in cells) + " |"

@@ -15,7 +15,13 @@ from cio_sec.bounds import (
     VERIFY_RATE,
     VERIFY_WINDOW,
 )
-from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start
+from cio_sec.cli.common import (
+    EXIT_CODES_EPILOG,
+    FormatOption,
+    finish,
+    start,
+    stop_signals_as_interrupt,
+)
 from cio_sec.output import OutputFormat, Streams
 
 if TYPE_CHECKING:
@@ -26,6 +32,7 @@ if TYPE_CHECKING:
 class Api(str, Enum):
     """Which Track API erases: one request per action, or v2 batches."""
 
+    AUTO = "auto"
     V1 = "v1"
     BATCH = "batch"
 
@@ -75,8 +82,13 @@ def erase(
         str | None, typer.Option("--ticket", help="Request reference recorded in the audit trail.")
     ] = None,
     api: Annotated[
-        Api, typer.Option("--api", help="v1: a request per action; batch: /api/v2/batch.")
-    ] = Api.V1,
+        Api,
+        typer.Option(
+            "--api",
+            help="auto: batch for a file of more than 100 people, else v1; "
+            "v1: a request per action; batch: /api/v2/batch, 100 people a request.",
+        ),
+    ] = Api.AUTO,
     rate: Annotated[
         float | None,
         typer.Option(
@@ -202,7 +214,9 @@ def erase(
         verify_window=verify_window,
     )
     ui = TerminalUi(context.streams)
-    finish(run_erasure(request, settings, context.opener(), ui), context)
+    with stop_signals_as_interrupt():  # the engine turns them into a resumable stop
+        report = run_erasure(request, settings, context.opener(), ui)
+    finish(report, context)
 
 
 def _verify_later(
@@ -253,7 +267,8 @@ class TerminalUi:
             f"region {plan.region}"
         )
         self.note(
-            f"plan: actions {', then '.join(plan.actions)}; api {plan.api}; rate {plan.rate:g}/s; "
+            f"plan: actions {', then '.join(plan.actions)}; api {plan.api} ({plan.api_reason}); "
+            f"rate {plan.rate:g}/s; "
             f"ticket {plan.ticket or '(none)'}; input {plan.source}"
         )
 

@@ -16,6 +16,7 @@ from cio_sec.cli.common import (
     ReportFormatOption,
     finish,
     start,
+    stop_signals_as_interrupt,
 )
 from cio_sec.output import OutputFormat
 
@@ -85,7 +86,7 @@ def scan_repo(
     output = OutputFormat.TEXT if fmt is ReportFormat.SARIF else OutputFormat(fmt.value)
     context = start(ctx, "scan-repo", output)
     endpoints = _endpoints(context, yes=yes) if verify else None
-    with _progress(context) as progress:
+    with stop_signals_as_interrupt(), _progress(context) as progress:
         report = run_scan(
             ScanOptions(
                 path=path,
