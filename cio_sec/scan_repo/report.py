@@ -26,6 +26,16 @@ _SEVERITY: Final = {
 }
 """GitHub ``security-severity`` per detector (documented in ``docs/reference/sarif.md``)."""
 
+HOOK_ID: Final = "cio-sec-scan-repo"
+"""The id ``.pre-commit-hooks.yaml`` publishes (``SKIP=`` takes it)."""
+NEXT_STEPS: Final = (
+    "next: a real key? Rotate it first: docs/runbooks/key-leaked.md",
+    "      a known test key? Accept it: cio-sec scan-repo --baseline .cio-sec-baseline.json "
+    "--write-baseline, then give the hook `args: [--baseline, .cio-sec-baseline.json]`",
+    f"      a false alarm, this once? SKIP={HOOK_ID} git commit ...",
+)
+_HOOK_SOURCES: Final = frozenset({"staged", "files"})
+
 SARIF_RULES: Final = {
     detector.id: sarif.Rule(
         detector.id, f"{detector.description}.", detector.help, _ROTATE, _SEVERITY[detector.id]
@@ -132,7 +142,7 @@ class ScanReport:
     """The findings of one scan, and what the command's exit code follows from."""
 
     source: str
-    """``history``, ``staged`` or ``working-tree``."""
+    """``history``, ``staged``, ``files`` or ``working-tree``."""
     root: str
     findings: tuple[Finding, ...]
     blobs_scanned: int
@@ -161,6 +171,13 @@ class ScanReport:
     def ok(self) -> bool:
         """Whether nothing new was found."""
         return self.exit_code is ExitCode.OK
+
+    @property
+    def next_steps(self) -> tuple[str, ...]:
+        """What a person blocked by the pre-commit hook can do next (empty otherwise)."""
+        if self.ok or self.source not in _HOOK_SOURCES:
+            return ()
+        return NEXT_STEPS
 
     def to_json(self) -> dict[str, object]:
         """The command-specific part of the JSON document."""
