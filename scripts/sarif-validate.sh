@@ -24,6 +24,18 @@ export GIT_AUTHOR_NAME=ci GIT_AUTHOR_EMAIL=ci@example.com
 export GIT_COMMITTER_NAME=ci GIT_COMMITTER_EMAIL=ci@example.com
 mkdir -p "$HOME"
 
+# Node and npm fetch the Multitool; as root (CI) they are installed when missing.
+if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "sarif-validate: needs node and npm (apt-get install nodejs npm)" >&2
+        exit 1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+# The Multitool is a .NET program: without ICU installed it must not look for it.
+export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
+
 echo "sarif-validate: installing @microsoft/sarif-multitool@$multitool_version from npm"
 npm install --prefix "$work/npm" --no-save --no-audit --no-fund --no-update-notifier --loglevel=error \
     "@microsoft/sarif-multitool@$multitool_version" >/dev/null
