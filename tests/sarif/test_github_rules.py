@@ -188,3 +188,17 @@ def test_fingerprints_never_hold_the_secret(run_cli: CliHarness, leaky: Path, cl
 
 def loc(result: dict[str, Any]) -> str:
     return str(result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"])
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs/reference/sarif.md"
+
+
+def test_the_reference_lists_every_rule_with_its_severity() -> None:
+    import re
+
+    text = DOC.read_text()
+    documented = dict(re.findall(r"^\| \[`([a-z-]+)`\]\(#[a-z-]+\) \| (\d+\.\d) ", text, re.M))
+    metadata = {rule.id: rule.severity for rule in [*SARIF_RULES.values(), *RULES.values()]}
+    assert documented == metadata
+    for rule_id in metadata:  # the anchor each rule's helpUri points at
+        assert f"\n### {rule_id}\n" in text
