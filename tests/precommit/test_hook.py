@@ -34,7 +34,7 @@ def local_config(*args: str) -> str:
     hook["language"] = "system"
     if args:
         hook["args"] = list(args)
-    return yaml.safe_dump({"repos": [{"repo": "local", "hooks": [hook]}]})
+    return str(yaml.safe_dump({"repos": [{"repo": "local", "hooks": [hook]}]}))
 
 
 def run(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
