@@ -33,7 +33,7 @@ def scan_repo(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
-            metavar="[PATH]...",
+            metavar="PATH",
             help="Repository (or, with --no-history, directory) to scan; with --files, the files.",
             show_default=False,
         ),
@@ -90,7 +90,6 @@ def scan_repo(
     Exit 1 when there are findings the baseline does not accept. Example:
 
         cio-sec scan-repo . --include-unreachable --format json
-        cio-sec scan-repo --files app/settings.py .env.example
     """
     from cio_sec.scan_repo import ScanOptions
     from cio_sec.scan_repo import scan_repo as run_scan
