@@ -144,9 +144,9 @@ class AuditReport:
         the repository root, so that code scanning keeps it.
         """
         from cio_sec import sarif
-        from cio_sec.audit.rules import RULES
+        from cio_sec.audit.rules import rule_for
 
-        rules = [RULES[check.id] for check in self.checks]
+        rules = [rule_for(check.id, check.title) for check in self.checks]
         results = [
             result
             for index, check in enumerate(self.checks)

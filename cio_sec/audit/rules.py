@@ -123,6 +123,26 @@ RULES: Final = {
             "`cio-sec credentials set`.",
             "3.0",
         ),
+        Rule(
+            "online-never-send",
+            "No never-send attribute is in the workspace (online check).",
+            "With `--online`: no person in the workspace holds an attribute of a never-send "
+            "category (searched by name through the App API, counted, never read).",
+            "Purge the attributes from the people who hold them, then fix the code that sent "
+            "them; the runbook for personal data sent by mistake gives the steps.",
+            "8.5",
+        ),
     )
 }
 """Check id → rule, in the order the audit runs its checks."""
+
+
+def rule_for(check_id: str, title: str) -> Rule:
+    """The check's rule; a check without one (added without its rule) still gets a log."""
+    return RULES.get(check_id) or Rule(
+        check_id,
+        f"{title}.",
+        f"{title}.",
+        "See the check's remediation in the result message.",
+        "5.0",
+    )

@@ -150,7 +150,18 @@ def test_every_detector_and_check_has_a_rule() -> None:
         "audit-trail",
         "online-track",
         "online-app",
+        "online-never-send",
     }
+
+
+def test_a_check_without_a_rule_still_gets_a_full_rule() -> None:
+    from cio_sec.audit.report import AuditReport, CheckResult, Status
+
+    check = CheckResult("brand-new", "A new check", Status.FAIL, "e", "r")
+    log = AuditReport(Path("/app"), "default", (check,)).to_sarif("1")
+    (rule,) = log["runs"][0]["tool"]["driver"]["rules"]
+    assert rule["shortDescription"]["text"] == "A new check."
+    assert rule["properties"]["security-severity"] == "5.0"
 
 
 def test_the_same_key_in_two_files_is_two_alerts(
