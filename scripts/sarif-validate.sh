@@ -14,7 +14,7 @@ python=${PYTHON:-$root/.venv/bin/python}
 multitool_version=${SARIF_MULTITOOL_VERSION:-5.7.0}
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 
 # A machine of its own: no keyring, no git or cio-sec configuration of whoever runs this.
 export HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" XDG_STATE_HOME="$work/home/.state"
@@ -60,7 +60,26 @@ printf 'CUSTOMERIO_SITE_ID=%s\nCUSTOMERIO_TRACK_API_KEY=%s\n' "$site_id" "$track
 mkdir -p "$leaky/deploy"
 cp "$leaky/.env" "$leaky/deploy/prod.env"
 printf 'hello\n' >"$leaky/README.md"
-commit_all "$leaky" "leak one key in two files"
+# An archive member, a damaged archive (a skipped item), and a blob no commit holds.
+"$python" - "$leaky" <<'PYTHON'
+import io
+import sys
+import zipfile
+from pathlib import Path
+
+root = Path(sys.argv[1])
+env = (root / ".env").read_bytes()
+with zipfile.ZipFile(root / "build.zip", "w") as archive:
+    archive.writestr("app/.env", env)
+buffer = io.BytesIO()
+with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    archive.writestr("old.env", env * 50)
+damaged = bytearray(buffer.getvalue())
+damaged[40:80] = bytes(40)
+(root / "damaged.zip").write_bytes(bytes(damaged))
+PYTHON
+commit_all "$leaky" "leak one key in two files and an archive"
+printf 'CUSTOMERIO_APP_API_KEY=20436c6351668b25a74a2c289a639d3f\n' | git -C "$leaky" hash-object -w --stdin >/dev/null
 
 clean="$work/clean"
 new_repo "$clean"
@@ -79,7 +98,7 @@ run() {
     fi
 }
 
-run 1 "$work/scan-findings.sarif" scan-repo "$leaky" --format sarif
+run 1 "$work/scan-findings.sarif" scan-repo "$leaky" --include-unreachable --format sarif
 run 0 "$work/scan-clean.sarif" scan-repo "$clean" --format sarif
 run 1 "$work/audit-failing.sarif" audit "$leaky" --format sarif
 run 0 "$work/audit-passing.sarif" audit "$clean" --format sarif
