@@ -343,6 +343,8 @@ def _render_scan_report(result: ScanReport, streams: Streams) -> None:
             streams.message(
                 printable(f"{finding.location}: {finding.liveness}: {finding.liveness_detail}")
             )
+    for step in result.next_steps:
+        streams.message(step)
 
 
 _SKIPPED_SHOWN = 5

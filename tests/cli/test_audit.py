@@ -178,13 +178,13 @@ def test_sarif_output_validates_and_locates_findings(run_cli: CliHarness, bad_ap
         (
             result["ruleId"],
             result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
-            result["locations"][0]["physicalLocation"].get("region", {}).get("startLine"),
+            result["locations"][0]["physicalLocation"]["region"]["startLine"],
         )
         for result in run["results"]
-        if "locations" in result
     }
     assert ("webhook-handler", "hooks.py", 15) in located
-    assert ("dotenv-ignored", ".env", None) in located
+    assert ("dotenv-ignored", ".env", 1) in located
+    assert ("credential-stores", ".", 1) in located
     assert ("working-tree-credentials", "config.py", 1) in located
     levels = {result["ruleId"]: result["level"] for result in run["results"]}
     assert levels["credential-stores"] == "error"
