@@ -29,6 +29,10 @@ _JOB_FIELDS = (
 
 _ERASE_TYPES = frozenset({"job-start", "action", "verification", "job-end"})
 _VERIFICATION_COUNTS = ("verified", "still_present", "unverified")
+_PURGE_ACTION = "attribute-purge"
+PURGED = "attributes-purged"
+"""A subject whose purged attributes were removed (``erase --attributes``); kept as a person."""
+_PROVABLE = ("erased", PURGED)
 
 
 @dataclass
@@ -51,14 +55,18 @@ class SubjectEvidence:
     @property
     def statement(self) -> str:
         """The evidence in words: "erased, verified at T", "erased, unverified", ..."""
-        if self.outcome != "erased":
+        if self.outcome not in _PROVABLE:
             return self.outcome
+        done = "erased"
+        if self.outcome == PURGED:
+            names = _distinct(n for a in self.actions for n in a.get("attributes") or ())
+            done = f"attributes {', '.join(map(str, names))} removed"
         latest = max(self.verifications, key=_seq) if self.verifications else None
         if latest is None or latest["outcome"] == "unverified":
-            return "erased, unverified"
+            return f"{done}, unverified"
         if latest["outcome"] == "verified":
-            return f"erased, verified at {latest['at'] or latest['ts']}"
-        return f"erased, but still present at {latest['at'] or latest['ts']}"
+            return f"{done}, verified at {latest['at'] or latest['ts']}"
+        return f"{done}, but still present at {latest['at'] or latest['ts']}"
 
     @property
     def outcome(self) -> str:
@@ -70,6 +78,8 @@ class SubjectEvidence:
         latest = {a["action"]: a["outcome"] for a in sorted(self.actions, key=_seq)}
         if "failed" in latest.values():
             return "failed"
+        if latest.get(_PURGE_ACTION) == "done":
+            return PURGED
         return "erased" if latest.get("delete") == "done" else "incomplete"
 
     def to_json(self) -> dict[str, object]:
@@ -78,7 +88,7 @@ class SubjectEvidence:
             "subject": self.subject,
             "id_type": self.id_type,
             "outcome": self.outcome,
-            "verification": self.verification if self.outcome == "erased" else None,
+            "verification": self.verification if self.outcome in _PROVABLE else None,
             "evidence": self.statement,
             "actions": self.actions,
             "verifications": self.verifications,
@@ -105,7 +115,11 @@ class EvidenceReport:
         """Subjects by outcome, and the erased ones by read-back outcome."""
         outcomes = [subject.outcome for subject in self.subjects]
         counts = {name: outcomes.count(name) for name in ("erased", "failed", "incomplete")}
-        checked = [s.verification.replace("-", "_") for s in self.subjects if s.outcome == "erased"]
+        if PURGED in outcomes:  # only then: an erasure's evidence keeps its shape
+            counts["attributes_purged"] = outcomes.count(PURGED)
+        checked = [
+            s.verification.replace("-", "_") for s in self.subjects if s.outcome in _PROVABLE
+        ]
         return counts | {name: checked.count(name) for name in _VERIFICATION_COUNTS}
 
     def to_json(self) -> dict[str, object]:
@@ -145,7 +159,9 @@ class EvidenceReport:
         lines += [_job_row(job) for job in self.jobs]
         outcomes = self.counts
         counts = ", ".join(
-            f"{outcomes[name]} {name}" for name in ("erased", "failed", "incomplete")
+            f"{outcomes[name]} {name.replace('_', ' ')}"
+            for name in ("erased", "attributes_purged", "failed", "incomplete")
+            if name in outcomes
         )
         checked = ", ".join(
             f"{outcomes[name]} {name.replace('_', ' ')}" for name in _VERIFICATION_COUNTS
@@ -202,6 +218,10 @@ def _collect(
         # of its runs was not a dry run.
         dry_run = bool(job.get("dry_run", True)) and bool(record.get("dry_run"))
         job.update({name: record.get(name) for name in _JOB_FIELDS}, started=record["ts"])
+        if record.get("action") == _PURGE_ACTION:  # which attributes, how many held each
+            job.update(
+                attributes=record.get("attributes"), per_attribute=record.get("per_attribute")
+            )
         job["dry_run"] = dry_run
     elif kind == "job-end":
         job.update(
@@ -239,6 +259,8 @@ def _collect(
                 "seq": record["seq"],
             }
         )
+        if record.get("attributes") is not None:  # an attribute purge: the names, no values
+            evidence.actions[-1]["attributes"] = record.get("attributes")
 
 
 def _seq(action: Mapping[str, Any]) -> int:
