@@ -25,8 +25,6 @@ TITLE = "No never-send attribute is present in the workspace (online)"
 
 def check_never_send(settings: Settings, opener: StoreOpener) -> CheckResult:
     """FAIL with a count per attribute found; PASS when nobody holds any of them."""
-    from cio_sec.purge.find import count_never_send, open_app_api
-
     try:
         policy = Policy.load(settings.sanitize_policy) if settings.sanitize_policy else None
     except CioSecError as error:
@@ -38,19 +36,35 @@ def check_never_send(settings: Settings, opener: StoreOpener) -> CheckResult:
         )
     policy = policy or Policy.default()
     names = never_send_names(policy)
+    return _verdict(policy, names, _search(settings, opener, names))
+
+
+def _search(
+    settings: Settings, opener: StoreOpener, names: tuple[str, ...]
+) -> dict[str, int] | CheckResult:
+    """The count per name, or a WARN when the workspace cannot be searched."""
+    from cio_sec.purge.find import count_never_send, open_app_api
 
     async def count() -> dict[str, int]:
         async with open_app_api(settings, opener, settings.verify_rate) as app:
             return await count_never_send(app, names)
 
     try:
-        counts = asyncio.run(count())
+        return asyncio.run(count())
     except CioSecError as error:
         return _result(
             Status.WARN,
             f"the workspace could not be searched: {error.message}",
             error.hint or "check the App API key with `cio-sec credentials check`",
         )
+
+
+def _verdict(
+    policy: Policy, names: tuple[str, ...], counts: dict[str, int] | CheckResult
+) -> CheckResult:
+    """PASS, FAIL with a count per name found, or the search's own WARN."""
+    if isinstance(counts, CheckResult):
+        return counts
     found = {name: people for name, people in counts.items() if people}
     globs = never_send_globs(policy)
     unsearched = f"; drop globs cannot be searched: {', '.join(globs)}" if globs else ""

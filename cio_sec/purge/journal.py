@@ -179,10 +179,12 @@ class PurgeJournal:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # NOTE: a COMMIT that failed (full disk) leaves the transaction open.
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     # ------------------------------------------------------------------ meta
 
@@ -345,4 +347,8 @@ def _translated(path: Path | None) -> Iterator[None]:
     except (sqlite3.Error, ValueError) as exc:
         raise JournalError.from_exception(path, exc) from None
     except OSError as exc:
-        raise JournalError.from_exception(path, sqlite3.OperationalError(exc.strerror)) from None
+        raise JournalError(
+            f"cannot use the job journal {path}: {exc.strerror}",
+            hint="check the permissions of the state directory (XDG_STATE_HOME) and make room "
+            "on its filesystem, then run the same command again",
+        ) from None

@@ -138,6 +138,8 @@ def test_a_refused_confirmation_sends_nothing() -> None:
     )  # fmt: skip
     with pytest.raises(ConfigError, match="not confirmed; nothing was sent"):
         run._consent(plan)
+    Refuses.confirm_purge = lambda self, plan: True  # type: ignore[method-assign]
+    run._consent(plan)  # confirmed: nothing to raise
 
 
 def test_a_stopped_purge_keeps_its_ticket_and_resumes(

@@ -101,3 +101,24 @@ def test_a_sigkill_in_the_middle_resumes_to_the_same_end_state(sandbox: Sandbox)
     assert verified.returncode == 0, verified.stderr
     document: dict[str, Any] = json.loads(verified.stdout)
     assert document["ok"] is True
+
+
+def test_sigterm_stops_the_purge_resumably(sandbox: Sandbox) -> None:
+    _populate(sandbox)
+    args = [arg for arg in _purge_args("40") if arg not in ("-f", "json")]
+    process = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _puts(sandbox) < 10 and process.poll() is None:
+            assert time.monotonic() < deadline, "timed out waiting for the purge to start"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 5, stderr
+    assert ": stopped" in stdout
+    assert "stopped: run the same command again to resume the purge" in stderr
