@@ -25,8 +25,9 @@ from typing import Any
 
 import httpx
 
+# The sibling erase bench's sandbox helpers (bench/ is scripts, not a package).
 sys.path.insert(0, str(Path(__file__).parent))
-from erase import set_faults, start_sandbox  # noqa: E402 - the sibling bench's helpers
+from erase import set_faults, start_sandbox
 
 
 def create_holders(info: dict[str, Any], count: int) -> None:
