@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cio_sec.sandbox import Faults, Sandbox
+from cio_sec.sandbox.people import Workspace
 from tests.sandbox.helpers import people, person_ids
 
 pytestmark = pytest.mark.timeout(30)
@@ -41,3 +44,24 @@ def test_ignored_updates_are_answered_but_not_done(
     assert Faults.from_json({"ignore_update_rate": 0.5}).ignore_update_rate == 0.5
     with pytest.raises(ValueError, match="ignore_update_rate"):
         Faults(ignore_update_rate=2.0)
+
+
+NAMES = st.text(alphabet="abcdefgsnSN_", min_size=1, max_size=6).filter(
+    lambda name: name not in ("id", "email", "cio_id") and not name.startswith("_")
+)
+VALUES = st.one_of(st.text(min_size=1, max_size=5), st.integers(), st.booleans())
+
+
+@given(st.dictionaries(NAMES, VALUES, max_size=8), st.data())
+def test_emptying_some_attributes_keeps_every_other_one(
+    attributes: dict[str, object], data: st.DataObject
+) -> None:
+    workspace = Workspace(1, "us", iter(f"c{n}" for n in range(10)).__next__)
+    workspace.identify("id", "p", dict(attributes))
+    chosen = data.draw(
+        st.sets(st.sampled_from(sorted(attributes))) if attributes else st.just(set())
+    )
+    workspace.identify("id", "p", {**dict.fromkeys(chosen, ""), "_update": True})
+    person = workspace.find("id", "p")
+    assert person is not None
+    assert person.attributes == {k: v for k, v in attributes.items() if k not in chosen}
