@@ -33,6 +33,10 @@ _VERIFICATION_COUNTS = ("verified", "still_present", "unverified")
 INTERRUPTED = "interrupted"
 #: The last run of a job, with no end recorded: killed, or still running.
 UNFINISHED = "unfinished"
+_PURGE_ACTION = "attribute-purge"
+PURGED = "attributes-purged"
+"""A subject whose purged attributes were removed (``erase --attributes``); kept as a person."""
+_PROVABLE = ("erased", PURGED)
 
 
 @dataclass
@@ -55,14 +59,18 @@ class SubjectEvidence:
     @property
     def statement(self) -> str:
         """The evidence in words: "erased, verified at T", "erased, unverified", ..."""
-        if self.outcome != "erased":
+        if self.outcome not in _PROVABLE:
             return self.outcome
+        done = "erased"
+        if self.outcome == PURGED:
+            names = _distinct(n for a in self.actions for n in a.get("attributes") or ())
+            done = f"attributes {', '.join(map(str, names))} removed"
         latest = max(self.verifications, key=_seq) if self.verifications else None
         if latest is None or latest["outcome"] == "unverified":
-            return "erased, unverified"
+            return f"{done}, unverified"
         if latest["outcome"] == "verified":
-            return f"erased, verified at {latest['at'] or latest['ts']}"
-        return f"erased, but still present at {latest['at'] or latest['ts']}"
+            return f"{done}, verified at {latest['at'] or latest['ts']}"
+        return f"{done}, but still present at {latest['at'] or latest['ts']}"
 
     @property
     def outcome(self) -> str:
@@ -74,6 +82,8 @@ class SubjectEvidence:
         latest = {a["action"]: a["outcome"] for a in sorted(self.actions, key=_seq)}
         if "failed" in latest.values():
             return "failed"
+        if latest.get(_PURGE_ACTION) == "done":
+            return PURGED
         return "erased" if latest.get("delete") == "done" else "incomplete"
 
     def to_json(self) -> dict[str, object]:
@@ -82,7 +92,7 @@ class SubjectEvidence:
             "subject": self.subject,
             "id_type": self.id_type,
             "outcome": self.outcome,
-            "verification": self.verification if self.outcome == "erased" else None,
+            "verification": self.verification if self.outcome in _PROVABLE else None,
             "evidence": self.statement,
             "actions": self.actions,
             "verifications": self.verifications,
@@ -109,7 +119,11 @@ class EvidenceReport:
         """Subjects by outcome, and the erased ones by read-back outcome."""
         outcomes = [subject.outcome for subject in self.subjects]
         counts = {name: outcomes.count(name) for name in ("erased", "failed", "incomplete")}
-        checked = [s.verification.replace("-", "_") for s in self.subjects if s.outcome == "erased"]
+        if PURGED in outcomes:  # only then: an erasure's evidence keeps its shape
+            counts["attributes_purged"] = outcomes.count(PURGED)
+        checked = [
+            s.verification.replace("-", "_") for s in self.subjects if s.outcome in _PROVABLE
+        ]
         return counts | {name: checked.count(name) for name in _VERIFICATION_COUNTS}
 
     def to_json(self) -> dict[str, object]:
@@ -142,7 +156,7 @@ class EvidenceReport:
             "",
             "## Jobs",
             "",
-            "| job | workspace | region | operator | started | ended | status | erased "
+            "| job | workspace | region | operator | started | ended | status | erased or purged "
             "| failed | invalid |",
             "|---|---|---|---|---|---|---|---|---|---|",
         ]
@@ -154,7 +168,7 @@ class EvidenceReport:
             "A job runs again when it is resumed. A run with no end in the trail was "
             "interrupted (killed, or the machine stopped); the last one may still be running.",
             "",
-            "| job | run | started | ended | status | erased | failed | invalid |",
+            "| job | run | started | ended | status | erased or purged | failed | invalid |",
             "|---|---|---|---|---|---|---|---|",
         ]
         lines += [
@@ -164,7 +178,9 @@ class EvidenceReport:
         ]
         outcomes = self.counts
         counts = ", ".join(
-            f"{outcomes[name]} {name}" for name in ("erased", "failed", "incomplete")
+            f"{outcomes[name]} {name.replace('_', ' ')}"
+            for name in ("erased", "attributes_purged", "failed", "incomplete")
+            if name in outcomes
         )
         checked = ", ".join(
             f"{outcomes[name]} {name.replace('_', ' ')}" for name in _VERIFICATION_COUNTS
@@ -222,6 +238,10 @@ def _collect(
         dry_run = bool(job.get("dry_run", True)) and bool(record.get("dry_run"))
         job.update({name: record.get(name) for name in _JOB_FIELDS})
         job.setdefault("started", record["ts"])  # the first run's start: actions come after
+        if record.get("action") == _PURGE_ACTION:  # which attributes, how many held each
+            job.update(
+                attributes=record.get("attributes"), per_attribute=record.get("per_attribute")
+            )
         job["dry_run"] = dry_run
         _start_run(job, record)
     elif kind == "job-end":
@@ -261,6 +281,8 @@ def _collect(
                 "seq": record["seq"],
             }
         )
+        if record.get("attributes") is not None:  # an attribute purge: the names, no values
+            evidence.actions[-1]["attributes"] = record.get("attributes")
 
 
 def _start_run(job: dict[str, Any], record: Mapping[str, Any]) -> None:
@@ -313,9 +335,14 @@ def _job_row(job: Mapping[str, Any]) -> str:
         job.get("job"), job.get("workspace"), job.get("region"), job.get("operator"),
         job.get("started"), job.get("ended"),
         f"{job.get('status')} (dry run: nothing sent)" if job.get("dry_run") else job.get("status"),
-        counts.get("erased"), counts.get("failed"), counts.get("invalid"),
+        _done(counts), counts.get("failed"), counts.get("invalid"),
     ]  # fmt: skip
     return "| " + " | ".join(_md(cell) for cell in cells) + " |"
+
+
+def _done(counts: Mapping[str, Any]) -> object:
+    """People erased, or for an attribute purge, people purged."""
+    return counts.get("erased", counts.get("purged"))
 
 
 def _run_row(job: Mapping[str, Any], number: int, run: Mapping[str, Any]) -> str:
@@ -325,7 +352,7 @@ def _run_row(job: Mapping[str, Any], number: int, run: Mapping[str, Any]) -> str
         status = f"{status} (dry run: nothing sent)"
     cells = [
         job.get("job"), number, run.get("started"), run.get("ended") or "-", status,
-        counts.get("erased"), counts.get("failed"), counts.get("invalid"),
+        _done(counts), counts.get("failed"), counts.get("invalid"),
     ]  # fmt: skip
     return "| " + " | ".join(_md(cell) for cell in cells) + " |"
 
