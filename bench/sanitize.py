@@ -83,6 +83,13 @@ def make_record(rng: random.Random, number: int) -> dict[str, Any]:
     if number % 50 == 0:
         record["notes"] += " card 4111 1111 1111 1111"
         record["ssn"] = "123-45-6789"
+    if number % 20 == 0:
+        record["notes"] += f" mail me at home{number}@example.org or call +44 20 7946 0958"
+    if number % 10 == 0:
+        record["orders"] = [
+            {"order_id": f"ORD-{number:08d}", "total": "$1,234.56", "comment": "leave at door"},
+            {"placed_at": "2024-01-15T10:30:00Z", "comment": "call 555-123-4567 on arrival"},
+        ]
     for extra in range(rng.randrange(10, 28)):
         record[f"custom_attr_{extra}"] = rng.choice(
             [rng.randrange(10_000), rng.choice(WORDS), rng.random() > 0.5, None]
@@ -109,7 +116,7 @@ def bare_round_trip(source: Path, target: Path) -> int:
 
 def sanitize_round_trip(source: Path, target: Path) -> int:
     """What ``cio-sec sanitize`` does to an NDJSON file, without the process around it."""
-    with source.open("rb") as stream, target.open("w", encoding="utf-8", newline="") as out:
+    with source.open("rb") as stream, target.open("wb") as out:
         document = read_document(stream, InputFormat.NDJSON, str(source), None)
         counts = SanitizeCounts()
         records = sanitize_records(document.records, POLICY, hasher=HASHER, counts=counts)

@@ -78,6 +78,14 @@ _SHORTEST = {
 }
 MIN_LENGTH = min(_SHORTEST.values())
 _ANY_CANDIDATE = re.compile(f"{_NINE_DIGITS}|{_IBAN_START}|{_AT}", re.DOTALL)
+# Where a detector's match may start, found by a search that skips to a digit in C: the
+# detectors' own patterns open with a look-behind, which makes the regex engine try every
+# position of the text. A seed is no match; the detector's search starts at (or, for the
+# "+" or "(" of a phone, one before) the first seed.
+_CARD_SEED = re.compile(r"\d[\d -]{12}")
+_SSN_SEED = re.compile(r"\d{3}[- ]\d\d[- ]\d{4}")
+_IBAN_SEED = re.compile(r"\d\d(?<=[A-Za-z]{2}\d\d)")
+_PHONE_SEED = re.compile(r"\d[\d ().-]{8}")
 
 
 class Detector(str, Enum):
@@ -211,7 +219,11 @@ def _redact_runs(
     found = 0
     pieces: list[str] = []
     position = 0
-    for match in run.finditer(text):
+    seed = _IBAN_SEED.search(text) if anchored else _CARD_SEED.search(text)
+    if seed is None:
+        return text, 0
+    start = seed.start() - 2 if anchored else seed.start()  # an IBAN's country letters
+    for match in run.finditer(text, max(start, 0)):
         groups = re.split(r"[ -]", match.group())
         separators = re.findall(r"[ -]", match.group())
         out: list[str] = []
@@ -242,6 +254,8 @@ def _redact_cards(text: str) -> tuple[str, int]:
 
 
 def _redact_ssns(text: str) -> tuple[str, int]:
+    if _SSN_SEED.search(text) is None:
+        return text, 0
     return _SSN.subn(Detector.SSN.replacement, text)
 
 
@@ -250,6 +264,8 @@ def _redact_ibans(text: str) -> tuple[str, int]:
 
 
 def _redact_emails(text: str) -> tuple[str, int]:
+    if "@" not in text:
+        return text, 0
     return _EMAIL.subn(Detector.EMAIL.replacement, text)
 
 
@@ -277,9 +293,13 @@ def _redact_phones(text: str) -> tuple[str, int]:
     "00 020 7946 0958" first matches as a whole, too long for a phone: the phone after the
     leading number is found by the next search.
     """
+    seed = _PHONE_SEED.search(text)
+    if seed is None:
+        return text, 0
     found = 0
     pieces: list[str] = []
-    position = start = 0
+    position = 0
+    start = max(seed.start() - 1, 0)
     while (match := _PHONE.search(text, start)) is not None:
         end = _valid_phone_end(match.group())
         if not end:
