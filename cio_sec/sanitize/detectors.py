@@ -150,7 +150,10 @@ class CandidateFinder:
         """Whether a detector could match ``text``."""
         # NOTE: a search for the run skips to digits at C speed; the digit count must walk
         # every character, so it only runs on text the search could not rule out.
-        if len(text) < self.min_length or (text.isascii() and self.quick(text) is None):
+        # Letters alone (a name, a plan, a word in any script) hold no digit and no @.
+        if len(text) < self.min_length or text.isalpha():
+            return False
+        if text.isascii() and self.quick(text) is None:
             return False
         return self.active and self.digits(text) is not None
 

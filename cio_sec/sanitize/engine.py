@@ -28,7 +28,7 @@ from cio_sec.sanitize.hashers import (
     legacy_hasher,
     placeholder_hasher,
 )
-from cio_sec.sanitize.jsontext import compact_encoder
+from cio_sec.sanitize.jsontext import canonical_json
 from cio_sec.sanitize.policy import Action, Decision, Policy
 
 __all__ = [
@@ -46,8 +46,8 @@ __all__ = [
 HASH_SUFFIX = "_hash"
 _LARGE_INT = 10**12  # an integer this large may be a card number written without quotes
 _MINUS_LARGE_INT = -_LARGE_INT  # computed once: negating a large int allocates a new one
-#: ``json.dumps(value, sort_keys=True, separators=(",", ":"))`` without a new encoder per call.
-_CANONICAL_JSON = compact_encoder(ensure_ascii=True, sort_keys=True)
+#: ``json.dumps(value, sort_keys=True, separators=(",", ":"))``, the text objects are hashed as.
+_CANONICAL_JSON = canonical_json
 _INERT = frozenset({float, bool, type(None)})  # values the detectors never change
 _DROP = 1
 _PLAN_CACHE_LIMIT = 1_000
@@ -284,6 +284,7 @@ class _Walker:
                     scan_here
                     and len(value) >= min_length
                     and not (skip and key in skip)
+                    and not value.isalpha()
                     and (quick(value) is not None or not value.isascii())
                     and digits(value) is not None
                 ):
