@@ -51,6 +51,13 @@ _CANONICAL_JSON = canonical_json
 _INERT = frozenset({float, bool, type(None)})  # values the detectors never change
 _DROP = 1
 _PLAN_CACHE_LIMIT = 1_000
+#: Redacted texts remembered per walker, and the longest remembered (bounded memory).
+_REMEMBERED_TEXTS = 4_096
+_REMEMBERED_LENGTH = 256
+#: A text's redaction: the new text and what was found, by detector.
+_Redaction = tuple[str, dict[Detector, int]]
+#: Detector → its name in the counts (an enum member's ``value`` is a Python descriptor).
+_DETECTOR_NAMES = {detector: detector.value for detector in Detector}
 #: Distinct attribute paths counted by name; keys that are data (ids, emails) would grow the
 #: counts without bound and put the data in the report, so later paths share one entry.
 _PATH_LIMIT = 1_000
@@ -213,6 +220,7 @@ class _Walker:
         detectors = tuple(d for d in Detector if d in policy.detectors)
         plain = tuple(d for d in detectors if d not in CONTACT_DETECTORS)
         self.scanners = ((), detectors, plain)
+        self.redactions: tuple[dict[str, _Redaction], ...] = ({}, {}, {})
         self.candidate = candidate_finder(detectors)
         self.candidates = (self.candidate, self.candidate, candidate_finder(plain))
         # Without detectors, scanning could never change a value: switch it off.
@@ -300,9 +308,21 @@ class _Walker:
                 out[key] = self.sequence(value, scan_here, prefix + key + "[]")
             else:
                 out[key] = self.value(value, scan_here, prefix, key)
-        for key in identifiers:
-            out[key] = self.value(attrs[key], _NO_CONTACT, prefix, key)
+        if identifiers:
+            self.identifiers(out, attrs, identifiers, prefix)
         return out
+
+    def identifiers(
+        self, out: dict[Any, Any], attrs: dict[Any, Any], keys: tuple[str, ...], prefix: str
+    ) -> None:
+        """Scan identifiers (an id, an email) without the email and phone detectors."""
+        plain = self.candidates[_NO_CONTACT]
+        for key in keys:
+            value = attrs[key]
+            if type(value) is not str:
+                out[key] = self.value(value, _NO_CONTACT, prefix, key)
+            elif plain(value):  # most ids and addresses: ruled out without a Python call more
+                out[key] = self.text(value, prefix + key, _NO_CONTACT)
 
     def plan(self, keys: tuple[Any, ...], scan: int, prefix: str) -> _Plan | None:
         """What to do with a mapping of exactly these keys (records mostly share a shape)."""
@@ -350,10 +370,11 @@ class _Walker:
     def sequence(self, items: list[Any], scan: int, path: str) -> list[Any]:
         """A list's items, each sanitised under ``path`` (``name[]``)."""
         out: list[Any] = []
+        item_prefix = path + "."
         for item in items:
             kind = type(item)
             if kind is dict:
-                out.append(self.mapping(item, scan, path + "."))
+                out.append(self.mapping(item, scan, item_prefix))
             elif kind is str:
                 changed = scan and self.candidates[scan](item)
                 out.append(self.text(item, path, scan) if changed else item)
@@ -417,11 +438,21 @@ class _Walker:
         return value
 
     def text(self, text: str, path: str, scan: int) -> str:
-        redacted, found = redact_text(text, self.scanners[scan])
+        # Values repeat (a template's comment, a status line): each short text is redacted
+        # once per scan mode, and a bounded cache keeps memory constant.
+        redactions = self.redactions[scan]
+        redaction = redactions.get(text)
+        if redaction is None:
+            redaction = redact_text(text, self.scanners[scan])
+            if len(text) <= _REMEMBERED_LENGTH:
+                if len(redactions) >= _REMEMBERED_TEXTS:
+                    redactions.clear()
+                redactions[text] = redaction
+        redacted, found = redaction
         if found:
             self.note(path, "redact")
             for detector, count in found.items():
-                self.counts.detections[detector.value] += count
+                self.counts.detections[_DETECTOR_NAMES[detector]] += count
         return redacted
 
     def pseudonymise(self, value: Any, hash_value: KindHasher) -> Any:
