@@ -150,6 +150,8 @@ class SanitizeCounts:
     detections: Counter[str] = field(default_factory=Counter)
     """Detector name → values redacted."""
     _settled: Counter[_Note] = field(default_factory=Counter, repr=False)
+    _named: set[_Note] = field(default_factory=set, repr=False)
+    """The notes counted by their own path (at most ``_PATH_LIMIT``)."""
     _open: list[list[_Tally]] = field(default_factory=list, repr=False)
     """The tallies of walkers still running on these counts."""
 
@@ -171,12 +173,20 @@ class SanitizeCounts:
             return NotImplemented
         return self.to_json() == other.to_json()
 
+    def _admit(self, note: _Note) -> _Note:
+        """The entry ``note`` is counted under: its own while fewer than the limit are named.
+
+        Paths are admitted in the order they are first seen, including the paths of a plan
+        whose counts are only settled later.
+        """
+        named = self._named
+        if note in named or len(named) < _PATH_LIMIT:
+            named.add(note)
+            return note
+        return (OTHER_PATHS, note[1])
+
     def _add(self, note: _Note, count: int) -> None:
-        settled = self._settled
-        if note in settled or len(settled) < _PATH_LIMIT:
-            settled[note] += count
-        else:
-            settled[(OTHER_PATHS, note[1])] += count
+        self._settled[self._admit(note)] += count
 
     def _watch(self, tallies: list[_Tally]) -> None:
         self._open.append(tallies)
@@ -360,7 +370,7 @@ class _Walker:
         # Identifiers are scanned after the loop, without the email and phone detectors
         # (a target being overwritten by a pseudonym is not kept, so not scanned).
         identifiers = tuple(k for k in contacts if k not in changed) if scan_here == _ALL else ()
-        tally = _Tally(tuple(notes)) if notes else None
+        tally = _Tally(tuple(map(self.counts._admit, notes))) if notes else None
         if tally is not None:
             self.tallies.append(tally)
         deletes = (*drops, *(p[0] for p in pseudonyms))
