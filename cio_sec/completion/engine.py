@@ -37,36 +37,57 @@ class _Position:
         self.command = command
         self.positionals = 0
         self.used: set[str] = set()
-        self.pending: Value | None = None
-        """The value the last option still waits for."""
+        self.value_for: str | None = None
+        """The option whose value the next word is; it counts as given once that comes."""
         self.after_double_dash = False
+        self.lost = False
+        """An unknown option or subcommand: Click stops reading there, and so does this."""
 
     def enter(self, command: Command) -> None:
         """Options and arguments belong to one command: a subcommand starts afresh."""
         self.command = command
         self.positionals = 0
         self.used = set()
+        self.after_double_dash = False
 
     def feed(self, word: str) -> None:
-        if self.pending is not None:
-            self.pending = None
+        if self.lost:
+            return
+        if self.value_for is not None:
+            self.used.add(self.value_for)
+            self.value_for = None
         elif word == "--" and not self.after_double_dash:
             self.after_double_dash = True
-        elif _looks_like_option(word) and not self.after_double_dash:
-            self._option(word)
-        elif self.positionals == 0 and word in self.command.commands:
+        elif len(word) > 1 and _looks_like_option(word) and not self.after_double_dash:
+            self._options(word)
+        elif word in self.command.commands:  # NOTE: even after "--", as Click reads it
             self.enter(self.command.commands[word])
+        elif self.command.commands and _next_argument(self) is None:
+            self.lost = True  # a group's word that names no subcommand
         else:
             self.positionals += 1
 
-    def _option(self, word: str) -> None:
-        name, equals, _value = word.partition("=")
-        option = self.command.option(name)
-        if option is None:
+    def _options(self, word: str) -> None:
+        if word.startswith("--"):
+            name, equals, _value = word.partition("=")
+            self._option(name, takes_rest=bool(equals))
             return
-        self.used.add(option.names[0])
-        if option.value is not None and not equals:
-            self.pending = option.value
+        for index, letter in enumerate(word[1:], start=1):  # -vy: a cluster of short options
+            if self._option(f"-{letter}", takes_rest=index < len(word) - 1):
+                return
+
+    def _option(self, name: str, *, takes_rest: bool) -> bool:
+        """Record one option; True when it takes its value from the rest of the word."""
+        option = self.command.option(name)
+        if option is None:  # NOTE: Click then binds none of this command's arguments
+            self.lost = True
+            self.positionals = 0
+            return True
+        if option.value is None or takes_rest:
+            self.used.add(option.names[0])
+        else:
+            self.value_for = option.names[0]
+        return option.value is not None
 
 
 def complete(
@@ -79,17 +100,27 @@ def complete(
         position.feed(word)
     if incomplete == "=":  # NOTE: bash splits ``--opt=value`` into three words
         incomplete = ""
-    if _looks_like_option(incomplete) and not position.after_double_dash:
+    if _looks_like_option(incomplete) and "--" not in done:
         return Answer(WORDS, _option_names(position, incomplete))
-    if position.pending is not None:
-        return _values(position.pending, incomplete, environ, cwd)
+    waiting = _waiting_option(position.command, done)
+    if waiting is not None:
+        return _values(waiting, incomplete, environ, cwd)
     argument = _next_argument(position)
     if argument is not None:
         return _values(argument.value, incomplete, environ, cwd)
     commands = position.command.commands
-    return Answer(
-        WORDS, [(name, sub.help) for name, sub in commands.items() if name.startswith(incomplete)]
-    )
+    offered = [(name, sub.help) for name, sub in commands.items() if name.startswith(incomplete)]
+    if incomplete and not incomplete[0].isalnum():  # NOTE: as Click does, even after "--"
+        offered += _option_names(position, incomplete)
+    return Answer(WORDS, offered)
+
+
+def _waiting_option(command: Command, done: Sequence[str]) -> Value | None:
+    """The value kind of the option the last word names, if it takes one (as Click decides)."""
+    if not done:
+        return None
+    option = command.option(done[-1])
+    return None if option is None else option.value
 
 
 def _looks_like_option(word: str) -> bool:
