@@ -32,10 +32,6 @@ ShellArgument = Annotated[Shell, typer.Argument(help="bash, zsh or fish.")]
 
 def register(app: typer.Typer) -> None:
     """Add ``completion`` to the root app."""
-    from cio_sec.completion.install import CompletionScript, InstalledScript
-
-    render_text.register(CompletionScript, _render_script)
-    render_text.register(InstalledScript, _render_installed)
     app.add_typer(completion_app, name="completion")
 
 
@@ -53,6 +49,7 @@ def completion_show(
     """
     from cio_sec.completion.install import CompletionScript, script_text
 
+    render_text.register(CompletionScript, _render_script)
     context = start(ctx, "completion show", fmt)
     finish(CompletionScript(shell.value, script_text(shell.value)), context)
 
@@ -72,8 +69,9 @@ def completion_install(
     """
     import os
 
-    from cio_sec.completion.install import install_script
+    from cio_sec.completion.install import InstalledScript, install_script
 
+    render_text.register(InstalledScript, _render_installed)
     context = start(ctx, "completion install", fmt)
     finish(install_script(shell.value, os.environ), context)
 
