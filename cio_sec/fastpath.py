@@ -29,14 +29,12 @@ def main() -> None:
 
 
 def _answer_completion(shell: str) -> None:
-    from pathlib import Path
-
     from cio_sec.completion.protocol import respond
 
     try:
-        cwd = Path.cwd()
+        cwd = os.getcwd()
     except OSError:  # the directory was removed under the shell
-        cwd = Path("/")
+        cwd = "/"
     _write(respond(shell, sys.argv[1:], environ=os.environ, cwd=cwd))
 
 

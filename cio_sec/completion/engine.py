@@ -13,7 +13,6 @@ from cio_sec.completion.profiles import profile_names
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-    from pathlib import Path
 
 FILES = "files"
 WORDS = "words"
@@ -91,7 +90,7 @@ class _Position:
 
 
 def complete(
-    table: Command, words: Sequence[str], *, environ: Mapping[str, str], cwd: Path
+    table: Command, words: Sequence[str], *, environ: Mapping[str, str], cwd: str
 ) -> Answer:
     """Answer for ``words``: the words after the program name, the last one under the cursor."""
     *done, incomplete = words or [""]
@@ -146,7 +145,7 @@ def _next_argument(position: _Position) -> Argument | None:
     return None
 
 
-def _values(value: Value, incomplete: str, environ: Mapping[str, str], cwd: Path) -> Answer:
+def _values(value: Value, incomplete: str, environ: Mapping[str, str], cwd: str) -> Answer:
     if value == "path":
         return Answer(FILES, [])
     if value == "profile":

@@ -13,12 +13,11 @@ from cio_sec.completion.table import TABLE
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-    from pathlib import Path
 
 SHELLS = ("bash", "zsh", "fish")
 
 
-def respond(shell: str, words: Sequence[str], *, environ: Mapping[str, str], cwd: Path) -> str:
+def respond(shell: str, words: Sequence[str], *, environ: Mapping[str, str], cwd: str) -> str:
     """The text the ``shell`` script expects for a TAB after ``words``."""
     answer = complete(TABLE, words, environ=environ, cwd=cwd)
     lines = [answer.mode]

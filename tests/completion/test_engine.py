@@ -35,7 +35,7 @@ def config(hermetic_env: Path) -> Path:
 
 
 def _words(*words: str) -> list[str]:
-    answer = complete(TABLE, list(words), environ=dict(_environ()), cwd=Path.cwd())
+    answer = complete(TABLE, list(words), environ=dict(_environ()), cwd=os.getcwd())
     assert answer.mode == WORDS
     return [word for word, _help in answer.candidates]
 
@@ -54,7 +54,7 @@ def test_profile_reads_the_file_cio_sec_config_names(config: Path, tmp_path: Pat
     other = tmp_path / "work" / "team.toml"
     other.write_text('[profiles.team]\nregion = "us"\n')
     answer = complete(
-        TABLE, ["--profile", ""], environ={"CIO_SEC_CONFIG": "team.toml"}, cwd=other.parent
+        TABLE, ["--profile", ""], environ={"CIO_SEC_CONFIG": "team.toml"}, cwd=str(other.parent)
     )
     assert answer.candidates == [("team", "")]
 
@@ -92,14 +92,15 @@ def test_the_config_file_is_the_one_settings_reads(
         environ["XDG_CONFIG_HOME"] = xdg
     if explicit is not None:
         environ["CIO_SEC_CONFIG"] = explicit
-    cwd = Path("/work/dir")
-    assert config_path(environ, cwd) == default_config_path(environ, cwd)
+    assert Path(config_path(environ, "/work/dir")) == default_config_path(
+        environ, Path("/work/dir")
+    )
 
 
 def test_profile_names_ignores_a_profiles_key_that_is_not_a_table(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text("profiles = [1, 2]\n")
-    assert profile_names({"CIO_SEC_CONFIG": str(path)}, tmp_path) == []
+    assert profile_names({"CIO_SEC_CONFIG": str(path)}, str(tmp_path)) == []
 
 
 def test_an_option_given_once_is_not_offered_again_but_a_repeatable_one_is() -> None:
@@ -132,32 +133,32 @@ def test_a_word_that_names_no_subcommand_offers_nothing_further() -> None:
 
 
 def test_no_words_at_all_is_a_tab_after_the_program_name() -> None:
-    answer = complete(TABLE, [], environ={}, cwd=Path.cwd())
+    answer = complete(TABLE, [], environ={}, cwd=os.getcwd())
     assert [word for word, _help in answer.candidates] == list(TABLE.commands)
 
 
 def test_paths_are_left_to_the_shell() -> None:
-    answer = complete(TABLE, ["sanitize", "-o", ""], environ={}, cwd=Path.cwd())
+    answer = complete(TABLE, ["sanitize", "-o", ""], environ={}, cwd=os.getcwd())
     assert (answer.mode, answer.candidates) == (FILES, [])
 
 
 def test_bash_gets_bare_words() -> None:
-    assert respond("bash", ["rotate", ""], environ={}, cwd=Path.cwd()) == (
+    assert respond("bash", ["rotate", ""], environ={}, cwd=os.getcwd()) == (
         "words\ntrack\napp\nwebhook\npseudonym\n"
     )
 
 
 def test_fish_gets_each_word_with_its_help_after_a_tab() -> None:
-    lines = respond("fish", ["credentials", ""], environ={}, cwd=Path.cwd()).splitlines()
+    lines = respond("fish", ["credentials", ""], environ={}, cwd=os.getcwd()).splitlines()
     assert lines[0] == "words"
     assert lines[1].startswith("show\tShow where each credential comes from")
-    assert respond("fish", ["sanitize", ""], environ={}, cwd=Path.cwd()) == "files\n"
+    assert respond("fish", ["sanitize", ""], environ={}, cwd=os.getcwd()) == "files\n"
 
 
 def test_zsh_gets_word_colon_help_with_colons_in_the_word_escaped(config: Path) -> None:
-    lines = respond("zsh", ["--profile", ""], environ=_environ(), cwd=Path.cwd()).splitlines()
+    lines = respond("zsh", ["--profile", ""], environ=_environ(), cwd=os.getcwd()).splitlines()
     assert lines == ["words", "staging", r"prod\:main"]
-    lines = respond("zsh", ["rotate", "--r"], environ={}, cwd=Path.cwd()).splitlines()
+    lines = respond("zsh", ["rotate", "--r"], environ={}, cwd=os.getcwd()).splitlines()
     assert lines == [
         "words",
         "--resume:Continue the rotation in progress.",
