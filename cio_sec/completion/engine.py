@@ -94,11 +94,15 @@ def complete(
 ) -> Answer:
     """Answer for ``words``: the words after the program name, the last one under the cursor."""
     *done, incomplete = words or [""]
+    if incomplete == "=":  # NOTE: bash splits ``--opt=value`` into three words
+        incomplete = ""
+    elif done[-1:] == ["="] and len(done) > 1:
+        done = done[:-1]
     position = _Position(table)
     for word in done:
         position.feed(word)
-    if incomplete == "=":  # NOTE: bash splits ``--opt=value`` into three words
-        incomplete = ""
+    if incomplete.startswith("--") and "=" in incomplete:  # zsh and fish keep it whole
+        return _joined_value(position, incomplete, environ, cwd)
     if _looks_like_option(incomplete) and "--" not in done:
         return Answer(WORDS, _option_names(position, incomplete))
     waiting = _waiting_option(position.command, done)
@@ -112,6 +116,19 @@ def complete(
     if incomplete and not incomplete[0].isalnum():  # NOTE: as Click does, even after "--"
         offered += _option_names(position, incomplete)
     return Answer(WORDS, offered)
+
+
+def _joined_value(
+    position: _Position, incomplete: str, environ: Mapping[str, str], cwd: str
+) -> Answer:
+    """``--opt=val``: the values of ``--opt``, each written as the whole word the shell keeps."""
+    name, _equals, value = incomplete.partition("=")
+    option = position.command.option(name)
+    if option is None or option.value is None:
+        return Answer(WORDS, [])
+    answer = _values(option.value, value, environ, cwd)
+    answer.candidates = [(f"{name}={word}", summary) for word, summary in answer.candidates]
+    return answer
 
 
 def _waiting_option(command: Command, done: Sequence[str]) -> Value | None:

@@ -164,3 +164,17 @@ def test_zsh_gets_word_colon_help_with_colons_in_the_word_escaped(config: Path) 
         "--resume:Continue the rotation in progress.",
         "--rollback:Restore the previous value and forget the attempt.",
     ]
+
+
+def test_bash_splits_an_option_and_its_value_at_the_equals_sign() -> None:
+    assert _words("rotate", "--format", "=", "j") == ["json"]
+    assert _words("--profile", "=", "") == []
+
+
+def test_zsh_and_fish_keep_option_equals_value_as_one_word(config: Path) -> None:
+    assert _words("rotate", "--format=") == ["--format=text", "--format=json"]
+    assert _words("--profile=pr") == ["--profile=prod:main"]
+    assert _words("rotate", "--yes=") == []
+    assert _words("rotate", "--nonsense=") == []
+    answer = complete(TABLE, ["sanitize", "--policy=p"], environ={}, cwd=os.getcwd())
+    assert answer.mode == FILES
