@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import typer.main
 from typer import _click
@@ -41,9 +41,19 @@ def value_kind(param: Any) -> str | tuple[str, ...] | None:
         return tuple(str(getattr(choice, "value", choice)) for choice in descriptor.choices)
     if PROFILE_OPTIONS.intersection(param.opts):
         return "profile"
-    if descriptor.is_path or descriptor.is_file or _names_a_file(param):
+    if (
+        descriptor.is_path
+        or descriptor.is_file
+        or _is_path_list(descriptor)
+        or _names_a_file(param)
+    ):
         return "path"
     return "text"
+
+
+def _is_path_list(descriptor: Any) -> bool:
+    """``list[Path]``: several paths, which Typer does not call a path type."""
+    return bool(descriptor.is_list) and Path in get_args(descriptor.annotation)
 
 
 def _names_a_file(param: Any) -> bool:

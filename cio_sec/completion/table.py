@@ -81,6 +81,11 @@ TABLE = Command(
                     None,
                 ),
                 Option(("--no-history",), "Scan the files on disk only, not git history.", None),
+                Option(
+                    ("--files",),
+                    "Scan the PATHs given as files, as they are on disk (pre-commit, --all-files).",
+                    None,
+                ),
                 Option(("--baseline",), "Accepted fingerprints (JSON).", "path"),
                 Option(("--write-baseline",), "Write every finding to the --baseline file.", None),
                 Option(
@@ -96,7 +101,7 @@ TABLE = Command(
                 ),
                 Option(("--help",), "Show this message and exit.", None),
             ),
-            (Argument(1, "path"),),
+            (Argument(-1, "path"),),
             {},
         ),
         "sanitize": Command(
@@ -146,7 +151,9 @@ TABLE = Command(
                 ),
                 Option(("--ticket",), "Request reference recorded in the audit trail.", "text"),
                 Option(
-                    ("--api",), "v1: a request per action; batch: /api/v2/batch.", ("v1", "batch")
+                    ("--api",),
+                    "auto: batch for a file of more than 100 people, else v1; v1: a request per action; batch: /api/v2/batch, 100 people a request.",
+                    ("auto", "v1", "batch"),
                 ),
                 Option(("--rate",), "Requests per second (default: profile, 100).", "text"),
                 Option(("--concurrency",), "Requests in flight (default: profile, 16).", "text"),
@@ -175,6 +182,21 @@ TABLE = Command(
                     ("--sample",),
                     "With verify: read back a uniform random sample of N people.",
                     "text",
+                ),
+                Option(
+                    ("--attributes",),
+                    "Remove only these attributes (comma-separated) from each person; nobody is deleted. With --status: list the attribute purges.",
+                    "text",
+                ),
+                Option(
+                    ("--all-matching",),
+                    "With --attributes: everyone the App API search finds holding them.",
+                    None,
+                ),
+                Option(
+                    ("--unset-with",),
+                    "With --attributes: the value that removes an attribute (empty string, or JSON null).",
+                    ("empty", "null"),
                 ),
                 Option(
                     ("--format", "-f"),
