@@ -11,6 +11,8 @@ import pytest
 
 from tests.support.shells import interactive_shell
 
+pytestmark = pytest.mark.slow
+
 SCRIPTS = Path(sys.executable).parent
 SHELLS = ["bash", "zsh", "fish"]
 KINDS = ("track", "app", "webhook", "pseudonym")

@@ -7,9 +7,12 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_the_wheel_carries_the_scripts_the_table_and_the_fast_entry_point(
     tmp_path: Path,
 ) -> None:
