@@ -18,6 +18,7 @@ from cio_sec.cli import audit, credentials, erase, rotate, sandbox, sanitize, sc
 from cio_sec.cli.boundary import ErrorBoundaryGroup, guard_standard_streams
 from cio_sec.cli.common import EXIT_CODES_EPILOG, AppContext
 from cio_sec.cli.credentials import CredentialName
+from cio_sec.cli.help import CONTEXT_SETTINGS
 
 app = typer.Typer(
     cls=ErrorBoundaryGroup,
@@ -28,6 +29,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_show_locals=False,
     epilog=EXIT_CODES_EPILOG,
+    context_settings=CONTEXT_SETTINGS,
     help="Keep a Customer.io integration secure: credentials in secret stores, safe key "
     "rotation, webhook signatures, PII sanitisation, GDPR erasure, audits, leaked-key scans "
     "and a local API sandbox.\n\n"

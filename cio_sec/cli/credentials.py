@@ -15,6 +15,7 @@ from cio_sec.cli.common import (
     start,
     sub_app,
 )
+from cio_sec.cli.help import HelpfulCommand
 from cio_sec.output import OutputFormat
 
 credentials_app = sub_app(
@@ -34,7 +35,7 @@ class CredentialName(str, Enum):
     PSEUDONYM_KEY = "pseudonym_key"
 
 
-@credentials_app.command("show", epilog=EXIT_CODES_EPILOG)
+@credentials_app.command("show", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)
 def credentials_show(ctx: typer.Context, fmt: FormatOption = OutputFormat.TEXT) -> None:
     """Show where each credential comes from: reference, version, masked value, fingerprint.
 
@@ -48,7 +49,7 @@ def credentials_show(ctx: typer.Context, fmt: FormatOption = OutputFormat.TEXT) 
     finish(show_credentials(context.settings(), context.opener()), context)
 
 
-@credentials_app.command("set", epilog=EXIT_CODES_EPILOG)
+@credentials_app.command("set", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)
 def credentials_set(
     ctx: typer.Context,
     name: Annotated[CredentialName, typer.Argument(help="Which credential to store.")],
@@ -56,6 +57,7 @@ def credentials_set(
         str | None,
         typer.Option(
             "--store",
+            metavar="REF",
             help="Secret reference to write, e.g. keyring:cio-sec/prod/track_api_key, "
             "dotenv:.env#CUSTOMERIO_TRACK_API_KEY, aws-sm:NAME#FIELD, aws-ssm:/PATH or "
             "vault:MOUNT/PATH#FIELD (default: the keyring entry of the profile, or the only "
@@ -89,7 +91,7 @@ def credentials_set(
     finish(result, context)
 
 
-@credentials_app.command("check", epilog=EXIT_CODES_EPILOG)
+@credentials_app.command("check", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)
 def credentials_check(ctx: typer.Context, fmt: FormatOption = OutputFormat.TEXT) -> None:
     """Test the credentials against Customer.io with read-only calls.
 

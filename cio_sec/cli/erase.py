@@ -16,6 +16,7 @@ from cio_sec.bounds import (
     VERIFY_WINDOW,
 )
 from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start
+from cio_sec.cli.help import HelpfulCommand
 from cio_sec.output import OutputFormat, Streams
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ class IdTypeChoice(str, Enum):
 
 def register(app: typer.Typer) -> None:
     """Add the command to the root app."""
-    app.command("erase", epilog=EXIT_CODES_EPILOG)(erase)
+    app.command("erase", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)(erase)
 
 
 def erase(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start
+from cio_sec.cli.help import HelpfulCommand
 from cio_sec.errors import InputError, InteractionRequiredError
 from cio_sec.output import OutputFormat, Streams
 
@@ -29,7 +30,7 @@ class RotateKind(str, Enum):
 
 def register(app: typer.Typer) -> None:
     """Add the command to the root app."""
-    app.command("rotate", epilog=EXIT_CODES_EPILOG)(rotate)
+    app.command("rotate", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)(rotate)
 
 
 def rotate(

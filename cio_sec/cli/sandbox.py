@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, start
+from cio_sec.cli.help import HelpfulCommand
 from cio_sec.output import OutputFormat
 
 if TYPE_CHECKING:
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
 def register(app: typer.Typer) -> None:
     """Add the command to the root app."""
-    app.command("sandbox", epilog=EXIT_CODES_EPILOG)(sandbox)
+    app.command("sandbox", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)(sandbox)
 
 
 def sandbox(

@@ -17,6 +17,7 @@ from cio_sec.cli.common import (
     sigterm_as_interrupt,
     start,
 )
+from cio_sec.cli.help import HelpfulCommand
 from cio_sec.output import OutputFormat
 
 if TYPE_CHECKING:
@@ -33,13 +34,13 @@ class InputFormatChoice(str, Enum):
 
 def register(app: typer.Typer) -> None:
     """Add the command to the root app."""
-    app.command("sanitize", epilog=EXIT_CODES_EPILOG)(sanitize)
+    app.command("sanitize", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)(sanitize)
 
 
 def sanitize(
     ctx: typer.Context,
     input_path: Annotated[
-        str, typer.Argument(metavar="[INPUT|-]", help="File to read; - or nothing reads stdin.")
+        str, typer.Argument(metavar="[INPUT]", help="File to read; - or nothing reads stdin.")
     ] = "-",
     output: Annotated[
         Path | None,

@@ -17,6 +17,7 @@ from cio_sec.cli.common import (
     finish,
     start,
 )
+from cio_sec.cli.help import HelpfulCommand
 from cio_sec.output import OutputFormat
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 def register(app: typer.Typer) -> None:
     """Add the command to the root app."""
-    app.command("scan-repo", epilog=EXIT_CODES_EPILOG)(scan_repo)
+    app.command("scan-repo", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)(scan_repo)
 
 
 def scan_repo(
