@@ -78,11 +78,18 @@ class Streams:
     out: IO[str]
     err: IO[str]
     color: bool = True
+    quiet: bool = False
+    """``--quiet``: notes and progress bars are left out; errors and results still print."""
 
     @classmethod
-    def system(cls, *, color: bool) -> Streams:
+    def system(cls, *, color: bool, quiet: bool = False) -> Streams:
         """The process's stdout and stderr, looked up now (test runners swap them)."""
-        return cls(out=sys.stdout, err=sys.stderr, color=color)
+        return cls(out=sys.stdout, err=sys.stderr, color=color, quiet=quiet)
+
+    @property
+    def shows_progress(self) -> bool:
+        """Whether a progress bar belongs on stderr: a terminal, and not ``--quiet``."""
+        return not self.quiet and _is_terminal(self.err)
 
     def console(self, *, stderr: bool = False) -> Console:
         """A Rich console on one of the streams; colour follows the TTY and NO_COLOR."""
@@ -102,6 +109,11 @@ class Streams:
         """Write one redacted line to stderr."""
         self.err.write(redact(text) + "\n")
         self.err.flush()
+
+    def note(self, text: str) -> None:
+        """Write one redacted line of chatter to stderr, unless ``--quiet``."""
+        if not self.quiet:
+            self.message(text)
 
 
 def json_document(command: str, result: Result) -> dict[str, Any]:
@@ -370,7 +382,7 @@ def _render_sanitize_report(result: SanitizeReport, streams: Streams) -> None:
     for warning in result.warnings:
         streams.message(f"warning: {warning}")
     if result.key_created:
-        streams.message(
+        streams.note(
             f"note: generated a new pseudonym_key (key id {result.key_id}) in {result.key_source}"
         )
     counts = result.counts

@@ -242,8 +242,8 @@ class TerminalUi:
         self._base = 0
 
     def note(self, text: str) -> None:
-        """One line on stderr."""
-        self._streams.message(text)
+        """One line on stderr (none with --quiet)."""
+        self._streams.note(text)
 
     def show_plan(self, plan: Plan) -> None:
         """The plan, on stderr."""
@@ -266,8 +266,8 @@ class TerminalUi:
         return str(answer).strip() == str(plan.left)
 
     def progress_start(self, total: int, done: int) -> None:
-        """Start a Rich progress bar on stderr, when stderr is a terminal."""
-        if not self._streams.err.isatty():
+        """Start a Rich progress bar on stderr, when stderr is a terminal (and not --quiet)."""
+        if not self._streams.shows_progress:
             return
         from rich.progress import (
             BarColumn,

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from typer.core import TyperArgument, TyperCommand
 
+from cio_sec.errors import EXIT_CODE_TABLE
+
 if TYPE_CHECKING:
     from typer._click import Context as ClickContext
     from typer._click import HelpFormatter
@@ -22,6 +24,11 @@ CONTEXT_SETTINGS: dict[str, Any] = {
     "help_option_names": ["-h", "--help"],
     "max_content_width": 100_000,
 }
+
+#: The epilog of every command; `HelpStyle` draws it as a table that wraps like the options.
+EXIT_CODES_EPILOG = "Exit codes:\n\n\b\n" + "\n".join(
+    f"{int(code):>3}  {meaning}" for code, meaning in EXIT_CODE_TABLE
+)
 
 #: Click's marker for "print this paragraph as it is" (no rewrapping).
 _NO_REWRAP = "\b"
@@ -118,6 +125,15 @@ class HelpStyle:
         format_commands = getattr(self, "format_commands", None)
         if format_commands is not None:
             format_commands(ctx, formatter)
+
+    def format_epilog(self, ctx: ClickContext, formatter: HelpFormatter) -> None:
+        """The exit codes as a table whose meanings wrap to the terminal's width."""
+        epilog = getattr(self, "epilog", None)
+        if epilog != EXIT_CODES_EPILOG:
+            super().format_epilog(ctx, formatter)  # type: ignore[misc]
+            return
+        with formatter.section("Exit codes"):
+            formatter.write_dl([(f"{int(code):>3}", meaning) for code, meaning in EXIT_CODE_TABLE])
 
 
 def _argument_label(argument: TyperArgument, record: str) -> str:

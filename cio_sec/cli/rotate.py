@@ -117,9 +117,9 @@ class TerminalOperator:
         return self._interactive
 
     def tick(self, number: int, total: int, step: Step, status: str, detail: str) -> None:
-        """One checklist line on stderr."""
+        """One checklist line on stderr (none with --quiet)."""
         suffix = f" — {detail}" if detail else ""
-        self.streams.message(f"{_MARKS[status]} {number}/{total} {step.title}{suffix}")
+        self.streams.note(f"{_MARKS[status]} {number}/{total} {step.title}{suffix}")
 
     def say(self, text: str) -> None:
         """An instruction on stderr."""

@@ -43,7 +43,7 @@ def sandbox(
         context.streams.out.write(json.dumps(info.to_json(), sort_keys=True) + "\n")
         context.streams.out.flush()
         if fmt is OutputFormat.TEXT:
-            context.streams.message(
+            context.streams.note(
                 f"sandbox: Track and App API at {info.track_url}, admin at {info.admin_url}; "
                 "Ctrl-C stops it"
             )

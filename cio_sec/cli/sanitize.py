@@ -116,6 +116,11 @@ def _finish_on_stderr(result: Result, context: AppContext) -> None:
     """Stdout carries the sanitised records, so the report (text or JSON) goes to stderr."""
     from cio_sec.output import Streams, emit
 
-    emit(context.command, result, context.fmt, Streams(sys.stderr, sys.stderr, context.color))
+    emit(
+        context.command,
+        result,
+        context.fmt,
+        Streams(sys.stderr, sys.stderr, context.color, context.quiet),
+    )
     code = getattr(result, "exit_code", 0)
     raise typer.Exit(int(code))

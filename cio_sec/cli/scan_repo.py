@@ -131,8 +131,8 @@ def _endpoints(context: AppContext, *, yes: bool) -> Endpoints:
 
 @contextmanager
 def _progress(context: AppContext) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar over objects on stderr, only when stderr is a terminal."""
-    if not context.streams.err.isatty():
+    """A progress bar over objects on stderr, only on a terminal and without --quiet."""
+    if not context.streams.shows_progress:
         yield None
         return
     from rich.progress import Progress

@@ -283,7 +283,7 @@ def verify_webhook_serve(
         _line(streams.out, fmt, {"kind": "listening", "url": url}, url)
         from cio_sec.terminal import printable  # labels can hold a file name
 
-        streams.message(printable(f"verifying with {', '.join(labels)}; Ctrl-C stops"))
+        streams.note(printable(f"verifying with {', '.join(labels)}; Ctrl-C stops"))
 
     def delivered(line: DeliveryLine) -> None:
         _line(streams.out, fmt, {"kind": "delivery", **line.to_json()}, line.text())
