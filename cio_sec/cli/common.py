@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cio_sec.cli.boundary import ErrorBoundaryGroup
-from cio_sec.cli.help import EXIT_CODES_EPILOG
+from cio_sec.cli.help import EXIT_CODES_EPILOG as EXIT_CODES_EPILOG  # re-exported
 from cio_sec.errors import ExitCode, InputError, InteractionRequiredError
 from cio_sec.output import OutputFormat, Result, Streams
 
