@@ -243,18 +243,19 @@ def _render_credentials_report(result: CredentialsReport, streams: Streams) -> N
 
 def _render_store_problems(result: CredentialsReport, streams: Streams) -> None:
     """One note per unreadable store and reason, naming every credential it affected."""
-    affected: dict[tuple[str, str, str | None], list[str]] = {}
+    affected: dict[tuple[str, str], list[str]] = {}
+    hints: list[str] = []
     for credential in result.credentials:
         for problem in credential.problems:
-            reason = problem.message.rsplit(": ", 1)[-1]
-            key = (problem.ref.scheme, reason, problem.hint)
-            affected.setdefault(key, []).append(credential.name)
-    for (scheme, reason, hint), names in affected.items():
+            affected.setdefault((problem.store, problem.reason), []).append(credential.name)
+            if problem.hint and problem.hint not in hints:
+                hints.append(problem.hint)
+    for (store, reason), names in affected.items():
         streams.message(
-            f"note: the {scheme} store could not be read for {', '.join(names)}: {reason}"
+            f"note: the {store} store could not be read for {', '.join(names)}: {reason}"
         )
-        if hint:
-            streams.message(f"hint: {hint}")
+    for hint in hints:
+        streams.message(f"hint: {hint}")
 
 
 def _render_stored_credential(result: StoredCredential, streams: Streams) -> None:
@@ -289,9 +290,12 @@ def _render_check_report(result: CheckReport, streams: Streams) -> None:
         style = _STATUS_STYLE.get(check.status, "red")
         table.add_row(_cell(check.name), Text(check.status, style=style), _cell(check.detail))
     _print(streams, table)
+    hinted: dict[str, list[str]] = {}  # one hint once, however many checks it applies to
     for check in result.checks:
         if check.hint and check.status != "ok":
-            streams.message(f"hint ({check.name}): {check.hint}")
+            hinted.setdefault(check.hint, []).append(check.name)
+    for hint, names in hinted.items():
+        streams.message(f"hint ({', '.join(names)}): {hint}")
 
 
 def _render_rotation_report(result: RotationReport, streams: Streams) -> None:

@@ -307,18 +307,68 @@ def test_set_prompts_with_hidden_input_on_a_terminal(tmp_path: Path) -> None:
     assert "CUSTOMERIO_TRACK_API_KEY=" in Path("typed.env").read_text()
 
 
-def test_show_explains_an_unusable_keyring(run_cli: CliHarness) -> None:
+@pytest.mark.parametrize(
+    ("bus", "reason"),
+    [
+        ("unix:path=/run/user/0/bus", "no keyring backend is available"),
+        (
+            None,
+            "no keyring backend is available: no D-Bus session (DBUS_SESSION_BUS_ADDRESS is unset)",
+        ),
+    ],
+)
+def test_show_explains_an_unusable_keyring_once(
+    run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch, bus: str | None, reason: str
+) -> None:
     import keyring.backends.fail
 
+    if bus is None:
+        monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    else:
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", bus)
     keyring.set_keyring(keyring.backends.fail.Keyring())
     outcome = run_cli("credentials", "show")
     assert "site_id: not found; looked in env:CUSTOMERIO_SITE_ID" in outcome.stderr
     notes = [line for line in outcome.stderr.splitlines() if line.startswith("note:")]
     assert notes == [
         "note: the keyring store could not be read for site_id, track_api_key, app_api_key, "
-        "webhook_signing_key, pseudonym_key: no keyring backend is available"
+        f"webhook_signing_key, pseudonym_key: {reason}"
     ]
-    assert "hint: " in outcome.stderr
+    assert len([line for line in outcome.stderr.splitlines() if line.startswith("hint")]) == 1
+
+
+def test_check_names_an_unusable_keyring_instead_of_nothing_configured(
+    run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keyring.backends.fail
+
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/run/user/0/bus")
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    document = run_cli("credentials", "check", "-f", "json", expect=3).json
+    track, app = document["checks"]
+    assert track["status"] == "missing"
+    assert track["detail"] == (
+        "no Customer.io credentials found: the keyring store could not be read: "
+        "no keyring backend is available"
+    )
+    assert "dbus-run-session" in track["hint"]
+    assert app["status"] == "skipped"
+    assert "the keyring store could not be read" in app["detail"]
+
+
+def test_a_half_found_track_pair_names_the_unreadable_store(
+    run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keyring.backends.fail
+
+    monkeypatch.setenv("CUSTOMERIO_SITE_ID", "abcdef0123456789abcd")
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    document = run_cli("credentials", "check", "-f", "json", expect=3).json
+    track = document["checks"][0]
+    assert track["detail"].startswith(
+        "track_api_key not found: the keyring store could not be read: no keyring backend"
+    )
+    assert "credentials set" not in track["hint"]
 
 
 def test_set_warns_when_the_stored_value_will_not_be_the_one_used(
