@@ -279,17 +279,26 @@ def target_store(
     """
     if store is not None:
         return opener(store)
-    writable = [opener(ref) for ref in settings.references(name)]
-    writable = [candidate for candidate in writable if candidate.writable]
-    for candidate in writable:
-        if candidate.ref.scheme != "dotenv":
-            return candidate
+    writable = writable_stores(settings, name, opener)
     if writable:
         return writable[0]
     raise ConfigError(
         f"no writable store configured for {name}",
         hint="pass --store keyring:cio-sec/<profile>/<name> or dotenv:PATH#NAME",
     )
+
+
+def writable_stores(settings: Settings, name: str, opener: StoreOpener) -> list[SecretStore]:
+    """The writable stores of a credential's chain, safest first.
+
+    Chain order, except that plaintext dotenv files come after every other store.
+
+    Raises:
+        ConfigError: the name is unknown.
+    """
+    writable = [opener(ref) for ref in settings.references(name)]
+    writable = [candidate for candidate in writable if candidate.writable]
+    return sorted(writable, key=lambda candidate: candidate.ref.scheme == "dotenv")
 
 
 def set_credential(
@@ -310,6 +319,7 @@ def set_credential(
     if not value.strip():
         raise InputError(f"refusing to store an empty value for {name}")
     settings.references(name)  # validates the name
+    _refuse_weak(name, value)
     destination = target_store(settings, name, store, opener)
     if not destination.writable:
         raise ConfigError(
@@ -335,6 +345,44 @@ def set_credential(
         + _shadow_warnings(settings, name, destination.ref, opener),
         version=stored.version,
     )
+
+
+def generate_credential(
+    settings: Settings, name: str, opener: StoreOpener, *, store: SecretRef | None = None
+) -> StoredCredential:
+    """``credentials set NAME --generate``: only cio-sec's own key can be made here.
+
+    Raises:
+        InputError: ``name`` is a key Customer.io issues (exit 2).
+        SecretMissingError: no store of the chain could keep the new key.
+        ConfigError: ``store`` is read-only.
+        SecretStoreUnavailableError: ``store`` failed.
+    """
+    from cio_sec import pseudonym
+
+    if name != pseudonym.CREDENTIAL:
+        raise InputError(
+            f"--generate makes only {pseudonym.CREDENTIAL}; {name} is issued by Customer.io",
+            hint=f"store it with `cio-sec credentials set {name}` (hidden prompt or --stdin)",
+        )
+    return pseudonym.generate_key(settings, opener, store)
+
+
+def _refuse_weak(name: str, value: str) -> None:
+    """Refuse now a pseudonym key that ``sanitize`` would refuse later (the same rule).
+
+    Raises:
+        InputError: the key is weak (exit 2).
+    """
+    from cio_sec import pseudonym
+
+    if name != pseudonym.CREDENTIAL:
+        return
+    problem = pseudonym.weakness(value)
+    if problem is not None:
+        raise InputError(
+            f"refusing to store a weak {name}: it {problem}", hint=pseudonym.STRONG_KEY_HINT
+        )
 
 
 def _shadow_warnings(

@@ -67,6 +67,14 @@ def credentials_set(
     from_stdin: Annotated[
         bool, typer.Option("--stdin", help="Read the value from stdin instead of a prompt.")
     ] = False,
+    generate: Annotated[
+        bool,
+        typer.Option(
+            "--generate",
+            help="pseudonym_key only: make a strong random key and store it (never printed), "
+            "in the first writable store of the chain unless --store is given.",
+        ),
+    ] = False,
     fmt: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Store a credential; the value comes from a hidden prompt or stdin, never an option.
@@ -74,11 +82,20 @@ def credentials_set(
     The value it replaces is kept as the previous value (for rollback). Example:
 
         printf %s "$KEY" | cio-sec credentials set track_api_key --stdin
+        cio-sec credentials set pseudonym_key --generate
     """
-    from cio_sec.credentials import parse_store_option, set_credential
+    from cio_sec.credentials import generate_credential, parse_store_option, set_credential
 
     context = start(ctx, "credentials set", fmt)
     destination = parse_store_option(store) if store is not None else None
+    if generate:
+        if from_stdin:
+            raise typer.BadParameter("--generate makes the value; do not pass --stdin too")
+        result = generate_credential(
+            context.settings(), name.value, context.opener(), store=destination
+        )
+        finish(result, context)
+        return
     value = read_secret(
         name.value,
         from_stdin=from_stdin,

@@ -566,3 +566,116 @@ def test_the_sandboxs_wrong_datacenter_redirect_is_a_region_hint(
     assert app["hint"] == track["hint"]
     workspaces = [r for r in sandbox.requests() if r.path == "/v1/workspaces"]
     assert [r.status for r in workspaces] == [301]  # and not followed to the EU host
+
+
+# ------------------------------------------------------------------ pseudonym key, headless
+
+
+@pytest.fixture
+def headless(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No keyring backend and no D-Bus session, as on a server or in a container."""
+    import keyring.backends.fail
+
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+
+
+def _dotenv_key(path: str = ".env", variable: str = "CIO_SEC_PSEUDONYM_KEY") -> str:
+    from dotenv import dotenv_values
+
+    value = dotenv_values(path)[variable]
+    assert value is not None
+    return value
+
+
+@pytest.mark.usefixtures("headless")
+def test_sanitize_creates_the_first_key_in_the_writable_dotenv_file(run_cli: CliHarness) -> None:
+    outcome = run_cli("sanitize", input='{"phone": "+15551234567"}\n')
+    assert "phone_hash" in outcome.stdout
+    assert "note: generated a new pseudonym_key" in outcome.stderr
+    assert "in dotenv:.env#CIO_SEC_PSEUDONYM_KEY" in outcome.stderr
+    key = _dotenv_key()
+    assert key not in outcome.stdout + outcome.stderr
+    again = run_cli("sanitize", input='{"phone": "+15551234567"}\n')
+    assert again.stdout == outcome.stdout  # the same key, read back
+    assert "generated" not in again.stderr
+
+
+@pytest.mark.usefixtures("headless")
+def test_generate_stores_a_strong_key_without_printing_it(run_cli: CliHarness) -> None:
+    outcome = run_cli("credentials", "set", "pseudonym_key", "--generate", "-f", "json")
+    key = _dotenv_key()
+    assert len(key) == 64
+    assert key[:4] not in outcome.stdout + outcome.stderr
+    assert outcome.json["store"] == "dotenv:.env#CIO_SEC_PSEUDONYM_KEY"
+    assert outcome.json["masked"] == "…"
+    rotated = run_cli("rotate", "pseudonym", "--yes")  # works headless once the key exists
+    assert "completed" in rotated.stdout
+    assert _dotenv_key(variable="CIO_SEC_PSEUDONYM_KEY_PREVIOUS") == key
+
+
+def test_generate_into_a_named_store(run_cli: CliHarness) -> None:
+    outcome = run_cli(
+        "credentials", "set", "pseudonym_key", "--generate", "--store", "dotenv:keys.env#PK"
+    )
+    assert "stored pseudonym_key in dotenv file" in outcome.stdout
+    assert len(_dotenv_key("keys.env", "PK")) == 64
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("track_api_key", "--generate"), "--generate makes only pseudonym_key"),
+        (("pseudonym_key", "--generate", "--stdin"), "do not pass --stdin too"),
+    ],
+)
+def test_generate_usage_errors(run_cli: CliHarness, args: tuple[str, ...], message: str) -> None:
+    outcome = run_cli("credentials", "set", *args, expect=2)
+    assert message in outcome.stderr
+
+
+@pytest.mark.usefixtures("headless")
+@pytest.mark.parametrize("weak", ["hello", "short-key-15chr"])
+def test_set_refuses_a_weak_pseudonym_key_with_the_rule_sanitize_applies(
+    run_cli: CliHarness, weak: str
+) -> None:
+    outcome = run_cli(
+        "credentials",
+        "set",
+        "pseudonym_key",
+        "--stdin",
+        "--store",
+        "dotenv:.env#CIO_SEC_PSEUDONYM_KEY",
+        input=weak,
+        expect=2,
+    )
+    assert "refusing to store a weak pseudonym_key: it is shorter than 16 characters" in (
+        outcome.stderr
+    )
+    assert "--generate" in outcome.stderr
+    assert not Path(".env").exists()
+    # ... which is exactly what sanitize refuses when such a key is already stored:
+    Path(".env").write_text(f"CIO_SEC_PSEUDONYM_KEY={weak}\n")
+    Path(".env").chmod(0o600)
+    refused = run_cli("sanitize", input='{"phone": "+15551234567"}\n', expect=3)
+    assert "shorter than 16 characters" in refused.stderr
+
+
+@pytest.mark.timeout(60)
+def test_a_real_process_outside_any_dbus_session_gets_its_key_in_dotenv(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {name: value for name, value in os.environ.items() if name != "DBUS_SESSION_BUS_ADDRESS"}
+    result = subprocess.run(
+        [sys.executable, "-m", "cio_sec", "sanitize"],
+        input='{"phone": "+15551234567"}\n',
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=50,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "in dotenv:.env#CIO_SEC_PSEUDONYM_KEY" in result.stderr
+    assert _dotenv_key() not in result.stdout + result.stderr
