@@ -260,8 +260,12 @@ class TerminalUi:
 
     def confirm(self, plan: Plan) -> bool:
         """Ask for the number of people, typed."""
+        # NOTE: the empty default lets Enter alone decline; not shown, it would read "[]".
         answer = typer.prompt(
-            f"Type the number of people to erase ({plan.left}) to go ahead", err=True, default=""
+            f"Type the number of people to erase ({plan.left}) to go ahead",
+            err=True,
+            default="",
+            show_default=False,
         )
         return str(answer).strip() == str(plan.left)
 
