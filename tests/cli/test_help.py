@@ -8,12 +8,13 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Annotated
 
 import pytest
 import typer
 
 from cio_sec.cli import app
-from cio_sec.cli.help import keep_examples
+from cio_sec.cli.help import HelpfulCommand, keep_examples
 from tests.support.cli import CliHarness
 
 
@@ -160,3 +161,16 @@ def test_a_paragraph_already_marked_is_left_alone() -> None:
     assert keep_examples("Intro.\n\n\b\n  a\n  b") == "Intro.\n\n\b\n  a\n  b"
     docstring = "Intro.\n\n    Text.\n\n        a\n        b\n    "
     assert keep_examples(docstring) == "Intro.\n\nText.\n\n\b\n    a\n    b"
+
+
+def test_a_command_without_help_text_exit_codes_or_visible_options_still_formats() -> None:
+    """The style also covers what no command of ours has today (a future one may)."""
+    sample = typer.Typer(add_completion=False, rich_markup_mode=None)
+
+    @sample.command(cls=HelpfulCommand, epilog="See the docs.", add_help_option=False)
+    def bare(hidden: Annotated[str, typer.Option(hidden=True)] = "") -> None:
+        del hidden
+
+    command = typer.main.get_command(sample)
+    text = command.get_help(command.make_context("bare", []))
+    assert text == "Usage: bare [OPTIONS]\n\n  See the docs."
