@@ -201,16 +201,25 @@ def generate_key(
 ) -> StoredCredential:
     """``credentials set pseudonym_key --generate``: a new random key, stored, never shown.
 
-    Stored in ``store`` when given, else as on first use (`store_new_key`); the key it
-    replaces is kept as the previous one, so old pseudonyms still verify.
+    Stored in ``store`` when given, else as on first use (`store_new_key`). A key that
+    already exists is left alone: replacing it changes every pseudonym made from then on,
+    which is what ``rotate pseudonym`` does, with its record in the trail.
 
     Raises:
+        ConfigError: a key already exists, or ``store`` is read-only.
         SecretMissingError: no store of the chain could keep the key.
-        ConfigError: ``store`` is read-only.
         SecretStoreUnavailableError: ``store`` failed.
     """
-    from cio_sec.credentials import set_credential
+    from cio_sec.credentials import resolve, set_credential
 
+    existing = resolve(settings, CREDENTIAL, opener).source
+    if existing is not None:
+        raise ConfigError(
+            f"{CREDENTIAL} already exists in {existing}; a new one would change every "
+            "pseudonym made from now on",
+            hint="to replace it on purpose, run `cio-sec rotate pseudonym` (keeps the old key "
+            "so old pseudonyms still verify, and records the rotation)",
+        )
     _key, text = PseudonymKey.generate()
     if store is not None:
         stored = set_credential(settings, CREDENTIAL, text, opener, store=store)

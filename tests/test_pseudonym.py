@@ -190,11 +190,17 @@ def test_a_long_enough_key_is_accepted_by_the_one_rule(text: str) -> None:
 
 def test_generate_stores_a_strong_key_and_shows_none_of_it(memory_keyring: MemoryKeyring) -> None:
     settings = settings_for()
-    stored = generate_key(settings, store_opener(settings, os.environ))
+    opener = store_opener(settings, os.environ)
+    with pytest.raises(ConfigError, match="already exists in keyring:") as caught:
+        generate_key(settings, opener)  # the canary key is there: never replaced silently
+    assert "rotate pseudonym" in (caught.value.hint or "")
+    assert memory_keyring.get_password("cio-sec", "default/pseudonym_key") == CANARY
+    memory_keyring.delete_password("cio-sec", "default/pseudonym_key")
+    stored = generate_key(settings, opener)
     value = memory_keyring.get_password("cio-sec", "default/pseudonym_key")
     assert value is not None
     assert weakness(value) is None
     assert len(value) == 64
     assert stored.masked == "…"
     assert value[:4] not in stored.to_json().values()
-    assert stored.previous_kept  # the canary key it replaced
+    assert not stored.previous_kept

@@ -614,7 +614,12 @@ def test_generate_stores_a_strong_key_without_printing_it(run_cli: CliHarness) -
     assert _dotenv_key(variable="CIO_SEC_PSEUDONYM_KEY_PREVIOUS") == key
 
 
-def test_generate_into_a_named_store(run_cli: CliHarness) -> None:
+def test_generate_into_a_named_store(run_cli: CliHarness, memory_keyring: MemoryKeyring) -> None:
+    refused = run_cli("credentials", "set", "pseudonym_key", "--generate", expect=3)
+    assert "pseudonym_key already exists in keyring:cio-sec/default/pseudonym_key" in (
+        refused.stderr
+    )
+    memory_keyring.delete_password("cio-sec", "default/pseudonym_key")
     outcome = run_cli(
         "credentials", "set", "pseudonym_key", "--generate", "--store", "dotenv:keys.env#PK"
     )
