@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cio_sec.auditlog import read_lines, verify_chain
-from cio_sec.cli.erase import TerminalUi
+from cio_sec.cli.erase import TerminalUi, typed_count
 from cio_sec.erase import Plan
 from cio_sec.errors import ExitCode
 from cio_sec.output import Streams
@@ -160,6 +160,27 @@ def test_dry_run_sends_nothing_but_the_region_lookup(run_cli: CliHarness, sandbo
     text = run_cli("erase", "--file", str(ids), "--dry-run")
     assert "nothing was sent" in text.stdout
     assert "would erase 2 people" in text.stderr
+    assert "api v1 (auto: 2 people, at most 100: a request per action)" in text.stderr
+
+
+def test_a_bulk_file_is_erased_in_batches_by_default(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    values = [f"bulk-{n:03d}" for n in range(250)]
+    ids = _csv(Path("ids.csv"), "id", values)
+    plan = run_cli("erase", "--file", str(ids), "--dry-run", "-f", "json").json["plan"]
+    assert (plan["api"], plan["api_reason"]) == (
+        "batch",
+        "auto: 250 people in a file, more than 100",
+    )
+    dry = run_cli("erase", "--file", str(ids), "--dry-run")
+    assert "api batch (auto: 250 people in a file, more than 100)" in dry.stderr
+    done = run_cli("erase", "--file", str(ids), "--yes", "--no-verify", "-f", "json").json
+    assert done["counts"]["erased"] == 250
+    erasing = [r.path for r in sandbox.requests() if r.method != "GET"]
+    assert set(erasing) == {"/api/v2/batch"}
+    assert len(erasing) == 6  # 3 batches of at most 100, to suppress then to delete
+    assert set(values) <= set(_people(sandbox)["deleted"])
+    explicit = run_cli("erase", "--id", "one", "--api", "batch", "--dry-run", "-f", "json").json
+    assert explicit["plan"]["api_reason"] == "--api batch given"
 
 
 @pytest.mark.parametrize("dry_run", [False, True])
@@ -545,3 +566,14 @@ def test_the_confirmation_prompt_on_a_terminal_reads_cleanly(sandbox: Sandbox) -
     assert b"Type the number of people to erase (1) to go ahead: " in seen
     assert b"[]" not in seen
     assert "p1" in _people(sandbox)["deleted"]
+
+
+@pytest.mark.parametrize("verb", ["erase", "purge"])
+def test_the_typed_confirmation_shows_no_empty_default(verb: str) -> None:
+    runner = CliRunner()
+    with runner.isolation(input="\n") as (_out, err, _mixed):
+        assert not typed_count(verb, 3)  # Enter alone declines
+        shown = err.getvalue().decode()
+    assert shown == f"Type the number of people to {verb} (3) to go ahead:"
+    with runner.isolation(input="3\n"):
+        assert typed_count(verb, 3)
