@@ -78,11 +78,18 @@ class Streams:
     out: IO[str]
     err: IO[str]
     color: bool = True
+    quiet: bool = False
+    """``--quiet``: notes and progress bars are left out; errors and results still print."""
 
     @classmethod
-    def system(cls, *, color: bool) -> Streams:
+    def system(cls, *, color: bool, quiet: bool = False) -> Streams:
         """The process's stdout and stderr, looked up now (test runners swap them)."""
-        return cls(out=sys.stdout, err=sys.stderr, color=color)
+        return cls(out=sys.stdout, err=sys.stderr, color=color, quiet=quiet)
+
+    @property
+    def shows_progress(self) -> bool:
+        """Whether a progress bar belongs on stderr: a terminal, and not ``--quiet``."""
+        return not self.quiet and _is_terminal(self.err)
 
     def console(self, *, stderr: bool = False) -> Console:
         """A Rich console on one of the streams; colour follows the TTY and NO_COLOR."""
@@ -102,6 +109,11 @@ class Streams:
         """Write one redacted line to stderr."""
         self.err.write(redact(text) + "\n")
         self.err.flush()
+
+    def note(self, text: str) -> None:
+        """Write one redacted line of chatter to stderr, unless ``--quiet``."""
+        if not self.quiet:
+            self.message(text)
 
 
 def json_document(command: str, result: Result) -> dict[str, Any]:
@@ -234,18 +246,19 @@ def _render_credentials_report(result: CredentialsReport, streams: Streams) -> N
 
 def _render_store_problems(result: CredentialsReport, streams: Streams) -> None:
     """One note per unreadable store and reason, naming every credential it affected."""
-    affected: dict[tuple[str, str, str | None], list[str]] = {}
+    affected: dict[tuple[str, str], list[str]] = {}
+    hints: list[str] = []
     for credential in result.credentials:
         for problem in credential.problems:
-            reason = problem.message.rsplit(": ", 1)[-1]
-            key = (problem.ref.scheme, reason, problem.hint)
-            affected.setdefault(key, []).append(credential.name)
-    for (scheme, reason, hint), names in affected.items():
+            affected.setdefault((problem.store, problem.reason), []).append(credential.name)
+            if problem.hint and problem.hint not in hints:
+                hints.append(problem.hint)
+    for (store, reason), names in affected.items():
         streams.message(
-            f"note: the {scheme} store could not be read for {', '.join(names)}: {reason}"
+            f"note: the {store} store could not be read for {', '.join(names)}: {reason}"
         )
-        if hint:
-            streams.message(f"hint: {hint}")
+    for hint in hints:
+        streams.message(f"hint: {hint}")
 
 
 def _render_stored_credential(result: StoredCredential, streams: Streams) -> None:
@@ -280,9 +293,12 @@ def _render_check_report(result: CheckReport, streams: Streams) -> None:
         style = _STATUS_STYLE.get(check.status, "red")
         table.add_row(_cell(check.name), Text(check.status, style=style), _cell(check.detail))
     _print(streams, table)
+    hinted: dict[str, list[str]] = {}  # one hint once, however many checks it applies to
     for check in result.checks:
         if check.hint and check.status != "ok":
-            streams.message(f"hint ({check.name}): {check.hint}")
+            hinted.setdefault(check.hint, []).append(check.name)
+    for hint, names in hinted.items():
+        streams.message(f"hint ({', '.join(names)}): {hint}")
 
 
 def _render_rotation_report(result: RotationReport, streams: Streams) -> None:
@@ -375,7 +391,7 @@ def _render_sanitize_report(result: SanitizeReport, streams: Streams) -> None:
     for warning in result.warnings:
         streams.message(f"warning: {warning}")
     if result.key_created:
-        streams.message(
+        streams.note(
             f"note: generated a new pseudonym_key (key id {result.key_id}) in {result.key_source}"
         )
     counts = result.counts
