@@ -9,10 +9,12 @@ when one of a few anchors is in it (`might_contain_credentials`), and each ancho
 regular expression that starts with a literal, which ``re`` finds at the speed of a
 substring search. The anchors are shaped like credentials, not like common words: real
 HTTP code says "basic" thousands of times, but "Basic" followed by a base64 token of a
-Track key's length only where there is one. Hex candidates must carry Customer.io context (a keyword within
-`CONTEXT_LINES` lines) and a label saying what they are; a Track key is paired with the
-nearest site ID rather than with every 20-character token in sight (trufflehog's cross
-product, see the reference notes §6).
+Track key's length only where there is one.
+
+Hex candidates must carry Customer.io context (a keyword within `CONTEXT_LINES` lines) and
+a label saying what they are; a Track key is paired with the nearest site ID rather than
+with every 20-character token in sight (trufflehog's cross product, see the reference
+notes §6).
 """
 
 from __future__ import annotations
