@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
 from cio_sec.errors import InputError
+from cio_sec.scan_repo.readahead import ReadAhead
 from cio_sec.scan_repo.report import printable
 
 if TYPE_CHECKING:
@@ -107,26 +108,33 @@ def stream_all_objects(repo: git.Repo, stats: ObjectStream) -> Generator[tuple[s
     process = repo.git.cat_file("--batch-all-objects", "--batch", "--unordered", as_process=True)
     stdout = process.proc.stdout
     _widen_pipe(stdout.fileno())
+    reader = ReadAhead(stdout.fileno())
     try:
-        while header := stdout.readline():
+        while header := reader.readline():
             fields = header.split()
             if len(fields) == 2 and fields[1] == b"missing":  # listed, but corrupt: no body
                 stats.unreadable.append(fields[0].decode("ascii"))
                 continue
             oid, kind, size = fields
-            content = stdout.read(int(size) + 1)[:-1]
             stats.objects += 1
             if kind == b"blob":
+                content = reader.read(int(size))
+                reader.discard(1)  # the newline after each object
                 yield oid.decode("ascii"), content
-            elif kind == b"commit":
+                continue
+            reader.discard(int(size) + 1)  # trees, commits and tags: only ids are kept
+            if kind == b"commit":
                 stats.commits.append(oid.decode("ascii"))
     except BaseException:
-        # Stopped early (Ctrl-C, an error, the consumer gone): git dies of SIGPIPE, and
-        # its exit status must not hide why we stopped.
+        # Stopped early (Ctrl-C, an error, the consumer gone): once the thread stops
+        # reading, git dies of SIGPIPE, and its exit status must not hide why we stopped.
+        reader.stop()
+        reader.join()
         stdout.close()
         with contextlib.suppress(git.GitCommandError):
             _wait(process)
         raise
+    reader.join()
     stdout.close()
     _wait(process)  # a failure of git itself: `git_failures` makes it exit 2
 
