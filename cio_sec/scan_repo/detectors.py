@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from cio_sec.redact import fingerprint, mask, public_fingerprint
+from cio_sec.scan_repo.prefilter import fast_gate
 
 CONTEXT_LINES: Final = 10
 """A hex value counts as Customer.io's when a keyword is this many lines away or closer."""
@@ -163,6 +164,9 @@ def scan_bytes(data: bytes) -> list[Match]:
     Text may use any line ending; line numbers count line feeds. Binary data should first go
     through `archives.scannable_parts` (ASCII runs); this function treats it as text.
     """
+    gate = fast_gate()
+    if gate is not None and not gate(data):
+        return []
     lowered = data.lower()
     text = _Text(data, lowered)
     found: list[Match] = []
@@ -200,13 +204,41 @@ class _Text:
         index = bisect_left(self.newlines, offset)
         return 0 if index == 0 else self.newlines[index - 1] + 1
 
-    def in_context(self, line: int) -> bool:
-        """Whether a Customer.io keyword is within `CONTEXT_LINES` of the line."""
+    @property
+    def keyword_lines(self) -> list[int]:
         if self._keyword_lines is None:
             found = [*_CUSTOMER_IO.finditer(self.lowered), *_CIO_WORD.finditer(self.lowered)]
-            self._keyword_lines = sorted(self.line_of(m.start()) for m in found)
-        lines = self._keyword_lines
+            self._keyword_lines = sorted({self.line_of(m.start()) for m in found})
+        return self._keyword_lines
+
+    def in_context(self, line: int) -> bool:
+        """Whether a Customer.io keyword is within `CONTEXT_LINES` of the line."""
+        lines = self.keyword_lines
         return bisect_right(lines, line + CONTEXT_LINES) > bisect_left(lines, line - CONTEXT_LINES)
+
+    def context_spans(self) -> list[tuple[int, int]]:
+        """``(start, end)`` of each run of whole lines in context, for ``finditer``.
+
+        A value must be in context to count, so searching only these spans finds the
+        same values in a long file that mentions Customer.io once. Each span starts at a
+        line start and ends at a line end: what a detector reads of a value's own line
+        (its label, the values before it) is always inside.
+        """
+        spans: list[tuple[int, int]] = []
+        for line in self.keyword_lines:
+            start = self._line_offset(line - CONTEXT_LINES)
+            end = self._line_offset(line + CONTEXT_LINES + 1) - 1
+            if spans and start <= spans[-1][1] + 1:
+                start = spans.pop()[0]
+            spans.append((start, end))
+        return spans
+
+    def _line_offset(self, line: int) -> int:
+        """Offset of the start of a 1-based line, clamped to the data."""
+        if line <= 1:
+            return 0
+        newlines = self.newlines
+        return newlines[line - 2] + 1 if line - 2 < len(newlines) else len(self.data) + 1
 
 
 def _is_random_hex(value: bytes) -> bool:
@@ -231,14 +263,13 @@ def _track_candidates(text: _Text) -> list[_Candidate]:
     candidates: list[_Candidate] = []
     previous_end = 0
     positional: dict[int, int] = {}  # line start -> values already placed in a constructor
-    for match in _HEX20.finditer(text.data):
+    values = (m for span in text.context_spans() for m in _HEX20.finditer(text.data, *span))
+    for match in values:
         value, start = match.group(), match.start()
         label_from, previous_end = previous_end, match.end()
         if not _is_random_hex(value):
-            continue  # hashes in lock files: by far the most hex, and never a key
-        line = text.line_of(start)
-        if not text.in_context(line):
             continue
+        line = text.line_of(start)  # in context: the spans hold nothing else
         role = _track_role(_label_segment(text, start, label_from))
         if role is None:
             role = _constructor_role(text, start, positional)
@@ -322,7 +353,8 @@ def _decode_base64(token: bytes) -> str | None:
 def _app_keys(text: _Text) -> list[Match]:
     matches = []
     previous_end = 0
-    for match in _HEX32.finditer(text.data):
+    values = (m for span in text.context_spans() for m in _HEX32.finditer(text.data, *span))
+    for match in values:
         value, start = match.group(), match.start()
         label_from, previous_end = previous_end, match.end()
         if not _is_random_hex(value):
@@ -330,17 +362,15 @@ def _app_keys(text: _Text) -> list[Match]:
         segment = _label_segment(text, start, label_from)
         labels = list(_APP_LABEL.finditer(segment))
         line = text.line_of(start)
-        if (
-            labels
-            and not _NOT_A_CREDENTIAL.search(segment[labels[-1].end() :])
-            and text.in_context(line)
-        ):
+        if labels and not _NOT_A_CREDENTIAL.search(segment[labels[-1].end() :]):
             secret = value.decode("ascii")
             matches.append(_match(APP_API_KEY, line, secret, mask(secret)))
     return matches
 
 
 def _webhook_keys(text: _Text) -> list[Match]:
+    if b"webhook" not in text.lowered and b"signing" not in text.lowered:
+        return []  # the label needs one of these words: no need to run the regex
     matches = []
     for match in _WEBHOOK_KEY.finditer(text.data):
         value = match.group(1)

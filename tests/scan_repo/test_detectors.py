@@ -18,6 +18,13 @@ from tests.support.git_repos import APP_KEY, OTHER_TRACK_KEY, SITE_ID, TRACK_KEY
 PAIR = fingerprint(f"{SITE_ID}:{TRACK_KEY}")
 
 
+@pytest.fixture(autouse=True, params=["hyperscan", "re only"])
+def gate(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test twice: with Hyperscan's one-pass gate, and without it (no extra)."""
+    if request.param == "re only":
+        monkeypatch.setattr(detectors, "fast_gate", lambda: None)
+
+
 def found(text: str | bytes) -> list[tuple[str, int, str]]:
     data = text.encode() if isinstance(text, str) else text
     return [(m.rule, m.line, m.fingerprint) for m in scan_bytes(data)]
@@ -147,6 +154,8 @@ def test_decoys_are_not_findings() -> None:
         "customerio key_sha: 0a1b2c3d4e5f6a7b8c9d\n"  # labelled as a hash
         '"integrity": "sha512-0a1b2c3d4e5f6a7b8c9d+/Zz==", "customerio-node"\n'
         "cio_site_id = abcdefabcdefabcdefab\n"  # all letters: a placeholder
+        "customerio app_api_key: 12345678901234567890123456789012\n"
+        f"https://{SITE_ID}:abcdefabcdefabcdefab@track.customer.io\n"
         "Authorization: Basic dXNlcjpwYXNzd29yZA==\n"
     )
     assert found(text) == []
