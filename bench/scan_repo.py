@@ -256,8 +256,9 @@ def measure(name: str, repo: Path, workdir: Path, args: argparse.Namespace) -> N
         check=True,
     ).stdout.strip()
     print(f"\n{name}: {commits} commits, {blobs} blobs, pack {sizes['size-pack']} KiB")
-    (workdir / name).mkdir()
-    scans = tools(repo, workdir / name, args)
+    scratch = workdir / f"{name}-tools"
+    scratch.mkdir()
+    scans = tools(repo, scratch, args)
     times: dict[str, list[float]] = {tool: [] for tool in scans}
     order = list(scans)
     for round_number in range(args.runs):
