@@ -105,7 +105,9 @@ def stream_all_objects(repo: git.Repo, stats: ObjectStream) -> Generator[tuple[s
     """
     import git
 
-    process = repo.git.cat_file("--batch-all-objects", "--batch", "--unordered", as_process=True)
+    process = repo.git.cat_file(
+        "--batch-all-objects", "--batch", "--unordered", "--buffer", as_process=True
+    )
     stdout = process.proc.stdout
     _widen_pipe(stdout.fileno())
     reader = ReadAhead(stdout.fileno())

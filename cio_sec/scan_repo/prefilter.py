@@ -50,13 +50,14 @@ def hyperscan_gate() -> Gate | None:
         flags=[flags] * len(ANCHORS),
     )
 
+    found: list[int] = []
+
+    def on_match(anchor: int, start: int, end: int, flags: int, context: object) -> bool:
+        found.append(anchor)
+        return True  # one is enough: stop the scan here
+
     def holds_anchor(data: bytes) -> bool:
-        found: list[int] = []
-
-        def on_match(anchor: int, start: int, end: int, flags: int, context: object) -> bool:
-            found.append(anchor)
-            return True  # one is enough: stop the scan here
-
+        found.clear()
         with contextlib.suppress(hyperscan.ScanTerminated):  # how Hyperscan says "stopped"
             database.scan(data, match_event_handler=on_match)
         return bool(found)
