@@ -327,18 +327,21 @@ def _render_scan_report(result: ScanReport, streams: Streams) -> None:
 
     from cio_sec.scan_repo.report import printable
 
-    columns = ["rule", "location", "commit", "date", "in HEAD", "preview"]
+    columns = ["rule", "location", "commit", "date", "refs", "in HEAD", "fingerprint", "preview"]
     title = f"Customer.io credentials found ({result.source}: {printable(result.root)})"
     table = _table(title, columns)
     if result.verified:
         table.add_column("live?", no_wrap=True)
+    history = result.source == "history"
     for finding in result.findings:
         row = [
             _cell(finding.rule),
             _cell(printable(finding.location)),
             _cell(finding.commit[:10] if finding.commit else "—"),
             _cell(finding.author_date[:10] if finding.author_date else "—"),
+            _cell(printable(_short_refs(finding.refs)) if history else "—"),
             _cell({True: "yes", False: "no", None: "—"}[finding.in_head]),
+            _cell(finding.fingerprint),
             _cell(finding.preview + (" (baseline)" if finding.baselined else "")),
         ]
         if result.verified:
@@ -364,6 +367,34 @@ def _render_scan_report(result: ScanReport, streams: Streams) -> None:
             )
     for step in result.next_steps:
         streams.message(step)
+
+
+_REFS_SHOWN = 2
+_REF_PREFIXES = ("refs/heads/", "refs/tags/", "refs/remotes/", "refs/")
+
+
+def _short_refs(refs: tuple[str, ...]) -> str:
+    """Refs as git abbreviates them, branches before tags: ``main, v1.2 +3``.
+
+    ``unreachable`` when no ref reaches the commit (``--include-unreachable`` found it).
+    """
+    if not refs:
+        return "unreachable"
+    ranked = sorted(refs, key=lambda ref: (_ref_rank(ref), ref))
+    names = [_short_ref(ref) for ref in ranked]
+    shown = ", ".join(names[:_REFS_SHOWN])
+    hidden = len(names) - _REFS_SHOWN
+    return f"{shown} +{hidden}" if hidden > 0 else shown
+
+
+def _ref_rank(ref: str) -> int:
+    """Branches, then tags, then remote branches, then the rest (stash, HEAD)."""
+    return next((rank for rank, prefix in enumerate(_REF_PREFIXES) if ref.startswith(prefix)), 3)
+
+
+def _short_ref(ref: str) -> str:
+    prefix = next((prefix for prefix in _REF_PREFIXES if ref.startswith(prefix)), "")
+    return ref[len(prefix) :]
 
 
 _SKIPPED_SHOWN = 5
