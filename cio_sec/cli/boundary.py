@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
 import re
 import sys
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from cio_sec.errors import NO_ROOM_ERRNOS, NO_ROOM_HINT, CioSecError, ExitCode
@@ -23,6 +25,8 @@ from cio_sec.redact import ELLIPSIS, redact
 from cio_sec.terminal import printable
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from typer._click import Context as ClickContext
 
 
@@ -37,16 +41,28 @@ class ErrorBoundaryGroup(TyperGroup):
         **extra: Any,
     ) -> ClickContext:
         """Parse the arguments; ``--help`` and ``--version`` print while parsing."""
+        typed = list(args)  # parsing consumes the list
         try:
             return super().make_context(info_name, args, parent, **extra)
         except BrokenPipeError:
             stdout_closed()
+        except UsageError as exc:
+            usage_error(exc, typed if parent is None else None)
+            raise
+
+    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
+        """Keep the command line as typed: a usage error looks in it for ``--format json``."""
+        ctx.meta.setdefault(_ARGV, list(args))  # the root's; subgroups share its meta
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: ClickContext) -> Any:
         """Run the command; map what escapes it to the documented exit codes."""
         try:
             return super().invoke(ctx)
         except typer.Exit:
+            raise
+        except UsageError as exc:
+            usage_error(exc, ctx.meta.get(_ARGV))
             raise
         except typer.TyperException as exc:
             exc.message = hide_argument_values(exc.message)
@@ -64,6 +80,56 @@ class ErrorBoundaryGroup(TyperGroup):
             if no_room:
                 _fail(ctx, ExitCode.CONFIG, no_room, NO_ROOM_HINT, kind="DiskFullError")
             _internal_error(ctx, exc)
+
+
+_ARGV = "cio_sec.argv"
+
+
+def usage_error(exc: UsageError, argv: list[str] | None) -> None:
+    """Mask what a usage error echoes; under JSON, also say it as the envelope on stdout.
+
+    Parsing failed, so the format is looked for in the words typed and in
+    ``CIO_SEC_FORMAT``. Click then prints the usage on stderr and exits 2, as always.
+    """
+    if getattr(exc, "cio_sec_reported", False):  # an inner group said it already
+        return
+    exc.cio_sec_reported = True  # type: ignore[attr-defined]
+    exc.message = hide_argument_values(exc.message)
+    if isinstance(exc, NoArgsIsHelpError) or not wants_json(argv or [], os.environ):
+        return
+    from cio_sec.output import error_document
+
+    path = exc.ctx.command_path.split(" ", 1)[1:] if exc.ctx else []
+    hint = f"see `{exc.ctx.command_path} --help`" if exc.ctx else "see `cio-sec --help`"
+    message = hide_argument_values(exc.format_message())  # Click composes some messages
+    document = error_document(
+        path[0] if path else None, int(ExitCode.USAGE), "UsageError", message, hint
+    )
+    _write_document(document)
+
+
+def wants_json(argv: list[str], environ: Mapping[str, str]) -> bool:
+    """Whether ``-f json``/``--format json`` was typed (before ``--``) or CIO_SEC_FORMAT says so."""
+    words = argv[: argv.index("--")] if "--" in argv else argv
+    for word, following in itertools.pairwise([*words, ""]):
+        value = following if word in ("-f", "--format") else None
+        if word.startswith("--format="):
+            value = word.removeprefix("--format=")
+        elif word.startswith("-f") and not word.startswith("--") and len(word) > 2:
+            value = word[2:]
+        if value is not None and value.lower() == "json":
+            return True
+    return environ.get("CIO_SEC_FORMAT", "").lower() == "json"
+
+
+def _write_document(document: dict[str, Any]) -> None:
+    import json
+
+    try:
+        sys.stdout.write(redact(json.dumps(document, indent=2, sort_keys=True)) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # the message goes to stderr all the same
+        silence_closed_stdout()
 
 
 #: What a usage error may echo back: names and short values, never anything as long as
