@@ -19,7 +19,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from cio_sec.errors import NO_ROOM_ERRNOS, NO_ROOM_HINT, CioSecError, ExitCode
+from cio_sec.errors import NO_ROOM_ERRNOS, NO_ROOM_HINT, CioSecError, ExitCode, error_type_name
 from cio_sec.output import OutputFormat, Streams
 from cio_sec.redact import ELLIPSIS, redact
 from cio_sec.terminal import printable
@@ -47,7 +47,7 @@ class ErrorBoundaryGroup(TyperGroup):
         except BrokenPipeError:
             stdout_closed()
         except UsageError as exc:
-            usage_error(exc, typed if parent is None else None)
+            usage_error(exc, typed if parent is None else parent.meta.get(_ARGV))
             raise
 
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
@@ -72,7 +72,7 @@ class ErrorBoundaryGroup(TyperGroup):
         except typer.Abort:
             _fail(ctx, ExitCode.INTERRUPTED, "aborted")
         except CioSecError as exc:
-            _fail(ctx, exc.exit_code, exc.message, exc.hint, kind=type(exc).__name__)
+            _fail(ctx, exc.exit_code, exc.message, exc.hint, kind=error_type_name(exc))
         except KeyboardInterrupt:
             _fail(ctx, ExitCode.INTERRUPTED, "interrupted")
         except Exception as exc:  # noqa: BLE001 - the boundary: any bug becomes exit 70

@@ -24,6 +24,7 @@ from cio_sec.errors import (
     ExitCode,
     InputError,
     InteractionRequiredError,
+    error_type_name,
 )
 from cio_sec.redact import fingerprint, register
 from cio_sec.rotate import actions
@@ -239,7 +240,7 @@ class Rotation:
                 exit_code=exc.exit_code,
                 hint=exc.hint,
                 failed=step,
-                error_type=type(exc).__name__,
+                error_type=error_type_name(exc),
             )
         actions.after_failure(self, step, exc)
         self.save()
@@ -252,7 +253,7 @@ class Rotation:
             exit_code=exc.exit_code,
             hint=hint,
             failed=step,
-            error_type=type(exc).__name__,
+            error_type=error_type_name(exc),
         )
 
     # ------------------------------------------------------------------ helpers
