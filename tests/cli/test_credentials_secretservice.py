@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import pytest
 from keyring.backends import SecretService
 
 from tests.support.cli import CliHarness
+from tests.support.schemas import parse_document
 from tests.support.secretservice import SecretServiceDaemon
 
 pytestmark = pytest.mark.secretservice
@@ -51,6 +51,6 @@ def test_a_real_cio_sec_process_finds_the_keyring_on_the_session_bus(
         timeout=50,
     )
     assert "a" * 32 not in result.stdout + result.stderr
-    rows = {row["name"]: row for row in json.loads(result.stdout)["credentials"]}
+    rows = {row["name"]: row for row in parse_document(result.stdout)["credentials"]}
     assert rows["app_api_key"]["source"] == "keyring:cio-sec/default/app_api_key"
     assert rows["app_api_key"]["masked"] == "aaaa…aaaa"
