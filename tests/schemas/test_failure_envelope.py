@@ -23,7 +23,7 @@ from cio_sec.sandbox import Sandbox
 from cio_sec.settings import default_state_dir
 from cio_sec.webhook import sign
 from tests.conftest import CANARY
-from tests.support.cli import CliHarness
+from tests.support.cli import CliHarness, run_with_closed_stdout
 from tests.support.schemas import parse_document, parse_lines
 from tests.support.servers import free_port
 
@@ -204,3 +204,31 @@ def test_serve_says_ok_false_for_a_delivery_it_rejected(monkeypatch: pytest.Monk
     assert (accepted["status"], accepted["ok"]) == (200, True)
     assert "error" not in accepted
     assert CANARY not in out + err
+
+
+def test_serve_says_ok_false_with_exit_4_for_a_delivery_it_could_not_forward(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CUSTOMERIO_WEBHOOK_SECRET", CANARY)
+    body = b'{"metric":"sent"}'
+    process = _serve("--forward-to", f"http://127.0.0.1:{free_port()}/hooks", "-f", "json")
+    try:
+        assert process.stdout is not None
+        url = parse_document(process.stdout.readline())["url"]
+        answer = httpx.post(url, content=body, headers=sign(body, CANARY))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert (answer.status_code, process.returncode) == (502, 0), err
+    (line,) = parse_lines(out)
+    assert (line["verdict"], line["ok"]) == ("valid", False)
+    error = _error_of(line, ExitCode.REMOTE)
+    assert error["type"] == "ForwardError"
+    assert str(error["message"]).startswith("verified, but not forwarded (ConnectError)")
+
+
+def test_a_usage_error_with_stdout_closed_still_explains_itself_on_stderr() -> None:
+    result = run_with_closed_stdout("credentials", "check", "--bogus", "-f", "json")
+    assert result.returncode == ExitCode.USAGE
+    assert "No such option: --bogus" in result.stderr
+    assert "Traceback" not in result.stderr
