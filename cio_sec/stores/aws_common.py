@@ -190,8 +190,8 @@ def _client_error(ref: SecretRef, action: str, exc: Exception) -> Exception:
     if code in _ACCESS_DENIED:
         return SecretStoreUnavailableError(
             f"{ref}: access denied ({action})",
-            hint=f"the AWS identity needs {action} on this resource; see the README's "
-            f"least-privilege policy",
+            hint=f"the AWS identity needs {action} on this resource; see the "
+            f"least-privilege IAM in docs/reference/secret-stores.md",
         )
     if code in _BAD_CREDENTIALS:
         return SecretStoreUnavailableError(

@@ -292,7 +292,8 @@ class VaultStore:
             raise SecretStoreUnavailableError(
                 f"{self.ref}: permission denied ({capability})",
                 hint=f'the token needs capabilities ["{capability}"] on '
-                f"{self.mount}/data/{self.path}; see the README's Vault policy",
+                f"{self.mount}/data/{self.path}; see the Vault policy in "
+                "docs/reference/secret-stores.md",
             ) from None
         except (vault.RateLimitExceeded, vault.VaultDown, vault.InternalServerError) as exc:
             raise RemoteUnavailableError(
