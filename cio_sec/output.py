@@ -112,6 +112,7 @@ _DEFAULT_FAILURE: dict[int, tuple[str, str]] = {
     3: ("ConfigError", "a setting or credential needs fixing; the results say which"),
     4: ("RemoteError", "a remote service failed; the results say which call"),
     5: ("PartialFailureError", "stopped midway; run the same command again to resume"),
+    130: ("Interrupted", "interrupted; run the same command again to resume"),
 }
 
 

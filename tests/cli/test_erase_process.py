@@ -209,6 +209,12 @@ def test_a_second_run_of_a_job_is_refused_and_signals_stop_it(
             doc = parse_document(stdout)
             assert doc["status"] == "stopped"
             assert 0 < doc["counts"]["erased"] < 40
+            assert doc["error"] == {
+                "exit_code": ExitCode.INTERRUPTED,
+                "type": "Interrupted",
+                "message": f"job {doc['job']} stopped",
+                "hint": "run the same command again to resume",
+            }
     done = run_cli("erase", "--file", str(ids), "--yes", "-f", "json")
     assert done.json["counts"]["erased"] == 40
     assert set(values) <= set(cast("list[str]", sandbox.people()["suppressed"]))

@@ -117,5 +117,5 @@ def _wants_json(args: tuple[str, ...]) -> bool:
     return (
         any(flag in ("-f", "--format") and value == "json" for flag, value in pairs)
         or bool({"--format=json", "-fjson"} & set(args))
-        or os.environ.get("CIO_SEC_FORMAT") == "json"
+        or os.environ.get("CIO_SEC_FORMAT", "").lower() == "json"
     )
