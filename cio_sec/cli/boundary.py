@@ -16,7 +16,7 @@ import sys
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from typer._click.exceptions import NoArgsIsHelpError, UsageError
+from typer._click.exceptions import NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from cio_sec.errors import NO_ROOM_ERRNOS, NO_ROOM_HINT, CioSecError, ExitCode, error_type_name
@@ -46,7 +46,7 @@ class ErrorBoundaryGroup(TyperGroup):
             return super().make_context(info_name, args, parent, **extra)
         except BrokenPipeError:
             stdout_closed()
-        except UsageError as exc:
+        except typer.TyperException as exc:  # Click's usage errors
             usage_error(exc, typed if parent is None else parent.meta.get(_ARGV))
             raise
 
@@ -61,11 +61,8 @@ class ErrorBoundaryGroup(TyperGroup):
             return super().invoke(ctx)
         except typer.Exit:
             raise
-        except UsageError as exc:
+        except typer.TyperException as exc:  # Click's usage errors
             usage_error(exc, ctx.meta.get(_ARGV))
-            raise
-        except typer.TyperException as exc:
-            exc.message = hide_argument_values(exc.message)
             raise
         except BrokenPipeError:
             stdout_closed()
@@ -85,7 +82,7 @@ class ErrorBoundaryGroup(TyperGroup):
 _ARGV = "cio_sec.argv"
 
 
-def usage_error(exc: UsageError, argv: list[str] | None) -> None:
+def usage_error(exc: typer.TyperException, argv: list[str] | None) -> None:
     """Mask what a usage error echoes; under JSON, also say it as the envelope on stdout.
 
     Parsing failed, so the format is looked for in the words typed and in
@@ -99,12 +96,12 @@ def usage_error(exc: UsageError, argv: list[str] | None) -> None:
         return
     from cio_sec.output import error_document
 
-    path = exc.ctx.command_path.split(" ", 1)[1:] if exc.ctx else []
-    hint = f"see `{exc.ctx.command_path} --help`" if exc.ctx else "see `cio-sec --help`"
+    context = getattr(exc, "ctx", None)
+    path = context.command_path.split(" ", 1)[1:] if context else []
+    hint = f"see `{context.command_path} --help`" if context else "see `cio-sec --help`"
     message = hide_argument_values(exc.format_message())  # Click composes some messages
-    document = error_document(
-        path[0] if path else None, int(ExitCode.USAGE), "UsageError", message, hint
-    )
+    code = int(exc.exit_code)  # 2 for a usage error
+    document = error_document(path[0] if path else None, code, "UsageError", message, hint)
     _write_document(document)
 
 

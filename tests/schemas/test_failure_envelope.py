@@ -17,14 +17,15 @@ import pytest
 
 from cio_sec.auditlog import AuditLog
 from cio_sec.errors import ExitCode
-from cio_sec.output import SCHEMA_VERSION
+from cio_sec.output import SCHEMA_VERSION, json_document
 from cio_sec.pseudonym import PseudonymKey
 from cio_sec.sandbox import Sandbox
 from cio_sec.settings import default_state_dir
 from cio_sec.webhook import sign
+from cio_sec.webhook.receiver import DeliveryLine
 from tests.conftest import CANARY
 from tests.support.cli import CliHarness, run_with_closed_stdout
-from tests.support.schemas import parse_document, parse_lines
+from tests.support.schemas import check_document, parse_document, parse_lines
 from tests.support.servers import free_port
 
 _ERROR_KEYS = {"exit_code", "type", "message", "hint"}
@@ -232,3 +233,21 @@ def test_a_usage_error_with_stdout_closed_still_explains_itself_on_stderr() -> N
     assert result.returncode == ExitCode.USAGE
     assert "No such option: --bogus" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("verdict", "status", "forwarded", "code"),
+    [
+        ("valid", 200, None, ExitCode.OK),
+        ("valid", 201, "ok", ExitCode.OK),
+        ("invalid", 401, None, ExitCode.CHECK_FAILED),
+        ("valid", 502, "ConnectError", ExitCode.REMOTE),
+    ],
+)
+def test_a_serve_line_fails_exactly_when_the_delivery_was_not_accepted(
+    verdict: str, status: int, forwarded: str | None, code: ExitCode
+) -> None:
+    line = DeliveryLine("2026-01-01T00:00:00Z", verdict, "r", 2, None, status, None, forwarded)
+    document = check_document({**json_document("verify-webhook serve", line), "kind": "delivery"})
+    assert (line.exit_code, document["ok"]) == (code, code == ExitCode.OK)
+    assert ("error" in document) is (code != ExitCode.OK)
