@@ -21,11 +21,16 @@ demo: venv
 	bash scripts/demo.sh
 
 ## check: system packages, format check, lint, mypy --strict, the whole suite with coverage
-check: system-deps lint typecheck test
+check: system-deps lint typecheck test sarif-validate
 
 ## system-deps: git, dbus and gnome-keyring for the real-keyring tests (as root or via sudo)
 system-deps:
 	bash scripts/system-deps.sh
+
+## sarif-validate: Microsoft's SARIF Multitool (from npm) checks the SARIF of scan-repo and audit
+.PHONY: sarif-validate
+sarif-validate: venv
+	bash scripts/sarif-validate.sh
 
 lint: venv
 	$(BIN)/ruff format --check cio_sec tests bench

@@ -161,7 +161,7 @@ def main() -> None:
             erasing_times(info)  # start from an empty log
 
             ids = write_ids(work, "v1", options.v1_people)
-            v1_seconds, _ = run_erase(env, ids, "--rate", rate, "--no-verify")
+            v1_seconds, _ = run_erase(env, ids, "--rate", rate, "--api", "v1", "--no-verify")
             times, throttled = erasing_times(info)
             achieved = (len(times) - 1) / (times[-1] - times[0])
             v1_people_per_s = options.v1_people / v1_seconds

@@ -221,6 +221,9 @@ def register_renderers() -> None:
 
     from cio_sec.erase import ErasureReport, JobsReport
     from cio_sec.erase.recheck import RecheckReport
+    from cio_sec.purge.render import register as register_purge
+
+    register_purge(render_text)
 
     render_text.register(ErasureReport, _render_erasure_report)
     render_text.register(JobsReport, _render_jobs_report)
@@ -389,6 +392,8 @@ def _render_scan_report(result: ScanReport, streams: Streams) -> None:
             streams.message(
                 printable(f"{finding.location}: {finding.liveness}: {finding.liveness_detail}")
             )
+    for step in result.next_steps:
+        streams.message(step)
 
 
 _SKIPPED_SHOWN = 5

@@ -69,5 +69,8 @@ def run_audit(
         trail.check_trail(settings, opener),
     ]
     if online:
+        from cio_sec.audit.never_send import check_never_send
+
         checks += credentials_checks.check_online(settings, opener)
+        checks.append(check_never_send(settings, opener))
     return AuditReport(path, settings.profile, tuple(checks), strict)

@@ -29,6 +29,14 @@ _JOB_FIELDS = (
 
 _ERASE_TYPES = frozenset({"job-start", "action", "verification", "job-end"})
 _VERIFICATION_COUNTS = ("verified", "still_present", "unverified")
+#: A run another run followed without its end in between: the process was killed.
+INTERRUPTED = "interrupted"
+#: The last run of a job, with no end recorded: killed, or still running.
+UNFINISHED = "unfinished"
+_PURGE_ACTION = "attribute-purge"
+PURGED = "attributes-purged"
+"""A subject whose purged attributes were removed (``erase --attributes``); kept as a person."""
+_PROVABLE = ("erased", PURGED)
 
 
 @dataclass
@@ -51,14 +59,18 @@ class SubjectEvidence:
     @property
     def statement(self) -> str:
         """The evidence in words: "erased, verified at T", "erased, unverified", ..."""
-        if self.outcome != "erased":
+        if self.outcome not in _PROVABLE:
             return self.outcome
+        done = "erased"
+        if self.outcome == PURGED:
+            names = _distinct(n for a in self.actions for n in a.get("attributes") or ())
+            done = f"attributes {', '.join(map(str, names))} removed"
         latest = max(self.verifications, key=_seq) if self.verifications else None
         if latest is None or latest["outcome"] == "unverified":
-            return "erased, unverified"
+            return f"{done}, unverified"
         if latest["outcome"] == "verified":
-            return f"erased, verified at {latest['at'] or latest['ts']}"
-        return f"erased, but still present at {latest['at'] or latest['ts']}"
+            return f"{done}, verified at {latest['at'] or latest['ts']}"
+        return f"{done}, but still present at {latest['at'] or latest['ts']}"
 
     @property
     def outcome(self) -> str:
@@ -70,6 +82,8 @@ class SubjectEvidence:
         latest = {a["action"]: a["outcome"] for a in sorted(self.actions, key=_seq)}
         if "failed" in latest.values():
             return "failed"
+        if latest.get(_PURGE_ACTION) == "done":
+            return PURGED
         return "erased" if latest.get("delete") == "done" else "incomplete"
 
     def to_json(self) -> dict[str, object]:
@@ -78,7 +92,7 @@ class SubjectEvidence:
             "subject": self.subject,
             "id_type": self.id_type,
             "outcome": self.outcome,
-            "verification": self.verification if self.outcome == "erased" else None,
+            "verification": self.verification if self.outcome in _PROVABLE else None,
             "evidence": self.statement,
             "actions": self.actions,
             "verifications": self.verifications,
@@ -105,7 +119,11 @@ class EvidenceReport:
         """Subjects by outcome, and the erased ones by read-back outcome."""
         outcomes = [subject.outcome for subject in self.subjects]
         counts = {name: outcomes.count(name) for name in ("erased", "failed", "incomplete")}
-        checked = [s.verification.replace("-", "_") for s in self.subjects if s.outcome == "erased"]
+        if PURGED in outcomes:  # only then: an erasure's evidence keeps its shape
+            counts["attributes_purged"] = outcomes.count(PURGED)
+        checked = [
+            s.verification.replace("-", "_") for s in self.subjects if s.outcome in _PROVABLE
+        ]
         return counts | {name: checked.count(name) for name in _VERIFICATION_COUNTS}
 
     def to_json(self) -> dict[str, object]:
@@ -138,14 +156,31 @@ class EvidenceReport:
             "",
             "## Jobs",
             "",
-            "| job | workspace | region | operator | started | ended | status | erased "
+            "| job | workspace | region | operator | started | ended | status | erased or purged "
             "| failed | invalid |",
             "|---|---|---|---|---|---|---|---|---|---|",
         ]
         lines += [_job_row(job) for job in self.jobs]
+        lines += [
+            "",
+            "## Runs (earliest first)",
+            "",
+            "A job runs again when it is resumed. A run with no end in the trail was "
+            "interrupted (killed, or the machine stopped); the last one may still be running.",
+            "",
+            "| job | run | started | ended | status | erased or purged | failed | invalid |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            _run_row(job, number, run)
+            for job in self.jobs
+            for number, run in enumerate(job.get("runs", []), start=1)
+        ]
         outcomes = self.counts
         counts = ", ".join(
-            f"{outcomes[name]} {name}" for name in ("erased", "failed", "incomplete")
+            f"{outcomes[name]} {name.replace('_', ' ')}"
+            for name in ("erased", "attributes_purged", "failed", "incomplete")
+            if name in outcomes
         )
         checked = ", ".join(
             f"{outcomes[name]} {name.replace('_', ' ')}" for name in _VERIFICATION_COUNTS
@@ -201,8 +236,14 @@ def _collect(
         # A job id may be dry-run first and run for real later: it sent something if any
         # of its runs was not a dry run.
         dry_run = bool(job.get("dry_run", True)) and bool(record.get("dry_run"))
-        job.update({name: record.get(name) for name in _JOB_FIELDS}, started=record["ts"])
+        job.update({name: record.get(name) for name in _JOB_FIELDS})
+        job.setdefault("started", record["ts"])  # the first run's start: actions come after
+        if record.get("action") == _PURGE_ACTION:  # which attributes, how many held each
+            job.update(
+                attributes=record.get("attributes"), per_attribute=record.get("per_attribute")
+            )
         job["dry_run"] = dry_run
+        _start_run(job, record)
     elif kind == "job-end":
         job.update(
             ended=record["ts"],
@@ -210,6 +251,7 @@ def _collect(
             counts=record.get("counts"),
             duration_s=record.get("duration_s"),
         )
+        _end_run(job, record)
     elif kind == "verification":
         subject = str(record.get("subject"))
         evidence = subjects.setdefault(subject, SubjectEvidence(subject, record.get("id_type")))
@@ -239,6 +281,32 @@ def _collect(
                 "seq": record["seq"],
             }
         )
+        if record.get("attributes") is not None:  # an attribute purge: the names, no values
+            evidence.actions[-1]["attributes"] = record.get("attributes")
+
+
+def _start_run(job: dict[str, Any], record: Mapping[str, Any]) -> None:
+    """A new run of the job; one still open before it was cut short (killed, power cut)."""
+    runs: list[dict[str, Any]] = job.setdefault("runs", [])
+    if runs and runs[-1]["status"] in (None, UNFINISHED):
+        runs[-1]["status"] = INTERRUPTED
+    runs.append(
+        {
+            "started": record["ts"],
+            "ended": None,
+            "status": UNFINISHED,
+            "counts": None,
+            "dry_run": bool(record.get("dry_run")),
+            "resumed": bool(record.get("resumed")),
+        }
+    )
+
+
+def _end_run(job: dict[str, Any], record: Mapping[str, Any]) -> None:
+    runs: list[dict[str, Any]] = job.setdefault("runs", [])
+    if not runs or runs[-1]["status"] != UNFINISHED:  # an end whose start is not in the trail
+        runs.append({"started": None, "dry_run": False, "resumed": False})
+    runs[-1].update(ended=record["ts"], status=record.get("status"), counts=record.get("counts"))
 
 
 def _seq(action: Mapping[str, Any]) -> int:
@@ -267,7 +335,24 @@ def _job_row(job: Mapping[str, Any]) -> str:
         job.get("job"), job.get("workspace"), job.get("region"), job.get("operator"),
         job.get("started"), job.get("ended"),
         f"{job.get('status')} (dry run: nothing sent)" if job.get("dry_run") else job.get("status"),
-        counts.get("erased"), counts.get("failed"), counts.get("invalid"),
+        _done(counts), counts.get("failed"), counts.get("invalid"),
+    ]  # fmt: skip
+    return "| " + " | ".join(_md(cell) for cell in cells) + " |"
+
+
+def _done(counts: Mapping[str, Any]) -> object:
+    """People erased, or for an attribute purge, people purged."""
+    return counts.get("erased", counts.get("purged"))
+
+
+def _run_row(job: Mapping[str, Any], number: int, run: Mapping[str, Any]) -> str:
+    counts = run.get("counts") or {}
+    status = run.get("status")
+    if run.get("dry_run"):
+        status = f"{status} (dry run: nothing sent)"
+    cells = [
+        job.get("job"), number, run.get("started"), run.get("ended") or "-", status,
+        _done(counts), counts.get("failed"), counts.get("invalid"),
     ]  # fmt: skip
     return "| " + " | ".join(_md(cell) for cell in cells) + " |"
 

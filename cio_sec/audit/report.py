@@ -10,8 +10,6 @@ from typing import Any
 
 from cio_sec.errors import ExitCode
 
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-
 
 class Status(str, Enum):
     """How a check came out; the order is from best to worst."""
@@ -142,10 +140,13 @@ class AuditReport:
     def to_sarif(self, version: str) -> dict[str, Any]:
         """A SARIF 2.1.0 log for code-scanning upload: one result per non-passing finding.
 
-        Checks that pass produce no result; a check without located findings produces one
-        result without a location.
+        Checks that pass produce no result. A check without located findings is located at
+        the repository root, so that code scanning keeps it.
         """
-        rules = [_sarif_rule(check) for check in self.checks]
+        from cio_sec import sarif
+        from cio_sec.audit.rules import rule_for
+
+        rules = [rule_for(check.id, check.title) for check in self.checks]
         results = [
             result
             for index, check in enumerate(self.checks)
@@ -153,17 +154,11 @@ class AuditReport:
             for result in _sarif_results(check, index)
         ]
         return {
-            "$schema": SARIF_SCHEMA,
+            "$schema": sarif.SCHEMA,
             "version": "2.1.0",
             "runs": [
                 {
-                    "tool": {
-                        "driver": {
-                            "name": "cio-sec",
-                            "version": version,
-                            "rules": rules,
-                        }
-                    },
+                    "tool": sarif.driver(version, rules),
                     "originalUriBaseIds": {"SRCROOT": {"uri": self.path.resolve().as_uri() + "/"}},
                     "invocations": [{"executionSuccessful": True}],
                     "results": results,
@@ -173,44 +168,35 @@ class AuditReport:
         }
 
 
-def _sarif_rule(check: CheckResult) -> dict[str, Any]:
-    return {
-        "id": check.id,
-        "name": "".join(part.capitalize() for part in check.id.split("-")),
-        "shortDescription": {"text": check.title},
-        "help": {"text": check.remediation},
-        "properties": {"status": check.status.value},
-    }
-
-
 def _sarif_results(check: CheckResult, index: int) -> list[dict[str, Any]]:
     located = [finding for finding in check.findings if finding.status is not Status.PASS]
     if not located:
-        return [_sarif_result(check, index, check.status, check.evidence, None, None)]
-    return [
-        _sarif_result(check, index, finding.status, finding.message, finding.path, finding.line)
-        for finding in located
-    ]
+        located = [Finding(check.status, check.evidence)]
+    seen: Counter[str | None] = Counter()
+    results = []
+    for finding in located:
+        seen[finding.path] += 1
+        results.append(_sarif_result(check, index, finding, seen[finding.path]))
+    return results
 
 
 def _sarif_result(
-    check: CheckResult,
-    index: int,
-    status: Status,
-    message: str,
-    path: str | None,
-    line: int | None,
+    check: CheckResult, index: int, finding: Finding, occurrence: int
 ) -> dict[str, Any]:
-    result: dict[str, Any] = {
+    from urllib.parse import quote
+
+    from cio_sec import sarif
+
+    uri = sarif.ROOT_URI if finding.path is None else quote(finding.path, errors="surrogateescape")
+    where = sarif.location(uri, finding.line or 1, base="SRCROOT")
+    # Lines move as files change; the rule, the file and the n-th result there do not.
+    identity = sarif.stable_id(check.id, uri, str(occurrence))
+    return {
         "ruleId": check.id,
         "ruleIndex": index,
-        "level": _SARIF_LEVEL[status],
-        "properties": {"status": status.value},
-        "message": {"text": f"{message}. Remediation: {check.remediation}"},
+        "level": _SARIF_LEVEL[finding.status],
+        "properties": {"status": finding.status.value},
+        "message": {"text": f"{finding.message}. Remediation: {check.remediation}"},
+        "locations": [where],
+        "partialFingerprints": {"cioSecAuditResult/v1": identity},
     }
-    if path is not None:
-        location: dict[str, Any] = {"artifactLocation": {"uri": path, "uriBaseId": "SRCROOT"}}
-        if line is not None:
-            location["region"] = {"startLine": line}
-        result["locations"] = [{"physicalLocation": location}]
-    return result

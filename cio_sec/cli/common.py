@@ -177,18 +177,24 @@ def read_secret(name: str, *, from_stdin: bool, context: AppContext, stdin_hint:
     return str(value)
 
 
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Let SIGTERM unwind like Ctrl-C (exit 130), so a half-written temporary file is removed.
+#: The signals that end a run the way Ctrl-C does: ``kill`` and a closed terminal.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
-    Python's default for SIGTERM ends the process at once, running no ``finally`` block.
+
+@contextmanager
+def stop_signals_as_interrupt() -> Iterator[None]:
+    """Let SIGTERM and SIGHUP unwind like Ctrl-C (exit 130): state saved, temp files removed.
+
+    Python's default for both ends the process at once, running no ``finally`` block; a
+    closed terminal (SIGHUP) must not leave a job half-recorded.
     """
 
     def _interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = {signum: signal.signal(signum, _interrupt) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,19 +16,34 @@ from cio_sec.bounds import (
     VERIFY_RATE,
     VERIFY_WINDOW,
 )
-from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start
+from cio_sec.cli.common import (
+    EXIT_CODES_EPILOG,
+    FormatOption,
+    finish,
+    start,
+    stop_signals_as_interrupt,
+)
 from cio_sec.output import OutputFormat, Streams
 
 if TYPE_CHECKING:
     from cio_sec.cli.common import AppContext
     from cio_sec.erase import InputSpec, Plan
+    from cio_sec.purge import PurgePlan
 
 
 class Api(str, Enum):
     """Which Track API erases: one request per action, or v2 batches."""
 
+    AUTO = "auto"
     V1 = "v1"
     BATCH = "batch"
+
+
+class UnsetWith(str, Enum):
+    """The value an identify call sets to remove an attribute."""
+
+    EMPTY = "empty"
+    NULL = "null"
 
 
 class IdTypeChoice(str, Enum):
@@ -75,8 +91,13 @@ def erase(
         str | None, typer.Option("--ticket", help="Request reference recorded in the audit trail.")
     ] = None,
     api: Annotated[
-        Api, typer.Option("--api", help="v1: a request per action; batch: /api/v2/batch.")
-    ] = Api.V1,
+        Api,
+        typer.Option(
+            "--api",
+            help="auto: batch for a file of more than 100 people, else v1; "
+            "v1: a request per action; batch: /api/v2/batch, 100 people a request.",
+        ),
+    ] = Api.AUTO,
     rate: Annotated[
         float | None,
         typer.Option(
@@ -147,6 +168,30 @@ def erase(
             help="With verify: read back a uniform random sample of N people.",
         ),
     ] = None,
+    attributes: Annotated[
+        str | None,
+        typer.Option(
+            "--attributes",
+            metavar="NAMES",
+            help="Remove only these attributes (comma-separated) from each person; nobody "
+            "is deleted. With --status: list the attribute purges.",
+        ),
+    ] = None,
+    all_matching: Annotated[
+        bool,
+        typer.Option(
+            "--all-matching",
+            help="With --attributes: everyone the App API search finds holding them.",
+        ),
+    ] = False,
+    unset_with: Annotated[
+        UnsetWith,
+        typer.Option(
+            "--unset-with",
+            help="With --attributes: the value that removes an attribute (empty string, or "
+            "JSON null).",
+        ),
+    ] = UnsetWith.EMPTY,
     fmt: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Erase people from Customer.io (suppress, then delete), resumably, with an audit trail.
@@ -158,6 +203,7 @@ def erase(
         cio-sec erase --file ids.csv --ticket DSR-1234
         cio-sec erase --status
         cio-sec erase verify 3f2a9c0e1d2b4a58 --sample 300 --file ids.csv
+        cio-sec erase --attributes ssn --all-matching --ticket INC-7 --dry-run
     """
     from cio_sec.erase import ErasureRequest, IdType, InputSpec, job_status
     from cio_sec.erase import erase as run_erasure
@@ -172,6 +218,19 @@ def erase(
         id_type=IdType(id_type.value) if id_type else None,
         v1_paths=api is Api.V1,
     )
+    if attributes is not None or all_matching:
+        options = _PurgeOptions(
+            attributes,
+            all_matching,
+            unset_with,
+            ticket,
+            rate,
+            concurrency,
+            verify_rate,
+            verify_window,
+        )
+        _purge(context, words, spec, options, max_attempts, dry_run, yes, restart, status)
+        return
     if words[:1] == ["verify"]:
         _verify_later(context, words[1:], spec, sample, verify_rate, verify_window)
         return
@@ -202,7 +261,70 @@ def erase(
         verify_window=verify_window,
     )
     ui = TerminalUi(context.streams)
-    finish(run_erasure(request, settings, context.opener(), ui), context)
+    with stop_signals_as_interrupt():  # the engine turns them into a resumable stop
+        report = run_erasure(request, settings, context.opener(), ui)
+    finish(report, context)
+
+
+@dataclass(frozen=True)
+class _PurgeOptions:
+    attributes: str | None
+    all_matching: bool
+    unset_with: UnsetWith
+    ticket: str | None
+    rate: float | None
+    concurrency: int | None
+    verify_rate: float | None
+    verify_window: float
+
+
+def _purge(
+    context: AppContext,
+    words: list[str],
+    spec: InputSpec,
+    options: _PurgeOptions,
+    max_attempts: int,
+    dry_run: bool,
+    yes: bool,
+    restart: bool,
+    status: bool,
+) -> None:
+    """``erase --attributes``: remove attributes, keep the people."""
+    from cio_sec.errors import InputError
+    from cio_sec.purge import PurgeRequest, parse_attributes, purge, purge_status
+
+    if options.attributes is None:
+        raise InputError("--all-matching goes with --attributes NAMES")
+    names = parse_attributes(options.attributes)
+    settings = context.settings()
+    if status:
+        finish(purge_status(settings, names), context)
+        return
+    given = bool(spec.ids) or spec.path is not None
+    if words or given == options.all_matching:
+        raise InputError(
+            "with --attributes, give the people with --file PATH or --id, or search for "
+            "them with --all-matching (one of the two)"
+        )
+    request = PurgeRequest(
+        attributes=names,
+        spec=spec if given else None,
+        ticket=options.ticket,
+        rate=options.rate if options.rate is not None else settings.rate,
+        concurrency=options.concurrency
+        if options.concurrency is not None
+        else settings.concurrency,
+        max_attempts=max_attempts,
+        dry_run=dry_run,
+        yes=yes,
+        restart=restart,
+        verify_rate=options.verify_rate
+        if options.verify_rate is not None
+        else settings.verify_rate,
+        verify_window=options.verify_window,
+        empty="" if options.unset_with is UnsetWith.EMPTY else None,
+    )
+    finish(purge(request, settings, context.opener(), PurgeTerminalUi(context.streams)), context)
 
 
 def _verify_later(
@@ -253,7 +375,8 @@ class TerminalUi:
             f"region {plan.region}"
         )
         self.note(
-            f"plan: actions {', then '.join(plan.actions)}; api {plan.api}; rate {plan.rate:g}/s; "
+            f"plan: actions {', then '.join(plan.actions)}; api {plan.api} ({plan.api_reason}); "
+            f"rate {plan.rate:g}/s; "
             f"ticket {plan.ticket or '(none)'}; input {plan.source}"
         )
 
@@ -306,3 +429,36 @@ class TerminalUi:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+class PurgeTerminalUi:
+    """The purge plan and notes on stderr, and the typed confirmation."""
+
+    def __init__(self, streams: Streams) -> None:
+        self._streams = streams
+
+    def note(self, text: str) -> None:
+        """One line on stderr."""
+        self._streams.message(text)
+
+    def show_purge_plan(self, plan: PurgePlan) -> None:
+        """The plan, with a count per attribute, on stderr."""
+        verb = "would remove" if plan.dry_run else "remove"
+        counts = ", ".join(
+            f"{name} ({plan.per_attribute.get(name, 0)})" for name in plan.attributes
+        )
+        self.note(
+            f"plan: {verb} {counts} from {plan.left} people ({plan.people} in purge {plan.job}, "
+            f"{plan.holding_none} of the input hold none) in workspace {plan.workspace}, "
+            f"region {plan.region}; nobody is deleted"
+        )
+        self.note(
+            f"plan: rate {plan.rate:g}/s; ticket {plan.ticket or '(none)'}; input {plan.source}"
+        )
+
+    def confirm_purge(self, plan: PurgePlan) -> bool:
+        """Ask for the number of people, typed."""
+        answer = typer.prompt(
+            f"Type the number of people to purge ({plan.left}) to go ahead", err=True, default=""
+        )
+        return str(answer).strip() == str(plan.left)

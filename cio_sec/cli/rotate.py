@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start
+from cio_sec.cli.common import (
+    EXIT_CODES_EPILOG,
+    FormatOption,
+    finish,
+    start,
+    stop_signals_as_interrupt,
+)
 from cio_sec.errors import InputError, InteractionRequiredError
 from cio_sec.output import OutputFormat, Streams
 
@@ -79,7 +85,10 @@ def rotate(
         from_stdin=new_key_stdin,
         kind=kind.value,
     )
-    result = run_rotation(settings, context.opener(), Kind(kind.value), action, operator, yes=yes)
+    with stop_signals_as_interrupt():  # a closed terminal stops after the step it is on
+        result = run_rotation(
+            settings, context.opener(), Kind(kind.value), action, operator, yes=yes
+        )
     finish(result, context)
 
 

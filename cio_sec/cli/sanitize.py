@@ -14,8 +14,8 @@ from cio_sec.cli.common import (
     AppContext,
     FormatOption,
     finish,
-    sigterm_as_interrupt,
     start,
+    stop_signals_as_interrupt,
 )
 from cio_sec.output import OutputFormat
 
@@ -99,7 +99,7 @@ def sanitize(
         skip_invalid=skip_invalid,
         report=report,
     )
-    with sigterm_as_interrupt():
+    with stop_signals_as_interrupt():
         result = sanitize_file(
             request,
             lambda: load_keys(context.settings(), context.opener(), create=True),

@@ -16,6 +16,7 @@ from cio_sec.cli.common import (
     ReportFormatOption,
     finish,
     start,
+    stop_signals_as_interrupt,
 )
 from cio_sec.output import OutputFormat
 
@@ -30,9 +31,14 @@ def register(app: typer.Typer) -> None:
 
 def scan_repo(
     ctx: typer.Context,
-    path: Annotated[
-        Path, typer.Argument(help="Repository (or, with --no-history, directory) to scan.")
-    ] = Path("."),
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="PATH",
+            help="Repository (or, with --no-history, directory) to scan; with --files, the files.",
+            show_default=False,
+        ),
+    ] = None,
     include_unreachable: Annotated[
         bool,
         typer.Option(
@@ -54,6 +60,13 @@ def scan_repo(
     ] = False,
     no_history: Annotated[
         bool, typer.Option("--no-history", help="Scan the files on disk only, not git history.")
+    ] = False,
+    files: Annotated[
+        bool,
+        typer.Option(
+            "--files",
+            help="Scan the PATHs given as files, as they are on disk (pre-commit, --all-files).",
+        ),
     ] = False,
     baseline: Annotated[
         Path | None,
@@ -81,11 +94,13 @@ def scan_repo(
     """
     from cio_sec.scan_repo import ScanOptions
     from cio_sec.scan_repo import scan_repo as run_scan
+    from cio_sec.scan_repo.scan import scan_targets
 
     output = OutputFormat.TEXT if fmt is ReportFormat.SARIF else OutputFormat(fmt.value)
     context = start(ctx, "scan-repo", output)
+    path, targets = scan_targets(paths or [], files=files)
     endpoints = _endpoints(context, yes=yes) if verify else None
-    with _progress(context) as progress:
+    with stop_signals_as_interrupt(), _progress(context) as progress:
         report = run_scan(
             ScanOptions(
                 path=path,
@@ -94,6 +109,7 @@ def scan_repo(
                 branches=tuple(branch or ()),
                 staged=staged,
                 no_history=no_history,
+                files=targets,
                 baseline=baseline,
                 write_baseline=write_baseline,
                 verify=endpoints,

@@ -19,9 +19,11 @@ from cio_sec.client.calls import (
     Call,
     batch_call,
     delete_call,
+    person_attributes_call,
     person_present_call,
     search_call,
     suppress_call,
+    unset_attributes_call,
 )
 from cio_sec.client.regions import RegionSetting, find_account, find_workspaces
 from cio_sec.client.responses import check_response
@@ -92,10 +94,12 @@ __all__ = [
     "delete_call",
     "find_account",
     "find_workspaces",
+    "person_attributes_call",
     "person_present_call",
     "quote_identifier",
     "search_call",
     "send_with_retry",
     "suppress_call",
     "track_base_url",
+    "unset_attributes_call",
 ]

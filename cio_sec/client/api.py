@@ -26,6 +26,7 @@ from cio_sec.client.calls import (
     _workspaces_call,
     batch_call,
     delete_call,
+    person_attributes_call,
     person_present_call,
     search_call,
     suppress_call,
@@ -341,6 +342,15 @@ class AsyncAppApi(_AsyncSender):
                 ApiError: as `AppApi.person_present`.
         """
         return await self._run(person_present_call(self._client, identifier, id_type))
+
+    async def person_attributes(self, identifier: str, id_type: str) -> dict[str, object] | None:
+        """Read a person's attributes back; None once the App API answers 404.
+
+        Raises:
+            ValueError, CredentialRejectedError, RedirectError, RemoteUnavailableError,
+                ApiError: as `AppApi.person_present`.
+        """
+        return await self._run(person_attributes_call(self._client, identifier, id_type))
 
     async def search_page(
         self,

@@ -131,6 +131,28 @@ def delete_call(client: _AnyClient, identifier: str) -> Call[None]:
     return Call(client.build_request("DELETE", path), "deleting a person", _ignore)
 
 
+def unset_attributes_call(
+    client: _AnyClient, identifier: str, names: Sequence[str], empty: object = ""
+) -> Call[None]:
+    """``PUT /api/v1/customers/{identifier}`` setting each named attribute to ``empty``.
+
+    An identify call with an attribute set to an empty value removes that attribute
+    (``empty`` is configurable because Customer.io's documentation found does not say
+    whether ``null`` works as well). ``_update: true`` keeps the call from creating a
+    person the identifier does not name.
+
+    Raises:
+        ValueError: no attribute name, or the identifier is empty or not valid text.
+    """
+    if not names:
+        raise ValueError("name at least one attribute to remove")
+    body: dict[str, object] = dict.fromkeys(names, empty)
+    body["_update"] = True
+    path = f"/api/v1/customers/{quote_identifier(identifier)}"
+    request = client.build_request("PUT", path, json=body)
+    return Call(request, "removing attributes from a person", _ignore)
+
+
 def batch_call(client: _AnyClient, operations: Sequence[Mapping[str, object]]) -> Call[BatchResult]:
     """``POST /api/v2/batch`` with the operations; its parser maps a 207's item errors.
 
@@ -241,6 +263,36 @@ def person_present_call(client: _AnyClient, identifier: str, id_type: str) -> Ca
         if not isinstance(doc, dict) or not isinstance(doc.get("customer"), dict):
             raise _shape_error(what, response)
         return True
+
+    path = f"/v1/customers/{quote_identifier(identifier)}/attributes"
+    request = client.build_request("GET", path, params={"id_type": id_type})
+    return Call(request, what, parse, frozenset({404}))
+
+
+def person_attributes_call(
+    client: _AnyClient, identifier: str, id_type: str
+) -> Call[dict[str, object] | None]:
+    """``GET /v1/customers/{identifier}/attributes?id_type=…``: a person's attributes.
+
+    The parser answers the ``customer.attributes`` object, or None for a 404 (no such
+    person).
+
+    Raises:
+        ValueError: as `person_present_call`.
+    """
+    what = "the read-back of a person's attributes"
+    if id_type not in READ_BACK_ID_TYPES:
+        raise ValueError(f"unknown identifier type {id_type!r}")
+
+    def parse(response: httpx.Response) -> dict[str, object] | None:
+        if response.status_code == 404:
+            return None
+        doc = _json(response, what)
+        customer = doc.get("customer") if isinstance(doc, dict) else None
+        attributes = customer.get("attributes", {}) if isinstance(customer, dict) else None
+        if not isinstance(attributes, dict):
+            raise _shape_error(what, response)
+        return attributes
 
     path = f"/v1/customers/{quote_identifier(identifier)}/attributes"
     request = client.build_request("GET", path, params={"id_type": id_type})

@@ -77,7 +77,7 @@ class EngineResult:
     """Why the engine stopped: None when it ran out of work."""
 
     signal: str | None = None
-    """``interrupted`` (SIGINT) or ``terminated`` (SIGTERM)."""
+    """``interrupted`` (SIGINT) or ``terminated`` (SIGTERM, or SIGHUP: a closed terminal)."""
     error: CioSecError | None = None
     """The error that stopped every worker (credentials rejected, Customer.io unreachable)."""
 
@@ -326,9 +326,17 @@ class Engine:
 def install_signals(
     loop: asyncio.AbstractEventLoop, stop: Callable[[str], None]
 ) -> list[signal.Signals]:
-    """Turn SIGINT/SIGTERM into a graceful stop (only possible in the main thread)."""
+    """Turn SIGINT/SIGTERM/SIGHUP into a graceful stop (only possible in the main thread).
+
+    SIGHUP (the terminal closed) is a stop like SIGTERM: the job is saved and resumable.
+    """
     installed = []
-    for signum, name in ((signal.SIGINT, "interrupted"), (signal.SIGTERM, "terminated")):
+    stops = (
+        (signal.SIGINT, "interrupted"),
+        (signal.SIGTERM, "terminated"),
+        (signal.SIGHUP, "terminated"),
+    )
+    for signum, name in stops:
         with contextlib.suppress(ValueError, RuntimeError):
             loop.add_signal_handler(signum, stop, name)
             installed.append(signum)

@@ -36,6 +36,7 @@ from cio_sec.erase.plan import (
     ErasureRequest,
     ErasureUi,
     Plan,
+    choose_api,
     job_id,
     require_consent,
     source_label,
@@ -108,7 +109,7 @@ def erase(
         spooled = spool_stdin(jobs_dir(settings.state_dir))
         spec = InputSpec(spooled, spec.ids, spec.column, spec.id_type, spec.v1_paths)
     try:
-        summary = read_input(spec)
+        request, spec, summary = choose_api(request, spec, read_input)
         check_valid(request.spec, summary, skip_invalid=request.skip_invalid)
     except CioSecError:
         _discard(spooled)
@@ -278,6 +279,7 @@ class _Run:
             invalid=self.summary.invalid,
             ticket=ticket,
             api=self.request.api,
+            api_reason=self.request.api_reason,
             rate=self.request.rate,
             input_sha256=self.summary.sha256,
             source=source_label(self.request.spec, self.summary),
@@ -564,6 +566,13 @@ def job_status(settings: Settings, job: str | None = None) -> JobsReport:
     return JobsReport(tuple(_job_status(path) for path in paths), directory)
 
 
+def _live_status(recorded: str, journal: Path) -> str:
+    """``interrupted`` for a job recorded as running whose process is gone (killed, power cut)."""
+    if recorded == "running" and not JobLock(journal.with_suffix(".lock")).is_held():
+        return "interrupted"
+    return recorded
+
+
 def _job_status(path: Path) -> JobStatus:
     """One journal's status, read without changing the file."""
     try:
@@ -578,7 +587,7 @@ def _job_status(path: Path) -> JobStatus:
         meta = journal.meta()
         return JobStatus(
             job=path.stem,
-            status=meta.get("status", "new"),
+            status=_live_status(meta.get("status", "new"), path),
             created=meta.get("created", ""),
             ticket=meta.get("ticket") or None,
             workspace=meta.get("workspace", ""),

@@ -743,6 +743,20 @@ class JobLock:
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         self._fd = fd
 
+    def is_held(self) -> bool:
+        """Whether a live process holds this lock (the kernel drops it when the holder dies)."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # closing drops the shared lock taken just to test
+        return False
+
     def release(self) -> None:
         """Give the lock up."""
         if self._fd is not None:

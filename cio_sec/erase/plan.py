@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Final, Protocol
 
 from cio_sec.bounds import DEFAULT_VERIFY_WINDOW
 from cio_sec.erase.inputs import InputSpec, InputSummary
@@ -19,7 +20,10 @@ class ErasureRequest:
 
     spec: InputSpec
     ticket: str | None = None
-    api: str = "v1"
+    api: str = "auto"
+    """``auto``, ``v1`` or ``batch``; `choose_api` settles ``auto`` before the plan."""
+    api_reason: str = ""
+    """Why this API: shown in the plan and the dry run."""
     rate: float = 100.0
     concurrency: int = 16
     max_attempts: int = 8
@@ -54,6 +58,7 @@ class Plan:
     resumed: bool = False
     done: int = 0
     """People with a final outcome already (on resume)."""
+    api_reason: str = ""
 
     @property
     def actions(self) -> tuple[str, ...]:
@@ -76,6 +81,7 @@ class Plan:
             "ticket": self.ticket,
             "actions": list(self.actions),
             "api": self.api,
+            "api_reason": self.api_reason,
             "rate": self.rate,
             "input_sha256": self.input_sha256,
             "source": self.source,
@@ -104,6 +110,36 @@ class ErasureUi(Protocol):
 
     def progress_stop(self) -> None:
         """The run ended."""
+
+
+#: ``--api auto`` erases a file of more people than this with v2 batches.
+AUTO_BATCH_ABOVE: Final = 100
+
+
+def choose_api(
+    request: ErasureRequest, spec: InputSpec, read: Callable[[InputSpec], InputSummary]
+) -> tuple[ErasureRequest, InputSpec, InputSummary]:
+    """Settle ``--api auto``; read the input (``spec``: stdin's copy) as that API needs it.
+
+    Bulk work goes in batches (one request per 100 people instead of two per person); a
+    few people go one request per action. A v1 path is also ruled out when it would
+    misread some identifiers (an ``@`` or a ``cio_`` prefix), since batch names the type.
+    """
+    if request.api != "auto":
+        chosen = replace(spec, v1_paths=request.api == "v1")
+        return replace(request, api_reason=f"--api {request.api} given"), chosen, read(chosen)
+    as_batch = replace(spec, v1_paths=False)
+    batch_summary = read(as_batch)
+    if spec.path is not None and batch_summary.rows > AUTO_BATCH_ABOVE:
+        reason = f"auto: {batch_summary.rows} people in a file, more than {AUTO_BATCH_ABOVE}"
+        return replace(request, api="batch", api_reason=reason), as_batch, batch_summary
+    as_v1 = replace(spec, v1_paths=True)
+    v1_summary = read(as_v1)
+    if v1_summary.invalid > batch_summary.invalid:
+        reason = "auto: some ids have @ or a cio_ prefix, which a v1 path would misread"
+        return replace(request, api="batch", api_reason=reason), as_batch, batch_summary
+    reason = f"auto: {v1_summary.rows} people, at most {AUTO_BATCH_ABOVE}: a request per action"
+    return replace(request, api="v1", api_reason=reason), as_v1, v1_summary
 
 
 def job_id(workspace: str, summary: InputSummary) -> str:

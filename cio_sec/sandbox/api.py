@@ -131,7 +131,8 @@ class Api:
                 self._erase("delete", workspace, kind, value)
             else:
                 attributes = json_object(request.body, what="request body")
-                workspace.identify(kind, value, attributes)
+                if not self.state.draw(self.state.faults.ignore_update_rate):
+                    workspace.identify(kind, value, attributes)
         elif route == "suppress":
             self._erase("suppress", workspace, kind, value)
         elif route == "unsuppress":

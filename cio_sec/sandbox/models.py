@@ -77,7 +77,8 @@ class Faults:
     """Faults injected into Track and App requests (never admin ones); defaults: none.
 
     Per request the order is drop, latency, rate limit, App rate limit, throttle, redirect,
-    error; `ignore_delete_rate`, `delete_lag_ms` and `app_wrong_region` act in the handlers.
+    error; `ignore_delete_rate`, `ignore_update_rate`, `delete_lag_ms` and `app_wrong_region` act in
+    the handlers.
 
     Raises:
         ValueError: a rate outside [0, 1], a status outside 400-599, a negative or
@@ -110,6 +111,8 @@ class Faults:
     """Fraction of API requests answered 301 or 302 to the other region's host."""
     app_wrong_region: str = "401"
     """How the App API answers a key of the other region: ``"401"`` or ``"redirect"`` (301)."""
+    ignore_update_rate: float = 0.0
+    """Fraction of v1 identify calls (``PUT /api/v1/customers/{id}``) answered but not done."""
 
     def __post_init__(self) -> None:
         for name in _RATE_FIELDS:
@@ -176,6 +179,7 @@ class Faults:
             app_rate_limit=_json_optional_float(doc, "app_rate_limit", default.app_rate_limit),
             redirect_rate=_json_float(doc, "redirect_rate", default.redirect_rate),
             app_wrong_region=_json_str(doc, "app_wrong_region", default.app_wrong_region),
+            ignore_update_rate=_json_float(doc, "ignore_update_rate", default.ignore_update_rate),
         )
 
     def to_json(self) -> dict[str, object]:
@@ -197,8 +201,10 @@ _FAULT_FIELDS: Final = (
     "app_rate_limit",
     "redirect_rate",
     "app_wrong_region",
+    "ignore_update_rate",
 )
 _RATE_FIELDS: Final = (
+    "ignore_update_rate",
     "error_rate",
     "throttle_rate",
     "drop_rate",

@@ -10,6 +10,8 @@ from typing import Final
 from cio_sec.sandbox.models import ClientError
 
 IDENTIFIER_KINDS: Final = ("id", "email", "cio_id")
+_CONTROL_ATTRIBUTES: Final = ("_update", "_timestamp")
+"""Request controls the Track API reads, never stored as attributes."""
 IDENTIFIER_SETTINGS: Final = ("email_or_id", "id")
 """A workspace reads a path identifier by shape (``email_or_id``) or always as an id."""
 
@@ -142,6 +144,8 @@ class Workspace:
         if keys & self.suppressed:
             return
         person = self.find(kind, value)
+        if person is None and attributes.get("_update") is True:
+            return  # `_update: true` updates an existing person only; it never creates one
         for index, new in ((self.by_id, new_id), (self.by_email, new_email)):
             owner = index.get(new.lower() if index is self.by_email else new) if new else None
             if owner is not None and owner is not person:
@@ -157,9 +161,11 @@ class Workspace:
         if "email" in attributes:
             self._set_identifier(person, "email", new_email)
         for name, attribute in attributes.items():
-            if name in IDENTIFIER_KINDS:
+            if name in IDENTIFIER_KINDS or name in _CONTROL_ATTRIBUTES:
                 continue
-            if attribute is None:
+            if attribute is None or attribute == "":
+                # An empty value removes the attribute (the Track API's documented way,
+                # see docs/runbooks/pii-sent-by-mistake.md); null is accepted too.
                 person.attributes.pop(name, None)
             else:
                 person.attributes[name] = attribute

@@ -7,12 +7,42 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import quote
 
-from cio_sec import __version__, terminal
+from cio_sec import __version__, sarif, terminal
 from cio_sec.errors import ExitCode
 from cio_sec.scan_repo.detectors import DETECTORS
 
-SARIF_SCHEMA: Final = "https://json.schemastore.org/sarif-2.1.0.json"
-_INFORMATION_URI: Final = "https://pypi.org/project/cio-sec/"
+_ROTATE: Final = (
+    "Treat it as leaked: rotate it in Customer.io, then remove it from the code and history "
+    "(the leaked-key runbook gives each step). A known test key can go into a baseline "
+    "(`--baseline FILE --write-baseline`)."
+)
+_SEVERITY: Final = {
+    "customerio-track-key-pair": "9.0",
+    "customerio-track-api-key": "8.0",
+    "customerio-track-basic-auth": "9.0",
+    "customerio-app-api-key": "9.5",
+    "customerio-webhook-signing-key": "7.5",
+    "customerio-service-account-token": "9.5",
+}
+"""GitHub ``security-severity`` per detector (documented in ``docs/reference/sarif.md``)."""
+
+HOOK_ID: Final = "cio-sec-scan-repo"
+"""The id ``.pre-commit-hooks.yaml`` publishes (``SKIP=`` takes it)."""
+NEXT_STEPS: Final = (
+    "next: a real key? Rotate it first: docs/runbooks/key-leaked.md",
+    "      a known test key? Accept it: cio-sec scan-repo --baseline .cio-sec-baseline.json "
+    "--write-baseline, then give the hook `args: [--baseline, .cio-sec-baseline.json]`",
+    f"      a false alarm, this once? SKIP={HOOK_ID} git commit ...",
+)
+_HOOK_SOURCES: Final = frozenset({"staged", "files"})
+
+SARIF_RULES: Final = {
+    detector.id: sarif.Rule(
+        detector.id, f"{detector.description}.", detector.help, _ROTATE, _SEVERITY[detector.id]
+    )
+    for detector in DETECTORS
+}
+"""Detector id → SARIF rule, in the detectors' order: the scan's rule metadata, in one place."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +142,7 @@ class ScanReport:
     """The findings of one scan, and what the command's exit code follows from."""
 
     source: str
-    """``history``, ``staged`` or ``working-tree``."""
+    """``history``, ``staged``, ``files`` or ``working-tree``."""
     root: str
     findings: tuple[Finding, ...]
     blobs_scanned: int
@@ -142,6 +172,13 @@ class ScanReport:
         """Whether nothing new was found."""
         return self.exit_code is ExitCode.OK
 
+    @property
+    def next_steps(self) -> tuple[str, ...]:
+        """What a person blocked by the pre-commit hook can do next (empty otherwise)."""
+        if self.ok or self.source not in _HOOK_SOURCES:
+            return ()
+        return NEXT_STEPS
+
     def to_json(self) -> dict[str, object]:
         """The command-specific part of the JSON document."""
         return {
@@ -163,33 +200,20 @@ class ScanReport:
         }
 
     def to_sarif(self) -> dict[str, Any]:
-        """A SARIF 2.1.0 log with one run: every rule, one result per finding."""
-        rules = [
-            {
-                "id": detector.id,
-                "name": detector.id,
-                "shortDescription": {"text": detector.description},
-                "fullDescription": {"text": detector.help},
-                "help": {"text": detector.help},
-                "defaultConfiguration": {"level": "error"},
-            }
-            for detector in DETECTORS
-        ]
+        """A SARIF 2.1.0 log with one run: every rule, one located result per finding."""
         index = {detector.id: position for position, detector in enumerate(DETECTORS)}
         return {
-            "$schema": SARIF_SCHEMA,
+            "$schema": sarif.SCHEMA,
             "version": "2.1.0",
             "runs": [
                 {
-                    "tool": {
-                        "driver": {
-                            "name": "cio-sec scan-repo",
-                            "version": __version__,
-                            "informationUri": _INFORMATION_URI,
-                            "rules": rules,
-                        }
-                    },
-                    "results": [_sarif_result(f, index[f.rule]) for f in self.findings],
+                    "tool": sarif.driver(__version__, list(SARIF_RULES.values())),
+                    "results": [
+                        _sarif_result(finding, index[finding.rule], identity)
+                        for finding, identity in zip(
+                            self.findings, _result_ids(self.findings), strict=True
+                        )
+                    ],
                     "invocations": [
                         {
                             "executionSuccessful": True,
@@ -203,16 +227,36 @@ class ScanReport:
         }
 
 
-def _sarif_result(finding: Finding, rule_index: int) -> dict[str, Any]:
+def _result_ids(findings: tuple[Finding, ...]) -> list[str]:
+    """One id per finding, the same in every run: rule, place and public fingerprint.
+
+    Two keys of one rule in one file share the 4-digit fingerprint once in 65,536 times;
+    the later one (by line) then counts as the second of that fingerprint there.
+    """
+    seen: dict[tuple[str, str, str], set[str]] = {}
+    ids = []
+    for finding in findings:
+        place = finding.path if finding.path is not None else f"blob:{finding.blob}"
+        secrets = seen.setdefault((finding.rule, place, finding.fingerprint), set())
+        secrets.add(finding.identity)
+        parts = [finding.rule, place, finding.fingerprint]
+        ids.append(sarif.stable_id(*parts, str(len(secrets))))
+    return ids
+
+
+def _sarif_result(finding: Finding, rule_index: int, identity: str) -> dict[str, Any]:
     where = f"since commit {finding.commit[:12]}" if finding.commit else "not committed"
     head = {True: ", still in HEAD", False: ", not in HEAD", None: ""}[finding.in_head]
-    result: dict[str, Any] = {
+    found = "" if finding.path is not None else f" in unreachable blob {finding.blob}"
+    return {
         "ruleId": finding.rule,
         "ruleIndex": rule_index,
         "level": "note" if finding.baselined else "error",
-        "message": {"text": f"Customer.io credential {finding.preview} ({where}{head})"},
-        "partialFingerprints": {"cioSecFingerprint/v1": finding.fingerprint},
+        "message": {"text": f"Customer.io credential {finding.preview}{found} ({where}{head})"},
+        "locations": [_sarif_location(finding)],
+        "partialFingerprints": {"cioSecFinding/v2": identity},
         "properties": {
+            "fingerprint": finding.fingerprint,
             "commit": finding.commit,
             "authorDate": finding.author_date,
             "refs": list(finding.refs),
@@ -222,14 +266,14 @@ def _sarif_result(finding: Finding, rule_index: int) -> dict[str, Any]:
             "liveness": finding.liveness,
         },
     }
-    if finding.path is not None:
-        # NOTE: a member of an archive is reported on the archive, without a line.
-        archive, member = finding.path.partition("!")[::2]
-        location: dict[str, Any] = {"artifactLocation": {"uri": _uri(archive)}}
-        if not member:
-            location["region"] = {"startLine": finding.line}
-        result["locations"] = [{"physicalLocation": location}]
-    return result
+
+
+def _sarif_location(finding: Finding) -> dict[str, Any]:
+    if finding.path is None:  # a dangling blob: no file holds it, the repository does
+        return sarif.location(sarif.ROOT_URI, 1)
+    # NOTE: a member of an archive is reported on the archive's first line.
+    archive, member = finding.path.partition("!")[::2]
+    return sarif.location(_uri(archive), 1 if member else finding.line)
 
 
 def _uri(path: str) -> str:

@@ -43,6 +43,8 @@ class ScanOptions:
     branches: tuple[str, ...] = ()
     staged: bool = False
     no_history: bool = False
+    files: tuple[Path, ...] = ()
+    """``--files``: scan these files as they are on disk (pre-commit passes them)."""
     baseline: Path | None = None
     write_baseline: bool = False
     verify: Endpoints | None = None
@@ -55,9 +57,10 @@ class ScanOptions:
             InputError: conflicting options, or a symlink as the baseline to write (exit 2).
         """
         narrowing = self.include_unreachable or self.since or self.branches
-        if self.staged and self.no_history:
-            raise InputError("--staged and --no-history exclude each other")
-        if (self.staged or self.no_history) and narrowing:
+        modes = [self.staged, self.no_history, bool(self.files)]
+        if sum(modes) > 1:
+            raise InputError("--staged, --no-history and --files exclude each other")
+        if any(modes) and narrowing:
             raise InputError(
                 "--include-unreachable, --since and --branch apply to history scans only"
             )
@@ -110,7 +113,27 @@ def _git_hint(options: ScanOptions) -> str:
     return git_history.FSCK_HINT
 
 
+def scan_targets(paths: list[Path], *, files: bool) -> tuple[Path, tuple[Path, ...]]:
+    """Split the command's PATH arguments into the repository and the ``--files`` list.
+
+    Raises:
+        InputError: several paths without ``--files``, or ``--files`` without a path.
+    """
+    if files:
+        if not paths:
+            raise InputError("--files needs at least one PATH")
+        return Path("."), tuple(paths)
+    if len(paths) > 1:
+        raise InputError(
+            "scan-repo scans one repository at a time",
+            hint="pass --files to scan several files as they are on disk",
+        )
+    return (paths[0] if paths else Path(".")), ()
+
+
 def _scan(options: ScanOptions) -> ScanReport:
+    if options.files:
+        return scan_files(options.files, progress=options.progress)
     if options.no_history:
         return scan_working_tree(options.path, progress=options.progress)
     repo = git_history.open_repository(options.path)
@@ -380,6 +403,56 @@ def scan_working_tree(path: Path, progress: Progress | None = None) -> ScanRepor
         skipped=_sorted_skipped(skipped),
         credentials=hits.credentials,
     )
+
+
+def scan_files(paths: Iterable[Path], progress: Progress | None = None) -> ScanReport:
+    """Scan the named files as they are on disk (pre-commit's file list, ``--all-files``).
+
+    During a commit, pre-commit has stashed unstaged changes, so the files hold what is
+    staged. Symbolic links are not followed: git stores the link, not what it points at.
+
+    Raises:
+        InputError: a path that does not exist, is a directory, or cannot be read.
+    """
+    names = [str(path) for path in paths]
+    hits = _Hits()
+    for name, content in _with_progress(_read_named(names), len(names), progress):
+        hits.scan(name, content)
+    findings = [
+        _plain_finding(name, member, match)
+        for name, found in hits.by_blob.items()
+        for member, match in found
+    ]
+    skipped = (
+        SkippedItem(name, item.member, item.reason)
+        for name, items in hits.skipped.items()
+        for item in items
+    )
+    return ScanReport(
+        "files",
+        str(Path.cwd()),
+        _sorted(findings),
+        hits.blobs,
+        hits.size,
+        skipped=_sorted_skipped(skipped),
+        credentials=hits.credentials,
+    )
+
+
+def _read_named(names: list[str]) -> Iterator[tuple[str, bytes]]:
+    for name in names:
+        file = Path(name)
+        if file.is_symlink():
+            continue
+        if file.is_dir():
+            raise InputError("a directory, not a file", path=file, hint="--files takes files")
+        try:
+            yield name, file.read_bytes()
+        except FileNotFoundError:
+            raise InputError("file not found", path=file) from None
+        except OSError as exc:
+            reason = exc.strerror or exc.__class__.__name__
+            raise InputError(f"cannot read the file: {reason}", path=file) from exc
 
 
 def _tree_files(root: Path) -> list[str]:

@@ -11,7 +11,7 @@ import hmac
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cio_sec.webhook.signing import (
     MAX_HEADER_LENGTH,
@@ -29,6 +29,11 @@ from cio_sec.webhook.signing import (
 _MILLISECOND_DIGITS = 12
 #: Bodies up to this size get the full millisecond search (1,000 MACs per key).
 _FULL_SEARCH_BYTES = 64 * 1024
+#: Two-cause checks search every millisecond only for bodies up to this size (each of the
+#: dozen body variants costs 1,000 MACs per key).
+_PAIR_CLOCK_SEARCH_BYTES = 4 * 1024
+#: Larger bodies get no two-cause search: a dozen re-serialisations of each would be slow.
+_PAIR_SEARCH_BYTES = 1024 * 1024
 _ESCAPE = re.compile(
     rb"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})"
 )
@@ -86,12 +91,70 @@ def diagnose(
         return ()
     keys = as_secrets(secrets)
     stamp, _ = parse_timestamp(timestamp)
-    candidates = [
-        *_body_candidates(body, stamp, scheme, keys),
-        *_recipe_candidates(body, stamp, scheme, keys),
-        *_key_candidates(body, stamp, scheme, keys, tuple(inactive)),
-    ]
-    return _findings(candidates, expected)
+    single = _findings(list(_candidates(body, stamp, scheme, keys, tuple(inactive))), expected)
+    if any(finding.matched for finding in single):
+        return single
+    return single + _pair_findings(body, stamp, scheme, keys, tuple(inactive), expected)
+
+
+def _candidates(
+    body: bytes,
+    stamp: bytes | None,
+    scheme: Scheme,
+    keys: tuple[Secret, ...],
+    inactive: tuple[Secret, ...],
+    *,
+    full_clock_search: bool = True,
+) -> Iterator[_Candidate]:
+    """Every single near-miss of one body."""
+    yield from _body_candidates(body, stamp, scheme, keys)
+    yield from _recipe_candidates(body, stamp, scheme, keys, full_clock_search=full_clock_search)
+    yield from _key_candidates(body, stamp, scheme, keys, inactive)
+
+
+def _pair_findings(
+    body: bytes,
+    stamp: bytes | None,
+    scheme: Scheme,
+    keys: tuple[Secret, ...],
+    inactive: tuple[Secret, ...],
+    expected: bytes,
+) -> tuple[Finding, ...]:
+    """Two causes at once: undo one change to the body, then try every single near-miss.
+
+    A delivery signed with a trailing newline and pretty-printed later matches neither
+    check alone. Only the matches are reported, or one line saying what was tried.
+    """
+    if len(body) > _PAIR_SEARCH_BYTES:
+        return (Finding("two-causes", False, "no pairs of changes: the body is over 1 MiB"),)
+    matches: dict[str, Finding] = {}
+    small = len(body) <= _PAIR_CLOCK_SEARCH_BYTES
+    for first, variant in _body_variants(body, stamp, scheme):
+        seconds = _candidates(variant, stamp, scheme, keys, inactive, full_clock_search=small)
+        pairs = [_paired(first, second) for second in seconds if second.check != first]
+        for finding in _findings(pairs, expected):
+            if finding.matched:
+                matches.setdefault(finding.check, finding)
+    if matches:
+        return tuple(matches.values())
+    return (Finding("two-causes", False, "every pair of the changes above"),)
+
+
+def _body_variants(body: bytes, stamp: bytes | None, scheme: Scheme) -> Iterator[tuple[str, bytes]]:
+    if scheme is Scheme.REPORTING and stamp is None:
+        return
+    for check, _, _, variants in _BODY_CHECKS:
+        for variant in variants(body):
+            if variant != body:
+                yield check, variant
+
+
+def _paired(first: str, second: _Candidate) -> _Candidate:
+    cause = (
+        f"two changes together reproduce the signature: {_CHANGE[first]}, and "
+        f"{_CHANGE[second.check]}; fix both (verify the raw request bytes as received)"
+    )
+    return replace(second, check=f"{first}+{second.check}", cause=cause)
 
 
 def clock_findings(
@@ -297,7 +360,12 @@ _BODY_CHECKS = (
 
 
 def _recipe_candidates(
-    body: bytes, stamp: bytes | None, scheme: Scheme, keys: tuple[Secret, ...]
+    body: bytes,
+    stamp: bytes | None,
+    scheme: Scheme,
+    keys: tuple[Secret, ...],
+    *,
+    full_clock_search: bool = True,
 ) -> Iterator[_Candidate]:
     if scheme is Scheme.PIPELINES:
         if stamp is not None:
@@ -331,10 +399,12 @@ def _recipe_candidates(
         keys,
     )
     if stamp is not None:
-        yield from _clock_candidates(body, stamp, keys)
+        yield from _clock_candidates(body, stamp, keys, full_search=full_clock_search)
 
 
-def _clock_candidates(body: bytes, stamp: bytes, keys: tuple[Secret, ...]) -> Iterator[_Candidate]:
+def _clock_candidates(
+    body: bytes, stamp: bytes, keys: tuple[Secret, ...], *, full_search: bool
+) -> Iterator[_Candidate]:
     value = int(stamp)
     if len(stamp) >= _MILLISECOND_DIGITS:
         variants = [value // 1000]
@@ -345,7 +415,7 @@ def _clock_candidates(body: bytes, stamp: bytes, keys: tuple[Secret, ...]) -> It
     else:
         # Signed over milliseconds, sent as seconds: any of the 1,000 milliseconds of
         # that second. Large bodies get the round value only, to stay quick.
-        spread = range(1000) if len(body) <= _FULL_SEARCH_BYTES else range(1)
+        spread = range(1000) if full_search and len(body) <= _FULL_SEARCH_BYTES else range(1)
         variants = [value * 1000 + millisecond for millisecond in spread]
         cause = (
             "the signature matches the timestamp in MILLISECONDS: the delivery was signed "
@@ -400,3 +470,20 @@ def _key_candidates(
         scheme,
         variants,
     )
+
+
+#: Each cause in a few words, for a diagnosis that names two of them.
+_CHANGE = {
+    "trailing-newline-removed": "a trailing newline was added after signing",
+    "trailing-newline-added": "the final newline was lost after signing",
+    "json-compact": "the JSON was re-serialised (it was signed compact)",
+    "json-pretty": "the JSON was re-serialised (it was signed with other spacing)",
+    "unicode-escapes-undone": "\\uXXXX escapes were added after signing",
+    "unicode-escapes-applied": "\\uXXXX escapes were decoded after signing",
+    "body-only": "the signer left out the v0:<timestamp>: prefix",
+    "scheme-pipelines": "it is a Data Pipelines signature (--scheme pipelines)",
+    "scheme-reporting": "it is a reporting-webhook signature (--scheme reporting)",
+    "timestamp-milliseconds": "the timestamp was signed in one unit and sent in the other",
+    "previous-secret": "it was signed with {key}, which is no longer accepted",
+    "secret-whitespace": "the signer's copy of {key} differs by surrounding whitespace",
+}

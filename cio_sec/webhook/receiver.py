@@ -195,14 +195,16 @@ class Receiver:
         self._thread.join()
 
     def run_until_interrupted(self, on_ready: Callable[[str], None]) -> None:
-        """Serve until Ctrl-C or SIGTERM; ``on_ready`` gets the URL once listening."""
-        previous = signal.signal(signal.SIGTERM, _interrupt)
+        """Serve until Ctrl-C, SIGTERM or SIGHUP; ``on_ready`` gets the URL once listening."""
+        # a closed terminal (SIGHUP) stops the receiver as cleanly as SIGTERM does
+        previous = {signum: signal.signal(signum, _interrupt) for signum in _STOP_SIGNALS}
         try:
             with self, contextlib.suppress(KeyboardInterrupt):
                 on_ready(self.url)
                 threading.Event().wait()
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     def handle(self, headers: Any, body: bytes) -> tuple[int, dict[str, str], bytes]:
         """Verify one delivery, forward it when valid, report it; return the response."""
@@ -274,6 +276,9 @@ class Receiver:
             LOG.warning(warning)
         with self._lock:
             self._report(line)
+
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 def _interrupt(signum: int, frame: object) -> None:

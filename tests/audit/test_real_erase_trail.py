@@ -169,8 +169,11 @@ def test_evidence_marks_a_job_that_was_only_dry_run(run_cli: CliHarness, sandbox
     ]
     run_erase(run_cli, EMAILS, "GDPR-10")
     real = run_cli("audit", "log", "export", "--ticket", "GDPR-10").stdout
-    assert "dry run" not in real
-    assert "| completed |" in real
+    jobs, runs = real.split("## Runs")
+    assert "dry run" not in jobs  # the job sent requests: it is no dry run any more
+    assert "| completed |" in jobs
+    # ... and its runs say which one sent nothing, earliest first
+    assert runs.index("| 1 |") < runs.index("(dry run: nothing sent)") < runs.index("| 2 |")
 
 
 def test_evidence_counts_a_person_erased_by_a_restart_after_a_failure(

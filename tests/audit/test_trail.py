@@ -276,3 +276,32 @@ def test_export_incomplete_subject_and_a_trail_option(run_cli: CliHarness, tmp_p
     assert [job["job"] for job in document["jobs"]] == ["j"]
     markdown = run_cli("audit", "log", "export", "--ticket", "T|1", "--trail", str(path)).stdout
     assert "ticket T\\|1" in markdown
+
+
+def test_export_runs_without_an_end_or_without_a_start(run_cli: CliHarness, tmp_path: Path) -> None:
+    from cio_sec.auditlog import AuditLog
+
+    path = tmp_path / "runs.jsonl"
+    common = {"ticket": "T-9", "workspace": 1, "region": "us", "operator": "op"}
+    AuditLog(path, KEY).append(
+        [
+            # a trail cut before this job's start (rotated away): its end still counts
+            {"type": "job-end", "job": "old", **common, "status": "completed",
+             "counts": {"erased": 1, "failed": 0, "invalid": 0}, "duration_s": 1.0},
+            {"type": "job-start", "job": "new", **common, "dry_run": True, "resumed": False},
+            {"type": "job-start", "job": "new", **common, "dry_run": False, "resumed": True},
+        ]
+    )  # fmt: skip
+    document = run_cli(
+        "audit", "log", "export", "--ticket", "T-9", "--trail", str(path), "-f", "json"
+    ).json
+    old, new = document["jobs"]
+    assert [(r["started"], r["status"]) for r in old["runs"]] == [(None, "completed")]
+    assert [(r["dry_run"], r["status"], r["ended"]) for r in new["runs"]] == [
+        (True, "interrupted", None),
+        (False, "unfinished", None),
+    ]
+    markdown = run_cli("audit", "log", "export", "--ticket", "T-9", "--trail", str(path)).stdout
+    assert "| new | 1 |" in markdown
+    assert "interrupted (dry run: nothing sent)" in markdown
+    assert "| new | 2 |" in markdown

@@ -178,13 +178,13 @@ def test_sarif_output_validates_and_locates_findings(run_cli: CliHarness, bad_ap
         (
             result["ruleId"],
             result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
-            result["locations"][0]["physicalLocation"].get("region", {}).get("startLine"),
+            result["locations"][0]["physicalLocation"]["region"]["startLine"],
         )
         for result in run["results"]
-        if "locations" in result
     }
     assert ("webhook-handler", "hooks.py", 15) in located
-    assert ("dotenv-ignored", ".env", None) in located
+    assert ("dotenv-ignored", ".env", 1) in located
+    assert ("credential-stores", ".", 1) in located
     assert ("working-tree-credentials", "config.py", 1) in located
     levels = {result["ruleId"]: result["level"] for result in run["results"]}
     assert levels["credential-stores"] == "error"
@@ -265,7 +265,12 @@ def test_online_adds_connectivity_checks(run_cli: CliHarness, sandbox: Sandbox) 
     checks = statuses(document)
     assert checks["online-track"] == "PASS"
     assert checks["online-app"] == "PASS"
-    assert all(request.method == "GET" for request in sandbox.requests())
+    assert checks["online-never-send"] == "PASS"
+    # Read-only: lookups, and the App API search (a POST that changes nothing).
+    assert all(
+        request.method == "GET" or (request.method, request.path) == ("POST", "/v1/customers")
+        for request in sandbox.requests()
+    )
 
 
 def test_online_checks_in_the_wrong_region_fail_with_the_region_fix(
@@ -282,7 +287,9 @@ def test_online_checks_in_the_wrong_region_fail_with_the_region_fix(
     assert {name: check["status"] for name, check in online.items()} == {
         "online-track": "FAIL",
         "online-app": "FAIL",
+        "online-never-send": "WARN",  # nothing can be searched there
     }
+    online.pop("online-never-send")
     assert online["online-track"]["evidence"] == (
         "Customer.io's region lookup: the account is in region 'eu', but the default says 'us'"
     )

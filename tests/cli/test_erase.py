@@ -160,6 +160,27 @@ def test_dry_run_sends_nothing_but_the_region_lookup(run_cli: CliHarness, sandbo
     text = run_cli("erase", "--file", str(ids), "--dry-run")
     assert "nothing was sent" in text.stdout
     assert "would erase 2 people" in text.stderr
+    assert "api v1 (auto: 2 people, at most 100: a request per action)" in text.stderr
+
+
+def test_a_bulk_file_is_erased_in_batches_by_default(run_cli: CliHarness, sandbox: Sandbox) -> None:
+    values = [f"bulk-{n:03d}" for n in range(250)]
+    ids = _csv(Path("ids.csv"), "id", values)
+    plan = run_cli("erase", "--file", str(ids), "--dry-run", "-f", "json").json["plan"]
+    assert (plan["api"], plan["api_reason"]) == (
+        "batch",
+        "auto: 250 people in a file, more than 100",
+    )
+    dry = run_cli("erase", "--file", str(ids), "--dry-run")
+    assert "api batch (auto: 250 people in a file, more than 100)" in dry.stderr
+    done = run_cli("erase", "--file", str(ids), "--yes", "--no-verify", "-f", "json").json
+    assert done["counts"]["erased"] == 250
+    erasing = [r.path for r in sandbox.requests() if r.method != "GET"]
+    assert set(erasing) == {"/api/v2/batch"}
+    assert len(erasing) == 6  # 3 batches of at most 100, to suppress then to delete
+    assert set(values) <= set(_people(sandbox)["deleted"])
+    explicit = run_cli("erase", "--id", "one", "--api", "batch", "--dry-run", "-f", "json").json
+    assert explicit["plan"]["api_reason"] == "--api batch given"
 
 
 @pytest.mark.parametrize("dry_run", [False, True])

@@ -104,6 +104,18 @@ def test_sigkill_at_random_points_then_resume(sandbox: Sandbox) -> None:
             process.wait()
             kills += 1
     assert kills == 5
+    # nobody holds the job any more: --status says so, instead of "running" forever
+    status = json.loads(
+        subprocess.run(
+            [PROGRAM, "erase", "--status", "-f", "json"],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+            timeout=60,
+            check=True,
+        ).stdout
+    )
+    assert [job["status"] for job in status["jobs"]] == ["interrupted"]
     final = subprocess.run(
         [
             *(PROGRAM, "erase", "--file", str(ids), "--api", "batch", "--yes", "-f", "json"),
@@ -160,7 +172,7 @@ def test_the_next_job_removes_the_copy_of_stdin_a_killed_run_left(
 ) -> None:
     data = "id\n" + "".join(f"sp-{n:05d}\n" for n in range(200))
     process = subprocess.Popen(
-        [PROGRAM, "erase", "--file", "-", "--yes", "--rate", "20"],
+        [PROGRAM, "erase", "--file", "-", "--yes", "--api", "v1", "--rate", "20"],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -191,6 +203,7 @@ def test_a_second_run_of_a_job_is_refused_and_signals_stop_it(
     runs = (
         (signal.SIGINT, ExitCode.INTERRUPTED, "json"),
         (signal.SIGTERM, ExitCode.PARTIAL, "text"),
+        (signal.SIGHUP, ExitCode.PARTIAL, "text"),  # the terminal was closed
     )
     for signum, code, fmt in runs:
         before = _erasing_requests(sandbox)
@@ -199,6 +212,8 @@ def test_a_second_run_of_a_job_is_refused_and_signals_stop_it(
             out = run_cli("erase", "--file", str(ids), "--yes", expect=ExitCode.CONFIG)
             assert f"already running in process {process.pid}" in out.stderr
             assert list(lock.glob("*.lock"))
+            running = run_cli("erase", "--status", "-f", "json").json["jobs"]
+            assert [job["status"] for job in running] == ["running"]  # its holder is alive
             process.send_signal(signum)
             stdout, stderr = process.communicate(timeout=30)
             assert process.returncode == code, stderr
@@ -223,7 +238,7 @@ def test_a_second_run_of_a_job_is_refused_and_signals_stop_it(
         for line in read_lines(_state() / "audit.jsonl")
         if line.record and line.record["type"] == "job-end"
     ]
-    assert ends == ["stopped", "stopped", "completed"]
+    assert ends == ["stopped", "stopped", "stopped", "completed"]
     per_action = Counter((a["subject"], a["action"]) for a in _actions(done.json["job"]))
     assert set(per_action.values()) == {1}
 
@@ -349,3 +364,36 @@ def test_a_trail_that_fills_up_while_reading_back_stops_the_job_resumably(
         ]
         assert Counter(checks) == Counter(KEY.pseudonym(v) for v in values)
     assert _erasing_requests(sandbox) == 2 * count
+
+
+def test_the_evidence_lists_every_run_of_a_job_earliest_first(
+    run_cli: CliHarness, sandbox: Sandbox
+) -> None:
+    ids, values = _ids(Path("ids.csv"), "ev", 60)
+    for value in values:
+        sandbox.add_person(value)
+    args = ("--file", str(ids), "--ticket", "GDPR-77", "--api", "v1")
+    with _erase(*args, "--rate", "20") as process:
+        _wait(lambda: _erasing_requests(sandbox) >= 6)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    with _erase(*args, "--rate", "20", fmt="text") as process:
+        _wait(lambda: _erasing_requests(sandbox) >= 30)
+        process.send_signal(signal.SIGTERM)
+        process.wait()
+    run_cli("erase", *args, "--yes", "--verify-rate", "1000")
+    evidence = run_cli("audit", "log", "export", "--ticket", "GDPR-77", "-f", "json").json
+    (job,) = evidence["jobs"]
+    runs = job["runs"]
+    assert [run["status"] for run in runs] == ["interrupted", "stopped", "completed"]
+    assert [run["resumed"] for run in runs] == [False, True, True]
+    assert runs[0]["ended"] is None
+    assert runs == sorted(runs, key=lambda run: run["started"])
+    assert runs[-1]["counts"]["erased"] == 60
+    actions = [a for subject in evidence["subjects"] for a in subject["actions"]]
+    assert job["started"] == runs[0]["started"]
+    assert all(job["started"] <= action["ts"] for action in actions)  # no action before it
+    markdown = run_cli("audit", "log", "export", "--ticket", "GDPR-77").stdout
+    assert "## Runs (earliest first)" in markdown
+    rows = [line for line in markdown.splitlines() if line.startswith(f"| {job['job']} | ")]
+    assert [row.split(" | ")[4] for row in rows[1:]] == ["interrupted", "stopped", "completed"]

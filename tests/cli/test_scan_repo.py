@@ -74,7 +74,8 @@ def test_sarif_is_valid_against_the_official_schema(run_cli: CliHarness, leaky: 
     ]
     location = results[1]["locations"][0]["physicalLocation"]
     assert location == {"artifactLocation": {"uri": "my%20file.txt"}, "region": {"startLine": 1}}
-    assert results[0]["partialFingerprints"] == {"cioSecFingerprint/v1": PAIR}
+    assert results[0]["properties"]["fingerprint"] == PAIR
+    assert PAIR not in json.dumps(results[0]["partialFingerprints"])
 
 
 def test_sarif_for_archive_members_and_dangling_blobs(run_cli: CliHarness, tmp_path: Path) -> None:
@@ -100,8 +101,11 @@ def test_sarif_for_archive_members_and_dangling_blobs(run_cli: CliHarness, tmp_p
     log = json.loads(outcome.stdout)
     jsonschema.validate(log, SCHEMA)
     gz, dangling = log["runs"][0]["results"]
-    assert gz["locations"] == [{"physicalLocation": {"artifactLocation": {"uri": "env.zip"}}}]
-    assert "locations" not in dangling
+    assert gz["locations"] == [
+        {"physicalLocation": {"artifactLocation": {"uri": "env.zip"}, "region": {"startLine": 1}}}
+    ]
+    assert dangling["locations"][0]["physicalLocation"]["artifactLocation"] == {"uri": "."}
+    assert "unreachable blob" in dangling["message"]["text"]
 
 
 def test_a_baseline_accepts_known_findings(

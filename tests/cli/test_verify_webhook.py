@@ -92,6 +92,26 @@ def test_mismatch_names_the_likely_cause(run_cli: CliHarness, body_file: Path) -
     assert "zoe@example.com" not in pretty.stdout
 
 
+def test_two_causes_at_once_are_named_together(run_cli: CliHarness) -> None:
+    # signed with a trailing newline, then pretty-printed on the way to the verifier
+    Path("pretty.json").write_text(json.dumps(json.loads(BODY), indent=2))
+    outcome = _verify(
+        run_cli, Path("pretty.json"), sign(BODY + b"\n", KEY, NOW)["X-CIO-Signature"], expect=1
+    )
+    assert "likely cause: two changes together reproduce the signature" in outcome.stdout
+    assert "the final newline was lost after signing" in outcome.stdout
+    as_json = _verify(
+        run_cli,
+        Path("pretty.json"),
+        sign(BODY + b"\n", KEY, NOW)["X-CIO-Signature"],
+        "-f",
+        "json",
+        expect=1,
+    ).json
+    assert "json-compact+trailing-newline-added" in json.dumps(as_json)
+    assert "zoe@example.com" not in outcome.stdout
+
+
 def test_explain_on_a_valid_delivery_and_a_garbled_signature(
     run_cli: CliHarness, body_file: Path
 ) -> None:

@@ -142,14 +142,17 @@ def test_the_lock_names_the_process_holding_it(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert not JobLock(path).is_held()  # no lock file yet: nobody runs the job
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline() == "held\n"
+        assert JobLock(path).is_held()
         with pytest.raises(ConfigError, match=f"already running in process {holder.pid}"):
             JobLock(path).acquire("job")
     finally:
         holder.kill()
         holder.communicate()
+    assert not JobLock(path).is_held()  # the kernel dropped the dead holder's lock
     lock = JobLock(path)
     lock.acquire("job")  # a killed holder's lock is free again
     lock.release()

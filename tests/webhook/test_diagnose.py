@@ -6,6 +6,8 @@ import hmac
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cio_sec.webhook import Reason, Scheme, Secret, diagnose, sign, verify
 from cio_sec.webhook.diagnose import clock_findings
@@ -198,3 +200,92 @@ def test_diagnosis_never_makes_a_delivery_valid() -> None:
     assert _causes(body, signature)
     expected = bytes.fromhex(signature)
     assert not hmac.compare_digest(expected, bytes.fromhex(_signature(body)))
+
+
+# ------------------------------------------------------------------ two causes at once
+
+
+def test_signed_with_a_newline_then_pretty_printed_names_both_causes() -> None:
+    signed = b'{"metric":"opened","data":{"x":[1,2]}}\n'
+    received = json.dumps(json.loads(signed), indent=2).encode()
+    findings = diagnose(received, str(NOW), _signature(signed), [KEY])
+    matched = [finding for finding in findings if finding.matched]
+    assert [finding.check for finding in matched] == ["json-compact+trailing-newline-added"]
+    explanation = matched[0].explanation
+    assert "two changes together" in explanation
+    assert "the JSON was re-serialised (it was signed compact)" in explanation
+    assert "the final newline was lost after signing" in explanation
+    assert matched[0].secret == "secret 1"
+    assert verify(received, str(NOW), _signature(signed), [KEY], now=NOW).reason is (
+        Reason.MISMATCH
+    )
+
+
+def test_a_body_change_and_the_wrong_recipe_together() -> None:
+    body_only = hmac.new(KEY.encode(), b"plain text", "sha256").hexdigest()
+    causes = _causes(b"plain text\n", body_only)
+    assert list(causes) == ["trailing-newline-removed+body-only"]
+    assert "the signer left out the v0:<timestamp>: prefix" in (
+        causes["trailing-newline-removed+body-only"].explanation
+    )
+
+
+def test_a_body_change_and_a_key_with_whitespace_together() -> None:
+    signature = _signature(b"caf\\u00e9 au lait", key=KEY + "\n")  # not JSON
+    causes = _causes("café au lait".encode(), signature)
+    assert list(causes) == ["unicode-escapes-applied+secret-whitespace"]
+    assert "the signer's copy of secret 1 differs" in (
+        causes["unicode-escapes-applied+secret-whitespace"].explanation
+    )
+
+
+def test_a_body_change_and_milliseconds_together() -> None:
+    signed = b'{"a":1}'
+    signature = sign(signed, KEY, NOW * 1000 + 7)["X-CIO-Signature"]
+    causes = _causes(b'{"a": 1}', signature)
+    assert list(causes) == ["json-compact+timestamp-milliseconds"]
+
+
+def test_a_single_cause_is_not_reported_as_a_pair() -> None:
+    findings = diagnose(b'{"a":1}\n', str(NOW), _signature(b'{"a":1}'), [KEY])
+    assert not any("+" in finding.check for finding in findings)
+    assert "two-causes" not in {finding.check for finding in findings}
+
+
+def test_no_pair_matching_says_what_was_tried_once() -> None:
+    findings = diagnose(b'{"a":1}\n', str(NOW), "ab" * 32, [KEY])
+    assert findings[-1].to_json() == {
+        "check": "two-causes",
+        "matched": False,
+        "explanation": "every pair of the changes above",
+        "secret": None,
+    }
+    assert not any("+" in finding.check for finding in findings)
+
+
+def test_bodies_over_a_mebibyte_get_no_pair_search() -> None:
+    body = b'{"a":"' + b"x" * (1024 * 1024) + b'"}'
+    findings = diagnose(body, str(NOW), "ab" * 32, [KEY])
+    assert findings[-1].explanation == "no pairs of changes: the body is over 1 MiB"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    value=st.dictionaries(
+        st.text(min_size=1, max_size=8),
+        st.one_of(st.integers(), st.text(max_size=12), st.lists(st.booleans(), max_size=3)),
+        min_size=1,
+        max_size=5,
+    ),
+    indent=st.sampled_from([2, 4]),
+)
+def test_any_json_signed_with_a_newline_then_pretty_printed_is_diagnosed(
+    value: dict[str, object], indent: int
+) -> None:
+    signed = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    received = json.dumps(value, indent=indent, ensure_ascii=False).encode()
+    signature = _signature(signed)
+    assert verify(received, str(NOW), signature, [KEY], now=NOW).reason is Reason.MISMATCH
+    causes = _causes(received, signature)
+    assert causes
+    assert all("trailing-newline-added" in check for check in causes)

@@ -1,0 +1,105 @@
+"""What a purge run and ``erase --status --attributes`` return, with JSON and exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cio_sec.errors import ExitCode
+from cio_sec.purge.journal import Counts
+from cio_sec.purge.plan import PurgePlan
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    """The outcome of one run of a purge job."""
+
+    plan: PurgePlan
+    status: str
+    """``completed``, ``stopped`` (resumable), ``dry-run`` or ``nothing-to-do``."""
+    counts: Counts
+    audit_log: Path
+    journal: Path | None
+    chain_head: str | None = None
+    interrupted: bool = False
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when every holder's attributes are gone (or nothing was to be done)."""
+        return self.exit_code == ExitCode.OK
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0 done, 1 some failed or still there, 5 stopped and resumable, 130 interrupted."""
+        if self.status == "stopped":
+            return ExitCode.INTERRUPTED if self.interrupted else ExitCode.PARTIAL
+        if self.counts.failed or self.counts.still_present:
+            return ExitCode.CHECK_FAILED
+        return ExitCode.OK
+
+    def to_json(self) -> dict[str, object]:
+        """Job, plan, counts, trail path and head."""
+        return {
+            "job": self.plan.job,
+            "action": "attribute-purge",
+            "status": self.status,
+            "plan": self.plan.to_json(),
+            "counts": self.counts.to_json(),
+            "audit_log": str(self.audit_log),
+            "chain_head": self.chain_head,
+            "journal": None if self.journal is None else str(self.journal),
+            "duration_s": round(self.duration_s, 3),
+        }
+
+
+@dataclass(frozen=True)
+class PurgeJobStatus:
+    """One purge job as ``erase --status --attributes`` lists it."""
+
+    job: str
+    status: str
+    created: str
+    ticket: str | None
+    workspace: str
+    attributes: tuple[str, ...]
+    counts: Counts | None
+    journal: Path
+    problem: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """Every field."""
+        return {
+            "job": self.job,
+            "status": self.status,
+            "created": self.created,
+            "ticket": self.ticket,
+            "workspace": self.workspace,
+            "attributes": list(self.attributes),
+            "counts": None if self.counts is None else self.counts.to_json(),
+            "journal": str(self.journal),
+            "problem": self.problem,
+        }
+
+
+@dataclass(frozen=True)
+class PurgeJobsReport:
+    """The purge jobs under the state directory."""
+
+    jobs: tuple[PurgeJobStatus, ...]
+    directory: Path
+
+    @property
+    def ok(self) -> bool:
+        """True unless a journal is damaged."""
+        return self.exit_code == ExitCode.OK
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0, or 3 when a journal is damaged (every job is listed all the same)."""
+        damaged = any(job.problem is not None for job in self.jobs)
+        return ExitCode.CONFIG if damaged else ExitCode.OK
+
+    def to_json(self) -> dict[str, object]:
+        """The directory and every job."""
+        return {"directory": str(self.directory), "jobs": [job.to_json() for job in self.jobs]}
