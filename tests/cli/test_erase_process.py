@@ -105,7 +105,7 @@ def test_sigkill_at_random_points_then_resume(sandbox: Sandbox) -> None:
             kills += 1
     assert kills == 5
     # nobody holds the job any more: --status says so, instead of "running" forever
-    status = json.loads(
+    status = parse_document(
         subprocess.run(
             [PROGRAM, "erase", "--status", "-f", "json"],
             capture_output=True,
