@@ -5,6 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 LOCK := requirements/dev.lock
 STAMP := $(VENV)/.installed
+# The demo has an environment of its own with the runtime dependencies only, so a first
+# `make demo` does not wait for the test and lint toolchain.
+DEMO_VENV := .venv-demo
+DEMO_LOCK := requirements/demo.lock
+DEMO_STAMP := $(DEMO_VENV)/.installed
+UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.10 \
+	--generate-hashes --quiet
 
 .PHONY: venv system-deps demo check lint typecheck test live-check completions lock bench clean
 
@@ -16,9 +23,17 @@ $(STAMP): pyproject.toml $(LOCK)
 
 venv: $(STAMP)
 
+$(DEMO_STAMP): pyproject.toml $(DEMO_LOCK)
+	test -x $(DEMO_VENV)/bin/python || $(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		-r $(DEMO_LOCK)
+	$(DEMO_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+		--no-build-isolation -e .
+	touch $(DEMO_STAMP)
+
 ## demo: set up, start the sandbox, store credentials and check them against it
-demo: venv
-	bash scripts/demo.sh
+demo: $(DEMO_STAMP)
+	bash scripts/demo.sh $(DEMO_VENV)
 
 ## check: system packages, format check, lint, mypy --strict, the whole suite with coverage
 check: system-deps lint typecheck test sarif-validate
@@ -46,7 +61,7 @@ test: venv
 	$(BIN)/coverage report
 
 ## live-check: the contract suite against a real test workspace, named by CUSTOMERIO_SITE_ID,
-## CUSTOMERIO_TRACK_API_KEY, CUSTOMERIO_APP_API_KEY and CUSTOMERIO_REGION (see the README)
+## CUSTOMERIO_TRACK_API_KEY, CUSTOMERIO_APP_API_KEY and CUSTOMERIO_REGION (see docs/development.md)
 live-check: venv
 	CIO_SEC_LIVE=1 $(BIN)/python -m pytest tests/contract -p no:cacheprovider --timeout=900 \
 		--allow-hosts=127.0.0.1,::1,$(LIVE_HOSTS)
@@ -57,10 +72,11 @@ LIVE_HOSTS := track.customer.io,track-eu.customer.io,api.customer.io,api-eu.cust
 completions: venv
 	$(BIN)/python scripts/gen_completions.py
 
-## lock: re-resolve requirements/dev.lock from pyproject.toml (needs network)
+## lock: re-resolve requirements/dev.lock (runtime + the dev group) and, within its pins,
+## requirements/demo.lock (runtime + the build group) from pyproject.toml (needs network)
 lock:
-	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.10 \
-		--generate-hashes --quiet --output-file $(LOCK)
+	$(UV_COMPILE) --group dev --output-file $(LOCK)
+	$(UV_COMPILE) --group build --constraint $(LOCK) --output-file $(DEMO_LOCK)
 
 bench: venv
 	$(BIN)/python bench/startup.py
@@ -71,4 +87,4 @@ bench: venv
 	$(BIN)/python bench/webhook_serve.py
 
 clean:
-	rm -rf $(VENV) .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(DEMO_VENV) .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache

@@ -30,6 +30,7 @@ if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
         echo "sarif-validate: needs node and npm (apt-get install nodejs npm)" >&2
         exit 1
     fi
+    echo "sarif-validate: installing missing Debian packages: nodejs npm (apt-get update, then apt-get install)" >&2
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi

@@ -3,8 +3,8 @@
 # SecretService (gnome-keyring on D-Bus) for the keyring tests. Runs as part of
 # `make check`, so a new user and CI run exactly the same thing.
 #
-# As root (CI) or with passwordless sudo it installs what is missing; otherwise it says
-# what is missing and goes on: the SecretService tests then skip, except when CI is set,
+# As root (CI) or with passwordless sudo it names what is missing, then installs it;
+# otherwise it says what is missing and goes on: the SecretService tests then skip, except when CI is set,
 # where they fail rather than skip.
 set -euo pipefail
 
@@ -24,6 +24,9 @@ else
     echo "system-deps: install them (apt-get install ${missing[*]}) to run the keyring tests" >&2
     exit 0
 fi
+# Say what is about to change on this machine before changing it.
+echo "system-deps: installing missing Debian packages: ${missing[*]}" >&2
+echo "system-deps: running ${as_root[*]:+${as_root[*]} }apt-get update, then apt-get install ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 "${as_root[@]}" apt-get update -qq
 "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

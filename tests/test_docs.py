@@ -91,17 +91,6 @@ def test_every_relative_link_resolves(page: Path) -> None:
     assert broken_links(page) == []
 
 
-def test_the_docs_are_reachable_from_the_readme() -> None:
-    """A page nobody links to is a page nobody finds at 3 a.m."""
-    linked = set()
-    for page in PAGES:
-        for target in relative_links(page):
-            path_part = target.partition("#")[0]
-            if path_part:
-                linked.add((page.parent / unquote(path_part)).resolve())
-    assert [page for page in PAGES if page != README and page not in linked] == []
-
-
 def test_the_output_reference_repeats_the_exit_code_table() -> None:
     output = (ROOT / "docs" / "reference" / "output.md").read_text()
     for code, meaning in EXIT_CODE_TABLE:

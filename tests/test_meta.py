@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ast
+import email
+import email.message
 import importlib.util
 import os
 import re
 import socket
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -211,3 +214,116 @@ def test_changelog_follows_keep_a_changelog() -> None:
     assert changelog.startswith("# Changelog")
     assert "## [Unreleased]" in changelog
     assert "keepachangelog.com" in changelog
+
+
+def _build_wheel(tmp_path: Path) -> tuple[email.message.Message, list[str]]:
+    """Build the wheel as a release would and return its metadata and file names."""
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"]
+    subprocess.run(
+        [*pip_wheel, "--no-build-isolation", "--wheel-dir", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("cio_sec-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        (metadata,) = (name for name in names if name.endswith(".dist-info/METADATA"))
+        return email.message_from_bytes(archive.read(metadata)), names
+
+
+@pytest.mark.slow
+def test_the_wheel_publishes_no_dev_extra_and_says_what_it_runs_on(tmp_path: Path) -> None:
+    metadata, files = _build_wheel(tmp_path)
+    # Development tools are a dependency group: `pip install cio-sec[dev]` is no promise.
+    assert metadata.get_all("Provides-Extra") == ["aws", "vault"]
+    requirements = " ".join(metadata.get_all("Requires-Dist") or [])
+    assert "pytest" not in requirements
+    assert "moto" not in requirements
+    assert metadata["License-Expression"] == "Apache-2.0"
+    assert metadata["License-File"] == "LICENSE"
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in files)
+    assert metadata["Requires-Python"] == ">=3.10"
+    classifiers = metadata.get_all("Classifier") or []
+    versions = [c.rsplit(" ", 1)[1] for c in classifiers if re.fullmatch(r".*:: 3\.\d+", c)]
+    assert versions == ["3.10", "3.11", "3.12", "3.13"]
+    assert "Operating System :: POSIX :: Linux" in classifiers
+    assert "Operating System :: MacOS" in classifiers
+    assert metadata.get_all("Project-URL") == ["Homepage, https://pypi.org/project/cio-sec/"]
+
+
+def test_the_license_is_the_apache_text_the_metadata_names() -> None:
+    text = (ROOT / "LICENSE").read_text()
+    assert "Apache License\n                           Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text
+    assert 'license = "Apache-2.0"' in (ROOT / "pyproject.toml").read_text()
+
+
+def _pins(lock: Path) -> dict[str, str]:
+    """Package → pinned requirement line (name, version and markers) of a hashed lock."""
+    pins = {}
+    for line in lock.read_text().splitlines():
+        if re.match(r"[a-z0-9]", line):
+            assert line.endswith("\\"), f"{lock.name}: {line} has no hashes"
+            requirement = line.removesuffix("\\").strip()
+            pins[requirement] = requirement.split("==")[0]
+    return pins
+
+
+def test_the_demo_lock_holds_runtime_dependencies_at_the_dev_lock_versions() -> None:
+    demo = _pins(ROOT / "requirements" / "demo.lock")
+    dev = _pins(ROOT / "requirements" / "dev.lock")
+    demo_packages = set(demo.values())
+    for tool in ("pytest", "moto", "mypy", "ruff", "coverage", "hypothesis", "uv"):
+        assert tool not in demo_packages, tool
+    assert {"typer", "httpx", "keyring", "hatchling"} <= demo_packages
+
+    def versions(pins: dict[str, str]) -> set[str]:
+        return {requirement.split(";")[0].strip() for requirement in pins}
+
+    assert versions(demo) <= versions(dev)
+
+
+@pytest.mark.slow
+def test_the_demo_runs_on_its_dotenv_file_without_asking_the_keyring() -> None:
+    """A machine without a keyring gets no "keyring could not be read" note from the demo."""
+    env = {
+        **os.environ,
+        "DEMO_PEOPLE": "20",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    demo = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "demo.sh"), sys.prefix],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert demo.returncode == 0, demo.stderr
+    assert "keyring" not in demo.stderr
+    assert "profile demo" in demo.stdout
+    assert "chain verifies" in demo.stdout
+    assert "Traceback" not in demo.stderr
+
+
+def test_system_deps_names_the_packages_before_installing_them(tmp_path: Path) -> None:
+    """`make check` may install Debian packages: the user sees which before apt-get runs."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    log = tmp_path / "calls.log"
+    # Stand-ins for the package manager: nothing on this machine is installed by a test.
+    (tools / "dpkg").write_text("#!/bin/sh\nexit 1\n")  # every package is missing
+    (tools / "apt-get").write_text(f'#!/bin/sh\necho "apt-get $*" >>{log}\necho apt-get ran >&2\n')
+    (tools / "id").write_text("#!/bin/sh\necho 0\n")  # as root, as in CI
+    for tool in tools.iterdir():
+        tool.chmod(0o755)
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "system-deps.sh")],
+        env={**os.environ, "PATH": f"{tools}:{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    announced = result.stderr.index("installing missing Debian packages: git dbus")
+    assert announced < result.stderr.index("apt-get ran")
+    assert "gnome-keyring" in result.stderr[: announced + 200]
+    assert "apt-get install -y -qq --no-install-recommends git dbus" in log.read_text()

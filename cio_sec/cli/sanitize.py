@@ -104,7 +104,7 @@ def sanitize(
             request,
             lambda: load_keys(context.settings(), context.opener(), create=True),
             sys.stdin.buffer,
-            sys.stdout,
+            sys.stdout.buffer,
         )
     if result.data_on_stdout:
         _finish_on_stderr(result, context)

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from cio_sec.errors import InputError
 from cio_sec.pseudonym import KeyRing, PseudonymKey
 from cio_sec.sanitize.detectors import (
-    MIN_LENGTH,
+    CONTACT_DETECTORS,
     Detector,
     candidate_finder,
     redact_text,
@@ -28,8 +28,8 @@ from cio_sec.sanitize.hashers import (
     legacy_hasher,
     placeholder_hasher,
 )
-from cio_sec.sanitize.jsontext import compact_encoder
-from cio_sec.sanitize.policy import Action, Policy
+from cio_sec.sanitize.jsontext import canonical_json
+from cio_sec.sanitize.policy import Action, Decision, Policy
 
 __all__ = [
     "Hasher",
@@ -46,8 +46,8 @@ __all__ = [
 HASH_SUFFIX = "_hash"
 _LARGE_INT = 10**12  # an integer this large may be a card number written without quotes
 _MINUS_LARGE_INT = -_LARGE_INT  # computed once: negating a large int allocates a new one
-#: ``json.dumps(value, sort_keys=True, separators=(",", ":"))`` without a new encoder per call.
-_CANONICAL_JSON = compact_encoder(ensure_ascii=True, sort_keys=True)
+#: ``json.dumps(value, sort_keys=True, separators=(",", ":"))``, the text objects are hashed as.
+_CANONICAL_JSON = canonical_json
 _INERT = frozenset({float, bool, type(None)})  # values the detectors never change
 _DROP = 1
 _PLAN_CACHE_LIMIT = 1_000
@@ -59,6 +59,9 @@ OTHER_PATHS = "<other paths>"
 OVERWRITE = "overwrite"
 #: (attribute path, action): a key of ``SanitizeCounts.changes``.
 _Note = tuple[str, str]
+#: How values are scanned: not at all, by every detector, or by all but the email and phone
+#: detectors (beneath an attribute that is itself an email, a phone or the id).
+_OFF, _ALL, _NO_CONTACT = 0, 1, 2
 
 
 class _Tally:
@@ -82,16 +85,18 @@ class _Tally:
 
 
 #: Keys to delete (dropped and pseudonymised); (key, hasher, new key) to pseudonymise; keys
-#: the value loop skips (empty when nothing is dropped or pseudonymised); whether values are
-#: scanned; the plan's tally.
+#: the value loop skips (empty when nothing is dropped, pseudonymised or an identifier);
+#: how values are scanned (``_OFF``, ``_ALL`` or ``_NO_CONTACT``); the plan's tally, None
+#: when the plan changes no key; the identifier keys scanned without the contact detectors.
 _Plan = tuple[
     tuple[str, ...],
     tuple[tuple[str, KindHasher, str], ...],
     frozenset[str],
-    bool,
-    _Tally,
+    int,
+    _Tally | None,
+    tuple[str, ...],
 ]
-_UNPLANNED: _Plan = ((), (), frozenset(), False, _Tally(()))
+_UNPLANNED: _Plan = ((), (), frozenset(), _OFF, None, ())
 
 
 def resolve_hasher(key: PseudonymKey | KeyRing | str | None, policy: Policy) -> Hasher:
@@ -205,12 +210,14 @@ class _Walker:
     def __init__(self, policy: Policy, hasher: Hasher, counts: SanitizeCounts) -> None:
         self.decide = policy.decide
         self.plans: dict[tuple[Any, ...], _Plan | None] = {}
-        self.detectors = tuple(d for d in Detector if d in policy.detectors)
-        self.candidate = candidate_finder(self.detectors)
+        detectors = tuple(d for d in Detector if d in policy.detectors)
+        plain = tuple(d for d in detectors if d not in CONTACT_DETECTORS)
+        self.scanners = ((), detectors, plain)
+        self.candidate = candidate_finder(detectors)
+        self.candidates = (self.candidate, self.candidate, candidate_finder(plain))
         # Without detectors, scanning could never change a value: switch it off.
-        self.scan_by_default = (
-            policy.default_action is Action.REDACT_VALUES and self.candidate.active
-        )
+        scans = policy.default_action is Action.REDACT_VALUES and self.candidate.active
+        self.scan_by_default = _ALL if scans else _OFF
         self.hasher = hasher
         self.counts = counts
         self.changed = False
@@ -238,7 +245,7 @@ class _Walker:
         self.changed = True
         self.counts._add((path, action), 1)
 
-    def mapping(self, attrs: Mapping[Any, Any], scan: bool, prefix: str) -> dict[Any, Any]:
+    def mapping(self, attrs: Mapping[Any, Any], scan: int, prefix: str) -> dict[Any, Any]:
         if type(attrs) is not dict:
             return self.any_mapping(attrs, scan, prefix)
         keys = (scan, prefix, *attrs)
@@ -252,13 +259,14 @@ class _Walker:
             plan = self.plans[keys] = self.plan(keys[2:], scan, prefix)
         if plan is None:
             return self.any_mapping(attrs, scan, prefix)
-        deletes, pseudonyms, skip, scan_here, tally = plan
-        quick, digits = self.candidate.quick, self.candidate.digits
+        deletes, pseudonyms, skip, scan_here, changes, identifiers = plan
+        candidate = self.candidates[scan_here]
+        quick, digits, min_length = candidate.quick, candidate.digits, candidate.min_length
         # NOTE: the hot path of every run: copy in C, then touch only what needs it.
         out = attrs.copy()
-        if skip:
+        if changes is not None:
             self.changed = True
-            tally.uses += 1
+            changes.uses += 1
             # Every source goes before any target is set: a target may be another source
             # ("phone" -> "phone_hash" while "phone_hash" -> "phone_hash_hash").
             for key in deletes:
@@ -274,12 +282,13 @@ class _Walker:
             if kind is str:
                 if (
                     scan_here
-                    and len(value) >= MIN_LENGTH
+                    and len(value) >= min_length
                     and not (skip and key in skip)
+                    and not value.isalpha()
                     and (quick(value) is not None or not value.isascii())
                     and digits(value) is not None
                 ):
-                    out[key] = self.text(value, prefix + key)
+                    out[key] = self.text(value, prefix + key, scan_here)
             elif kind is int:
                 if scan_here and not _MINUS_LARGE_INT < value < _LARGE_INT and key not in skip:
                     out[key] = self.value(value, scan_here, prefix, key)
@@ -291,14 +300,17 @@ class _Walker:
                 out[key] = self.sequence(value, scan_here, prefix + key + "[]")
             else:
                 out[key] = self.value(value, scan_here, prefix, key)
+        for key in identifiers:
+            out[key] = self.value(attrs[key], _NO_CONTACT, prefix, key)
         return out
 
-    def plan(self, keys: tuple[Any, ...], scan: bool, prefix: str) -> _Plan | None:
+    def plan(self, keys: tuple[Any, ...], scan: int, prefix: str) -> _Plan | None:
         """What to do with a mapping of exactly these keys (records mostly share a shape)."""
         drops: list[str] = []
         pseudonyms: list[tuple[str, KindHasher, str]] = []
         notes: list[_Note] = []
         scans: set[bool] = set()
+        contacts: list[str] = []
         for key in keys:
             if type(key) is not str:
                 return None
@@ -311,7 +323,9 @@ class _Walker:
                 pseudonyms.append((key, hash_value, key + HASH_SUFFIX))
                 notes.append((prefix + key, "pseudonymise"))
             else:
-                scans.add(scan if decision.scan is None else decision.scan)
+                scans.add(bool(scan) if decision.scan is None else decision.scan)
+                if decision.identifier:
+                    contacts.append(key)
         if len(scans) > 1:
             return None  # explicit keep and redact-values side by side: key by key
         sources = {p[0] for p in pseudonyms}
@@ -320,15 +334,20 @@ class _Walker:
             for _, _, target in pseudonyms
             if target in keys and target not in sources and target not in drops
         )
-        skip = frozenset(drops) | sources | {p[2] for p in pseudonyms}
-        scan_here = (scans.pop() if scans else scan) and self.candidate.active
-        tally = _Tally(tuple(notes))
-        if notes:
+        changed = frozenset(drops) | sources | {p[2] for p in pseudonyms}
+        on = (scans.pop() if scans else bool(scan)) and self.candidate.active
+        scan_here = (_NO_CONTACT if scan == _NO_CONTACT else _ALL) if on else _OFF
+        # Identifiers are scanned after the loop, without the email and phone detectors
+        # (a target being overwritten by a pseudonym is not kept, so not scanned).
+        identifiers = tuple(k for k in contacts if k not in changed) if scan_here == _ALL else ()
+        tally = _Tally(tuple(notes)) if notes else None
+        if tally is not None:
             self.tallies.append(tally)
         deletes = (*drops, *(p[0] for p in pseudonyms))
-        return deletes, tuple(pseudonyms), skip, scan_here, tally
+        skip = changed | frozenset(identifiers)
+        return deletes, tuple(pseudonyms), skip, scan_here, tally, identifiers
 
-    def sequence(self, items: list[Any], scan: bool, path: str) -> list[Any]:
+    def sequence(self, items: list[Any], scan: int, path: str) -> list[Any]:
         """A list's items, each sanitised under ``path`` (``name[]``)."""
         out: list[Any] = []
         for item in items:
@@ -336,15 +355,15 @@ class _Walker:
             if kind is dict:
                 out.append(self.mapping(item, scan, path + "."))
             elif kind is str:
-                changed = scan and self.candidate(item)
-                out.append(self.text(item, path) if changed else item)
+                changed = scan and self.candidates[scan](item)
+                out.append(self.text(item, path, scan) if changed else item)
             elif kind is list:
                 out.append(self.sequence(item, scan, path + "[]"))
             else:
                 out.append(self.value(item, scan, path, ""))
         return out
 
-    def any_mapping(self, attrs: Mapping[Any, Any], scan: bool, prefix: str) -> dict[Any, Any]:
+    def any_mapping(self, attrs: Mapping[Any, Any], scan: int, prefix: str) -> dict[Any, Any]:
         """Key by key: any mapping, any keys, rules that differ in scanning."""
         out: dict[Any, Any] = {}
         named = [
@@ -369,27 +388,36 @@ class _Walker:
             if key in replaced:
                 self.note(prefix + name, OVERWRITE)
                 continue
-            scan_here = scan if decision.scan is None else decision.scan
-            out[key] = self.value(value, scan_here, prefix, name)
+            out[key] = self.value(value, self.child_scan(scan, decision), prefix, name)
         return out
 
-    def value(self, value: Any, scan: bool, prefix: str, name: str) -> Any:
+    def child_scan(self, scan: int, decision: Decision) -> int:
+        """How the value of an attribute with this decision is scanned, under ``scan``."""
+        if decision.scan is None:
+            mode = scan
+        elif decision.scan and self.candidate.active:
+            mode = _NO_CONTACT if scan == _NO_CONTACT else _ALL
+        else:
+            mode = _OFF
+        return _NO_CONTACT if mode == _ALL and decision.identifier else mode
+
+    def value(self, value: Any, scan: int, prefix: str, name: str) -> Any:
         kind = type(value)
         if kind is str:
-            changed = scan and self.candidate(value)
-            return self.text(value, prefix + name) if changed else value
+            changed = scan and self.candidates[scan](value)
+            return self.text(value, prefix + name, scan) if changed else value
         if kind is dict or isinstance(value, Mapping):
             return self.mapping(value, scan, f"{prefix}{name}.")
         if kind is list or kind is tuple:
             return [self.value(item, scan, prefix, name + "[]") for item in value]
         if scan and kind is int and abs(value) >= _LARGE_INT:
             text = str(value)
-            redacted = self.text(text, prefix + name)
+            redacted = self.text(text, prefix + name, scan)
             return value if redacted == text else redacted
         return value
 
-    def text(self, text: str, path: str) -> str:
-        redacted, found = redact_text(text, self.detectors)
+    def text(self, text: str, path: str, scan: int) -> str:
+        redacted, found = redact_text(text, self.scanners[scan])
         if found:
             self.note(path, "redact")
             for detector, count in found.items():

@@ -1,7 +1,8 @@
 """Reading and writing JSON, NDJSON and CSV records as streams, in constant memory.
 
 A JSON array is decoded one element at a time from a sliding buffer, NDJSON one line at a
-time, CSV one row at a time. Malformed input raises InputError naming the line; with
+time (by orjson, with the standard library for what orjson reads differently), CSV one row
+at a time. JSON is written by orjson. Malformed input raises InputError naming the line; with
 ``skip_invalid`` a bad NDJSON line, a ragged CSV row or a non-object record is counted and
 skipped instead (a JSON syntax error inside an array cannot be skipped: nothing after it
 can be trusted).
@@ -18,6 +19,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import IO, Any
+
+import orjson
 
 from cio_sec.errors import InputError
 from cio_sec.sanitize.jsontext import compact_encoder
@@ -49,8 +52,11 @@ _SCAN: Callable[[str, int], tuple[Any, int]] = vars(_DECODER)["scan_once"]
 #: A \uD800-\uDFFF escape. JSON allows a lone one, UTF-8 cannot hold it: only text with
 #: such an escape needs :func:`_lone_surrogate`'s full check.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
 _LONE_SURROGATE = "invalid JSON: a lone UTF-16 surrogate (\\ud800-\\udfff) is not text"
+#: Every ASCII digit to "0", every other byte to a space: a line holding no run of 19
+#: digits holds no integer beyond 64 bits, which orjson would read as a float.
+_DIGITS_AS_ZEROS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+_NINETEEN_DIGITS = b"0" * 19
 
 
 class InputFormat(str, Enum):
@@ -139,24 +145,23 @@ def _reject(error: InputError, on_invalid: OnInvalid | None) -> None:
 def _ndjson(
     stream: IO[bytes], label: str, on_invalid: OnInvalid | None
 ) -> Iterator[dict[str, Any]]:
-    scan = _SCAN
+    loads, digits_as_zeros = orjson.loads, _DIGITS_AS_ZEROS
     for number, line in enumerate(stream, start=1):
+        # NOTE: orjson reads strict UTF-8 JSON and refuses lone surrogates. Anything else (a
+        # BOM, UTF-16, bad input, an integer beyond 64 bits it would read as a float,
+        # nesting deeper than it reads) takes the standard library's path, as before.
         try:
-            # Plain UTF-8 first, skipping json.loads' encoding detection on every line;
-            # anything else (a BOM, UTF-16, leading blanks, bad input) takes json.loads' path.
-            text = line.decode()
-            record, end = scan(text, 0)
-            if text[end:].strip(_WHITESPACE):
-                record = None  # extra data: json.loads says what is wrong
-        except (ValueError, RecursionError, StopIteration):
+            record = loads(line)
+        except orjson.JSONDecodeError:
             record = None
+        else:
+            if _NINETEEN_DIGITS in line.translate(digits_as_zeros):
+                record = None
         # json.loads decodes with "surrogatepass": its records may hold surrogates unescaped.
-        unchecked = record is None or (
-            b"\\" in line and _SURROGATE_ESCAPE_BYTES.search(line) is not None
-        )  # one memchr for the usual line without escapes, not a regex search
+        unchecked = record is None
         try:
             if record is None:
-                record = _strict_loads(line)
+                record = _stdlib_loads(line)
         except (ValueError, RecursionError) as exc:
             if not line.strip():
                 continue
@@ -184,6 +189,22 @@ def _lone_surrogate(value: Any) -> bool:
 
 def _strict_loads(line: bytes) -> Any:
     return json.loads(line, parse_constant=_not_json, parse_float=_finite)
+
+
+def _stdlib_loads(line: bytes) -> Any:
+    """One line by the standard library: plain UTF-8 through the decoder's own scanner.
+
+    Skips json.loads' encoding detection; anything else (a BOM, UTF-16, leading blanks,
+    bad input) takes json.loads' path, which says what is wrong.
+    """
+    try:
+        text = line.decode()
+        record, end = _SCAN(text, 0)
+        if not text[end:].strip(_WHITESPACE):
+            return record
+    except (ValueError, RecursionError, StopIteration):
+        pass
+    return _strict_loads(line)
 
 
 def _reason(exc: ValueError | RecursionError) -> str:
@@ -282,17 +303,28 @@ def _line_breaks(text: str) -> int:
 
 
 class _Borrowed(io.RawIOBase):
-    """A stream read through a text wrapper that must not close it (its opener does)."""
+    """A stream read or written through a text wrapper that must not close it.
+
+    Its opener closes it.
+    """
 
     def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
         self.read_some: Callable[[int], bytes] = getattr(stream, "read1", stream.read)
 
     def readable(self) -> bool:
         return True
 
+    def writable(self) -> bool:
+        return True
+
     def readinto(self, buffer: Any) -> int:
         data = self.read_some(len(buffer))
         memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
+
+    def write(self, data: Any) -> int:
+        self.stream.write(data)
         return len(data)
 
 
@@ -419,39 +451,66 @@ _dumps = compact_encoder(ensure_ascii=False, sort_keys=False)
 _BATCH = 256  # records per write: fewer, larger writes
 
 
-def _write_lines(out: IO[str], records: Iterator[dict[str, Any]]) -> None:
+def encode_record(record: dict[str, Any]) -> bytes:
+    """A record as compact UTF-8 JSON, byte for byte what the standard library writes.
+
+    orjson writes it, except a record holding what orjson writes differently: a float
+    below 1e-4 ("1e-05" is "0.00001" to orjson, "1.5e-07" is "1.5e-7") or an integer
+    beyond 64 bits, which it cannot write. The test for the first also catches such text
+    in strings, which only costs that record the slower path.
+    """
+    try:
+        line = orjson.dumps(record)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return _dumps(record).encode()
+    if b"e-" in line or b"0.0000" in line:
+        return _dumps(record).encode()
+    return line
+
+
+def _write_lines(out: IO[bytes], records: Iterator[dict[str, Any]]) -> None:
     """One record per line, written in batches (what was read before an error still is)."""
-    batch: list[str] = []
+    batch: list[bytes] = []
+    encode = encode_record
     try:
         for record in records:
-            batch.append(_dumps(record))
+            batch.append(encode(record))
             if len(batch) == _BATCH:
-                batch.append("")
-                out.write("\n".join(batch))
+                batch.append(b"")
+                out.write(b"\n".join(batch))
                 batch.clear()
     finally:
         if batch:
-            batch.append("")
-            out.write("\n".join(batch))
+            batch.append(b"")
+            out.write(b"\n".join(batch))
 
 
 def write_document(
-    out: IO[str], shape: str, records: Iterator[dict[str, Any]], header: list[str]
+    out: IO[bytes], shape: str, records: Iterator[dict[str, Any]], header: list[str]
 ) -> None:
-    """Write sanitised records in the shape they were read in."""
+    """Write sanitised records in the shape they were read in, as UTF-8."""
     if shape == "lines":
         _write_lines(out, records)
     elif shape == "object":
         for record in records:
-            out.write(_dumps(record) + "\n")
+            out.write(encode_record(record) + b"\n")
     elif shape == "array":
-        out.write("[")
-        separator = "\n"
+        out.write(b"[")
+        separator = b"\n"
         for record in records:
-            out.write(separator + _dumps(record))
-            separator = ",\n"
-        out.write("\n]\n")
+            out.write(separator + encode_record(record))
+            separator = b",\n"
+        out.write(b"\n]\n")
     else:
-        writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180; quotes a bare \r too
+        _write_csv(out, records, header)
+
+
+def _write_csv(out: IO[bytes], records: Iterator[dict[str, Any]], header: list[str]) -> None:
+    buffer = io.BufferedWriter(_Borrowed(out))
+    text = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
+    try:
+        writer = csv.writer(text, lineterminator="\r\n")  # RFC 4180; quotes a bare \r too
         writer.writerow(header)
         writer.writerows([record.get(column, "") for column in header] for record in records)
+    finally:
+        text.detach().flush()  # what was written before an error still is; out stays open

@@ -12,6 +12,8 @@ import json.encoder
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 
 def compact_encoder(*, ensure_ascii: bool, sort_keys: bool) -> Callable[[Any], str]:
     """``json.dumps(value, ensure_ascii=..., sort_keys=..., separators=(",", ":"))``.
@@ -35,3 +37,26 @@ def compact_encoder(*, ensure_ascii: bool, sort_keys: bool) -> Callable[[Any], s
         return join(chunks(value, 0))
 
     return encode
+
+
+_STDLIB_CANONICAL = compact_encoder(ensure_ascii=True, sort_keys=True)
+
+
+def canonical_json(value: Any) -> str:
+    """``json.dumps(value, sort_keys=True, separators=(",", ":"))``, usually by orjson.
+
+    Pseudonyms of objects hash this text, so it must never change: orjson's output is
+    used only where it is ASCII and holds nothing orjson writes differently; everything
+    else (non-ASCII text, keys that are not strings, integers beyond 64 bits) is written
+    by the standard library.
+    """
+    try:
+        data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return _STDLIB_CANONICAL(value)
+    # Where orjson may differ: a float below 1e-4 ("0.00001", "1.5e-7"), and null, which may
+    # be a NaN or infinity (the standard library writes NaN and Infinity). The same text in
+    # a string only costs the slower path.
+    if not data.isascii() or b"e-" in data or b"0.0000" in data or b"null" in data:
+        return _STDLIB_CANONICAL(value)
+    return data.decode("ascii")

@@ -34,7 +34,11 @@ class Action(str, Enum):
     PSEUDONYMISE = "pseudonymise"
     """Replaced by ``<name>_hash`` = ``<key id>:<hex HMAC-SHA256>`` of the normalised value."""
     REDACT_VALUES = "redact-values"
-    """Kept, with card numbers, SSNs and IBANs in its text redacted in place."""
+    """Kept, with card numbers, SSNs, IBANs, emails and phones in its text redacted in place.
+
+    An attribute that is itself an email address, a phone number or the ``id`` keeps its
+    value: the email and phone detectors are off for it (see :attr:`Decision.identifier`).
+    """
     KEEP = "keep"
     """Kept exactly as it is; the value detectors are off for it."""
 
@@ -58,7 +62,16 @@ _PSEUDONYMISE_NAMES = (
 )  # fmt: skip
 
 _PHONE_WORDS = frozenset({"phone", "mobile", "cell", "fax", "msisdn", "tel", "telephone"})
+#: Words that make an attribute an email address or a phone number itself, and names that
+#: may hold one (a workspace that identifies people by email puts it in ``id``).
+_CONTACT_WORDS = _PHONE_WORDS | {"email", "emails", "phones", "mobiles"}
+_CONTACT_NAMES = frozenset({"id", "e_mail", "e_mails"})
 _NAME_CACHE_LIMIT = 50_000
+
+
+def is_contact(name: str) -> bool:
+    """Whether a normalised name is itself an email address or a phone number (or ``id``)."""
+    return name in _CONTACT_NAMES or not _CONTACT_WORDS.isdisjoint(name.split("_"))
 
 
 def infer_kind(name: str) -> IdentifierKind:
@@ -93,6 +106,9 @@ class Decision:
     kind: IdentifierKind
     explicit: bool
     """A rule named the attribute (an explicit ``keep`` turns the value detectors off)."""
+    identifier: bool = field(default=False, compare=False)
+    """The attribute is itself an email, a phone or the id: the email and phone detectors
+    are off for its value and beneath it (the other detectors still run)."""
 
     code: int = field(init=False, repr=False, compare=False)
     """0 keeps the attribute, 1 drops it, 2 pseudonymises it (for the engine's hot loop)."""
@@ -208,9 +224,19 @@ class Policy:
         if rule is None:
             matching = [r for pattern, r in self._globs if pattern.match(normalised)]
             if not matching:
-                return Decision(self.default_action, infer_kind(normalised), explicit=False)
+                return Decision(
+                    self.default_action,
+                    infer_kind(normalised),
+                    explicit=False,
+                    identifier=is_contact(normalised),
+                )
             rule = max(matching, key=lambda r: _STRICTNESS[r.action])
-        return Decision(rule.action, rule.kind or infer_kind(normalised), explicit=True)
+        return Decision(
+            rule.action,
+            rule.kind or infer_kind(normalised),
+            explicit=True,
+            identifier=is_contact(normalised),
+        )
 
     def table(self) -> list[dict[str, str]]:
         """The rules as rows (pattern, action, normalisation), for reports and the README."""

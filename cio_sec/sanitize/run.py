@@ -110,7 +110,7 @@ def sanitize_file(
     request: SanitizeRequest,
     load_keys: Callable[[], KeyRing],
     stdin: IO[bytes],
-    stdout: IO[str],
+    stdout: IO[bytes],
 ) -> SanitizeReport:
     """Sanitise the request's input into its output (``--check``: into nothing).
 
@@ -186,7 +186,7 @@ def _open_input(path: Path | None, stdin: IO[bytes]) -> Iterator[IO[bytes]]:
 
 
 @contextlib.contextmanager
-def _open_output(path: Path | None, stdout: IO[str]) -> Iterator[IO[str]]:
+def _open_output(path: Path | None, stdout: IO[bytes]) -> Iterator[IO[bytes]]:
     """Stdout, or a private temporary file renamed over ``path`` only on success."""
     if path is None:
         yield stdout
@@ -194,9 +194,7 @@ def _open_output(path: Path | None, stdout: IO[str]) -> Iterator[IO[str]]:
         return
     try:
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - renamed or removed below
-            "w",
-            encoding="utf-8",
-            newline="",
+            "wb",
             dir=path.parent,
             prefix=f".{path.name}.",
             suffix=".tmp",

@@ -142,7 +142,7 @@ def test_the_cron_line_runs_audit_online_and_reports_its_exit_code(
     assert report["command"] == "audit"
     assert report["ok"] is (status == 0)
     online = {c["id"]: c["status"] for c in report["checks"] if c["id"].startswith("online-")}
-    assert online == {"online-track": "PASS", "online-app": "PASS"}
+    assert online == {"online-track": "PASS", "online-app": "PASS", "online-never-send": "PASS"}
     expected = f"audit --online failed with exit {status}\n" if status else ""
     assert done.stdout == expected
     for row in re.findall(r"^\| (\d+) \|", DOC.read_text(), re.M):

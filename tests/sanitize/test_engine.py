@@ -389,6 +389,13 @@ def test_the_reused_encoders_write_what_json_dumps_writes(value: Any) -> None:
     assert canonical(value) == json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+@given(json_values | st.floats(1e-320, 1e-3) | st.integers() | st.just({1: "not a string key"}))
+def test_objects_are_hashed_as_the_text_the_standard_library_writes(value: Any) -> None:
+    from cio_sec.sanitize.jsontext import canonical_json
+
+    assert canonical_json(value) == json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
 def test_attributes_nested_deeper_than_python_can_walk_are_an_input_error() -> None:
     deep: Any = 1
     for _ in range(5000):

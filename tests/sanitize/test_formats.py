@@ -29,9 +29,9 @@ def read(data: bytes, fmt: InputFormat, skip: list[str] | None = None) -> Docume
 
 def round_trip(data: bytes, fmt: InputFormat) -> str:
     document = read(data, fmt)
-    out = io.StringIO()
+    out = io.BytesIO()
     write_document(out, document.shape, document.records, document.header)
-    return out.getvalue()
+    return out.getvalue().decode()
 
 
 def error_of(data: bytes, fmt: InputFormat) -> InputError:
@@ -216,3 +216,64 @@ def test_ragged_csv_rows_name_the_line_or_are_skipped() -> None:
 )
 def test_bad_csv(data: bytes, message: str) -> None:
     assert message in error_of(data, InputFormat.CSV).message
+
+
+def _stdlib_lines(items: list[dict[str, Any]]) -> str:
+    return "".join(
+        json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n" for item in items
+    )
+
+
+#: JSON values, with floats of every magnitude (orjson writes small ones differently).
+exact_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.floats(1e-320, 1e-3)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@given(st.lists(st.dictionaries(st.text(), exact_values, max_size=5), max_size=5))
+def test_records_are_written_as_the_standard_library_writes_them(
+    items: list[dict[str, Any]],
+) -> None:
+    lines = "".join(json.dumps(item) + "\n" for item in items).encode()
+    assert round_trip(lines, InputFormat.NDJSON) == _stdlib_lines(items)
+    array = round_trip(json.dumps(items).encode(), InputFormat.JSON)
+    assert (
+        array
+        == "["
+        + "".join(
+            ("\n" if index == 0 else ",\n") + line
+            for index, line in enumerate(_stdlib_lines(items).split("\n")[:-1])
+        )
+        + "\n]\n"
+    )
+
+
+def test_integers_beyond_64_bits_keep_every_digit() -> None:
+    # orjson would read them as floats; such lines and records take the standard library.
+    items = [{"big": 2**64, "small": -(2**63) - 1, "huge": 10**30, "edge": 2**64 - 1}, {"a": 1}]
+    lines = "".join(json.dumps(item) + "\n" for item in items).encode()
+    assert round_trip(lines, InputFormat.NDJSON) == _stdlib_lines(items)
+    assert json.loads(round_trip(json.dumps(items).encode(), InputFormat.JSON)) == items
+    text = b'{"id": "4111111111111111111", "n": 1}\n'  # 19 digits in a string: read alike
+    assert round_trip(text, InputFormat.NDJSON) == '{"id":"4111111111111111111","n":1}\n'
+
+
+def test_small_floats_are_written_as_the_standard_library_writes_them() -> None:
+    data = b'{"a": 1e16, "b": 1.5e-07, "c": 0.1, "d": 1e-05, "e": -0.0}\n'
+    expected = '{"a":1e+16,"b":1.5e-07,"c":0.1,"d":1e-05,"e":-0.0}\n'
+    assert round_trip(data, InputFormat.NDJSON) == expected
+    assert round_trip(b"[" + data + b"]", InputFormat.JSON) == f"[\n{expected}]\n"
+
+
+def test_lines_orjson_refuses_get_the_standard_library_reading_and_messages() -> None:
+    bom = b'\xef\xbb\xbf{"a": 1}\n'
+    assert list(read(bom + b'{"b": 2}\n', InputFormat.NDJSON).records) == [{"a": 1}, {"b": 2}]
+    deep = b'{"b": 2}\n{"d": ' + b"[" * 2000 + b"]" * 2000 + b"}\n"
+    assert error_of(deep, InputFormat.NDJSON).message == "in:2: invalid JSON: nested too deeply"
