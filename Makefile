@@ -68,7 +68,7 @@ live-check: venv
 
 LIVE_HOSTS := track.customer.io,track-eu.customer.io,api.customer.io,api-eu.customer.io
 
-## completions: regenerate the shipped shell-completion scripts
+## completions: regenerate the completion table (cio_sec/completion/table.py) from the CLI
 completions: venv
 	$(BIN)/python scripts/gen_completions.py
 

@@ -1,5 +1,5 @@
 """Entry point for ``python -m cio_sec``."""
 
-from cio_sec.cli import main
+from cio_sec.fastpath import main
 
 main()

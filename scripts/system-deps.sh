@@ -8,7 +8,7 @@
 # where they fail rather than skip.
 set -euo pipefail
 
-packages=(git dbus dbus-x11 gnome-keyring)
+packages=(git dbus dbus-x11 gnome-keyring bash-completion zsh fish tmux)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

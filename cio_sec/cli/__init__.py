@@ -14,7 +14,17 @@ from typing import Annotated
 import typer
 
 from cio_sec import __version__
-from cio_sec.cli import audit, credentials, erase, rotate, sandbox, sanitize, scan_repo, webhook
+from cio_sec.cli import (
+    audit,
+    completion,
+    credentials,
+    erase,
+    rotate,
+    sandbox,
+    sanitize,
+    scan_repo,
+    webhook,
+)
 from cio_sec.cli.boundary import ErrorBoundaryGroup, guard_standard_streams
 from cio_sec.cli.common import EXIT_CODES_EPILOG, AppContext
 from cio_sec.cli.credentials import CredentialName
@@ -44,6 +54,7 @@ rotate.register(app)
 scan_repo.register(app)
 sanitize.register(app)
 erase.register(app)
+completion.register(app)
 
 
 def _version_callback(value: bool) -> None:

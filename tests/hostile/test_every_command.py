@@ -89,6 +89,12 @@ def _rotate(place: Place) -> Scenario:
     )
 
 
+def _install_completion(place: Place) -> Scenario:
+    """The script goes under ``out``: on the full filesystem in the full-disk runs."""
+    place.env.setenv("BASH_COMPLETION_USER_DIR", str(place.out / "bash-completion"))
+    return Scenario(("completion", "install", "bash"))
+
+
 SCENARIOS: dict[tuple[str, ...], Callable[[Place], Scenario]] = {
     ("sandbox",): lambda p: Scenario(("sandbox", "--port", "0", "-f", "json"), server=True),
     ("rotate",): _rotate,
@@ -133,6 +139,8 @@ SCENARIOS: dict[tuple[str, ...], Callable[[Place], Scenario]] = {
         )
     ),
     ("audit",): lambda p: Scenario(("audit",)),
+    ("completion", "show"): lambda p: Scenario(("completion", "show", "zsh")),
+    ("completion", "install"): _install_completion,
     ("audit", "log", "verify"): lambda p: Scenario(
         ("audit", "log", "verify", str(p.work / "trail.jsonl"))
     ),

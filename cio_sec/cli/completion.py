@@ -1,0 +1,89 @@
+"""``cio-sec completion show|install SHELL``: the shell-completion scripts."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start, sub_app
+from cio_sec.output import OutputFormat, Streams, render_text
+
+if TYPE_CHECKING:
+    from cio_sec.completion.install import CompletionScript, InstalledScript
+
+completion_app = sub_app(
+    "Print or install the shell-completion script (bash, zsh, fish).\n\n"
+    "Example:\n\n\b\n  cio-sec completion install bash\n  cio-sec completion show zsh > _cio-sec"
+)
+
+
+class Shell(str, Enum):
+    """The shells cio-sec ships a completion script for."""
+
+    BASH = "bash"
+    ZSH = "zsh"
+    FISH = "fish"
+
+
+ShellArgument = Annotated[Shell, typer.Argument(help="bash, zsh or fish.")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``completion`` to the root app."""
+    app.add_typer(completion_app, name="completion")
+
+
+@completion_app.command("show", epilog=EXIT_CODES_EPILOG)
+def completion_show(
+    ctx: typer.Context, shell: ShellArgument, fmt: FormatOption = OutputFormat.TEXT
+) -> None:
+    """Print the completion script for SHELL on stdout.
+
+    To save it somewhere other than where `completion install` puts it. Examples:
+
+        cio-sec completion show fish > ~/.config/fish/completions/cio-sec.fish
+
+        source <(cio-sec completion show bash)
+    """
+    from cio_sec.completion.install import CompletionScript, script_text
+
+    render_text.register(CompletionScript, _render_script)
+    context = start(ctx, "completion show", fmt)
+    finish(CompletionScript(shell.value, script_text(shell.value)), context)
+
+
+@completion_app.command("install", epilog=EXIT_CODES_EPILOG)
+def completion_install(
+    ctx: typer.Context, shell: ShellArgument, fmt: FormatOption = OutputFormat.TEXT
+) -> None:
+    """Write the completion script into SHELL's per-user completion directory.
+
+    Prints the file written, and the lines to add to the rc file if it needs any (zsh
+    only). Examples:
+
+        cio-sec completion install zsh
+
+        cio-sec completion install bash --format json
+    """
+    import os
+
+    from cio_sec.completion.install import InstalledScript, install_script
+
+    render_text.register(InstalledScript, _render_installed)
+    context = start(ctx, "completion install", fmt)
+    finish(install_script(shell.value, os.environ), context)
+
+
+def _render_script(result: CompletionScript, streams: Streams) -> None:
+    streams.out.write(result.script)
+
+
+def _render_installed(result: InstalledScript, streams: Streams) -> None:
+    streams.out.write(f"wrote {result.path}\n")
+    if result.rc_lines:
+        streams.out.write(f"add to {result.rc_file} (the fpath line before compinit):\n")
+        streams.out.writelines(f"  {line}\n" for line in result.rc_lines)
+    else:
+        streams.out.write(f"open a new {result.shell} shell to use it\n")

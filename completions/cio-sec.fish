@@ -1,1 +1,0 @@
-complete --command cio-sec --no-files --arguments "(env _CIO_SEC_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) cio-sec)" --condition "env _CIO_SEC_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) cio-sec"
