@@ -48,6 +48,18 @@ class StoreProblem:
     ref: SecretRef
     message: str
     hint: str | None = None
+    reason: str = ""
+    """Why, in words shared by every entry of the store ("the keyring is locked")."""
+
+    @classmethod
+    def of(cls, ref: SecretRef, exc: SecretStoreUnavailableError) -> StoreProblem:
+        """The problem ``exc`` reports for the store behind ``ref``."""
+        return cls(ref, exc.message, exc.hint, exc.reason or exc.message)
+
+    @property
+    def store(self) -> str:
+        """The kind of store, as people call it: ``keyring``, ``dotenv``, ``vault`` ..."""
+        return self.ref.scheme
 
     def __str__(self) -> str:
         return f"{self.ref}: {self.message}"
@@ -108,7 +120,7 @@ def resolve(settings: Settings, name: str, opener: StoreOpener) -> ResolvedCrede
         try:
             stored = opener(ref).get()
         except SecretStoreUnavailableError as exc:
-            problems.append(StoreProblem(ref, exc.message, exc.hint))
+            problems.append(StoreProblem.of(ref, exc))
             continue
         if stored is not None and stored.value:
             return ResolvedCredential(
@@ -267,17 +279,26 @@ def target_store(
     """
     if store is not None:
         return opener(store)
-    writable = [opener(ref) for ref in settings.references(name)]
-    writable = [candidate for candidate in writable if candidate.writable]
-    for candidate in writable:
-        if candidate.ref.scheme != "dotenv":
-            return candidate
+    writable = writable_stores(settings, name, opener)
     if writable:
         return writable[0]
     raise ConfigError(
         f"no writable store configured for {name}",
         hint="pass --store keyring:cio-sec/<profile>/<name> or dotenv:PATH#NAME",
     )
+
+
+def writable_stores(settings: Settings, name: str, opener: StoreOpener) -> list[SecretStore]:
+    """The writable stores of a credential's chain, safest first.
+
+    Chain order, except that plaintext dotenv files come after every other store.
+
+    Raises:
+        ConfigError: the name is unknown.
+    """
+    writable = [opener(ref) for ref in settings.references(name)]
+    writable = [candidate for candidate in writable if candidate.writable]
+    return sorted(writable, key=lambda candidate: candidate.ref.scheme == "dotenv")
 
 
 def set_credential(
@@ -298,6 +319,7 @@ def set_credential(
     if not value.strip():
         raise InputError(f"refusing to store an empty value for {name}")
     settings.references(name)  # validates the name
+    _refuse_weak(name, value)
     destination = target_store(settings, name, store, opener)
     if not destination.writable:
         raise ConfigError(
@@ -323,6 +345,44 @@ def set_credential(
         + _shadow_warnings(settings, name, destination.ref, opener),
         version=stored.version,
     )
+
+
+def generate_credential(
+    settings: Settings, name: str, opener: StoreOpener, *, store: SecretRef | None = None
+) -> StoredCredential:
+    """``credentials set NAME --generate``: only cio-sec's own key can be made here.
+
+    Raises:
+        InputError: ``name`` is a key Customer.io issues (exit 2).
+        SecretMissingError: no store of the chain could keep the new key.
+        ConfigError: ``store`` is read-only.
+        SecretStoreUnavailableError: ``store`` failed.
+    """
+    from cio_sec import pseudonym
+
+    if name != pseudonym.CREDENTIAL:
+        raise InputError(
+            f"--generate makes only {pseudonym.CREDENTIAL}; {name} is issued by Customer.io",
+            hint=f"store it with `cio-sec credentials set {name}` (hidden prompt or --stdin)",
+        )
+    return pseudonym.generate_key(settings, opener, store)
+
+
+def _refuse_weak(name: str, value: str) -> None:
+    """Refuse now a pseudonym key that ``sanitize`` would refuse later (the same rule).
+
+    Raises:
+        InputError: the key is weak (exit 2).
+    """
+    from cio_sec import pseudonym
+
+    if name != pseudonym.CREDENTIAL:
+        return
+    problem = pseudonym.weakness(value)
+    if problem is not None:
+        raise InputError(
+            f"refusing to store a weak {name}: it {problem}", hint=pseudonym.STRONG_KEY_HINT
+        )
 
 
 def _shadow_warnings(
@@ -443,16 +503,54 @@ def check_credentials(settings: Settings, opener: StoreOpener) -> CheckReport:
     Track: ``GET /api/v1/accounts/region``, which answers on either regional host with
     the account's real region and workspace. App: ``GET /v1/workspaces``.
     """
-    track = _check_track(settings, opener)
-    app = _check_app(settings, opener, track)
+    site, track_key, app_key = (
+        resolve(settings, name, opener) for name in ("site_id", "track_api_key", "app_api_key")
+    )
+    track = _check_track(settings, site, track_key)
+    app = _check_app(settings, app_key, track)
     if track.status == app.status == "skipped":
-        track = CredentialCheck(
+        track = _nothing_found(settings, _unread(site, track_key, app_key))
+    return CheckReport(settings.region, (track, app))
+
+
+def _unread(*credentials: ResolvedCredential) -> StoreProblem | None:
+    """The first store that could not be read while looking for what was not found."""
+    for credential in credentials:
+        if not credential.found and credential.problems:
+            return credential.problems[0]
+    return None
+
+
+def _unread_text(problem: StoreProblem) -> str:
+    return f"the {problem.store} store could not be read: {problem.reason}"
+
+
+def _skipped(check: str, detail: str, unread: StoreProblem | None) -> CredentialCheck:
+    """Nothing to test; when a store could not be read, it may hold the keys: say which."""
+    if unread is None:
+        return CredentialCheck(check, "skipped", detail)
+    return CredentialCheck(check, "skipped", f"{detail} ({_unread_text(unread)})", hint=unread.hint)
+
+
+def _nothing_found(settings: Settings, unread: StoreProblem | None) -> CredentialCheck:
+    """No credential at all (exit 3); a store that could not be read is named.
+
+    Without its name a locked keyring reads as "nothing configured", and the advice to
+    store the keys again is wrong: they are there, behind the lock.
+    """
+    if unread is None:
+        return CredentialCheck(
             "track",
             "missing",
             "no Customer.io credentials configured at all",
             hint=_missing_hint(settings, "track_api_key"),
         )
-    return CheckReport(settings.region, (track, app))
+    return CredentialCheck(
+        "track",
+        "missing",
+        f"no Customer.io credentials found: {_unread_text(unread)}",
+        hint=unread.hint,
+    )
 
 
 def _check_policy() -> RetryPolicy:
@@ -466,20 +564,21 @@ def _check_policy() -> RetryPolicy:
     return RetryPolicy(max_attempts=3, max_delay=2.0, max_retry_after=4.0)
 
 
-def _check_track(settings: Settings, opener: StoreOpener) -> CredentialCheck:
+def _check_track(
+    settings: Settings, site: ResolvedCredential, key: ResolvedCredential
+) -> CredentialCheck:
     from cio_sec import client
 
-    site = resolve(settings, "site_id", opener)
-    key = resolve(settings, "track_api_key", opener)
+    unread = _unread(site, key)
     if not site.found and not key.found:
-        return CredentialCheck("track", "skipped", "no Track API credentials configured")
+        return _skipped("track", "no Track API credentials configured", unread)
     missing = [c.name for c in (site, key) if not c.found]
     if missing or site.value is None or key.value is None:
         return CredentialCheck(
             "track",
             "missing",
-            f"{' and '.join(missing)} not found",
-            hint=_missing_hint(settings, missing[0]),
+            f"{' and '.join(missing)} not found" + (f": {_unread_text(unread)}" if unread else ""),
+            hint=unread.hint if unread else _missing_hint(settings, missing[0]),
         )
     try:
         account = client.find_account(
@@ -517,7 +616,9 @@ def _check_track(settings: Settings, opener: StoreOpener) -> CredentialCheck:
     )
 
 
-def _check_app(settings: Settings, opener: StoreOpener, track: CredentialCheck) -> CredentialCheck:
+def _check_app(
+    settings: Settings, key: ResolvedCredential, track: CredentialCheck
+) -> CredentialCheck:
     """Test the App key; a wrong region is told apart from a wrong key.
 
     A 401 while the Track pair's account is in the other region, or a redirect to the
@@ -525,9 +626,8 @@ def _check_app(settings: Settings, opener: StoreOpener, track: CredentialCheck) 
     """
     from cio_sec import client
 
-    key = resolve(settings, "app_api_key", opener)
     if key.value is None:
-        return CredentialCheck("app", "skipped", "no App API key configured")
+        return _skipped("app", "no App API key configured", _unread(key))
     try:
         workspaces = client.find_workspaces(
             client.RegionSetting.of(settings),

@@ -120,6 +120,12 @@ class SecretMissingError(ConfigError):
 class SecretStoreUnavailableError(ConfigError):
     """A secret store cannot be reached, unlocked or written."""
 
+    def __init__(self, message: str, *, hint: str | None = None, reason: str | None = None):
+        super().__init__(message, hint=hint)
+        self.reason = reason
+        """Why, in a few words that are the same for every entry of the store
+        ("the keyring is locked"), when the store knows; None otherwise."""
+
 
 class InteractionRequiredError(ConfigError):
     """A prompt or confirmation is needed but the session is non-interactive."""

@@ -79,11 +79,18 @@ class Streams:
     out: IO[str]
     err: IO[str]
     color: bool = True
+    quiet: bool = False
+    """``--quiet``: notes and progress bars are left out; errors and results still print."""
 
     @classmethod
-    def system(cls, *, color: bool) -> Streams:
+    def system(cls, *, color: bool, quiet: bool = False) -> Streams:
         """The process's stdout and stderr, looked up now (test runners swap them)."""
-        return cls(out=sys.stdout, err=sys.stderr, color=color)
+        return cls(out=sys.stdout, err=sys.stderr, color=color, quiet=quiet)
+
+    @property
+    def shows_progress(self) -> bool:
+        """Whether a progress bar belongs on stderr: a terminal, and not ``--quiet``."""
+        return not self.quiet and _is_terminal(self.err)
 
     def console(self, *, stderr: bool = False) -> Console:
         """A Rich console on one of the streams; colour follows the TTY and NO_COLOR."""
@@ -103,6 +110,11 @@ class Streams:
         """Write one redacted line to stderr."""
         self.err.write(redact(text) + "\n")
         self.err.flush()
+
+    def note(self, text: str) -> None:
+        """Write one redacted line of chatter to stderr, unless ``--quiet``."""
+        if not self.quiet:
+            self.message(text)
 
 
 #: What a failed result says when it cannot say more: its exit code's name and meaning.
@@ -280,18 +292,19 @@ def _render_credentials_report(result: CredentialsReport, streams: Streams) -> N
 
 def _render_store_problems(result: CredentialsReport, streams: Streams) -> None:
     """One note per unreadable store and reason, naming every credential it affected."""
-    affected: dict[tuple[str, str, str | None], list[str]] = {}
+    affected: dict[tuple[str, str], list[str]] = {}
+    hints: list[str] = []
     for credential in result.credentials:
         for problem in credential.problems:
-            reason = problem.message.rsplit(": ", 1)[-1]
-            key = (problem.ref.scheme, reason, problem.hint)
-            affected.setdefault(key, []).append(credential.name)
-    for (scheme, reason, hint), names in affected.items():
+            affected.setdefault((problem.store, problem.reason), []).append(credential.name)
+            if problem.hint and problem.hint not in hints:
+                hints.append(problem.hint)
+    for (store, reason), names in affected.items():
         streams.message(
-            f"note: the {scheme} store could not be read for {', '.join(names)}: {reason}"
+            f"note: the {store} store could not be read for {', '.join(names)}: {reason}"
         )
-        if hint:
-            streams.message(f"hint: {hint}")
+    for hint in hints:
+        streams.message(f"hint: {hint}")
 
 
 def _render_stored_credential(result: StoredCredential, streams: Streams) -> None:
@@ -326,9 +339,12 @@ def _render_check_report(result: CheckReport, streams: Streams) -> None:
         style = _STATUS_STYLE.get(check.status, "red")
         table.add_row(_cell(check.name), Text(check.status, style=style), _cell(check.detail))
     _print(streams, table)
+    hinted: dict[str, list[str]] = {}  # one hint once, however many checks it applies to
     for check in result.checks:
         if check.hint and check.status != "ok":
-            streams.message(f"hint ({check.name}): {check.hint}")
+            hinted.setdefault(check.hint, []).append(check.name)
+    for hint, names in hinted.items():
+        streams.message(f"hint ({', '.join(names)}): {hint}")
 
 
 def _render_rotation_report(result: RotationReport, streams: Streams) -> None:
@@ -357,18 +373,21 @@ def _render_scan_report(result: ScanReport, streams: Streams) -> None:
 
     from cio_sec.scan_repo.report import printable
 
-    columns = ["rule", "location", "commit", "date", "in HEAD", "preview"]
+    columns = ["rule", "location", "commit", "date", "refs", "in HEAD", "fingerprint", "preview"]
     title = f"Customer.io credentials found ({result.source}: {printable(result.root)})"
     table = _table(title, columns)
     if result.verified:
         table.add_column("live?", no_wrap=True)
+    history = result.source == "history"
     for finding in result.findings:
         row = [
             _cell(finding.rule),
             _cell(printable(finding.location)),
             _cell(finding.commit[:10] if finding.commit else "—"),
             _cell(finding.author_date[:10] if finding.author_date else "—"),
+            _cell(printable(_short_refs(finding.refs)) if history else "—"),
             _cell({True: "yes", False: "no", None: "—"}[finding.in_head]),
+            _cell(finding.fingerprint),
             _cell(finding.preview + (" (baseline)" if finding.baselined else "")),
         ]
         if result.verified:
@@ -396,6 +415,34 @@ def _render_scan_report(result: ScanReport, streams: Streams) -> None:
         streams.message(step)
 
 
+_REFS_SHOWN = 2
+_REF_PREFIXES = ("refs/heads/", "refs/tags/", "refs/remotes/", "refs/")
+
+
+def _short_refs(refs: tuple[str, ...]) -> str:
+    """Refs as git abbreviates them, branches before tags: ``main, v1.2 +3``.
+
+    ``unreachable`` when no ref reaches the commit (``--include-unreachable`` found it).
+    """
+    if not refs:
+        return "unreachable"
+    ranked = sorted(refs, key=lambda ref: (_ref_rank(ref), ref))
+    names = [_short_ref(ref) for ref in ranked]
+    shown = ", ".join(names[:_REFS_SHOWN])
+    hidden = len(names) - _REFS_SHOWN
+    return f"{shown} +{hidden}" if hidden > 0 else shown
+
+
+def _ref_rank(ref: str) -> int:
+    """Branches, then tags, then remote branches, then the rest (stash, HEAD)."""
+    return next((rank for rank, prefix in enumerate(_REF_PREFIXES) if ref.startswith(prefix)), 3)
+
+
+def _short_ref(ref: str) -> str:
+    prefix = next((prefix for prefix in _REF_PREFIXES if ref.startswith(prefix)), "")
+    return ref[len(prefix) :]
+
+
 _SKIPPED_SHOWN = 5
 
 
@@ -421,7 +468,7 @@ def _render_sanitize_report(result: SanitizeReport, streams: Streams) -> None:
     for warning in result.warnings:
         streams.message(f"warning: {warning}")
     if result.key_created:
-        streams.message(
+        streams.note(
             f"note: generated a new pseudonym_key (key id {result.key_id}) in {result.key_source}"
         )
     counts = result.counts

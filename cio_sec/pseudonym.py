@@ -16,16 +16,17 @@ import hmac
 import ipaddress
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from cio_sec.errors import ConfigError, SecretMissingError
-from cio_sec.redact import register
+from cio_sec.errors import ConfigError, SecretMissingError, SecretStoreUnavailableError
+from cio_sec.redact import ELLIPSIS, register
 
 if TYPE_CHECKING:
-    from cio_sec.credentials import StoreOpener
+    from cio_sec.credentials import StoredCredential, StoreOpener
     from cio_sec.settings import Settings
+    from cio_sec.stores import SecretRef
 
 CREDENTIAL = "pseudonym_key"
 KEY_ID_LENGTH = 8
@@ -33,6 +34,24 @@ _KEY_ID_LABEL = b"cio-sec pseudonym key id v1"
 _CHAIN_LABEL = b"cio-sec audit chain v1"
 _MIN_KEY_LENGTH = 16
 _NON_DIGITS = re.compile(r"\D")
+
+
+#: What to do about a weak key: the same advice where it is stored and where it is used.
+STRONG_KEY_HINT = (
+    f"let cio-sec make one: `cio-sec credentials set {CREDENTIAL} --generate` (a random "
+    "64-hex key, stored and never printed)"
+)
+
+
+def weakness(text: str) -> str | None:
+    """Why ``text`` is too weak to be a pseudonym key, or None when it will do.
+
+    One rule for every place a key comes in: ``credentials set`` refuses what ``sanitize``,
+    ``erase`` and ``audit`` would refuse later.
+    """
+    if len(text.strip()) < _MIN_KEY_LENGTH:
+        return f"is shorter than {_MIN_KEY_LENGTH} characters"
+    return None
 
 
 class IdentifierKind(str, Enum):
@@ -82,15 +101,12 @@ class PseudonymKey:
         """Use a stored key (any string; cio-sec generates 64 hex characters).
 
         Raises:
-            ConfigError: the key is too short to resist guessing.
+            ConfigError: the key is too weak to resist guessing (`weakness`).
         """
-        if len(text.strip()) < _MIN_KEY_LENGTH:
-            raise ConfigError(
-                f"the {CREDENTIAL} is shorter than {_MIN_KEY_LENGTH} characters",
-                hint="store a long random key, e.g. the output of "
-                "`python -c 'import secrets; print(secrets.token_hex(32))'`",
-            )
         register(text)
+        problem = weakness(text)
+        if problem is not None:
+            raise ConfigError(f"the {CREDENTIAL} {problem}", hint=STRONG_KEY_HINT)
         return cls(text.encode("utf-8"))
 
     @classmethod
@@ -168,21 +184,84 @@ def load_keys(settings: Settings, opener: StoreOpener, *, create: bool = False) 
     if not create:
         raise SecretMissingError(
             f"credential {CREDENTIAL} not found",
-            hint="run a command that generates it (e.g. `cio-sec sanitize`) with a writable "
-            "store configured, or `cio-sec credentials set pseudonym_key`",
+            hint=f"run `cio-sec credentials set {CREDENTIAL} --generate` (or a command that "
+            "makes it on first use, such as `cio-sec sanitize`)",
         )
     return _create_key(settings, opener)
 
 
 def _create_key(settings: Settings, opener: StoreOpener) -> KeyRing:
+    key, text = PseudonymKey.generate()
+    stored = store_new_key(settings, opener, text)
+    return KeyRing(current=key, source=stored.store, created=True)
+
+
+def generate_key(
+    settings: Settings, opener: StoreOpener, store: SecretRef | None = None
+) -> StoredCredential:
+    """``credentials set pseudonym_key --generate``: a new random key, stored, never shown.
+
+    Stored in ``store`` when given, else as on first use (`store_new_key`). A key that
+    already exists is left alone: replacing it changes every pseudonym made from then on,
+    which is what ``rotate pseudonym`` does, with its record in the trail.
+
+    Raises:
+        ConfigError: a key already exists, or ``store`` is read-only.
+        SecretMissingError: no store of the chain could keep the key.
+        SecretStoreUnavailableError: ``store`` failed.
+    """
+    from cio_sec.credentials import resolve, set_credential
+
+    existing = resolve(settings, CREDENTIAL, opener).source
+    if existing is not None:
+        raise ConfigError(
+            f"{CREDENTIAL} already exists in {existing}; a new one would change every "
+            "pseudonym made from now on",
+            hint="to replace it on purpose, run `cio-sec rotate pseudonym` (keeps the old key "
+            "so old pseudonyms still verify, and records the rotation)",
+        )
+    _key, text = PseudonymKey.generate()
+    if store is not None:
+        stored = set_credential(settings, CREDENTIAL, text, opener, store=store)
+    else:
+        stored = store_new_key(settings, opener, text)
+    return replace(stored, masked=ELLIPSIS)  # not even a few characters of a generated key
+
+
+def store_new_key(settings: Settings, opener: StoreOpener, text: str) -> StoredCredential:
+    """Store a new key in the first writable store of the chain that keeps it.
+
+    Writable stores are tried in the order ``credentials set`` prefers (the keyring before
+    a plaintext ``.env``); one that cannot be used here (no keyring on a headless host, a
+    locked one) is passed over for the next, so a writable ``./.env`` still gets the key.
+
+    Raises:
+        SecretMissingError: no store could keep it (each one's problem is named).
+    """
+    from cio_sec.credentials import writable_stores
+
+    problems: list[str] = []
+    hint: str | None = None
+    for candidate in writable_stores(settings, CREDENTIAL, opener):
+        outcome = _try_store(settings, opener, text, candidate.ref)
+        if not isinstance(outcome, SecretStoreUnavailableError):
+            return outcome
+        problems.append(outcome.reason or outcome.message)
+        hint = hint or outcome.hint
+    where = f": {'; '.join(problems)}" if problems else ""
+    raise SecretMissingError(
+        f"credential {CREDENTIAL} not found and no writable store to create it in{where}",
+        hint=hint or f"configure a keyring or dotenv reference for {CREDENTIAL}",
+    )
+
+
+def _try_store(
+    settings: Settings, opener: StoreOpener, text: str, ref: SecretRef
+) -> StoredCredential | SecretStoreUnavailableError:
+    """The stored key, or why this store could not keep it (the caller tries the next)."""
     from cio_sec.credentials import set_credential
 
-    key, text = PseudonymKey.generate()
     try:
-        stored = set_credential(settings, CREDENTIAL, text, opener)
-    except ConfigError as exc:
-        raise SecretMissingError(
-            f"credential {CREDENTIAL} not found and no writable store to create it in",
-            hint=exc.hint or "configure a keyring or dotenv reference for pseudonym_key",
-        ) from None
-    return KeyRing(current=key, source=stored.store, created=True)
+        return set_credential(settings, CREDENTIAL, text, opener, store=ref)
+    except SecretStoreUnavailableError as exc:
+        return exc

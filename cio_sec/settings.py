@@ -54,6 +54,7 @@ KNOWN_ENV_VARS = frozenset(
         "CIO_SEC_APP_URL_US",
         "CIO_SEC_APP_URL_EU",
         "CIO_SEC_NON_INTERACTIVE",
+        "CIO_SEC_QUIET",
         "CIO_SEC_PSEUDONYM_KEY",
         "CIO_SEC_PSEUDONYM_KEY_PREVIOUS",
     }

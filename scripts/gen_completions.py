@@ -93,7 +93,8 @@ def command_source(command: Any, ctx: Any, indent: int = 0) -> str:
 def table_source() -> str:
     """The whole of table.py, formatted as the project formats code."""
     root = typer.main.get_command(app)
-    source = HEADER + command_source(root, _click.Context(root, info_name="cio-sec")) + "\n"
+    context = _click.Context(root, info_name="cio-sec", **root.context_settings)
+    source = HEADER + command_source(root, context) + "\n"
     ruff = Path(sys.executable).parent / "ruff"
     # The program is ruff from this virtualenv, not untrusted input.
     return subprocess.run(  # noqa: S603

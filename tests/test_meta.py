@@ -226,7 +226,7 @@ def _build_wheel(tmp_path: Path) -> tuple[email.message.Message, list[str]]:
 def test_the_wheel_publishes_no_dev_extra_and_says_what_it_runs_on(tmp_path: Path) -> None:
     metadata, files = _build_wheel(tmp_path)
     # Development tools are a dependency group: `pip install cio-sec[dev]` is no promise.
-    assert metadata.get_all("Provides-Extra") == ["aws", "vault"]
+    assert metadata.get_all("Provides-Extra") == ["aws", "fast", "vault"]
     requirements = " ".join(metadata.get_all("Requires-Dist") or [])
     assert "pytest" not in requirements
     assert "moto" not in requirements

@@ -11,7 +11,7 @@ from cio_sec.stores import SecretRef
 
 def test_store_problems_are_grouped_and_a_missing_hint_is_not_invented() -> None:
     ref = SecretRef("keyring", "cio-sec/default/site_id")
-    problem = StoreProblem(ref, f"cannot read {ref}: locked")
+    problem = StoreProblem(ref, f"cannot read {ref}: locked", reason="locked")
     credentials = tuple(
         ResolvedCredential(name, (ref,), problems=(problem,)) for name in ("site_id", "app")
     )

@@ -18,9 +18,11 @@ from cio_sec.errors import ConfigError, SecretMissingError
 from cio_sec.pseudonym import (
     IdentifierKind,
     PseudonymKey,
+    generate_key,
     legacy_sha256,
     load_keys,
     normalise,
+    weakness,
 )
 from cio_sec.redact import REDACTOR
 from cio_sec.settings import CliFlags, Settings, load_settings
@@ -144,3 +146,61 @@ def test_without_a_writable_store_the_key_cannot_be_created() -> None:
     with pytest.raises(SecretMissingError, match="no writable store") as caught:
         load_keys(settings, store_opener(settings, os.environ), create=True)
     assert caught.value.exit_code == 3
+
+
+def test_without_a_keyring_the_first_key_goes_to_the_writable_dotenv_file() -> None:
+    """Headless: the keyring is passed over, ``./.env`` (next in the chain) keeps the key."""
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    settings = settings_for()
+    opener = store_opener(settings, os.environ)
+    ring = load_keys(settings, opener, create=True)
+    assert ring.created
+    assert ring.source == "dotenv:.env#CIO_SEC_PSEUDONYM_KEY"
+    assert Path(".env").stat().st_mode & 0o077 == 0
+    assert load_keys(settings, opener).current == ring.current
+
+
+def test_when_no_store_keeps_the_key_each_ones_problem_is_named(tmp_path: Path) -> None:
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    config = (
+        "[profiles.default]\n"
+        f'pseudonym_key = ["keyring:cio-sec/default/pseudonym_key", '
+        f'"dotenv:{tmp_path}/missing-dir/.env#KEY"]\n'
+    )
+    settings = settings_for(config)
+    with pytest.raises(SecretMissingError, match="no writable store to create it in: ") as caught:
+        load_keys(settings, store_opener(settings, os.environ), create=True)
+    assert "no keyring backend is available" in caught.value.message
+    assert caught.value.hint is not None
+
+
+@pytest.mark.parametrize("text", ["hello", " " * 20, "x" * 15 + "  "])
+def test_a_weak_key_is_refused_by_the_one_rule(text: str) -> None:
+    assert weakness(text) == "is shorter than 16 characters"
+    with pytest.raises(ConfigError, match="shorter than 16") as caught:
+        PseudonymKey.from_text(text)
+    assert "--generate" in (caught.value.hint or "")
+
+
+@given(st.text(min_size=16).filter(lambda text: len(text.strip()) >= 16))
+def test_a_long_enough_key_is_accepted_by_the_one_rule(text: str) -> None:
+    assert weakness(text) is None
+    assert PseudonymKey.from_text(text).secret == text.encode()
+
+
+def test_generate_stores_a_strong_key_and_shows_none_of_it(memory_keyring: MemoryKeyring) -> None:
+    settings = settings_for()
+    opener = store_opener(settings, os.environ)
+    with pytest.raises(ConfigError, match="already exists in keyring:") as caught:
+        generate_key(settings, opener)  # the canary key is there: never replaced silently
+    assert "rotate pseudonym" in (caught.value.hint or "")
+    assert memory_keyring.get_password("cio-sec", "default/pseudonym_key") == CANARY
+    memory_keyring.delete_password("cio-sec", "default/pseudonym_key")
+    stored = generate_key(settings, opener)
+    value = memory_keyring.get_password("cio-sec", "default/pseudonym_key")
+    assert value is not None
+    assert weakness(value) is None
+    assert len(value) == 64
+    assert stored.masked == "…"
+    assert value[:4] not in stored.to_json().values()
+    assert not stored.previous_kept

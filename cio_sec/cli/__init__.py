@@ -25,12 +25,14 @@ from cio_sec.cli import (
     scan_repo,
     webhook,
 )
-from cio_sec.cli.boundary import ErrorBoundaryGroup, guard_standard_streams
+from cio_sec.cli.boundary import guard_standard_streams
 from cio_sec.cli.common import EXIT_CODES_EPILOG, AppContext
 from cio_sec.cli.credentials import CredentialName
+from cio_sec.cli.global_flags import RootGroup
+from cio_sec.cli.help import CONTEXT_SETTINGS
 
 app = typer.Typer(
-    cls=ErrorBoundaryGroup,
+    cls=RootGroup,
     name="cio-sec",
     no_args_is_help=True,
     add_completion=False,
@@ -38,6 +40,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_show_locals=False,
     epilog=EXIT_CODES_EPILOG,
+    context_settings=CONTEXT_SETTINGS,
     help="Keep a Customer.io integration secure: credentials in secret stores, safe key "
     "rotation, webhook signatures, PII sanitisation, GDPR erasure, audits, leaked-key scans "
     "and a local API sandbox.\n\n"
@@ -69,14 +72,30 @@ def root(
     profile: Annotated[
         str | None,
         typer.Option(
-            "--profile", envvar="CIO_SEC_PROFILE", show_envvar=True, help="Profile in config.toml."
+            "--profile",
+            envvar="CIO_SEC_PROFILE",
+            show_envvar=True,
+            metavar="NAME",
+            help="Profile in config.toml.",
         ),
     ] = None,
     env_file: Annotated[
         Path | None,
         typer.Option("--env-file", help="Dotenv file to read (default: ./.env)."),
     ] = None,
-    no_color: Annotated[bool, typer.Option("--no-color", help="Never use colour.")] = False,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="Never use colour (also after the subcommand).")
+    ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            envvar="CIO_SEC_QUIET",
+            show_envvar=True,
+            help="No progress bars or notes on stderr; errors and results still print.",
+        ),
+    ] = False,
     non_interactive: Annotated[
         bool,
         typer.Option(
@@ -106,6 +125,7 @@ def root(
         env_file=env_file,
         non_interactive=non_interactive,
         color=not no_color and "NO_COLOR" not in os.environ,
+        quiet=quiet,
     )
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperArgument
 
 from cio_sec.cli.boundary import ErrorBoundaryGroup
 from cio_sec.cli.common import (
@@ -17,10 +18,12 @@ from cio_sec.cli.common import (
     start,
     sub_app,
 )
+from cio_sec.cli.help import HelpfulCommand
 from cio_sec.output import OutputFormat
 
 if TYPE_CHECKING:
     from typer._click import Context as ClickContext
+    from typer._click import HelpFormatter
 
 
 class AuditGroup(ErrorBoundaryGroup):
@@ -42,7 +45,21 @@ class AuditGroup(ErrorBoundaryGroup):
             ctx._protected_args, ctx.args = [word], [*ctx._protected_args, *ctx.args]
         return ctx.args
 
+    def get_params(self, ctx: ClickContext) -> list[Any]:
+        """Leave PATH out of a subcommand's usage line (``cio-sec audit log verify``)."""
+        params = super().get_params(ctx)
+        if ctx.command is self:
+            return params
+        return [param for param in params if not isinstance(param, TyperArgument)]
 
+    def format_usage(self, ctx: ClickContext, formatter: HelpFormatter) -> None:
+        """Two forms: the checklist on PATH, or a subcommand (never both)."""
+        pieces = [piece for piece in self.collect_usage_pieces(ctx) if piece != _SUBCOMMAND]
+        formatter.write_usage(ctx.command_path, " ".join(pieces))
+        formatter.write_usage(ctx.command_path, _SUBCOMMAND, prefix="   or: ")
+
+
+_SUBCOMMAND = "COMMAND [ARGS]..."
 audit_app = typer.Typer(
     cls=AuditGroup,
     invoke_without_command=True,
@@ -114,7 +131,7 @@ TrailOption = Annotated[
 ]
 
 
-@log_app.command("verify", epilog=EXIT_CODES_EPILOG)
+@log_app.command("verify", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)
 def log_verify(
     ctx: typer.Context,
     path: Annotated[
@@ -145,7 +162,7 @@ def log_verify(
     finish(report, context)
 
 
-@log_app.command("show", epilog=EXIT_CODES_EPILOG)
+@log_app.command("show", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)
 def log_show(
     ctx: typer.Context,
     ticket: Annotated[str | None, typer.Option("--ticket", help="Only this ticket.")] = None,
@@ -187,7 +204,7 @@ def log_show(
     finish(view, context)
 
 
-@log_app.command("export", epilog=EXIT_CODES_EPILOG)
+@log_app.command("export", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)
 def log_export(
     ctx: typer.Context,
     ticket: Annotated[str, typer.Option("--ticket", help="The ticket to export evidence for.")],

@@ -19,6 +19,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError
 from typer.core import TyperGroup
 
+from cio_sec.cli.help import HelpStyle
 from cio_sec.errors import NO_ROOM_ERRNOS, NO_ROOM_HINT, CioSecError, ExitCode, error_type_name
 from cio_sec.output import OutputFormat, Streams
 from cio_sec.redact import ELLIPSIS, redact
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from typer._click import Context as ClickContext
 
 
-class ErrorBoundaryGroup(TyperGroup):
+class ErrorBoundaryGroup(HelpStyle, TyperGroup):
     """The one error boundary: exceptions become a message on stderr and an exit code."""
 
     def make_context(

@@ -18,17 +18,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cio_sec.cli.boundary import ErrorBoundaryGroup
-from cio_sec.errors import EXIT_CODE_TABLE, ExitCode, InputError, InteractionRequiredError
+from cio_sec.cli.help import EXIT_CODES_EPILOG as EXIT_CODES_EPILOG  # re-exported
+from cio_sec.errors import ExitCode, InputError, InteractionRequiredError
 from cio_sec.output import OutputFormat, Result, Streams
 
 if TYPE_CHECKING:
     from cio_sec.credentials import StoreOpener
     from cio_sec.settings import Settings
-
-# "\b" tells Click not to re-wrap the table.
-EXIT_CODES_EPILOG = "Exit codes:\n\n\b\n" + "\n".join(
-    f"{int(code):>3}  {meaning}" for code, meaning in EXIT_CODE_TABLE
-)
 
 
 def sub_app(help_text: str, **kwargs: object) -> typer.Typer:
@@ -53,6 +49,8 @@ class AppContext:
     env_file: Path | None
     non_interactive: bool
     color: bool
+    quiet: bool = False
+    """``--quiet``: no notes, no progress bars."""
     command: str = ""
     """The running command (``credentials check``), set when its body starts."""
     fmt: OutputFormat = OutputFormat.TEXT
@@ -63,7 +61,7 @@ class AppContext:
     @property
     def streams(self) -> Streams:
         """Stdout for data, stderr for messages (looked up now: test runners swap them)."""
-        return Streams.system(color=self.color)
+        return Streams.system(color=self.color, quiet=self.quiet)
 
     def settings(self) -> Settings:
         """Load settings on first use, so commands that need none never read config.

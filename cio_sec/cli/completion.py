@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start, sub_app
+from cio_sec.cli.help import HelpfulCommand
 from cio_sec.output import OutputFormat, Streams, render_text
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(completion_app, name="completion")
 
 
-@completion_app.command("show", epilog=EXIT_CODES_EPILOG)
+@completion_app.command("show", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)
 def completion_show(
     ctx: typer.Context, shell: ShellArgument, fmt: FormatOption = OutputFormat.TEXT
 ) -> None:
@@ -54,7 +55,7 @@ def completion_show(
     finish(CompletionScript(shell.value, script_text(shell.value)), context)
 
 
-@completion_app.command("install", epilog=EXIT_CODES_EPILOG)
+@completion_app.command("install", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)
 def completion_install(
     ctx: typer.Context, shell: ShellArgument, fmt: FormatOption = OutputFormat.TEXT
 ) -> None:

@@ -15,6 +15,7 @@ from cio_sec.cli.common import (
     start,
     sub_app,
 )
+from cio_sec.cli.help import HelpfulCommand
 from cio_sec.output import OutputFormat
 
 credentials_app = sub_app(
@@ -34,7 +35,7 @@ class CredentialName(str, Enum):
     PSEUDONYM_KEY = "pseudonym_key"
 
 
-@credentials_app.command("show", epilog=EXIT_CODES_EPILOG)
+@credentials_app.command("show", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)
 def credentials_show(ctx: typer.Context, fmt: FormatOption = OutputFormat.TEXT) -> None:
     """Show where each credential comes from: reference, version, masked value, fingerprint.
 
@@ -48,7 +49,7 @@ def credentials_show(ctx: typer.Context, fmt: FormatOption = OutputFormat.TEXT) 
     finish(show_credentials(context.settings(), context.opener()), context)
 
 
-@credentials_app.command("set", epilog=EXIT_CODES_EPILOG)
+@credentials_app.command("set", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)
 def credentials_set(
     ctx: typer.Context,
     name: Annotated[CredentialName, typer.Argument(help="Which credential to store.")],
@@ -56,6 +57,7 @@ def credentials_set(
         str | None,
         typer.Option(
             "--store",
+            metavar="REF",
             help="Secret reference to write, e.g. keyring:cio-sec/prod/track_api_key, "
             "dotenv:.env#CUSTOMERIO_TRACK_API_KEY, aws-sm:NAME#FIELD, aws-ssm:/PATH or "
             "vault:MOUNT/PATH#FIELD (default: the keyring entry of the profile, or the only "
@@ -65,6 +67,14 @@ def credentials_set(
     from_stdin: Annotated[
         bool, typer.Option("--stdin", help="Read the value from stdin instead of a prompt.")
     ] = False,
+    generate: Annotated[
+        bool,
+        typer.Option(
+            "--generate",
+            help="pseudonym_key only: make a strong random key and store it (never printed), "
+            "in the first writable store of the chain unless --store is given.",
+        ),
+    ] = False,
     fmt: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Store a credential; the value comes from a hidden prompt or stdin, never an option.
@@ -72,11 +82,20 @@ def credentials_set(
     The value it replaces is kept as the previous value (for rollback). Example:
 
         printf %s "$KEY" | cio-sec credentials set track_api_key --stdin
+        cio-sec credentials set pseudonym_key --generate
     """
-    from cio_sec.credentials import parse_store_option, set_credential
+    from cio_sec.credentials import generate_credential, parse_store_option, set_credential
 
     context = start(ctx, "credentials set", fmt)
     destination = parse_store_option(store) if store is not None else None
+    if generate:
+        if from_stdin:
+            raise typer.BadParameter("--generate makes the value; do not pass --stdin too")
+        result = generate_credential(
+            context.settings(), name.value, context.opener(), store=destination
+        )
+        finish(result, context)
+        return
     value = read_secret(
         name.value,
         from_stdin=from_stdin,
@@ -89,7 +108,7 @@ def credentials_set(
     finish(result, context)
 
 
-@credentials_app.command("check", epilog=EXIT_CODES_EPILOG)
+@credentials_app.command("check", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)
 def credentials_check(ctx: typer.Context, fmt: FormatOption = OutputFormat.TEXT) -> None:
     """Test the credentials against Customer.io with read-only calls.
 

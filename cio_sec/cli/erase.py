@@ -23,6 +23,7 @@ from cio_sec.cli.common import (
     start,
     stop_signals_as_interrupt,
 )
+from cio_sec.cli.help import HelpfulCommand
 from cio_sec.output import OutputFormat, Streams
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ class IdTypeChoice(str, Enum):
 
 def register(app: typer.Typer) -> None:
     """Add the command to the root app."""
-    app.command("erase", epilog=EXIT_CODES_EPILOG)(erase)
+    app.command("erase", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)(erase)
 
 
 def erase(
@@ -363,8 +364,8 @@ class TerminalUi:
         self._base = 0
 
     def note(self, text: str) -> None:
-        """One line on stderr."""
-        self._streams.message(text)
+        """One line on stderr (none with --quiet)."""
+        self._streams.note(text)
 
     def show_plan(self, plan: Plan) -> None:
         """The plan, on stderr."""
@@ -382,14 +383,11 @@ class TerminalUi:
 
     def confirm(self, plan: Plan) -> bool:
         """Ask for the number of people, typed."""
-        answer = typer.prompt(
-            f"Type the number of people to erase ({plan.left}) to go ahead", err=True, default=""
-        )
-        return str(answer).strip() == str(plan.left)
+        return typed_count("erase", plan.left)
 
     def progress_start(self, total: int, done: int) -> None:
-        """Start a Rich progress bar on stderr, when stderr is a terminal."""
-        if not self._streams.err.isatty():
+        """Start a Rich progress bar on stderr, when stderr is a terminal (and not --quiet)."""
+        if not self._streams.shows_progress:
             return
         from rich.progress import (
             BarColumn,
@@ -438,8 +436,8 @@ class PurgeTerminalUi:
         self._streams = streams
 
     def note(self, text: str) -> None:
-        """One line on stderr."""
-        self._streams.message(text)
+        """One line on stderr (none with --quiet)."""
+        self._streams.note(text)
 
     def show_purge_plan(self, plan: PurgePlan) -> None:
         """The plan, with a count per attribute, on stderr."""
@@ -458,7 +456,16 @@ class PurgeTerminalUi:
 
     def confirm_purge(self, plan: PurgePlan) -> bool:
         """Ask for the number of people, typed."""
-        answer = typer.prompt(
-            f"Type the number of people to purge ({plan.left}) to go ahead", err=True, default=""
-        )
-        return str(answer).strip() == str(plan.left)
+        return typed_count("purge", plan.left)
+
+
+def typed_count(verb: str, people: int) -> bool:
+    """Ask for the number of people, typed on stderr; True when it is the right number."""
+    # NOTE: the empty default lets Enter alone decline; shown, it would read "[]".
+    answer = typer.prompt(
+        f"Type the number of people to {verb} ({people}) to go ahead",
+        err=True,
+        default="",
+        show_default=False,
+    )
+    return str(answer).strip() == str(people)

@@ -15,6 +15,7 @@ from cio_sec.cli.common import (
     start,
     stop_signals_as_interrupt,
 )
+from cio_sec.cli.help import HelpfulCommand
 from cio_sec.errors import InputError, InteractionRequiredError
 from cio_sec.output import OutputFormat, Streams
 
@@ -35,7 +36,7 @@ class RotateKind(str, Enum):
 
 def register(app: typer.Typer) -> None:
     """Add the command to the root app."""
-    app.command("rotate", epilog=EXIT_CODES_EPILOG)(rotate)
+    app.command("rotate", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)(rotate)
 
 
 def rotate(
@@ -125,9 +126,9 @@ class TerminalOperator:
         return self._interactive
 
     def tick(self, number: int, total: int, step: Step, status: str, detail: str) -> None:
-        """One checklist line on stderr."""
+        """One checklist line on stderr (none with --quiet)."""
         suffix = f" — {detail}" if detail else ""
-        self.streams.message(f"{_MARKS[status]} {number}/{total} {step.title}{suffix}")
+        self.streams.note(f"{_MARKS[status]} {number}/{total} {step.title}{suffix}")
 
     def say(self, text: str) -> None:
         """An instruction on stderr."""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, start
+from cio_sec.cli.help import HelpfulCommand
 from cio_sec.output import OutputFormat
 
 if TYPE_CHECKING:
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
 def register(app: typer.Typer) -> None:
     """Add the command to the root app."""
-    app.command("sandbox", epilog=EXIT_CODES_EPILOG)(sandbox)
+    app.command("sandbox", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)(sandbox)
 
 
 def sandbox(
@@ -42,7 +43,7 @@ def sandbox(
         context.streams.out.write(json.dumps(info.to_json(), sort_keys=True) + "\n")
         context.streams.out.flush()
         if fmt is OutputFormat.TEXT:
-            context.streams.message(
+            context.streams.note(
                 f"sandbox: Track and App API at {info.track_url}, admin at {info.admin_url}; "
                 "Ctrl-C stops it"
             )

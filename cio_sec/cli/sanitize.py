@@ -17,6 +17,7 @@ from cio_sec.cli.common import (
     start,
     stop_signals_as_interrupt,
 )
+from cio_sec.cli.help import HelpfulCommand
 from cio_sec.output import OutputFormat
 
 if TYPE_CHECKING:
@@ -33,13 +34,13 @@ class InputFormatChoice(str, Enum):
 
 def register(app: typer.Typer) -> None:
     """Add the command to the root app."""
-    app.command("sanitize", epilog=EXIT_CODES_EPILOG)(sanitize)
+    app.command("sanitize", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)(sanitize)
 
 
 def sanitize(
     ctx: typer.Context,
     input_path: Annotated[
-        str, typer.Argument(metavar="[INPUT|-]", help="File to read; - or nothing reads stdin.")
+        str, typer.Argument(metavar="[INPUT]", help="File to read; - or nothing reads stdin.")
     ] = "-",
     output: Annotated[
         Path | None,
@@ -115,6 +116,11 @@ def _finish_on_stderr(result: Result, context: AppContext) -> None:
     """Stdout carries the sanitised records, so the report (text or JSON) goes to stderr."""
     from cio_sec.output import Streams, emit
 
-    emit(context.command, result, context.fmt, Streams(sys.stderr, sys.stderr, context.color))
+    emit(
+        context.command,
+        result,
+        context.fmt,
+        Streams(sys.stderr, sys.stderr, context.color, context.quiet),
+    )
     code = getattr(result, "exit_code", 0)
     raise typer.Exit(int(code))

@@ -18,6 +18,7 @@ from cio_sec.cli.common import (
     start,
     stop_signals_as_interrupt,
 )
+from cio_sec.cli.help import HelpfulCommand
 from cio_sec.output import OutputFormat
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 def register(app: typer.Typer) -> None:
     """Add the command to the root app."""
-    app.command("scan-repo", epilog=EXIT_CODES_EPILOG)(scan_repo)
+    app.command("scan-repo", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)(scan_repo)
 
 
 def scan_repo(
@@ -146,8 +147,8 @@ def _endpoints(context: AppContext, *, yes: bool) -> Endpoints:
 
 @contextmanager
 def _progress(context: AppContext) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar over objects on stderr, only when stderr is a terminal."""
-    if not context.streams.err.isatty():
+    """A progress bar over objects on stderr, only on a terminal and without --quiet."""
+    if not context.streams.shows_progress:
         yield None
         return
     from rich.progress import Progress

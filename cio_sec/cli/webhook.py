@@ -9,6 +9,7 @@ import typer
 
 from cio_sec.bounds import TIMEOUT
 from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start, sub_app
+from cio_sec.cli.help import HelpfulCommand
 from cio_sec.output import SCHEMA_VERSION, OutputFormat, json_document
 
 if TYPE_CHECKING:
@@ -169,7 +170,7 @@ def verify_webhook(
     finish(report, context)
 
 
-@webhook_app.command("sign", epilog=EXIT_CODES_EPILOG)
+@webhook_app.command("sign", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)
 def verify_webhook_sign(
     ctx: typer.Context,
     body: Annotated[
@@ -209,7 +210,7 @@ def verify_webhook_sign(
     finish(result, context)
 
 
-@webhook_app.command("serve", epilog=EXIT_CODES_EPILOG)
+@webhook_app.command("serve", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)
 def verify_webhook_serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
@@ -283,7 +284,7 @@ def verify_webhook_serve(
         _line(streams.out, fmt, {**listening, "kind": "listening", "url": url}, url)
         from cio_sec.terminal import printable  # labels can hold a file name
 
-        streams.message(printable(f"verifying with {', '.join(labels)}; Ctrl-C stops"))
+        streams.note(printable(f"verifying with {', '.join(labels)}; Ctrl-C stops"))
 
     def delivered(line: DeliveryLine) -> None:
         document = {**json_document(context.command, line), "kind": "delivery"}
@@ -316,7 +317,7 @@ def _line(out: IO[str], fmt: OutputFormat, document: dict[str, object], text: st
     out.flush()
 
 
-@webhook_app.command("probe", epilog=EXIT_CODES_EPILOG)
+@webhook_app.command("probe", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)
 def verify_webhook_probe(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="Your own endpoint (http:// or https://).")],

@@ -102,6 +102,11 @@ def _join(outer: str | None, inner: str | None) -> str | None:
     return f"{outer}!{inner}"
 
 
+def is_archive(data: bytes) -> bool:
+    """Whether ``data`` starts like a gzip, zip or tar archive (its members get read)."""
+    return _kind(data) is not None
+
+
 def _kind(data: bytes) -> str | None:
     if data[:2] == b"\x1f\x8b":
         return "gzip"

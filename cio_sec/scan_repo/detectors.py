@@ -4,12 +4,17 @@ Stable interface (``audit`` reuses it): `scan_bytes(data) -> list[Match]`. A `Ma
 its rule, its 1-based line, a public `fingerprint` (first 4 hex digits of SHA-256 of the
 secret; for a Track key pair of ``site_id:track_api_key``) and a masked `preview`.
 
-The order of work is what keeps a full-history scan fast: `might_contain_credentials` is a
-cheap keyword test on lower-cased bytes, and only blobs that pass it meet a regular
-expression. Hex candidates must carry Customer.io context (a keyword within
-`CONTEXT_LINES` lines) and a label saying what they are; a Track key is paired with the
-nearest site ID rather than with every 20-character token in sight (trufflehog's cross
-product, see the reference notes §6).
+The order of work is what keeps a full-history scan fast: a blob meets the detectors only
+when one of a few anchors is in it (`might_contain_credentials`), and each anchor is a
+regular expression that starts with a literal, which ``re`` finds at the speed of a
+substring search. The anchors are shaped like credentials, not like common words: real
+HTTP code says "basic" thousands of times, but "Basic" followed by a base64 token of a
+Track key's length only where there is one.
+
+Hex candidates must carry Customer.io context (a keyword within `CONTEXT_LINES` lines) and
+a label saying what they are; a Track key is paired with the nearest site ID rather than
+with every 20-character token in sight (trufflehog's cross product, see the reference
+notes §6).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from cio_sec.redact import fingerprint, mask, public_fingerprint
+from cio_sec.scan_repo.prefilter import fast_gate
 
 CONTEXT_LINES: Final = 10
 """A hex value counts as Customer.io's when a keyword is this many lines away or closer."""
@@ -103,31 +109,30 @@ class Match:
     """Tells secrets apart inside one run (keyed, 16 hex); 4 public digits can collide."""
 
 
-# NOTE: a keyword only has to be likely, not certain: it gates the regular expressions.
-# Plain "customer" is not one: shops say it on every line.
-_CUSTOMER_IO: Final = (b"customerio", b"customer.io", b"customer_io", b"customer-io")
-_BASIC_WORD: Final = b"basic"
+# Each anchor starts with a literal (so `re` skips ahead to it as fast as a substring test)
+# and runs over lower-cased bytes. A lookbehind placed after "cio" keeps that literal first.
+# Plain "customer" is not context: shops say it on every line.
+_CUSTOMER_IO: Final = re.compile(rb"customer[._-]?io")
+_CIO_WORD: Final = re.compile(rb"cio(?<![a-z0-9]cio)(?![a-z0-9])")
+_BASIC_TOKEN: Final = re.compile(rb"basic\s+[a-z0-9+/_-]{54}[a-z0-9+/_=-]{2}")
+_SERVICE_PREFIX: Final = re.compile(rb"sa_(?:live|sandbox)_")
 
 
 def _has_context(lowered: bytes) -> bool:
-    # One search for the common stem first: most blobs never say "customer" at all.
-    if b"customer" in lowered and any(word in lowered for word in _CUSTOMER_IO):
-        return True
-    return b"cio" in lowered
-
-
-def _has_token(lowered: bytes) -> bool:
-    return b"sa_" in lowered and (b"sa_live_" in lowered or b"sa_sandbox_" in lowered)
+    return _CIO_WORD.search(lowered) is not None or _CUSTOMER_IO.search(lowered) is not None
 
 
 def might_contain_credentials(lowered: bytes) -> bool:
-    """Return whether lower-cased bytes contain a keyword any detector needs."""
-    return _has_context(lowered) or _BASIC_WORD in lowered or _has_token(lowered)
+    """Return whether lower-cased bytes hold an anchor some detector starts from."""
+    return (
+        _has_context(lowered)
+        or _BASIC_TOKEN.search(lowered) is not None
+        or _SERVICE_PREFIX.search(lowered) is not None
+    )
 
 
 _HEX20 = re.compile(rb"(?<![0-9A-Za-z_])[0-9a-f]{20}(?![0-9A-Za-z_])")
 _HEX32 = re.compile(rb"(?<![0-9A-Za-z_])[0-9a-f]{32}(?![0-9A-Za-z_])")
-_KEYWORD = re.compile(rb"customer[._-]?io|(?<![a-z0-9])cio(?![a-z0-9])")
 _SITE_LABEL = rb"site[ _-]?id|siteid|user(?:name)?"
 _KEY_LABEL = rb"(?<![a-z])(?:api[ _-]?|track[ _-]?)?key(?![a-z])|apikey|secret|passw(?:or)?d|token"
 _TRACK_LABEL = re.compile(rb"(" + _SITE_LABEL + rb")|(" + _KEY_LABEL + rb")")
@@ -153,24 +158,34 @@ _SERVICE_TOKEN = re.compile(rb"(?<![A-Za-z0-9_])sa_(?:live|sandbox)_[A-Za-z0-9_-
 _LABEL_WINDOW = 80
 
 
+def surely_clean(data: bytes) -> bool:
+    """Whether the one-pass gate (the ``fast`` extra) already says ``data`` holds nothing.
+
+    Also true of ``data``'s ASCII runs (`archives.ascii_runs`): they only turn bytes into
+    NUL, which no anchor needs. False without the gate: then `scan_bytes` decides.
+    """
+    gate = fast_gate()
+    return gate is not None and not gate(data)
+
+
 def scan_bytes(data: bytes) -> list[Match]:
     """Return every Customer.io credential in ``data``, ordered by line.
 
     Text may use any line ending; line numbers count line feeds. Binary data should first go
     through `archives.scannable_parts` (ASCII runs); this function treats it as text.
     """
+    gate = fast_gate()
+    if gate is not None and not gate(data):
+        return []
     lowered = data.lower()
     text = _Text(data, lowered)
     found: list[Match] = []
-    # The substring test is cheap but loose ("precious", base64); every detector below
-    # wants a word-bounded keyword near its value anyway, so confirm one before running them.
-    context = _has_context(lowered) and _KEYWORD.search(lowered) is not None
-    if context:
+    if _has_context(lowered):
         found += [*_track_keys(text), *_app_keys(text), *_webhook_keys(text)]
         found += _basic_auth(text)
-    elif _BASIC_WORD in lowered:
+    elif _BASIC_TOKEN.search(lowered):
         found += _basic_auth(text, after_basic=True)
-    if _has_token(lowered):
+    if _SERVICE_PREFIX.search(lowered):
         found += _service_tokens(text)
     unique = {(m.rule, m.identity, m.line): m for m in found}
     return sorted(unique.values(), key=lambda m: (m.line, m.rule))
@@ -199,12 +214,41 @@ class _Text:
         index = bisect_left(self.newlines, offset)
         return 0 if index == 0 else self.newlines[index - 1] + 1
 
+    @property
+    def keyword_lines(self) -> list[int]:
+        if self._keyword_lines is None:
+            found = [*_CUSTOMER_IO.finditer(self.lowered), *_CIO_WORD.finditer(self.lowered)]
+            self._keyword_lines = sorted({self.line_of(m.start()) for m in found})
+        return self._keyword_lines
+
     def in_context(self, line: int) -> bool:
         """Whether a Customer.io keyword is within `CONTEXT_LINES` of the line."""
-        if self._keyword_lines is None:
-            self._keyword_lines = [self.line_of(m.start()) for m in _KEYWORD.finditer(self.lowered)]
-        lines = self._keyword_lines
+        lines = self.keyword_lines
         return bisect_right(lines, line + CONTEXT_LINES) > bisect_left(lines, line - CONTEXT_LINES)
+
+    def context_spans(self) -> list[tuple[int, int]]:
+        """``(start, end)`` of each run of whole lines in context, for ``finditer``.
+
+        A value must be in context to count, so searching only these spans finds the
+        same values in a long file that mentions Customer.io once. Each span starts at a
+        line start and ends at a line end: what a detector reads of a value's own line
+        (its label, the values before it) is always inside.
+        """
+        spans: list[tuple[int, int]] = []
+        for line in self.keyword_lines:
+            start = self._line_offset(line - CONTEXT_LINES)
+            end = self._line_offset(line + CONTEXT_LINES + 1) - 1
+            if spans and start <= spans[-1][1] + 1:
+                start = spans.pop()[0]
+            spans.append((start, end))
+        return spans
+
+    def _line_offset(self, line: int) -> int:
+        """Offset of the start of a 1-based line, clamped to the data."""
+        if line <= 1:
+            return 0
+        newlines = self.newlines
+        return newlines[line - 2] + 1 if line - 2 < len(newlines) else len(self.data) + 1
 
 
 def _is_random_hex(value: bytes) -> bool:
@@ -229,14 +273,14 @@ def _track_candidates(text: _Text) -> list[_Candidate]:
     candidates: list[_Candidate] = []
     previous_end = 0
     positional: dict[int, int] = {}  # line start -> values already placed in a constructor
-    for match in _HEX20.finditer(text.data):
+    values = (m for span in text.context_spans() for m in _HEX20.finditer(text.data, *span))
+    for match in values:
         value, start = match.group(), match.start()
-        segment = _label_segment(text, start, previous_end)
-        previous_end = match.end()
-        line = text.line_of(start)
-        if not _is_random_hex(value) or not text.in_context(line):
+        label_from, previous_end = previous_end, match.end()
+        if not _is_random_hex(value):
             continue
-        role = _track_role(segment)
+        line = text.line_of(start)  # in context: the spans hold nothing else
+        role = _track_role(_label_segment(text, start, label_from))
         if role is None:
             role = _constructor_role(text, start, positional)
         if role is not None:
@@ -319,24 +363,24 @@ def _decode_base64(token: bytes) -> str | None:
 def _app_keys(text: _Text) -> list[Match]:
     matches = []
     previous_end = 0
-    for match in _HEX32.finditer(text.data):
+    values = (m for span in text.context_spans() for m in _HEX32.finditer(text.data, *span))
+    for match in values:
         value, start = match.group(), match.start()
-        segment = _label_segment(text, start, previous_end)
-        previous_end = match.end()
+        label_from, previous_end = previous_end, match.end()
+        if not _is_random_hex(value):
+            continue
+        segment = _label_segment(text, start, label_from)
         labels = list(_APP_LABEL.finditer(segment))
         line = text.line_of(start)
-        if (
-            labels
-            and not _NOT_A_CREDENTIAL.search(segment[labels[-1].end() :])
-            and _is_random_hex(value)
-            and text.in_context(line)
-        ):
+        if labels and not _NOT_A_CREDENTIAL.search(segment[labels[-1].end() :]):
             secret = value.decode("ascii")
             matches.append(_match(APP_API_KEY, line, secret, mask(secret)))
     return matches
 
 
 def _webhook_keys(text: _Text) -> list[Match]:
+    if b"webhook" not in text.lowered and b"signing" not in text.lowered:
+        return []  # the label needs one of these words: no need to run the regex
     matches = []
     for match in _WEBHOOK_KEY.finditer(text.data):
         value = match.group(1)

@@ -11,14 +11,20 @@ from typing import TYPE_CHECKING
 from cio_sec.errors import InputError
 from cio_sec.redact import register
 from cio_sec.scan_repo import history as git_history
-from cio_sec.scan_repo.archives import Skipped, scannable_parts
+from cio_sec.scan_repo.archives import Skipped, is_archive, scannable_parts
 from cio_sec.scan_repo.baseline import (
     is_accepted,
     load_baseline,
     writable_mode,
     write_baseline,
 )
-from cio_sec.scan_repo.detectors import TRACK_BASIC_AUTH, TRACK_KEY_PAIR, Match, scan_bytes
+from cio_sec.scan_repo.detectors import (
+    TRACK_BASIC_AUTH,
+    TRACK_KEY_PAIR,
+    Match,
+    scan_bytes,
+    surely_clean,
+)
 from cio_sec.scan_repo.report import Credential, Finding, ScanReport, SkippedItem
 
 if TYPE_CHECKING:
@@ -157,6 +163,8 @@ class _Hits:
     def scan(self, oid: str, content: bytes) -> None:
         self.blobs += 1
         self.size += len(content)
+        if not is_archive(content) and surely_clean(content):
+            return  # nearly every blob: no need to look at its parts
         skipped: list[Skipped] = []
         parts = scannable_parts(content, skipped)
         found = [(member, m) for member, part in parts for m in scan_bytes(part)]

@@ -29,6 +29,12 @@ from keyring.errors import (
 from cio_sec.errors import ConfigError, SecretStoreUnavailableError
 from cio_sec.stores import SecretRef, StoredValue
 
+#: Why a keyring could not be read, in the words ``credentials show`` and ``check`` print.
+NO_BACKEND = "no keyring backend is available"
+LOCKED = "the keyring is locked"
+NO_DBUS = "no D-Bus session bus (or no Secret Service on it)"
+NO_DBUS_SESSION = "no D-Bus session (DBUS_SESSION_BUS_ADDRESS is unset)"
+
 #: The previous value of ``SERVICE/USERNAME`` is the entry ``SERVICE/USERNAME@previous``.
 PREVIOUS_SUFFIX = "@previous"
 
@@ -73,6 +79,7 @@ class KeyringStore:
         username: str,
         *,
         backend_name: str | None = None,
+        session_bus: bool = True,
     ) -> None:
         self.ref = ref
         self.writable = True
@@ -81,6 +88,8 @@ class KeyringStore:
         self.previous_username = username + PREVIOUS_SUFFIX
         self._backend_name = backend_name
         self._named_backend: KeyringBackend | None = None
+        self._session_bus = session_bus
+        """Whether DBUS_SESSION_BUS_ADDRESS was set (SecretService needs the session bus)."""
 
     @classmethod
     def from_ref(cls, ref: SecretRef, *, environ: Mapping[str, str], cwd: Path) -> KeyringStore:
@@ -108,7 +117,8 @@ class KeyringStore:
                 hint="choose an entry name that does not end with '@previous'",
             )
         backend_name = environ.get("PYTHON_KEYRING_BACKEND", "").strip() or None
-        return cls(ref, service, username, backend_name=backend_name)
+        session_bus = bool(environ.get("DBUS_SESSION_BUS_ADDRESS", "").strip())
+        return cls(ref, service, username, backend_name=backend_name, session_bus=session_bus)
 
     def get(self) -> StoredValue | None:
         """Return the entry's value, or None when there is none (or it is empty).
@@ -236,8 +246,15 @@ class KeyringStore:
                 f"refusing to use keyring backend {_qualified_name(backend)} for "
                 f"{self._where()}: {reason}",
                 hint=hint,
+                reason=self._no_backend_reason() if hint == HEADLESS_HINT else f"refused: {reason}",
             )
         return backend
+
+    def _no_backend_reason(self) -> str:
+        """On Linux the usual cause is a session without D-Bus (ssh, cron, a container)."""
+        if sys.platform.startswith("linux") and not self._session_bus:
+            return f"{NO_BACKEND}: {NO_DBUS_SESSION}"
+        return NO_BACKEND
 
     def _load_named(self, name: str) -> KeyringBackend:
         if self._named_backend is not None:
@@ -249,6 +266,7 @@ class KeyringStore:
             raise SecretStoreUnavailableError(
                 f"keyring backend {name!r} (PYTHON_KEYRING_BACKEND) cannot be used here: {exc}",
                 hint=HEADLESS_HINT,
+                reason=f"keyring backend {name} cannot be used here (no D-Bus session?)",
             ) from exc
         except (ImportError, AttributeError, ValueError, TypeError) as exc:
             raise SecretStoreUnavailableError(
@@ -272,19 +290,20 @@ class KeyringStore:
         # could echo anything, so generic errors show only the exception class.
         if isinstance(exc, NoKeyringError):
             message = f"no keyring backend is available for {where} ({label}: NoKeyringError)"
-            hint = HEADLESS_HINT
+            hint, reason = HEADLESS_HINT, NO_BACKEND
         elif isinstance(exc, InitError) and "prompt dismissed" in str(exc).lower():
             message = (
                 f"keyring backend {label} could not open its collection for {where}: "
                 "the unlock prompt was dismissed"
             )
-            hint = UNLOCK_HINT
+            hint, reason = UNLOCK_HINT, f"{LOCKED} ({label}: the unlock prompt was dismissed)"
         elif isinstance(exc, KeyringLocked):
             message = f"keyring backend {label} could not unlock its collection for {where}"
-            hint = LOCKED_HINT
+            hint, reason = LOCKED_HINT, f"{LOCKED} ({label} could not unlock its collection)"
         elif isinstance(exc, KeyringError):
             message = f"keyring backend {label} failed ({type(exc).__name__}) for {where}"
             hint = "re-run with --debug to see the cause; " + _ALTERNATIVES
+            reason = f"keyring backend {label} failed ({type(exc).__name__})"
         else:
             message = (
                 f"cannot reach keyring backend {label} for {where}: {type(exc).__name__}: {exc}"
@@ -293,7 +312,8 @@ class KeyringStore:
                 "check that DBUS_SESSION_BUS_ADDRESS names the running session bus and that "
                 "gnome-keyring-daemon runs on it; " + HEADLESS_HINT
             )
-        return SecretStoreUnavailableError(message, hint=hint)
+            reason = f"{NO_DBUS} ({label}: {type(exc).__name__})"
+        return SecretStoreUnavailableError(message, hint=hint, reason=reason)
 
 
 def _stored(value: str | None) -> StoredValue | None:

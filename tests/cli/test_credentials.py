@@ -307,18 +307,68 @@ def test_set_prompts_with_hidden_input_on_a_terminal(tmp_path: Path) -> None:
     assert "CUSTOMERIO_TRACK_API_KEY=" in Path("typed.env").read_text()
 
 
-def test_show_explains_an_unusable_keyring(run_cli: CliHarness) -> None:
+@pytest.mark.parametrize(
+    ("bus", "reason"),
+    [
+        ("unix:path=/run/user/0/bus", "no keyring backend is available"),
+        (
+            None,
+            "no keyring backend is available: no D-Bus session (DBUS_SESSION_BUS_ADDRESS is unset)",
+        ),
+    ],
+)
+def test_show_explains_an_unusable_keyring_once(
+    run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch, bus: str | None, reason: str
+) -> None:
     import keyring.backends.fail
 
+    if bus is None:
+        monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    else:
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", bus)
     keyring.set_keyring(keyring.backends.fail.Keyring())
     outcome = run_cli("credentials", "show")
     assert "site_id: not found; looked in env:CUSTOMERIO_SITE_ID" in outcome.stderr
     notes = [line for line in outcome.stderr.splitlines() if line.startswith("note:")]
     assert notes == [
         "note: the keyring store could not be read for site_id, track_api_key, app_api_key, "
-        "webhook_signing_key, pseudonym_key: no keyring backend is available"
+        f"webhook_signing_key, pseudonym_key: {reason}"
     ]
-    assert "hint: " in outcome.stderr
+    assert len([line for line in outcome.stderr.splitlines() if line.startswith("hint")]) == 1
+
+
+def test_check_names_an_unusable_keyring_instead_of_nothing_configured(
+    run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keyring.backends.fail
+
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/run/user/0/bus")
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    document = run_cli("credentials", "check", "-f", "json", expect=3).json
+    track, app = document["checks"]
+    assert track["status"] == "missing"
+    assert track["detail"] == (
+        "no Customer.io credentials found: the keyring store could not be read: "
+        "no keyring backend is available"
+    )
+    assert "dbus-run-session" in track["hint"]
+    assert app["status"] == "skipped"
+    assert "the keyring store could not be read" in app["detail"]
+
+
+def test_a_half_found_track_pair_names_the_unreadable_store(
+    run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keyring.backends.fail
+
+    monkeypatch.setenv("CUSTOMERIO_SITE_ID", "abcdef0123456789abcd")
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    document = run_cli("credentials", "check", "-f", "json", expect=3).json
+    track = document["checks"][0]
+    assert track["detail"].startswith(
+        "track_api_key not found: the keyring store could not be read: no keyring backend"
+    )
+    assert "credentials set" not in track["hint"]
 
 
 def test_set_warns_when_the_stored_value_will_not_be_the_one_used(
@@ -516,3 +566,121 @@ def test_the_sandboxs_wrong_datacenter_redirect_is_a_region_hint(
     assert app["hint"] == track["hint"]
     workspaces = [r for r in sandbox.requests() if r.path == "/v1/workspaces"]
     assert [r.status for r in workspaces] == [301]  # and not followed to the EU host
+
+
+# ------------------------------------------------------------------ pseudonym key, headless
+
+
+@pytest.fixture
+def headless(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No keyring backend and no D-Bus session, as on a server or in a container."""
+    import keyring.backends.fail
+
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+
+
+def _dotenv_key(path: str = ".env", variable: str = "CIO_SEC_PSEUDONYM_KEY") -> str:
+    from dotenv import dotenv_values
+
+    value = dotenv_values(path)[variable]
+    assert value is not None
+    return value
+
+
+@pytest.mark.usefixtures("headless")
+def test_sanitize_creates_the_first_key_in_the_writable_dotenv_file(run_cli: CliHarness) -> None:
+    outcome = run_cli("sanitize", input='{"phone": "+15551234567"}\n')
+    assert "phone_hash" in outcome.stdout
+    assert "note: generated a new pseudonym_key" in outcome.stderr
+    assert "in dotenv:.env#CIO_SEC_PSEUDONYM_KEY" in outcome.stderr
+    key = _dotenv_key()
+    assert key not in outcome.stdout + outcome.stderr
+    again = run_cli("sanitize", input='{"phone": "+15551234567"}\n')
+    assert again.stdout == outcome.stdout  # the same key, read back
+    assert "generated" not in again.stderr
+
+
+@pytest.mark.usefixtures("headless")
+def test_generate_stores_a_strong_key_without_printing_it(run_cli: CliHarness) -> None:
+    outcome = run_cli("credentials", "set", "pseudonym_key", "--generate", "-f", "json")
+    key = _dotenv_key()
+    assert len(key) == 64
+    assert key[:4] not in outcome.stdout + outcome.stderr
+    assert outcome.json["store"] == "dotenv:.env#CIO_SEC_PSEUDONYM_KEY"
+    assert outcome.json["masked"] == "…"
+    rotated = run_cli("rotate", "pseudonym", "--yes")  # works headless once the key exists
+    assert "completed" in rotated.stdout
+    assert _dotenv_key(variable="CIO_SEC_PSEUDONYM_KEY_PREVIOUS") == key
+
+
+def test_generate_into_a_named_store(run_cli: CliHarness, memory_keyring: MemoryKeyring) -> None:
+    refused = run_cli("credentials", "set", "pseudonym_key", "--generate", expect=3)
+    assert "pseudonym_key already exists in keyring:cio-sec/default/pseudonym_key" in (
+        refused.stderr
+    )
+    memory_keyring.delete_password("cio-sec", "default/pseudonym_key")
+    outcome = run_cli(
+        "credentials", "set", "pseudonym_key", "--generate", "--store", "dotenv:keys.env#PK"
+    )
+    assert "stored pseudonym_key in dotenv file" in outcome.stdout
+    assert len(_dotenv_key("keys.env", "PK")) == 64
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("track_api_key", "--generate"), "--generate makes only pseudonym_key"),
+        (("pseudonym_key", "--generate", "--stdin"), "do not pass --stdin too"),
+    ],
+)
+def test_generate_usage_errors(run_cli: CliHarness, args: tuple[str, ...], message: str) -> None:
+    outcome = run_cli("credentials", "set", *args, expect=2)
+    assert message in outcome.stderr
+
+
+@pytest.mark.usefixtures("headless")
+@pytest.mark.parametrize("weak", ["hello", "short-key-15chr"])
+def test_set_refuses_a_weak_pseudonym_key_with_the_rule_sanitize_applies(
+    run_cli: CliHarness, weak: str
+) -> None:
+    outcome = run_cli(
+        "credentials",
+        "set",
+        "pseudonym_key",
+        "--stdin",
+        "--store",
+        "dotenv:.env#CIO_SEC_PSEUDONYM_KEY",
+        input=weak,
+        expect=2,
+    )
+    assert "refusing to store a weak pseudonym_key: it is shorter than 16 characters" in (
+        outcome.stderr
+    )
+    assert "--generate" in outcome.stderr
+    assert not Path(".env").exists()
+    # ... which is exactly what sanitize refuses when such a key is already stored:
+    Path(".env").write_text(f"CIO_SEC_PSEUDONYM_KEY={weak}\n")
+    Path(".env").chmod(0o600)
+    refused = run_cli("sanitize", input='{"phone": "+15551234567"}\n', expect=3)
+    assert "shorter than 16 characters" in refused.stderr
+
+
+@pytest.mark.timeout(60)
+def test_a_real_process_outside_any_dbus_session_gets_its_key_in_dotenv(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {name: value for name, value in os.environ.items() if name != "DBUS_SESSION_BUS_ADDRESS"}
+    result = subprocess.run(
+        [sys.executable, "-m", "cio_sec", "sanitize"],
+        input='{"phone": "+15551234567"}\n',
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=50,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "in dotenv:.env#CIO_SEC_PSEUDONYM_KEY" in result.stderr
+    assert _dotenv_key() not in result.stdout + result.stderr

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cio_sec.auditlog import read_lines, verify_chain
-from cio_sec.cli.erase import TerminalUi
+from cio_sec.cli.erase import TerminalUi, typed_count
 from cio_sec.erase import Plan
 from cio_sec.errors import ExitCode
 from cio_sec.output import Streams
@@ -526,3 +526,58 @@ def test_require_consent_accepts_the_typed_number() -> None:
 
     request = ErasureRequest(InputSpec(ids=("a",)))
     require_consent(_plan(), request, Yes(), non_interactive=False)  # type: ignore[arg-type]
+
+
+@pytest.mark.timeout(120)
+def test_the_confirmation_prompt_on_a_terminal_reads_cleanly(sandbox: Sandbox) -> None:
+    """A real pseudo-terminal: the prompt has no empty default ``[]``, and typing 1 erases."""
+    import pty
+    import subprocess
+    import sys
+
+    sandbox.add_person("p1")
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cio_sec", "erase", "--id", "p1"],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env={**os.environ, "CIO_SEC_PSEUDONYM_KEY": "f" * 64},
+    )
+    os.close(terminal)
+    seen = b""
+    try:
+        while b"to go ahead" not in seen:
+            chunk = os.read(controller, 4096)
+            assert chunk, seen
+            seen += chunk
+        while not seen.endswith(b": "):
+            seen += os.read(controller, 4096)
+        os.write(controller, b"1\n")
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert process.wait(timeout=50) == 0, seen
+    finally:
+        process.kill()
+        process.wait()
+        os.close(controller)
+    assert b"Type the number of people to erase (1) to go ahead: " in seen
+    assert b"[]" not in seen
+    assert "p1" in _people(sandbox)["deleted"]
+
+
+@pytest.mark.parametrize("verb", ["erase", "purge"])
+def test_the_typed_confirmation_shows_no_empty_default(verb: str) -> None:
+    runner = CliRunner()
+    with runner.isolation(input="\n") as (_out, err, _mixed):
+        assert not typed_count(verb, 3)  # Enter alone declines
+        shown = err.getvalue().decode()
+    assert shown == f"Type the number of people to {verb} (3) to go ahead:"
+    with runner.isolation(input="3\n"):
+        assert typed_count(verb, 3)

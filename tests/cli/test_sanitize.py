@@ -148,8 +148,13 @@ def test_no_writable_store_for_the_key_exits_3(
     import keyring.backends.fail
 
     keyring.set_keyring(keyring.backends.fail.Keyring())
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "cio-sec" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(
+        '[profiles.default]\npseudonym_key = ["env:MY_KEY", "keyring:cio-sec/default/pk"]\n'
+    )
     outcome = run_cli("sanitize", input='{"phone": "1"}\n', expect=ExitCode.CONFIG)
-    assert "pseudonym_key" in outcome.stderr
+    assert "pseudonym_key not found and no writable store to create it in: " in outcome.stderr
     assert outcome.stdout == ""
 
 

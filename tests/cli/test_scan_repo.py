@@ -15,7 +15,7 @@ import pytest
 from cio_sec.errors import ExitCode
 from cio_sec.redact import public_fingerprint as fingerprint
 from cio_sec.sandbox import Sandbox
-from tests.support.cli import CliHarness
+from tests.support.cli import CliHarness, CliOutcome
 from tests.support.git_repos import APP_KEY, ENV_PAIR, SITE_ID, TRACK_KEY, make_repo
 from tests.support.schemas import parse_document
 
@@ -61,6 +61,36 @@ def test_text_is_a_table_with_a_summary(run_cli: CliHarness, leaky: Path) -> Non
     assert "customerio-track-key-pair" in outcome.stdout
     assert ".env:2" in outcome.stdout
     assert "2 finding(s), 2 new, 0 in the baseline" in outcome.stderr
+
+
+def _row(outcome: CliOutcome, location: str) -> str:
+    return next(line for line in outcome.stdout.splitlines() if location in line)
+
+
+def test_text_names_the_branches_and_tags_that_still_hold_a_key(
+    run_cli: CliHarness, tmp_path: Path, watched_secrets: set[str]
+) -> None:
+    watched_secrets.update({TRACK_KEY, APP_KEY})
+    repo = make_repo(tmp_path)
+    repo.commit("init", {"README": "hello\n"})
+    repo.git("branch", "early")  # made before the key: it does not hold it
+    repo.commit("add", {".env": ENV_PAIR})
+    repo.git("branch", "release")
+    repo.git("tag", "-a", "v1.2", "-m", "release 1.2")
+    repo.git("checkout", "-q", "-b", "gone")
+    repo.commit("elsewhere", {"gone.env": f"CUSTOMERIO_APP_API_KEY={APP_KEY}\n"})
+    repo.git("checkout", "-q", "main")
+    repo.git("branch", "-D", "gone")  # its commit is now reachable from no ref
+    outcome = run_cli(
+        "scan-repo", str(repo.path), "--include-unreachable", expect=ExitCode.CHECK_FAILED
+    )
+    env_row = _row(outcome, ".env:2")
+    assert "main, release +1" in env_row  # branches before tags, without refs/heads/
+    assert "early" not in outcome.stdout
+    assert PAIR in env_row
+    assert "unreachable" in _row(outcome, "gone.env:1")
+    on_disk = run_cli("scan-repo", str(repo.path), "--no-history", expect=ExitCode.CHECK_FAILED)
+    assert "main" not in _row(on_disk, ".env:2")
 
 
 def test_sarif_is_valid_against_the_official_schema(run_cli: CliHarness, leaky: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import string
 
 import pytest
@@ -15,6 +16,13 @@ from cio_sec.scan_repo.detectors import DETECTORS, might_contain_credentials, sc
 from tests.support.git_repos import APP_KEY, OTHER_TRACK_KEY, SITE_ID, TRACK_KEY
 
 PAIR = fingerprint(f"{SITE_ID}:{TRACK_KEY}")
+
+
+@pytest.fixture(autouse=True, params=["hyperscan", "re only"])
+def gate(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test twice: with Hyperscan's one-pass gate, and without it (no extra)."""
+    if request.param == "re only":
+        monkeypatch.setattr(detectors, "fast_gate", lambda: None)
 
 
 def found(text: str | bytes) -> list[tuple[str, int, str]]:
@@ -146,6 +154,8 @@ def test_decoys_are_not_findings() -> None:
         "customerio key_sha: 0a1b2c3d4e5f6a7b8c9d\n"  # labelled as a hash
         '"integrity": "sha512-0a1b2c3d4e5f6a7b8c9d+/Zz==", "customerio-node"\n'
         "cio_site_id = abcdefabcdefabcdefab\n"  # all letters: a placeholder
+        "customerio app_api_key: 12345678901234567890123456789012\n"
+        f"https://{SITE_ID}:abcdefabcdefabcdefab@track.customer.io\n"
         "Authorization: Basic dXNlcjpwYXNzd29yZA==\n"
     )
     assert found(text) == []
@@ -182,3 +192,27 @@ def test_any_env_pair_is_found_with_its_fingerprint(site: str, key: str) -> None
 def test_text_without_keywords_never_matches(text: str) -> None:
     if not might_contain_credentials(text.lower().encode()):
         assert scan_bytes(text.encode()) == []
+
+
+def test_words_common_in_http_code_are_no_anchor() -> None:
+    # An HTTP library says these on every page: none of them may wake a detector up.
+    prose = (
+        b"class HTTPBasicAuth(AuthBase):\n    '''Attaches HTTP Basic Authentication.'''\n"
+        b"basic_auth = b'Basic ' + b64encode(b'user:pass')  # precious, conscious, social\n"
+        b"token = secret_key = api_key = customer\n"
+    )
+    assert not might_contain_credentials(prose.lower())
+    token = base64.b64encode(f"{SITE_ID}:{TRACK_KEY}".encode())
+    assert might_contain_credentials(prose.lower() + b"authorization: basic " + token.lower())
+
+
+_KEYWORD_SPEC = re.compile(rb"customer[._-]?io|(?<![a-z0-9])cio(?![a-z0-9])")
+_PIECES = ["cio", "customer", "io", ".", "_", "-", "x", "1", " ", "\n", "sa_", "live_", "basic"]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=12))
+def test_context_is_found_wherever_the_keyword_stands_as_a_word(pieces: list[str]) -> None:
+    """The anchors, which start with a literal for speed, agree with the plain keyword."""
+    lowered = "".join(pieces).encode()
+    has_token = b"sa_live_" in lowered or b"sa_sandbox_" in lowered
+    assert might_contain_credentials(lowered) == bool(_KEYWORD_SPEC.search(lowered) or has_token)

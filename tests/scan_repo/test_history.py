@@ -13,7 +13,7 @@ import pytest
 
 from cio_sec.errors import InputError
 from cio_sec.redact import public_fingerprint as fingerprint
-from cio_sec.scan_repo import Finding, ScanOptions, archives, scan_repo
+from cio_sec.scan_repo import Finding, ScanOptions, archives, detectors, scan_repo
 from cio_sec.scan_repo import history as git_history
 from tests.scan_repo import archive_samples as samples
 from tests.support.git_repos import APP_KEY, ENV_PAIR, SITE_ID, TRACK_KEY, Repo, make_repo
@@ -151,6 +151,7 @@ def test_crlf_line_endings(tmp_path: Path) -> None:
     assert where(scan(repo)) == [("win.env", 2, leaked)]
 
 
+@pytest.mark.usefixtures("gate")
 def test_every_file_shape_in_one_commit(tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
     leaked = repo.commit(
@@ -196,6 +197,14 @@ def _zip(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.fixture(params=["hyperscan", "re only"])
+def gate(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test twice: with the ``fast`` extra's one-pass gate, and without it."""
+    if request.param == "re only":
+        monkeypatch.setattr(detectors, "fast_gate", lambda: None)
+
+
+@pytest.mark.usefixtures("gate")
 def test_archives_and_binaries(tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
     binary = b"\x00\x01\x02ELF" + b"\xff" * 50 + b"\nCUSTOMERIO_TRACK_API_KEY=" + TRACK_KEY.encode()
