@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 from cio_sec.redact import redact
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from rich.console import Console
 
@@ -173,7 +173,7 @@ def emit(command: str, result: Result, fmt: OutputFormat, streams: Streams) -> N
     if fmt is OutputFormat.JSON:
         _write_json(json_document(command, result), streams)
         return
-    register_renderers()
+    register_renderers(result)
     render_text(result, streams)
     streams.out.flush()  # a closed stdout shows now, not as a stray error at exit
 
@@ -208,38 +208,80 @@ def render_text(result: object, streams: Streams) -> None:
     raise NotImplementedError(type(result).__name__)
 
 
-@cache
-def register_renderers() -> None:
-    """Register the text renderers of the result types, once, on first use.
+def register_renderers(result: object | None = None) -> None:
+    """Register the text renderers a result needs (all of them without one), once each.
 
-    Done lazily so that importing this module does not import every capability module.
+    Only the result's own capability is imported: `scan-repo` must not pay for loading
+    erase, its HTTP client and asyncio just to print a table.
     """
+    module = type(result).__module__.split(".") if result is not None else []
+    package = module[1] if len(module) > 1 and module[0] == "cio_sec" else None
+    for name in [package] if package in _RENDERERS else _RENDERERS:
+        _register(name)
+
+
+@cache
+def _register(package: str) -> None:
+    _RENDERERS[package]()
+
+
+def _register_credentials() -> None:
     from cio_sec.credentials import CheckReport, CredentialsReport, StoredCredential
-    from cio_sec.sanitize.run import SanitizeReport
-    from cio_sec.scan_repo import ScanReport
 
     render_text.register(CredentialsReport, _render_credentials_report)
-    render_text.register(ScanReport, _render_scan_report)
     render_text.register(StoredCredential, _render_stored_credential)
     render_text.register(CheckReport, _render_check_report)
+
+
+def _register_sanitize() -> None:
+    from cio_sec.sanitize.run import SanitizeReport
+
     render_text.register(SanitizeReport, _render_sanitize_report)
 
+
+def _register_scan_repo() -> None:
+    from cio_sec.scan_repo import ScanReport
+
+    render_text.register(ScanReport, _render_scan_report)
+
+
+def _register_webhook() -> None:
     from cio_sec.webhook.render import register as register_webhook
 
     register_webhook(render_text)
+
+
+def _register_rotate() -> None:
     from cio_sec.rotate import RotationReport
 
     render_text.register(RotationReport, _render_rotation_report)
 
+
+def _register_erase() -> None:
     from cio_sec.erase import ErasureReport, JobsReport
     from cio_sec.erase.recheck import RecheckReport
-    from cio_sec.purge.render import register as register_purge
-
-    register_purge(render_text)
 
     render_text.register(ErasureReport, _render_erasure_report)
     render_text.register(JobsReport, _render_jobs_report)
     render_text.register(RecheckReport, _render_recheck_report)
+
+
+def _register_purge() -> None:
+    from cio_sec.purge.render import register as register_purge
+
+    register_purge(render_text)
+
+
+#: Per capability package (``cio_sec.<name>``), how its result types are drawn.
+_RENDERERS: dict[str, Callable[[], None]] = {
+    "credentials": _register_credentials,
+    "sanitize": _register_sanitize,
+    "scan_repo": _register_scan_repo,
+    "webhook": _register_webhook,
+    "rotate": _register_rotate,
+    "erase": _register_erase,
+    "purge": _register_purge,
+}
 
 
 _NO_WRAP = frozenset({"credential", "value", "fingerprint", "status", "job", "created"})
