@@ -444,6 +444,20 @@ class CredentialCheck:
         }
 
 
+#: Which check statuses lead to each failing exit code, and the error type they stand for.
+_STATUSES_BY_CODE: dict[ExitCode, frozenset[str]] = {
+    ExitCode.CONFIG: frozenset({"rejected", "missing", "skipped"}),
+    ExitCode.REMOTE: frozenset({"unavailable"}),
+    ExitCode.CHECK_FAILED: frozenset({"region-mismatch", "other-workspace"}),
+}
+_ERROR_TYPES = {
+    "rejected": "CredentialRejectedError",
+    "unavailable": "RemoteUnavailableError",
+    "region-mismatch": "RegionMismatchError",
+    "other-workspace": "RegionMismatchError",
+}
+
+
 @dataclass(frozen=True)
 class CheckReport:
     """The result of ``credentials check``."""
@@ -467,6 +481,13 @@ class CheckReport:
         if statuses & {"region-mismatch", "other-workspace"}:
             return ExitCode.CHECK_FAILED
         return ExitCode.OK
+
+    def failure(self) -> tuple[str, str, str | None]:
+        """The error of a failed check: the first check behind the exit code, and its fix."""
+        statuses = _STATUSES_BY_CODE[self.exit_code]
+        check = next((c for c in self.checks if c.status in statuses), self.checks[0])
+        kind = _ERROR_TYPES.get(check.status, "SecretMissingError")
+        return kind, f"{check.name}: {check.status}: {check.detail}", check.hint
 
     def to_json(self) -> dict[str, object]:
         """The JSON payload."""

@@ -179,3 +179,8 @@ class PartialFailureError(CioSecError):
     """A multi-step operation stopped midway; it can be resumed."""
 
     exit_code = ExitCode.PARTIAL
+
+
+def error_type_name(exc: BaseException) -> str:
+    """The error's ``type`` in JSON: its class, or the nearest public one above it."""
+    return next(cls.__name__ for cls in type(exc).__mro__ if not cls.__name__.startswith("_"))

@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 from cio_sec.redact import redact
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from rich.console import Console
 
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from cio_sec.sanitize.run import SanitizeReport
     from cio_sec.scan_repo import ScanReport
 
-SCHEMA_VERSION = 1
+#: Bumped when any command's JSON changes incompatibly (docs/reference/json-output.md).
+SCHEMA_VERSION = 2
 _PIPED_WIDTH = 160
 
 
@@ -116,9 +117,43 @@ class Streams:
             self.message(text)
 
 
+#: What a failed result says when it cannot say more: its exit code's name and meaning.
+_DEFAULT_FAILURE: dict[int, tuple[str, str]] = {
+    1: ("CheckFailed", "the check failed; the results in this document say why"),
+    2: ("InputError", "the input was refused; the results in this document say why"),
+    3: ("ConfigError", "a setting or credential needs fixing; the results say which"),
+    4: ("RemoteError", "a remote service failed; the results say which call"),
+    5: ("PartialFailureError", "stopped midway; run the same command again to resume"),
+    130: ("Interrupted", "interrupted; run the same command again to resume"),
+}
+
+
 def json_document(command: str, result: Result) -> dict[str, Any]:
-    """Wrap a result in the stable envelope: ``schema_version``, ``command``, ``ok``."""
-    return _envelope(command, ok=result.ok, **result.to_json())
+    """Wrap a result in the stable envelope: ``schema_version``, ``command``, ``ok``.
+
+    A failed result carries the same ``error`` object as a failure that raised, next to
+    its partial results.
+    """
+    if result.ok:
+        return _envelope(command, ok=True, **result.to_json())
+    return _envelope(command, ok=False, **result.to_json(), error=result_error(result))
+
+
+def result_error(result: Result) -> dict[str, object]:
+    """The ``error`` object of a result that is not ok."""
+    code = int(getattr(result, "exit_code", 1))
+    default_kind, message = _DEFAULT_FAILURE.get(code, ("CheckFailed", "the command failed"))
+    kind: str | None = None
+    hint = None
+    # A result may say why in ``failure() -> (type or None, message, hint)``.
+    describe = getattr(result, "failure", None)
+    if callable(describe):
+        kind, message, hint = describe()
+    return _error(code, kind or default_kind, message, hint)
+
+
+def _error(exit_code: int, kind: str, message: str, hint: str | None) -> dict[str, object]:
+    return {"exit_code": exit_code, "type": kind, "message": message, "hint": hint}
 
 
 def _envelope(command: str, *, ok: bool, **fields: object) -> dict[str, Any]:
@@ -138,7 +173,7 @@ def emit(command: str, result: Result, fmt: OutputFormat, streams: Streams) -> N
     if fmt is OutputFormat.JSON:
         _write_json(json_document(command, result), streams)
         return
-    register_renderers()
+    register_renderers(result)
     render_text(result, streams)
     streams.out.flush()  # a closed stdout shows now, not as a stray error at exit
 
@@ -152,8 +187,19 @@ def emit_error(
     command: str, exit_code: int, kind: str, message: str, hint: str | None, streams: Streams
 ) -> None:
     """Write a failure as the JSON envelope with ``ok: false`` and an ``error`` object."""
-    error = {"exit_code": exit_code, "type": kind, "message": message, "hint": hint}
-    _write_json(_envelope(command, ok=False, error=error), streams)
+    _write_json(error_document(command, exit_code, kind, message, hint), streams)
+
+
+def error_document(
+    command: str | None, exit_code: int, kind: str, message: str, hint: str | None
+) -> dict[str, Any]:
+    """The envelope of a failure that left no result: ``ok: false`` and an ``error``."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": command,
+        "ok": False,
+        "error": _error(exit_code, kind, message, hint),
+    }
 
 
 @singledispatch
@@ -162,38 +208,80 @@ def render_text(result: object, streams: Streams) -> None:
     raise NotImplementedError(type(result).__name__)
 
 
-@cache
-def register_renderers() -> None:
-    """Register the text renderers of the result types, once, on first use.
+def register_renderers(result: object | None = None) -> None:
+    """Register the text renderers a result needs (all of them without one), once each.
 
-    Done lazily so that importing this module does not import every capability module.
+    Only the result's own capability is imported: `scan-repo` must not pay for loading
+    erase, its HTTP client and asyncio just to print a table.
     """
+    module = type(result).__module__.split(".") if result is not None else []
+    package = module[1] if len(module) > 1 and module[0] == "cio_sec" else None
+    for name in [package] if package in _RENDERERS else _RENDERERS:
+        _register(name)
+
+
+@cache
+def _register(package: str) -> None:
+    _RENDERERS[package]()
+
+
+def _register_credentials() -> None:
     from cio_sec.credentials import CheckReport, CredentialsReport, StoredCredential
-    from cio_sec.sanitize.run import SanitizeReport
-    from cio_sec.scan_repo import ScanReport
 
     render_text.register(CredentialsReport, _render_credentials_report)
-    render_text.register(ScanReport, _render_scan_report)
     render_text.register(StoredCredential, _render_stored_credential)
     render_text.register(CheckReport, _render_check_report)
+
+
+def _register_sanitize() -> None:
+    from cio_sec.sanitize.run import SanitizeReport
+
     render_text.register(SanitizeReport, _render_sanitize_report)
 
+
+def _register_scan_repo() -> None:
+    from cio_sec.scan_repo import ScanReport
+
+    render_text.register(ScanReport, _render_scan_report)
+
+
+def _register_webhook() -> None:
     from cio_sec.webhook.render import register as register_webhook
 
     register_webhook(render_text)
+
+
+def _register_rotate() -> None:
     from cio_sec.rotate import RotationReport
 
     render_text.register(RotationReport, _render_rotation_report)
 
+
+def _register_erase() -> None:
     from cio_sec.erase import ErasureReport, JobsReport
     from cio_sec.erase.recheck import RecheckReport
-    from cio_sec.purge.render import register as register_purge
-
-    register_purge(render_text)
 
     render_text.register(ErasureReport, _render_erasure_report)
     render_text.register(JobsReport, _render_jobs_report)
     render_text.register(RecheckReport, _render_recheck_report)
+
+
+def _register_purge() -> None:
+    from cio_sec.purge.render import register as register_purge
+
+    register_purge(render_text)
+
+
+#: Per capability package (``cio_sec.<name>``), how its result types are drawn.
+_RENDERERS: dict[str, Callable[[], None]] = {
+    "credentials": _register_credentials,
+    "sanitize": _register_sanitize,
+    "scan_repo": _register_scan_repo,
+    "webhook": _register_webhook,
+    "rotate": _register_rotate,
+    "erase": _register_erase,
+    "purge": _register_purge,
+}
 
 
 _NO_WRAP = frozenset({"credential", "value", "fingerprint", "status", "job", "created"})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
 from cio_sec.credentials import CredentialsReport, ResolvedCredential, StoreProblem
 from cio_sec.output import OutputFormat, Streams, emit
@@ -22,3 +24,20 @@ def test_store_problems_are_grouped_and_a_missing_hint_is_not_invented() -> None
     assert "note: the keyring store could not be read for site_id, app: locked" in lines
     assert not any(line.startswith("hint:") for line in lines)
     assert "site_id" in out.getvalue()
+
+
+def test_drawing_a_result_loads_only_its_own_capability() -> None:
+    """scan-repo's table must not load erase, its HTTP client and asyncio to be printed."""
+    script = (
+        "import sys\n"
+        "from cio_sec.output import register_renderers, render_text\n"
+        "from cio_sec.scan_repo import ScanReport\n"
+        "register_renderers(ScanReport.__new__(ScanReport))\n"
+        "assert ScanReport in render_text.registry\n"
+        "print(sorted(m for m in ('cio_sec.erase', 'cio_sec.purge', 'cio_sec.rotate', "
+        "'cio_sec.webhook', 'httpx') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout == "[]\n", done.stderr

@@ -9,21 +9,25 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
 import re
 import sys
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from cio_sec.cli.help import HelpStyle
-from cio_sec.errors import NO_ROOM_ERRNOS, NO_ROOM_HINT, CioSecError, ExitCode
+from cio_sec.errors import NO_ROOM_ERRNOS, NO_ROOM_HINT, CioSecError, ExitCode, error_type_name
 from cio_sec.output import OutputFormat, Streams
 from cio_sec.redact import ELLIPSIS, redact
 from cio_sec.terminal import printable
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from typer._click import Context as ClickContext
 
 
@@ -38,10 +42,19 @@ class ErrorBoundaryGroup(HelpStyle, TyperGroup):
         **extra: Any,
     ) -> ClickContext:
         """Parse the arguments; ``--help`` and ``--version`` print while parsing."""
+        typed = list(args)  # parsing consumes the list
         try:
             return super().make_context(info_name, args, parent, **extra)
         except BrokenPipeError:
             stdout_closed()
+        except typer.TyperException as exc:  # Click's usage errors
+            usage_error(exc, typed if parent is None else parent.meta.get(_ARGV))
+            raise
+
+    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
+        """Keep the command line as typed: a usage error looks in it for ``--format json``."""
+        ctx.meta.setdefault(_ARGV, list(args))  # the root's; subgroups share its meta
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: ClickContext) -> Any:
         """Run the command; map what escapes it to the documented exit codes."""
@@ -49,15 +62,15 @@ class ErrorBoundaryGroup(HelpStyle, TyperGroup):
             return super().invoke(ctx)
         except typer.Exit:
             raise
-        except typer.TyperException as exc:
-            exc.message = hide_argument_values(exc.message)
+        except typer.TyperException as exc:  # Click's usage errors
+            usage_error(exc, ctx.meta.get(_ARGV))
             raise
         except BrokenPipeError:
             stdout_closed()
         except typer.Abort:
             _fail(ctx, ExitCode.INTERRUPTED, "aborted")
         except CioSecError as exc:
-            _fail(ctx, exc.exit_code, exc.message, exc.hint, kind=type(exc).__name__)
+            _fail(ctx, exc.exit_code, exc.message, exc.hint, kind=error_type_name(exc))
         except KeyboardInterrupt:
             _fail(ctx, ExitCode.INTERRUPTED, "interrupted")
         except Exception as exc:  # noqa: BLE001 - the boundary: any bug becomes exit 70
@@ -65,6 +78,56 @@ class ErrorBoundaryGroup(HelpStyle, TyperGroup):
             if no_room:
                 _fail(ctx, ExitCode.CONFIG, no_room, NO_ROOM_HINT, kind="DiskFullError")
             _internal_error(ctx, exc)
+
+
+_ARGV = "cio_sec.argv"
+
+
+def usage_error(exc: typer.TyperException, argv: list[str] | None) -> None:
+    """Mask what a usage error echoes; under JSON, also say it as the envelope on stdout.
+
+    Parsing failed, so the format is looked for in the words typed and in
+    ``CIO_SEC_FORMAT``. Click then prints the usage on stderr and exits 2, as always.
+    """
+    if getattr(exc, "cio_sec_reported", False):  # an inner group said it already
+        return
+    exc.cio_sec_reported = True  # type: ignore[attr-defined]
+    exc.message = hide_argument_values(exc.message)
+    if isinstance(exc, NoArgsIsHelpError) or not wants_json(argv or [], os.environ):
+        return
+    from cio_sec.output import error_document
+
+    context = getattr(exc, "ctx", None)
+    path = context.command_path.split(" ", 1)[1:] if context else []
+    hint = f"see `{context.command_path} --help`" if context else "see `cio-sec --help`"
+    message = hide_argument_values(exc.format_message())  # Click composes some messages
+    code = int(exc.exit_code)  # 2 for a usage error
+    document = error_document(path[0] if path else None, code, "UsageError", message, hint)
+    _write_document(document)
+
+
+def wants_json(argv: list[str], environ: Mapping[str, str]) -> bool:
+    """Whether ``-f json``/``--format json`` was typed (before ``--``) or CIO_SEC_FORMAT says so."""
+    words = argv[: argv.index("--")] if "--" in argv else argv
+    for word, following in itertools.pairwise([*words, ""]):
+        value = following if word in ("-f", "--format") else None
+        if word.startswith("--format="):
+            value = word.removeprefix("--format=")
+        elif word.startswith("-f") and not word.startswith("--") and len(word) > 2:
+            value = word[2:]
+        if value is not None and value.lower() == "json":
+            return True
+    return environ.get("CIO_SEC_FORMAT", "").lower() == "json"
+
+
+def _write_document(document: dict[str, Any]) -> None:
+    import json
+
+    try:
+        sys.stdout.write(redact(json.dumps(document, indent=2, sort_keys=True)) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # the message goes to stderr all the same
+        silence_closed_stdout()
 
 
 #: What a usage error may echo back: names and short values, never anything as long as

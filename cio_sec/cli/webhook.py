@@ -10,7 +10,7 @@ import typer
 from cio_sec.bounds import TIMEOUT
 from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start, sub_app
 from cio_sec.cli.help import HelpfulCommand
-from cio_sec.output import OutputFormat
+from cio_sec.output import SCHEMA_VERSION, OutputFormat, json_document
 
 if TYPE_CHECKING:
     from cio_sec.webhook.commands import KeyChoice
@@ -280,13 +280,15 @@ def verify_webhook_serve(
     streams = context.streams
 
     def ready(url: str, labels: tuple[str, ...]) -> None:
-        _line(streams.out, fmt, {"kind": "listening", "url": url}, url)
+        listening = {"schema_version": SCHEMA_VERSION, "command": context.command, "ok": True}
+        _line(streams.out, fmt, {**listening, "kind": "listening", "url": url}, url)
         from cio_sec.terminal import printable  # labels can hold a file name
 
         streams.note(printable(f"verifying with {', '.join(labels)}; Ctrl-C stops"))
 
     def delivered(line: DeliveryLine) -> None:
-        _line(streams.out, fmt, {"kind": "delivery", **line.to_json()}, line.text())
+        document = {**json_document(context.command, line), "kind": "delivery"}
+        _line(streams.out, fmt, document, line.text())
 
     serve_command(
         context.settings(),
@@ -303,17 +305,14 @@ def verify_webhook_serve(
 
 
 def _line(out: IO[str], fmt: OutputFormat, document: dict[str, object], text: str) -> None:
-    """One line per event: text, or a JSON object with the envelope."""
+    """One line per event: text, or the event's JSON envelope on one line."""
     import json
 
     from cio_sec.redact import redact
     from cio_sec.terminal import printable
 
     if fmt is OutputFormat.JSON:
-        text = json.dumps(
-            {"schema_version": 1, "command": "verify-webhook serve", "ok": True, **document},
-            sort_keys=True,
-        )
+        text = json.dumps(document, sort_keys=True)
     out.write(printable(redact(text), keep_newlines=False) + "\n")
     out.flush()
 

@@ -46,6 +46,18 @@ class ErasureReport:
             return ExitCode.CHECK_FAILED
         return ExitCode.OK
 
+    def failure(self) -> tuple[str | None, str, str | None]:
+        """Why the job is not done: stopped, or people failed or still present."""
+        if self.status == "stopped":
+            return None, f"job {self.plan.job} stopped", "run the same command again to resume"
+        counts = self.counts
+        return (
+            None,
+            f"job {self.plan.job}: {counts.failed} failed, {len(self.still_present)} still "
+            "present after erasure",
+            "failed and still_present list each person (pseudonymised) with the reason",
+        )
+
     def to_json(self) -> dict[str, object]:
         """Job, counts, trail path and head, failed people as pseudonyms with reasons."""
         return {

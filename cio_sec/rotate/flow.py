@@ -24,6 +24,7 @@ from cio_sec.errors import (
     ExitCode,
     InputError,
     InteractionRequiredError,
+    error_type_name,
 )
 from cio_sec.redact import fingerprint, register
 from cio_sec.rotate import actions
@@ -233,14 +234,26 @@ class Rotation:
     def _failed(self, action: Action, step: Step, exc: CioSecError) -> RotationReport:
         if self.state is None:
             return self.report(
-                action, "failed", exc.message, exit_code=exc.exit_code, hint=exc.hint, failed=step
+                action,
+                "failed",
+                exc.message,
+                exit_code=exc.exit_code,
+                hint=exc.hint,
+                failed=step,
+                error_type=error_type_name(exc),
             )
         actions.after_failure(self, step, exc)
         self.save()
         resume = f"`{self.command('--resume')}` continues from step {step.name}"
         hint = f"{exc.hint}; then {resume}" if exc.hint else resume
         return self.report(
-            action, "stopped", exc.message, exit_code=exc.exit_code, hint=hint, failed=step
+            action,
+            "stopped",
+            exc.message,
+            exit_code=exc.exit_code,
+            hint=hint,
+            failed=step,
+            error_type=error_type_name(exc),
         )
 
     # ------------------------------------------------------------------ helpers
@@ -321,6 +334,7 @@ class Rotation:
         hint: str | None = None,
         failed: Step | None = None,
         old_key_works: bool | None = None,
+        error_type: str | None = None,
     ) -> RotationReport:
         """The result, with every step's status as the state now says."""
         state = self.state
@@ -354,6 +368,7 @@ class Rotation:
             hint=hint,
             fingerprints=dict(state.new) if state else {},
             old_key_works=old_key_works,
+            error_type=error_type,
             warnings=tuple(self.warnings),
             state_file=self.path if outcome in ("stopped", "failed") and state else None,
         )

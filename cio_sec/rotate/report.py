@@ -50,14 +50,24 @@ class RotationReport:
     tested, or no remote test for this kind)."""
     warnings: tuple[str, ...] = ()
     state_file: str | None = None
+    error_type: str | None = None
+    """The class of the error that failed or stopped it (None: by its exit code)."""
 
     @property
     def ok(self) -> bool:
         """True when the command did what was asked without stopping."""
         return self.exit_code == ExitCode.OK
 
+    def failure(self) -> tuple[str | None, str, str | None]:
+        """The error of a rotation that failed or stopped: its message and next step."""
+        return self.error_type, self.message, self.hint
+
     def to_json(self) -> dict[str, object]:
-        """The JSON payload (fingerprints only, never a key)."""
+        """The JSON payload (fingerprints only, never a key).
+
+        ``message`` and ``hint`` describe the outcome, success included; the exit code is
+        in the envelope's ``error``, which a failure adds.
+        """
         return {
             "kind": self.kind,
             "profile": self.profile,
@@ -65,7 +75,6 @@ class RotationReport:
             "outcome": self.outcome,
             "message": self.message,
             "hint": self.hint,
-            "exit_code": int(self.exit_code),
             "steps": [step.to_json() for step in self.steps],
             "fingerprints": dict(self.fingerprints),
             "old_key_works": self.old_key_works,

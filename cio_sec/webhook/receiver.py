@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import Any
 
 from cio_sec import __version__
-from cio_sec.errors import ConfigError, InputError
+from cio_sec.errors import ConfigError, ExitCode, InputError
 from cio_sec.terminal import printable
 from cio_sec.webhook.capture import (
     MAX_BODY_BYTES,
@@ -65,6 +65,28 @@ class DeliveryLine:
     matched: str | None
     forwarded: str | None = None
     """``ok``, or why forwarding failed; None when not forwarding."""
+
+    @property
+    def ok(self) -> bool:
+        """True when the delivery was accepted: valid, and forwarded when forwarding."""
+        return self.verdict == "valid" and self.forwarded in (None, "ok")
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """What ``verify-webhook`` would exit for this delivery: 1 invalid, 4 not forwarded."""
+        if self.ok:
+            return ExitCode.OK
+        return ExitCode.CHECK_FAILED if self.verdict != "valid" else ExitCode.REMOTE
+
+    def failure(self) -> tuple[str, str, str | None]:
+        """Why the delivery was not accepted."""
+        if self.verdict != "valid":
+            return "InvalidDelivery", f"rejected with {self.status}: {self.reason}", None
+        return (
+            "ForwardError",
+            f"verified, but not forwarded ({self.forwarded}); answered {self.status}",
+            "check that the --forward-to app is up and answers without redirecting",
+        )
 
     def to_json(self) -> dict[str, object]:
         """The JSON form (one object per line under ``--format json``)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from keyring.backends import SecretService
 
 from tests.conftest import CANARY, KEYRING_PASSWORD
 from tests.support.cli import CliHarness
+from tests.support.schemas import parse_document
 from tests.support.secretservice import (
     SecretServiceDaemon,
     require_programs,
@@ -58,7 +58,7 @@ def test_a_real_cio_sec_process_finds_the_keyring_on_the_session_bus(
         timeout=50,
     )
     assert "a" * 32 not in result.stdout + result.stderr
-    rows = {row["name"]: row for row in json.loads(result.stdout)["credentials"]}
+    rows = {row["name"]: row for row in parse_document(result.stdout)["credentials"]}
     assert rows["app_api_key"]["source"] == "keyring:cio-sec/default/app_api_key"
     assert rows["app_api_key"]["masked"] == "aaaa…aaaa"
 
@@ -138,7 +138,7 @@ def test_show_prints_the_locked_keyring_once(
     ]
     assert len([line for line in result.stderr.splitlines() if line.startswith("hint")]) == 1
     as_json = _cio_sec(locked_keyring_with_keys.address, "credentials", "show", "-f", "json")
-    rows = {row["name"]: row for row in json.loads(as_json.stdout)["credentials"]}
+    rows = {row["name"]: row for row in parse_document(as_json.stdout)["credentials"]}
     assert rows["track_api_key"]["found"] is False
     assert rows["track_api_key"]["problems"][0].startswith("keyring:cio-sec/default/track_api_key")
 

@@ -276,6 +276,10 @@ def test_failed_people_are_listed_by_pseudonym(run_cli: CliHarness, sandbox: San
     failed = doc["failed"]
     assert failed
     assert doc["counts"]["failed"] == len(failed)
+    assert doc["error"]["exit_code"] == ExitCode.CHECK_FAILED
+    assert doc["error"]["message"] == (
+        f"job {doc['job']}: {len(failed)} failed, 0 still present after erasure"
+    )
     pseudonyms = {KEY.pseudonym(v) for v in values}
     assert all(
         p["subject"] in pseudonyms and p["reason"] == "HTTP 422 Unprocessable Entity"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -24,6 +23,7 @@ from cio_sec.pseudonym import PseudonymKey
 from cio_sec.sandbox import Faults, Sandbox
 from tests.support.cli import CliHarness
 from tests.support.hostile import fill, full_filesystem
+from tests.support.schemas import parse_document
 
 PROGRAM = str(Path(sys.executable).parent / "cio-sec")
 PSEUDONYM_KEY = "process-test-pseudonym-key-0123456789"
@@ -105,7 +105,7 @@ def test_sigkill_at_random_points_then_resume(sandbox: Sandbox) -> None:
             kills += 1
     assert kills == 5
     # nobody holds the job any more: --status says so, instead of "running" forever
-    status = json.loads(
+    status = parse_document(
         subprocess.run(
             [PROGRAM, "erase", "--status", "-f", "json"],
             capture_output=True,
@@ -128,7 +128,7 @@ def test_sigkill_at_random_points_then_resume(sandbox: Sandbox) -> None:
         check=False,
     )
     assert final.returncode == 0, final.stderr
-    doc = json.loads(final.stdout)
+    doc = parse_document(final.stdout)
     assert "resuming job" in final.stderr
     assert doc["counts"] == {
         "people": count,
@@ -221,9 +221,15 @@ def test_a_second_run_of_a_job_is_refused_and_signals_stop_it(
                 assert "stopped" in stdout
                 assert "stopped: run the same command again to resume the job" in stderr
                 continue
-            doc = json.loads(stdout)
+            doc = parse_document(stdout)
             assert doc["status"] == "stopped"
             assert 0 < doc["counts"]["erased"] < 40
+            assert doc["error"] == {
+                "exit_code": ExitCode.INTERRUPTED,
+                "type": "Interrupted",
+                "message": f"job {doc['job']} stopped",
+                "hint": "run the same command again to resume",
+            }
     done = run_cli("erase", "--file", str(ids), "--yes", "-f", "json")
     assert done.json["counts"]["erased"] == 40
     assert set(values) <= set(cast("list[str]", sandbox.people()["suppressed"]))
@@ -308,7 +314,7 @@ def test_sigkill_while_verifying_then_resume_verifies_everyone_once(sandbox: San
         check=False,
     )
     assert final.returncode == 0, final.stderr
-    doc = json.loads(final.stdout)
+    doc = parse_document(final.stdout)
     assert "resuming job" in final.stderr
     assert doc["counts"]["verified"] == count
     assert _erasing_requests(sandbox) == 2 * count  # nobody erased twice
@@ -350,7 +356,7 @@ def test_a_trail_that_fills_up_while_reading_back_stops_the_job_resumably(
             check=False,
         )
         assert final.returncode == 0, final.stderr
-        assert json.loads(final.stdout)["counts"]["verified"] == count
+        assert parse_document(final.stdout)["counts"]["verified"] == count
         checks = [
             line.record["subject"]
             for line in read_lines(trail)

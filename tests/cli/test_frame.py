@@ -14,6 +14,7 @@ import typer
 
 from cio_sec import __version__, credentials
 from cio_sec.errors import EXIT_CODE_TABLE, ExitCode
+from cio_sec.output import SCHEMA_VERSION
 from cio_sec.sandbox import Faults, Sandbox
 from tests.conftest import CANARY
 from tests.support.cli import STDOUT_CLOSED, CliHarness, run_with_closed_stdout
@@ -177,7 +178,7 @@ def test_failures_under_format_json_are_json_objects_too(run_cli: CliHarness) ->
         "credentials", "set", "site_id", "--stdin", "-f", "json", input="", expect=ExitCode.USAGE
     )
     assert outcome.json == {
-        "schema_version": 1,
+        "schema_version": SCHEMA_VERSION,
         "command": "credentials set",
         "ok": False,
         "error": {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -14,6 +13,7 @@ import pytest
 from cio_sec.errors import ExitCode
 from cio_sec.sandbox import Sandbox
 from tests.support.cli import STDOUT_CLOSED, CliHarness, run_with_closed_stdout
+from tests.support.schemas import SANDBOX, parse_document
 
 
 @pytest.mark.timeout(60)
@@ -28,7 +28,7 @@ def test_sandbox_prints_one_json_line_serves_and_stops_on_ctrl_c(fmt: str) -> No
     )
     try:
         assert process.stdout is not None
-        info = json.loads(process.stdout.readline())
+        info = parse_document(process.stdout.readline(), schema=SANDBOX)
         assert set(info) == {
             "track_url",
             "app_url",

@@ -14,6 +14,7 @@ from cio_sec.pseudonym import IdentifierKind, PseudonymKey
 from tests.conftest import CANARY
 from tests.support.cli import CliHarness
 from tests.support.memory_keyring import MemoryKeyring
+from tests.support.schemas import parse_document
 
 #: The memory keyring holds the canary as the default pseudonym_key.
 KEY = PseudonymKey.from_text(CANARY)
@@ -63,7 +64,7 @@ def test_json_report_on_stderr_when_data_is_on_stdout() -> None:
         timeout=60,
     )
     assert len(result.stdout.splitlines()) == 2
-    report = json.loads(result.stderr)
+    report = parse_document(result.stderr)
     assert report["command"] == "sanitize"
     assert report["key_id"] == KEY.key_id
     assert {"attribute": "ssn", "action": "drop", "count": 1} in report["attributes"]
@@ -246,7 +247,7 @@ def test_json_errors_never_mix_into_records_on_stdout() -> None:
     )
     assert result.returncode == ExitCode.USAGE
     assert [json.loads(line) for line in result.stdout.splitlines()] == [{"a": 1}]
-    error = json.loads(result.stderr[result.stderr.index("{") :])
+    error = parse_document(result.stderr[result.stderr.index("{") :])
     assert error["ok"] is False
     assert error["error"]["exit_code"] == 2
 

@@ -17,6 +17,7 @@ from cio_sec.redact import public_fingerprint as fingerprint
 from cio_sec.sandbox import Sandbox
 from tests.support.cli import CliHarness, CliOutcome
 from tests.support.git_repos import APP_KEY, ENV_PAIR, SITE_ID, TRACK_KEY, make_repo
+from tests.support.schemas import parse_document
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "support/sarif-schema-2.1.0.json").read_text())
 PAIR = fingerprint(f"{SITE_ID}:{TRACK_KEY}")
@@ -349,7 +350,7 @@ def test_verify_asks_first(run_cli: CliHarness, leaky: Path, sandbox: Sandbox) -
 def test_a_progress_bar_appears_on_a_terminal(leaky: Path) -> None:
     result = _on_a_terminal("scan-repo", str(leaky), "-f", "json")
     assert result.returncode == ExitCode.CHECK_FAILED
-    assert json.loads(result.stdout)["summary"]["findings"] == 2
+    assert parse_document(result.stdout)["summary"]["findings"] == 2
 
 
 def test_a_baseline_entry_accepts_its_own_rule_only(

@@ -19,6 +19,7 @@ from cio_sec.webhook import sign
 from cio_sec.webhook.signing import MAX_TIMESTAMP_DIGITS
 from tests.support.cli import CliHarness
 from tests.support.http_apps import local_app
+from tests.support.schemas import parse_document
 
 KEY = "cli-webhook-signing-key-0001"
 OLD_KEY = "cli-webhook-signing-key-old"
@@ -373,13 +374,13 @@ def test_serve_json_lines_forwarding_and_verbose_bodies() -> None:
         process = _start_serve("--forward-to", app.url, "-f", "json")
         try:
             assert process.stdout is not None
-            ready = json.loads(process.stdout.readline())
+            ready = parse_document(process.stdout.readline())
             response = httpx.post(ready["url"], content=BODY, headers=sign(BODY, KEY))
         finally:
             out, _ = _stop(process)
     assert (ready["command"], ready["kind"]) == ("verify-webhook serve", "listening")
     assert (response.status_code, response.content) == (201, b"created")
-    delivery = json.loads(out.splitlines()[0])
+    delivery = parse_document(out.splitlines()[0])
     assert (delivery["kind"], delivery["event"], delivery["status"]) == (
         "delivery",
         "email.sent",

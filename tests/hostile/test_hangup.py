@@ -8,7 +8,6 @@ SIGHUP case is in tests/cli/test_erase_process.py (stopped, resumable, exit 5).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -28,6 +27,7 @@ from tests.conftest import CANARY
 from tests.rotate.helpers import dotenv_credentials, state_file
 from tests.support.git_repos import ENV_PAIR, TRACK_KEY, make_repo
 from tests.support.loopback import serve
+from tests.support.schemas import parse_document
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -88,7 +88,7 @@ def test_serve_hung_up_reports_what_it_saw_and_exits_0(monkeypatch: pytest.Monke
     process = _start("verify-webhook", "serve", "--port", "0", "-f", "json")
     try:
         assert process.stdout is not None
-        url = json.loads(process.stdout.readline())["url"]
+        url = parse_document(process.stdout.readline())["url"]
         ready = httpx.post(url, content=BODY, headers=sign(BODY, KEY))
         process.send_signal(signal.SIGHUP)
         stdout, stderr = process.communicate(timeout=30)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -17,6 +16,7 @@ import pytest
 from cio_sec.auditlog import read_lines
 from cio_sec.sandbox import Sandbox
 from tests.purge.test_purge_cli import HOLDERS, _by_id, _populate
+from tests.support.schemas import parse_document
 
 PROGRAM = str(Path(sys.executable).parent / "cio-sec")
 PSEUDONYM_KEY = "purge-process-test-pseudonym-key-0123456789"
@@ -69,7 +69,7 @@ def test_a_sigkill_in_the_middle_resumes_to_the_same_end_state(sandbox: Sandbox)
         check=False,
     )
     assert final.returncode == 0, final.stderr
-    doc = json.loads(final.stdout)
+    doc = parse_document(final.stdout)
     assert "resuming purge" in final.stderr
     assert doc["counts"]["purged"] == HOLDERS
     assert doc["counts"]["verified"] == HOLDERS
@@ -99,7 +99,7 @@ def test_a_sigkill_in_the_middle_resumes_to_the_same_end_state(sandbox: Sandbox)
         check=False,
     )
     assert verified.returncode == 0, verified.stderr
-    document: dict[str, Any] = json.loads(verified.stdout)
+    document: dict[str, Any] = parse_document(verified.stdout)
     assert document["ok"] is True
 
 

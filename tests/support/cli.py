@@ -8,7 +8,6 @@ stderr, or a traceback appears without ``--debug``.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from typer.testing import CliRunner
 
 from cio_sec.cli import app
 from cio_sec.errors import ExitCode
+from tests.support.schemas import parse_document
 
 
 @dataclass
@@ -32,10 +32,11 @@ class CliOutcome:
 
     @property
     def json(self) -> dict[str, Any]:
-        """Stdout parsed as the one JSON object every ``--format json`` command prints."""
-        document = json.loads(self.stdout)
-        assert isinstance(document, dict)
-        return document
+        """Stdout parsed as the one JSON object every ``--format json`` command prints.
+
+        Checked against the command's published schema.
+        """
+        return parse_document(self.stdout)
 
 
 @dataclass
@@ -66,8 +67,7 @@ class CliHarness:
         if "--debug" not in args:
             assert "Traceback" not in outcome.stderr, outcome.stderr
         if _wants_json(args) and outcome.stdout.strip():
-            document = outcome.json
-            assert {"schema_version", "command", "ok"} <= document.keys(), document
+            outcome.json  # noqa: B018 - parsed to check it against its schema
         return outcome
 
 
@@ -114,6 +114,8 @@ def run_with_closed_stdout(
 
 def _wants_json(args: tuple[str, ...]) -> bool:
     pairs = itertools.pairwise(args)
-    return any(flag in ("-f", "--format") and value == "json" for flag, value in pairs) or (
-        "--format=json" in args
+    return (
+        any(flag in ("-f", "--format") and value == "json" for flag, value in pairs)
+        or bool({"--format=json", "-fjson"} & set(args))
+        or os.environ.get("CIO_SEC_FORMAT", "").lower() == "json"
     )

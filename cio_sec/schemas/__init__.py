@@ -1,0 +1,1 @@
+"""The JSON Schemas of every command's ``--format json`` output (docs/reference/json-output.md)."""
