@@ -38,6 +38,18 @@ class PurgeReport:
             return ExitCode.CHECK_FAILED
         return ExitCode.OK
 
+    def failure(self) -> tuple[str | None, str, str | None]:
+        """Why the purge is not done: stopped, or people failed or still hold attributes."""
+        if self.status == "stopped":
+            return None, f"purge {self.plan.job} stopped", "run the same command again to resume"
+        return (
+            None,
+            f"purge {self.plan.job}: {self.counts.failed} failed, {self.counts.still_present} "
+            "still holding the attributes after the purge",
+            "`cio-sec erase --status --attributes` shows the job; `audit log export --ticket` "
+            "lists each person (pseudonymised)",
+        )
+
     def to_json(self) -> dict[str, object]:
         """Job, plan, counts, trail path and head."""
         return {

@@ -143,7 +143,9 @@ def test_retries_through_5xx_429_and_dropped_connections() -> None:
 @pytest.mark.parametrize("status", [522, 524])
 def test_edge_timeouts_are_retried_within_the_default_attempts(status: int) -> None:
     with Sandbox() as sandbox:
-        sandbox.set_faults(Faults(error_rate=0.3, error_status=status, seed=11))
+        # 1 in 5 answered with an edge timeout: retries are needed, yet eight failures in a
+        # row for one person stay out of reach (3e-6), whatever order requests draw in.
+        sandbox.set_faults(Faults(error_rate=0.2, error_status=status, seed=11))
         people = [(f"p{n}", IdType.ID) for n in range(40)]
         journal = _journal(people)
         result, recorder = _run(sandbox, journal)

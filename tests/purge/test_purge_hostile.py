@@ -86,6 +86,9 @@ def test_a_purge_that_did_not_take_is_still_present(run_cli: CliHarness, sandbox
         "--verify-window", "0", *FAST, expect=ExitCode.CHECK_FAILED,
     )  # fmt: skip
     assert out.json["counts"]["still_present"] == 1
+    error = out.json["error"]
+    assert (error["exit_code"], error["type"]) == (1, "CheckFailed")
+    assert error["message"].endswith(": 0 failed, 1 still holding the attributes after the purge")
     evidence = run_cli("audit", "log", "export", "--ticket", "INC-1", "-f", "json").json
     (subject,) = evidence["subjects"]
     assert subject["verification"] == "still-present"

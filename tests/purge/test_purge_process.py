@@ -103,9 +103,16 @@ def test_a_sigkill_in_the_middle_resumes_to_the_same_end_state(sandbox: Sandbox)
     assert document["ok"] is True
 
 
-def test_sigterm_stops_the_purge_resumably(sandbox: Sandbox) -> None:
+@pytest.mark.parametrize(
+    ("signum", "fmt"), [(signal.SIGTERM, "text"), (signal.SIGHUP, "json")], ids=["term", "hup"]
+)
+def test_sigterm_stops_the_purge_resumably(
+    sandbox: Sandbox, signum: signal.Signals, fmt: str
+) -> None:
+    """SIGTERM, or SIGHUP when the terminal closes: stopped, resumable, exit 5."""
     _populate(sandbox)
     args = [arg for arg in _purge_args("40") if arg not in ("-f", "json")]
+    args += ["-f", fmt]
     process = subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
     )
@@ -114,11 +121,18 @@ def test_sigterm_stops_the_purge_resumably(sandbox: Sandbox) -> None:
         while _puts(sandbox) < 10 and process.poll() is None:
             assert time.monotonic() < deadline, "timed out waiting for the purge to start"
             time.sleep(0.01)
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 5, stderr
-    assert ": stopped" in stdout
-    assert "stopped: run the same command again to resume the purge" in stderr
+    if fmt == "text":
+        assert ": stopped" in stdout
+        assert "stopped: run the same command again to resume the purge" in stderr
+        return
+    document: dict[str, Any] = parse_document(stdout)
+    assert (document["ok"], document["status"]) == (False, "stopped")
+    assert document["error"]["exit_code"] == 5
+    assert document["error"]["message"].endswith(" stopped")
+    assert document["error"]["hint"] == "run the same command again to resume"
