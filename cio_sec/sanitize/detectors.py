@@ -109,6 +109,12 @@ class Detector(str, Enum):
 
 
 ALL_DETECTORS = frozenset(Detector)
+#: Each detector's replacement, looked up once: an enum member's ``value`` is a Python-level
+#: descriptor, and redaction asks for it for every value it changes.
+_REPLACEMENTS = {detector: detector.replacement for detector in Detector}
+_SSN_REPLACEMENT = _REPLACEMENTS[Detector.SSN]
+_EMAIL_REPLACEMENT = _REPLACEMENTS[Detector.EMAIL]
+_PHONE_REPLACEMENT = _REPLACEMENTS[Detector.PHONE]
 #: The detectors that are off for attributes that are themselves an email, phone or id.
 CONTACT_DETECTORS = frozenset({Detector.EMAIL, Detector.PHONE})
 
@@ -240,7 +246,7 @@ def _redact_runs(
                 index += 1
                 continue
             found += 1
-            out.append(detector.replacement)
+            out.append(_REPLACEMENTS[detector])
             if end - 1 < len(separators):
                 out.append(separators[end - 1])
             index = end
@@ -259,7 +265,7 @@ def _redact_cards(text: str) -> tuple[str, int]:
 def _redact_ssns(text: str) -> tuple[str, int]:
     if _SSN_SEED.search(text) is None:
         return text, 0
-    return _SSN.subn(Detector.SSN.replacement, text)
+    return _SSN.subn(_SSN_REPLACEMENT, text)
 
 
 def _redact_ibans(text: str) -> tuple[str, int]:
@@ -269,7 +275,7 @@ def _redact_ibans(text: str) -> tuple[str, int]:
 def _redact_emails(text: str) -> tuple[str, int]:
     if "@" not in text:
         return text, 0
-    return _EMAIL.subn(Detector.EMAIL.replacement, text)
+    return _EMAIL.subn(_EMAIL_REPLACEMENT, text)
 
 
 def _valid_phone_end(written: str) -> int:
@@ -309,7 +315,7 @@ def _redact_phones(text: str) -> tuple[str, int]:
             start = match.start() + 1
             continue
         found += 1
-        pieces.extend((text[position : match.start()], Detector.PHONE.replacement))
+        pieces.extend((text[position : match.start()], _PHONE_REPLACEMENT))
         position = start = match.start() + end
     if not found:
         return text, 0

@@ -51,6 +51,13 @@ _CANONICAL_JSON = canonical_json
 _INERT = frozenset({float, bool, type(None)})  # values the detectors never change
 _DROP = 1
 _PLAN_CACHE_LIMIT = 1_000
+#: Redacted texts remembered per walker, and the longest remembered (bounded memory).
+_REMEMBERED_TEXTS = 4_096
+_REMEMBERED_LENGTH = 256
+#: A text's redaction: the new text and what was found, by detector.
+_Redaction = tuple[str, dict[Detector, int]]
+#: Detector → its name in the counts (an enum member's ``value`` is a Python descriptor).
+_DETECTOR_NAMES = {detector: detector.value for detector in Detector}
 #: Distinct attribute paths counted by name; keys that are data (ids, emails) would grow the
 #: counts without bound and put the data in the report, so later paths share one entry.
 _PATH_LIMIT = 1_000
@@ -143,6 +150,8 @@ class SanitizeCounts:
     detections: Counter[str] = field(default_factory=Counter)
     """Detector name → values redacted."""
     _settled: Counter[_Note] = field(default_factory=Counter, repr=False)
+    _named: set[_Note] = field(default_factory=set, repr=False)
+    """The notes counted by their own path (at most ``_PATH_LIMIT``)."""
     _open: list[list[_Tally]] = field(default_factory=list, repr=False)
     """The tallies of walkers still running on these counts."""
 
@@ -164,12 +173,20 @@ class SanitizeCounts:
             return NotImplemented
         return self.to_json() == other.to_json()
 
+    def _admit(self, note: _Note) -> _Note:
+        """The entry ``note`` is counted under: its own while fewer than the limit are named.
+
+        Paths are admitted in the order they are first seen, including the paths of a plan
+        whose counts are only settled later.
+        """
+        named = self._named
+        if note in named or len(named) < _PATH_LIMIT:
+            named.add(note)
+            return note
+        return (OTHER_PATHS, note[1])
+
     def _add(self, note: _Note, count: int) -> None:
-        settled = self._settled
-        if note in settled or len(settled) < _PATH_LIMIT:
-            settled[note] += count
-        else:
-            settled[(OTHER_PATHS, note[1])] += count
+        self._settled[self._admit(note)] += count
 
     def _watch(self, tallies: list[_Tally]) -> None:
         self._open.append(tallies)
@@ -213,6 +230,7 @@ class _Walker:
         detectors = tuple(d for d in Detector if d in policy.detectors)
         plain = tuple(d for d in detectors if d not in CONTACT_DETECTORS)
         self.scanners = ((), detectors, plain)
+        self.redactions: tuple[dict[str, _Redaction], ...] = ({}, {}, {})
         self.candidate = candidate_finder(detectors)
         self.candidates = (self.candidate, self.candidate, candidate_finder(plain))
         # Without detectors, scanning could never change a value: switch it off.
@@ -300,9 +318,21 @@ class _Walker:
                 out[key] = self.sequence(value, scan_here, prefix + key + "[]")
             else:
                 out[key] = self.value(value, scan_here, prefix, key)
-        for key in identifiers:
-            out[key] = self.value(attrs[key], _NO_CONTACT, prefix, key)
+        if identifiers:
+            self.identifiers(out, attrs, identifiers, prefix)
         return out
+
+    def identifiers(
+        self, out: dict[Any, Any], attrs: dict[Any, Any], keys: tuple[str, ...], prefix: str
+    ) -> None:
+        """Scan identifiers (an id, an email) without the email and phone detectors."""
+        plain = self.candidates[_NO_CONTACT]
+        for key in keys:
+            value = attrs[key]
+            if type(value) is not str:
+                out[key] = self.value(value, _NO_CONTACT, prefix, key)
+            elif plain(value):  # most ids and addresses: ruled out without a Python call more
+                out[key] = self.text(value, prefix + key, _NO_CONTACT)
 
     def plan(self, keys: tuple[Any, ...], scan: int, prefix: str) -> _Plan | None:
         """What to do with a mapping of exactly these keys (records mostly share a shape)."""
@@ -340,7 +370,7 @@ class _Walker:
         # Identifiers are scanned after the loop, without the email and phone detectors
         # (a target being overwritten by a pseudonym is not kept, so not scanned).
         identifiers = tuple(k for k in contacts if k not in changed) if scan_here == _ALL else ()
-        tally = _Tally(tuple(notes)) if notes else None
+        tally = _Tally(tuple(map(self.counts._admit, notes))) if notes else None
         if tally is not None:
             self.tallies.append(tally)
         deletes = (*drops, *(p[0] for p in pseudonyms))
@@ -350,10 +380,11 @@ class _Walker:
     def sequence(self, items: list[Any], scan: int, path: str) -> list[Any]:
         """A list's items, each sanitised under ``path`` (``name[]``)."""
         out: list[Any] = []
+        item_prefix = path + "."
         for item in items:
             kind = type(item)
             if kind is dict:
-                out.append(self.mapping(item, scan, path + "."))
+                out.append(self.mapping(item, scan, item_prefix))
             elif kind is str:
                 changed = scan and self.candidates[scan](item)
                 out.append(self.text(item, path, scan) if changed else item)
@@ -417,11 +448,21 @@ class _Walker:
         return value
 
     def text(self, text: str, path: str, scan: int) -> str:
-        redacted, found = redact_text(text, self.scanners[scan])
+        # Values repeat (a template's comment, a status line): each short text is redacted
+        # once per scan mode, and a bounded cache keeps memory constant.
+        redactions = self.redactions[scan]
+        redaction = redactions.get(text)
+        if redaction is None:
+            redaction = redact_text(text, self.scanners[scan])
+            if len(text) <= _REMEMBERED_LENGTH:
+                if len(redactions) >= _REMEMBERED_TEXTS:
+                    redactions.clear()
+                redactions[text] = redaction
+        redacted, found = redaction
         if found:
             self.note(path, "redact")
             for detector, count in found.items():
-                self.counts.detections[detector.value] += count
+                self.counts.detections[_DETECTOR_NAMES[detector]] += count
         return redacted
 
     def pseudonymise(self, value: Any, hash_value: KindHasher) -> Any:
