@@ -13,7 +13,7 @@ DEMO_STAMP := $(DEMO_VENV)/.installed
 UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.10 \
 	--generate-hashes --quiet
 
-.PHONY: venv system-deps demo check lint typecheck test live-check completions lock bench clean
+.PHONY: venv system-deps demo test check lint typecheck suite live-check completions lock bench clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,8 +35,12 @@ $(DEMO_STAMP): pyproject.toml $(DEMO_LOCK)
 demo: $(DEMO_STAMP)
 	bash scripts/demo.sh $(DEMO_VENV)
 
-## check: system packages, format check, lint, mypy --strict, the whole suite with coverage
-check: system-deps lint typecheck test sarif-validate
+## test: what CI runs: system packages, format check, lint, mypy --strict, the whole suite
+## with coverage, SARIF validation
+test: system-deps lint typecheck suite sarif-validate
+
+## check: the same as test
+check: test
 
 ## system-deps: git, dbus and gnome-keyring for the real-keyring tests (as root or via sudo)
 system-deps:
@@ -54,7 +58,8 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-test: venv
+## suite: the whole pytest suite with branch coverage, nothing else
+suite: venv
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest
 	$(BIN)/coverage combine --quiet
@@ -84,6 +89,7 @@ bench: venv
 	$(BIN)/python bench/scan_repo.py
 	$(BIN)/python bench/sanitize.py
 	$(BIN)/python bench/erase.py
+	$(BIN)/python bench/purge.py
 	$(BIN)/python bench/webhook_serve.py
 
 clean:

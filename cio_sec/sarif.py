@@ -3,7 +3,7 @@
 GitHub code scanning turns a result into an alert only when it has a location, and treats it
 as a security alert only when its rule has ``security-severity`` and the ``security`` tag.
 Microsoft's SARIF Multitool (``validate --rule-kind "Gh;Sarif"``) checks both logs in
-``make check`` (``scripts/sarif-validate.sh``).
+``make test`` (``scripts/sarif-validate.sh``).
 """
 
 from __future__ import annotations

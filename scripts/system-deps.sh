@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite needs beyond Python: git, and a real
 # SecretService (gnome-keyring on D-Bus) for the keyring tests. Runs as part of
-# `make check`, so a new user and CI run exactly the same thing.
+# `make test`, so a new user and CI run exactly the same thing.
 #
 # As root (CI) or with passwordless sudo it names what is missing, then installs it;
 # otherwise it says what is missing and goes on: the SecretService tests then skip, except when CI is set,

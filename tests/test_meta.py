@@ -57,7 +57,7 @@ def test_the_readme_has_the_exit_code_table() -> None:
 def test_the_readme_starts_with_the_demo_and_the_test_command() -> None:
     first_block = re.search(r"```sh\n(.*?)```", README, re.S)
     assert first_block is not None
-    assert first_block.group(1).split("\n")[:2] == ["make demo", "make check"]
+    assert first_block.group(1).split("\n")[:2] == ["make demo", "make test"]
     readme_test_command = first_block.group(1).split("\n")[1]
     ci_lines = (ROOT / ".ci" / "run").read_text().rstrip().splitlines()
     assert ci_lines[-1] == readme_test_command, "CI must run exactly the README's test command"
@@ -297,7 +297,7 @@ def test_the_demo_runs_on_its_dotenv_file_without_asking_the_keyring() -> None:
 
 
 def test_system_deps_names_the_packages_before_installing_them(tmp_path: Path) -> None:
-    """`make check` may install Debian packages: the user sees which before apt-get runs."""
+    """`make test` may install Debian packages: the user sees which before apt-get runs."""
     tools = tmp_path / "bin"
     tools.mkdir()
     log = tmp_path / "calls.log"

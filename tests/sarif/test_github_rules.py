@@ -1,7 +1,7 @@
 """The SARIF of ``scan-repo`` and ``audit`` as GitHub code scanning reads it.
 
 Each test holds one of the rules the SARIF Multitool checks with ``--rule-kind Gh``
-(``scripts/sarif-validate.sh`` runs the Multitool itself in ``make check``): every result
+(``scripts/sarif-validate.sh`` runs the Multitool itself in ``make test``): every result
 located, every rule fully described with static help, a security severity and tags, and
 fingerprints that tell results apart and stay the same from run to run.
 """

@@ -92,7 +92,7 @@ def run_with_file_size_limit(
 
 
 def _child_env(env: dict[str, str]) -> dict[str, str]:
-    # Under `make check` coverage would follow the child and write its data file past the
+    # Under `make test` coverage would follow the child and write its data file past the
     # limit, failing with its own traceback; the child's behaviour is what is under test.
     # A .pyc cut off by the limit would break every later import of that module.
     kept = {name: value for name, value in env.items() if not name.startswith("COVERAGE")}
