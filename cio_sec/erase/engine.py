@@ -17,13 +17,11 @@ sending an accepted item again changes nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random as _random
-import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import httpx
 
@@ -39,6 +37,7 @@ from cio_sec.client import (
 from cio_sec.erase.inputs import AMBIGUOUS_IN_V1, IdType, ambiguous_in_v1_path
 from cio_sec.erase.journal import TO_DELETE, TO_SUPPRESS, Journal, Outcome, Person
 from cio_sec.erase.ratelimit import RateLimiter
+from cio_sec.erase.supervisor import EngineResult, Supervised
 from cio_sec.errors import CioSecError, RemoteUnavailableError
 
 MAX_BATCH_BYTES = 450 * 1024
@@ -72,16 +71,6 @@ class Recorder(Protocol):
         """Commit and report everything taken so far."""
 
 
-@dataclass(frozen=True)
-class EngineResult:
-    """Why the engine stopped: None when it ran out of work."""
-
-    signal: str | None = None
-    """``interrupted`` (SIGINT) or ``terminated`` (SIGTERM, or SIGHUP: a closed terminal)."""
-    error: CioSecError | None = None
-    """The error that stopped every worker (credentials rejected, Customer.io unreachable)."""
-
-
 class _GaveUpError(RemoteUnavailableError):
     pass
 
@@ -105,7 +94,7 @@ def batch_operation(person: Person, action: str) -> dict[str, object]:
     }
 
 
-class Engine:
+class Engine(Supervised):
     """Runs one job's pending work against Customer.io."""
 
     def __init__(
@@ -127,9 +116,9 @@ class Engine:
         self._policy = RetryPolicy(max_attempts=settings.max_attempts)
         self._random = random
         self._sleep = sleep
-        self._stop = asyncio.Event()
-        self._signal: str | None = None
-        self._error: CioSecError | None = None
+        super().__init__(
+            flush=recorder.flush, grace=settings.grace, flush_interval=settings.flush_interval
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -139,57 +128,9 @@ class Engine:
         A flush that fails (journal or trail not writable) stops the job at once, as an
         error: no request is sent after it, and the unflushed outcomes stay pending.
         """
-        loop = asyncio.get_running_loop()
-        handled = install_signals(loop, self.request_stop)
         queue: asyncio.Queue[list[Person] | None] = asyncio.Queue(self._settings.concurrency)
-        producer = asyncio.create_task(self._produce(queue))
-        workers = [
-            asyncio.create_task(self._work(queue)) for _ in range(self._settings.concurrency)
-        ]
-        flusher = asyncio.create_task(self._flush_loop())
-        try:
-            finished: asyncio.Future[list[None]] = asyncio.gather(*workers)
-            stopped: asyncio.Future[bool] = asyncio.ensure_future(self._stop.wait())
-            # NOTE: not the producer: it finishes normally once the last unit is queued.
-            waiters: list[asyncio.Future[Any]] = [finished, stopped, flusher]
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            if not finished.done():
-                grace = 0.0 if self._error is not None else self._settings.grace
-                await asyncio.wait(workers, timeout=grace)
-            for task in (*workers, producer, *waiters):
-                task.cancel()
-            await asyncio.gather(finished, producer, stopped, flusher, return_exceptions=True)
-            for task in (*workers, flusher, producer):
-                if not task.cancelled() and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]  # a bug: never swallowed
-        finally:
-            for signum in handled:
-                loop.remove_signal_handler(signum)
-            self._flush()
-        return EngineResult(self._signal, self._error)
-
-    def request_stop(self, reason: str) -> None:
-        """Stop taking new work (a signal's name, or ``error``)."""
-        if self._signal is None and self._error is None and reason != "error":
-            self._signal = reason
-        self._stop.set()
-
-    def _fail(self, error: CioSecError) -> None:
-        """Stop every worker at once; the first error is the one reported."""
-        if self._error is None:
-            self._error = error
-        self.request_stop("error")
-
-    async def _flush_loop(self) -> None:
-        while not self._stop.is_set():
-            await asyncio.sleep(self._settings.flush_interval)
-            self._flush()
-
-    def _flush(self) -> None:
-        try:
-            self._recorder.flush()
-        except CioSecError as exc:
-            self._fail(exc)
+        workers = [self._work(queue) for _ in range(self._settings.concurrency)]
+        return await self._supervise(workers, producer=self._produce(queue))
 
     async def _produce(self, queue: asyncio.Queue[list[Person] | None]) -> None:
         try:
@@ -321,23 +262,3 @@ class Engine:
                 hint=_RESUME,
             )
         return response, sent.attempts
-
-
-def install_signals(
-    loop: asyncio.AbstractEventLoop, stop: Callable[[str], None]
-) -> list[signal.Signals]:
-    """Turn SIGINT/SIGTERM/SIGHUP into a graceful stop (only possible in the main thread).
-
-    SIGHUP (the terminal closed) is a stop like SIGTERM: the job is saved and resumable.
-    """
-    installed = []
-    stops = (
-        (signal.SIGINT, "interrupted"),
-        (signal.SIGTERM, "terminated"),
-        (signal.SIGHUP, "terminated"),
-    )
-    for signum, name in stops:
-        with contextlib.suppress(ValueError, RuntimeError):
-            loop.add_signal_handler(signum, stop, name)
-            installed.append(signum)
-    return installed

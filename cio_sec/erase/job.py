@@ -21,7 +21,7 @@ from cio_sec import __version__
 from cio_sec.auditlog import AuditLog, TrailWriteError
 from cio_sec.erase import reach
 from cio_sec.erase.audit import JobTrail, Tally, TrailRecorder, reconcile
-from cio_sec.erase.engine import Engine, EngineResult, EngineSettings, install_signals
+from cio_sec.erase.engine import Engine, EngineSettings
 from cio_sec.erase.inputs import (
     InputSpec,
     InputSummary,
@@ -43,6 +43,7 @@ from cio_sec.erase.plan import (
 )
 from cio_sec.erase.ratelimit import RateLimiter
 from cio_sec.erase.report import ErasureReport, JobsReport, JobStatus
+from cio_sec.erase.supervisor import EngineResult, install_signals
 from cio_sec.erase.verify import (
     NO_APP_KEY,
     SKIPPED,

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from cio_sec.erase import reach
 from cio_sec.erase.audit import JobTrail, reconcile
-from cio_sec.erase.engine import install_signals
 from cio_sec.erase.inputs import InputSpec, iter_rows, read_input
 from cio_sec.erase.journal import (
     STILL_PRESENT,
@@ -27,6 +26,7 @@ from cio_sec.erase.journal import (
     jobs_dir,
 )
 from cio_sec.erase.report import still_present_json
+from cio_sec.erase.supervisor import install_signals
 from cio_sec.erase.verify import (
     Verifier,
     VerifyRecorder,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 
@@ -25,8 +24,8 @@ from cio_sec.client import (
     check_response,
     unset_attributes_call,
 )
-from cio_sec.erase.engine import EngineResult, install_signals
 from cio_sec.erase.ratelimit import RateLimiter
+from cio_sec.erase.supervisor import EngineResult, Supervised
 from cio_sec.errors import CioSecError, RemoteUnavailableError
 from cio_sec.purge.journal import Outcome, Person, PurgeJournal
 from cio_sec.purge.trail import PurgeTrail
@@ -84,7 +83,7 @@ class PurgeSettings:
     flush_interval: float = 0.2
 
 
-class PurgeEngine:
+class PurgeEngine(Supervised):
     """Runs one purge job's pending people against the Track API."""
 
     def __init__(
@@ -101,62 +100,17 @@ class PurgeEngine:
         self._recorder = recorder
         self._settings = settings
         self._policy = RetryPolicy(max_attempts=settings.max_attempts)
-        self._stop = asyncio.Event()
-        self._signal: str | None = None
-        self._error: CioSecError | None = None
+        super().__init__(
+            flush=recorder.flush, grace=settings.grace, flush_interval=settings.flush_interval
+        )
 
     async def run(self) -> EngineResult:
         """Purge every pending person, or stop early; outcomes are flushed before return."""
-        loop = asyncio.get_running_loop()
-        handled = install_signals(loop, self.request_stop)
         queue: asyncio.Queue[Person] = asyncio.Queue()
         for person in self._journal.pending():
             queue.put_nowait(person)
-        workers = [
-            asyncio.create_task(self._work(queue)) for _ in range(self._settings.concurrency)
-        ]
-        flusher = asyncio.create_task(self._flush_loop())
-        try:
-            finished: asyncio.Future[list[None]] = asyncio.gather(*workers)
-            stopped: asyncio.Future[bool] = asyncio.ensure_future(self._stop.wait())
-            waiters: list[asyncio.Future[Any]] = [finished, stopped, flusher]
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            if not finished.done():
-                grace = 0.0 if self._error is not None else self._settings.grace
-                await asyncio.wait(workers, timeout=grace)
-            for task in (*workers, *waiters):
-                task.cancel()
-            await asyncio.gather(finished, stopped, flusher, return_exceptions=True)
-            for task in (*workers, flusher):
-                if not task.cancelled() and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]  # a bug: never swallowed
-        finally:
-            for signum in handled:
-                loop.remove_signal_handler(signum)
-            self._flush()
-        return EngineResult(self._signal, self._error)
-
-    def request_stop(self, reason: str) -> None:
-        """Stop taking new work (a signal's name, or ``error``)."""
-        if self._signal is None and self._error is None and reason != "error":
-            self._signal = reason
-        self._stop.set()
-
-    def _fail(self, error: CioSecError) -> None:
-        if self._error is None:
-            self._error = error
-        self.request_stop("error")
-
-    async def _flush_loop(self) -> None:
-        while not self._stop.is_set():
-            await asyncio.sleep(self._settings.flush_interval)
-            self._flush()
-
-    def _flush(self) -> None:
-        try:
-            self._recorder.flush()
-        except CioSecError as exc:
-            self._fail(exc)
+        workers = [self._work(queue) for _ in range(self._settings.concurrency)]
+        return await self._supervise(workers)
 
     async def _work(self, queue: asyncio.Queue[Person]) -> None:
         while not self._stop.is_set():

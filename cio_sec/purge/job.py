@@ -23,6 +23,7 @@ from cio_sec.erase.job import operator
 from cio_sec.erase.journal import JobLock, JournalError
 from cio_sec.erase.plan import source_label
 from cio_sec.erase.ratelimit import RateLimiter
+from cio_sec.erase.supervisor import install_signals
 from cio_sec.errors import CioSecError, ConfigError, InputError, InteractionRequiredError
 from cio_sec.purge.engine import PurgeEngine, PurgeRecorder, PurgeSettings
 from cio_sec.purge.journal import PurgeJournal, Target, purges_dir
@@ -249,7 +250,6 @@ class _Purge:
         if result.error is not None or result.signal is not None:
             return result.error, result.signal
         verifier = PurgeVerifier(journal, app, trail, self.request.verify_window)
-        from cio_sec.erase.engine import install_signals
 
         loop = asyncio.get_running_loop()
         handled = install_signals(loop, verifier.request_stop)

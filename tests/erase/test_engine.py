@@ -12,10 +12,11 @@ from typing import cast
 import pytest
 
 from cio_sec.client import build_async_track_client
-from cio_sec.erase.engine import Engine, EngineResult, EngineSettings
+from cio_sec.erase.engine import Engine, EngineSettings
 from cio_sec.erase.inputs import IdType, Row
 from cio_sec.erase.journal import Journal, Outcome, Person
 from cio_sec.erase.ratelimit import RateLimiter
+from cio_sec.erase.supervisor import EngineResult
 from cio_sec.errors import CredentialRejectedError, RedirectError, RemoteUnavailableError
 from cio_sec.pseudonym import PseudonymKey
 from cio_sec.sandbox import Faults, Sandbox

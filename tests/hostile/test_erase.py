@@ -19,10 +19,11 @@ from hypothesis import strategies as st
 
 from cio_sec.auditlog import read_lines, verify_chain
 from cio_sec.client import build_async_track_client
-from cio_sec.erase.engine import Engine, EngineResult, EngineSettings, Recorder
+from cio_sec.erase.engine import Engine, EngineSettings, Recorder
 from cio_sec.erase.inputs import IdType, InputSpec, Row, read_input
 from cio_sec.erase.journal import Journal, Outcome, Person
 from cio_sec.erase.ratelimit import RateLimiter
+from cio_sec.erase.supervisor import EngineResult
 from cio_sec.errors import ConfigError, ExitCode
 from cio_sec.pseudonym import PseudonymKey
 from cio_sec.sandbox import Sandbox
