@@ -285,7 +285,7 @@ class Journal:
                     f"cannot open the job journal {path}: {exc.strerror}",
                     hint="check the permissions of the state directory (XDG_STATE_HOME)",
                 ) from None
-        with _translated(path):
+        with translated(path):
             if path is None:
                 connection = sqlite3.connect(":memory:", isolation_level=None)
             else:
@@ -305,7 +305,7 @@ class Journal:
         Raises:
             JournalError: the file is missing, damaged or not a journal.
         """
-        with _translated(path):
+        with translated(path):
             connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None)
             _check_schema(connection, path)
             _show_missing_verify_columns(connection)
@@ -315,18 +315,8 @@ class Journal:
         """Close the database."""
         self._db.close()
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with _translated(self.path):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException:
-                # NOTE: on a full disk SQLite may have rolled back already; nothing to undo.
-                with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
-                raise
+    def _transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return immediate_transaction(self._db, self.path)
 
     # ------------------------------------------------------------------ meta and loading
 
@@ -336,7 +326,7 @@ class Journal:
         Raises:
             JournalError: the journal cannot be read.
         """
-        with _translated(self.path):
+        with translated(self.path):
             return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
 
     def set_meta(self, values: Mapping[str, object]) -> None:
@@ -396,7 +386,7 @@ class Journal:
         Raises:
             JournalError: the journal cannot be read or holds values cio-sec never wrote.
         """
-        with _translated(self.path):
+        with translated(self.path):
             rows = self._db.execute(
                 "SELECT n, id_type, identifier, subject, stage FROM people "
                 "WHERE n > ? AND stage < ? ORDER BY n LIMIT ?",
@@ -439,7 +429,7 @@ class Journal:
             JournalError: the journal cannot be read.
         """
         for action in ACTIONS:
-            with _translated(self.path):
+            with translated(self.path):
                 rows = self._db.execute(
                     f"SELECT n, subject, id_type, {action}_outcome, {action}_status, "  # noqa: S608
                     f"reason, {action}_attempts FROM people "
@@ -477,7 +467,7 @@ class Journal:
         Raises:
             JournalError: the journal cannot be read.
         """
-        with _translated(self.path):
+        with translated(self.path):
             rows = self._db.execute("SELECT id_type, subject, n FROM people").fetchall()
         return {(kind, subject): n for kind, subject, n in rows}
 
@@ -568,7 +558,7 @@ class Journal:
         Raises:
             JournalError: the journal cannot be read.
         """
-        with _translated(self.path):
+        with translated(self.path):
             rows = self._db.execute(
                 "SELECT coalesce(verify_reason, ''), count(*) FROM people "
                 "WHERE verify_outcome = ? GROUP BY 1 ORDER BY 2 DESC, 1",
@@ -595,7 +585,7 @@ class Journal:
         Raises:
             JournalError: the journal cannot be read or holds values cio-sec never wrote.
         """
-        with _translated(self.path):
+        with translated(self.path):
             row = self._db.execute(
                 "SELECT count(*), coalesce(sum(stage = ?), 0), coalesce(sum(stage = ?), 0), "
                 "coalesce(sum(verify_outcome = ?), 0), coalesce(sum(verify_outcome = ?), 0), "
@@ -612,7 +602,7 @@ class Journal:
         Raises:
             JournalError: the journal cannot be read.
         """
-        with _translated(self.path):
+        with translated(self.path):
             rows = self._db.execute(
                 "SELECT subject, id_type, suppress_outcome, suppress_status, delete_status, "
                 "reason FROM people WHERE stage = ? ORDER BY n",
@@ -638,13 +628,30 @@ class Journal:
         with self._transaction() as db:
             db.execute("UPDATE people SET identifier = NULL")
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('purged', '1')")
-        with _translated(self.path):
+        with translated(self.path):
             self._db.execute("VACUUM")
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 @contextlib.contextmanager
-def _translated(path: Path | None) -> Iterator[None]:
+def immediate_transaction(
+    db: sqlite3.Connection, path: Path | None
+) -> Iterator[sqlite3.Connection]:
+    """One write transaction, committed whole or rolled back (journal errors translated)."""
+    with translated(path):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            # NOTE: on a full disk SQLite may have rolled back already; nothing to undo.
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            raise
+
+
+@contextlib.contextmanager
+def translated(path: Path | None) -> Iterator[None]:
     """SQLite errors, and values no journal of cio-sec holds, as a `JournalError`."""
     try:
         yield

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cio_sec.erase.journal import JournalError
+from cio_sec.erase.journal import JournalError, immediate_transaction, translated
 
 PENDING, PURGED, FAILED = 0, 1, 2
 VERIFIED, STILL_PRESENT, UNVERIFIED = "verified", "still-present", "unverified"
@@ -175,16 +175,8 @@ class PurgeJournal:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with _translated(self.path):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException:
-                # NOTE: a COMMIT that failed (full disk) leaves the transaction open.
-                with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
-                raise
+        with _translated(self.path), immediate_transaction(self._db, self.path) as db:
+            yield db
 
     # ------------------------------------------------------------------ meta
 
@@ -342,10 +334,10 @@ class PurgeJournal:
 
 @contextlib.contextmanager
 def _translated(path: Path | None) -> Iterator[None]:
+    """As erase's journals, and an unusable state directory named too."""
     try:
-        yield
-    except (sqlite3.Error, ValueError) as exc:
-        raise JournalError.from_exception(path, exc) from None
+        with translated(path):
+            yield
     except OSError as exc:
         raise JournalError(
             f"cannot use the job journal {path}: {exc.strerror}",
