@@ -31,7 +31,7 @@ from cio_sec.erase.inputs import (
     remove_stale_spools,
     spool_stdin,
 )
-from cio_sec.erase.journal import ACTIONS, JobLock, Journal, jobs_dir
+from cio_sec.erase.journal import ACTIONS, JobLock, Journal, jobs_dir, live_status
 from cio_sec.erase.plan import (
     ErasureRequest,
     ErasureUi,
@@ -567,13 +567,6 @@ def job_status(settings: Settings, job: str | None = None) -> JobsReport:
     return JobsReport(tuple(_job_status(path) for path in paths), directory)
 
 
-def _live_status(recorded: str, journal: Path) -> str:
-    """``interrupted`` for a job recorded as running whose process is gone (killed, power cut)."""
-    if recorded == "running" and not JobLock(journal.with_suffix(".lock")).is_held():
-        return "interrupted"
-    return recorded
-
-
 def _job_status(path: Path) -> JobStatus:
     """One journal's status, read without changing the file."""
     try:
@@ -588,7 +581,7 @@ def _job_status(path: Path) -> JobStatus:
         meta = journal.meta()
         return JobStatus(
             job=path.stem,
-            status=_live_status(meta.get("status", "new"), path),
+            status=live_status(meta.get("status", "new"), path),
             created=meta.get("created", ""),
             ticket=meta.get("ticket") or None,
             workspace=meta.get("workspace", ""),

@@ -722,6 +722,17 @@ def _next_stage(outcome: Outcome) -> int:
     return TO_DELETE if outcome.action == "suppress" else ERASED
 
 
+def live_status(recorded: str, journal: Path) -> str:
+    """``interrupted`` for a job recorded as running whose process is gone (killed, power cut).
+
+    The lock beside the journal is held by a live process only: the kernel drops it when
+    the holder dies, whatever killed it.
+    """
+    if recorded == "running" and not JobLock(journal.with_suffix(".lock")).is_held():
+        return "interrupted"
+    return recorded
+
+
 class JobLock:
     """An exclusive lock on one job, released when the holder exits (even when killed)."""
 

@@ -20,7 +20,7 @@ from cio_sec import __version__
 from cio_sec.auditlog import AuditLog
 from cio_sec.erase.inputs import IdType, check_valid, iter_rows, read_input
 from cio_sec.erase.job import operator
-from cio_sec.erase.journal import JobLock, JournalError
+from cio_sec.erase.journal import JobLock, JournalError, live_status
 from cio_sec.erase.plan import source_label
 from cio_sec.erase.ratelimit import RateLimiter
 from cio_sec.erase.supervisor import install_signals
@@ -443,7 +443,7 @@ def _status(path: Path) -> PurgeJobStatus:
         meta = journal.meta()
         return PurgeJobStatus(
             job=path.stem,
-            status=meta.get("status", "new"),
+            status=live_status(meta.get("status", "new"), path),
             created=meta.get("created", ""),
             ticket=meta.get("ticket") or None,
             workspace=meta.get("workspace", ""),

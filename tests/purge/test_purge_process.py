@@ -60,6 +60,16 @@ def test_a_sigkill_in_the_middle_resumes_to_the_same_end_state(sandbox: Sandbox)
     finally:
         process.communicate()
     assert 30 <= _puts(sandbox) < HOLDERS
+    listed = subprocess.run(
+        [PROGRAM, "erase", "--status", "--attributes", "ssn", "-f", "json"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+        check=True,
+    )
+    # the killed process holds no lock any more: not "running" forever
+    assert [job["status"] for job in parse_document(listed.stdout)["jobs"]] == ["interrupted"]
     final = subprocess.run(
         _purge_args("2000"),
         capture_output=True,
