@@ -19,7 +19,7 @@ from cio_sec.cli.common import (
     stop_signals_as_interrupt,
 )
 from cio_sec.cli.help import HelpfulCommand
-from cio_sec.output import OutputFormat
+from cio_sec.render import OutputFormat
 
 if TYPE_CHECKING:
     from cio_sec.scan_repo import Endpoints, ScanReport
@@ -163,7 +163,7 @@ def _progress(context: AppContext) -> Iterator[Callable[[int, int], None] | None
 
 
 def _finish_sarif(report: ScanReport, context: AppContext) -> None:
-    from cio_sec.output import emit_sarif
+    from cio_sec.render.sarif import emit_sarif
 
     emit_sarif(report, context.streams)
     raise typer.Exit(int(report.exit_code))

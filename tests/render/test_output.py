@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from cio_sec.credentials import CredentialsReport, ResolvedCredential, StoreProblem
-from cio_sec.output import OutputFormat, Streams, emit
+from cio_sec.render import OutputFormat, Streams, emit
 from cio_sec.stores import SecretRef
 
 
@@ -30,7 +30,7 @@ def test_drawing_a_result_loads_only_its_own_capability() -> None:
     """scan-repo's table must not load erase, its HTTP client and asyncio to be printed."""
     script = (
         "import sys\n"
-        "from cio_sec.output import register_renderers, render_text\n"
+        "from cio_sec.render import register_renderers, render_text\n"
         "from cio_sec.scan_repo import ScanReport\n"
         "register_renderers(ScanReport.__new__(ScanReport))\n"
         "assert ScanReport in render_text.registry\n"
