@@ -37,63 +37,63 @@ def _register(load: Callable[[], Renderers]) -> None:
 
 
 def _audit() -> Renderers:
-    from cio_sec.render import audit
+    from cio_sec.render.audit import RENDERERS
 
-    return audit.RENDERERS
+    return RENDERERS
 
 
 def _completion() -> Renderers:
-    from cio_sec.render import completion
+    from cio_sec.render.completion import RENDERERS
 
-    return completion.RENDERERS
+    return RENDERERS
 
 
 def _credentials() -> Renderers:
-    from cio_sec.render import credentials
+    from cio_sec.render.credentials import RENDERERS
 
-    return credentials.RENDERERS
+    return RENDERERS
 
 
 def _erase() -> Renderers:
-    from cio_sec.render import erase
+    from cio_sec.render.erase import RENDERERS
 
-    return erase.RENDERERS
+    return RENDERERS
 
 
 def _purge() -> Renderers:
-    from cio_sec.render import purge
+    from cio_sec.render.purge import RENDERERS
 
-    return purge.RENDERERS
+    return RENDERERS
 
 
 def _rotate() -> Renderers:
-    from cio_sec.render import rotate
+    from cio_sec.render.rotate import RENDERERS
 
-    return rotate.RENDERERS
+    return RENDERERS
 
 
 def _sanitize() -> Renderers:
-    from cio_sec.render import sanitize
+    from cio_sec.render.sanitize import RENDERERS
 
-    return sanitize.RENDERERS
+    return RENDERERS
 
 
 def _scan_repo() -> Renderers:
-    from cio_sec.render import scan_repo
+    from cio_sec.render.scan_repo import RENDERERS
 
-    return scan_repo.RENDERERS
+    return RENDERERS
 
 
 def _trail() -> Renderers:
-    from cio_sec.render import trail
+    from cio_sec.render.trail import RENDERERS
 
-    return trail.RENDERERS
+    return RENDERERS
 
 
 def _webhook() -> Renderers:
-    from cio_sec.render import webhook
+    from cio_sec.render.webhook import RENDERERS
 
-    return webhook.RENDERERS
+    return RENDERERS
 
 
 #: Per capability package (``cio_sec.<name>``), the renderers its result types need.
