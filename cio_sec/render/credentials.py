@@ -76,7 +76,6 @@ _STATUS_STYLE: dict[str, str] = {
 
 
 def _render_check_report(result: CheckReport, streams: Streams) -> None:
-
     table = new_table(
         f"Credential check (configured region {result.configured_region})",
         ["credential", "status", "detail"],

@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from cio_sec.erase.journal import PresentPerson
     from cio_sec.render.streams import Renderers, Streams
 
-
 _VERIFY_COLUMNS = ("verified", "still present", "unverified")
 _JOB_COLUMNS = (
     "job", "status", "created", "ticket", "workspace", "people", "erased", "failed", "left",

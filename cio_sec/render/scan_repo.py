@@ -8,10 +8,15 @@ from rich.text import Text
 
 from cio_sec.render.tables import cell, draw, new_table
 from cio_sec.scan_repo import ScanReport
-from cio_sec.scan_repo.report import printable
+from cio_sec.terminal import printable
 
 if TYPE_CHECKING:
     from cio_sec.render.streams import Renderers, Streams
+
+
+def _one_line(text: str) -> str:
+    """Repository text on one line, every control character shown as a visible escape."""
+    return printable(text, keep_newlines=False)
 
 
 _LIVENESS_STYLE: dict[str | None, str] = {
@@ -22,9 +27,8 @@ _LIVENESS_STYLE: dict[str | None, str] = {
 
 
 def _render_scan_report(result: ScanReport, streams: Streams) -> None:
-
     columns = ["rule", "location", "commit", "date", "refs", "in HEAD", "fingerprint", "preview"]
-    title = f"Customer.io credentials found ({result.source}: {printable(result.root)})"
+    title = f"Customer.io credentials found ({result.source}: {_one_line(result.root)})"
     table = new_table(title, columns)
     if result.verified:
         table.add_column("live?", no_wrap=True)
@@ -32,10 +36,10 @@ def _render_scan_report(result: ScanReport, streams: Streams) -> None:
     for finding in result.findings:
         row = [
             cell(finding.rule),
-            cell(printable(finding.location)),
+            cell(_one_line(finding.location)),
             cell(finding.commit[:10] if finding.commit else "—"),
             cell(finding.author_date[:10] if finding.author_date else "—"),
-            cell(printable(_short_refs(finding.refs)) if history else "—"),
+            cell(_one_line(_short_refs(finding.refs)) if history else "—"),
             cell({True: "yes", False: "no", None: "—"}[finding.in_head]),
             cell(finding.fingerprint),
             cell(finding.preview + (" (baseline)" if finding.baselined else "")),
@@ -55,11 +59,11 @@ def _render_scan_report(result: ScanReport, streams: Streams) -> None:
     )
     _render_skipped(result, streams)
     if result.baseline_written:
-        streams.message(f"baseline written to {printable(str(result.baseline))}")
+        streams.message(f"baseline written to {_one_line(str(result.baseline))}")
     for finding in result.findings:
         if finding.liveness_detail and finding.liveness != "revoked":
             streams.message(
-                printable(f"{finding.location}: {finding.liveness}: {finding.liveness_detail}")
+                _one_line(f"{finding.location}: {finding.liveness}: {finding.liveness_detail}")
             )
     for step in result.next_steps:
         streams.message(step)
@@ -107,7 +111,7 @@ def _render_skipped(result: ScanReport, streams: Streams) -> None:
         "too large); a credential in them would not be found:"
     )
     for item in result.skipped[:_SKIPPED_SHOWN]:
-        streams.message(f"  {printable(item.location)}: {printable(item.reason)}")
+        streams.message(f"  {_one_line(item.location)}: {_one_line(item.reason)}")
     if len(result.skipped) > _SKIPPED_SHOWN:
         streams.message(f"  … and {len(result.skipped) - _SKIPPED_SHOWN} more")
     streams.message("hint: --format json lists every one, with its commit")
