@@ -12,13 +12,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from cio_sec.render.document import (
-    SCHEMA_VERSION,
-    error_document,
-    json_document,
-    result_error,
-    write_json,
-)
+from cio_sec.render.document import SCHEMA_VERSION, error_document, json_document, write_json
 from cio_sec.render.streams import Streams
 from cio_sec.render.text import register_renderers, render_text
 
@@ -35,7 +29,6 @@ __all__ = [
     "json_document",
     "register_renderers",
     "render_text",
-    "result_error",
 ]
 
 
