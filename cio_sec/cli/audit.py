@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperArgument
@@ -15,6 +15,7 @@ from cio_sec.cli.common import (
     ReportFormat,
     ReportFormatOption,
     finish,
+    finish_sarif,
     start,
     sub_app,
 )
@@ -24,9 +25,6 @@ from cio_sec.render import OutputFormat
 if TYPE_CHECKING:
     from typer._click import Context as ClickContext
     from typer._click import HelpFormatter
-
-    from cio_sec.audit.report import AuditReport
-    from cio_sec.cli.common import AppContext
 
 
 class AuditGroup(ErrorBoundaryGroup):
@@ -122,16 +120,8 @@ def audit(
         strict=strict,
     )
     if fmt is ReportFormat.SARIF:
-        _finish_sarif(report, context)
+        finish_sarif(report, context)
     finish(report, context)
-
-
-def _finish_sarif(report: AuditReport, context: AppContext) -> NoReturn:
-    """Write the SARIF log on stdout and exit with the audit's code."""
-    from cio_sec.render.sarif import emit_sarif
-
-    emit_sarif(report, context.streams)
-    raise typer.Exit(int(report.exit_code))
 
 
 TrailOption = Annotated[

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -23,8 +23,10 @@ from cio_sec.errors import InputError, InteractionRequiredError
 from cio_sec.render import OutputFormat, Streams
 
 if TYPE_CHECKING:
+    from cio_sec.audit.report import AuditReport
     from cio_sec.credentials import StoreOpener
     from cio_sec.results import Result
+    from cio_sec.scan_repo import ScanReport
     from cio_sec.settings import Settings
 
 
@@ -145,6 +147,14 @@ def finish(result: Result, context: AppContext) -> None:
     emit(context.command, result, context.fmt, context.streams)
     if result.exit_code:
         raise typer.Exit(int(result.exit_code))
+
+
+def finish_sarif(report: AuditReport | ScanReport, context: AppContext) -> NoReturn:
+    """Write the report's SARIF log on stdout and exit with its code."""
+    from cio_sec.render.sarif import emit_sarif
+
+    emit_sarif(report, context.streams)
+    raise typer.Exit(int(report.exit_code))
 
 
 def read_secret(name: str, *, from_stdin: bool, context: AppContext, stdin_hint: str) -> str:
