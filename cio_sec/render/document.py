@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cio_sec.redact import redact
+from cio_sec.results import Result
 
 if TYPE_CHECKING:
     from cio_sec.render.streams import Streams
-    from cio_sec.results import Result
 
 #: Bumped when any command's JSON changes incompatibly (docs/reference/json-output.md).
 SCHEMA_VERSION = 2
