@@ -176,6 +176,11 @@ class CredentialsReport:
         """``show`` only informs; it succeeds whatever it finds."""
         return True
 
+    @property
+    def exit_code(self) -> ExitCode:
+        """Always 0: a missing credential is reported, not a failure."""
+        return ExitCode.OK
+
     def to_json(self) -> dict[str, object]:
         """The JSON payload (never values)."""
         return {
@@ -217,6 +222,11 @@ class StoredCredential:
     def ok(self) -> bool:
         """A stored credential is always a success."""
         return True
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """Always 0: a failed store raises instead."""
+        return ExitCode.OK
 
     def to_json(self) -> dict[str, object]:
         """The JSON payload (never the value)."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from cio_sec.audit.trail import trail_keys, trail_records
 from cio_sec.auditlog import ChainReport, format_ts, utc_now, verify_chain
+from cio_sec.errors import ExitCode
 
 if TYPE_CHECKING:
     from cio_sec.credentials import StoreOpener
@@ -113,6 +114,11 @@ class EvidenceReport:
     def ok(self) -> bool:
         """Evidence only counts when the trail verifies and holds the ticket."""
         return self.chain.ok and bool(self.jobs or self.subjects)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0 when the evidence is complete and the trail verifies, 1 otherwise."""
+        return ExitCode.OK if self.ok else ExitCode.CHECK_FAILED
 
     @property
     def counts(self) -> dict[str, int]:

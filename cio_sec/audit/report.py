@@ -1,4 +1,4 @@
-"""Audit results: one `CheckResult` per check, the `AuditReport`, and its SARIF 2.1.0 form."""
+"""Audit results: one `CheckResult` per check and the `AuditReport` (render.sarif draws SARIF)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from collections import Counter
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
 
 from cio_sec.errors import ExitCode
 
@@ -22,7 +21,6 @@ class Status(str, Enum):
 
 
 _RANK = {status: rank for rank, status in enumerate(Status)}
-_SARIF_LEVEL = {Status.FAIL: "error", Status.WARN: "warning", Status.MANUAL: "note"}
 
 
 def worst(statuses: list[Status], default: Status = Status.PASS) -> Status:
@@ -136,67 +134,3 @@ class AuditReport:
             "counts": self.counts,
             "checks": [check.to_json() for check in self.checks],
         }
-
-    def to_sarif(self, version: str) -> dict[str, Any]:
-        """A SARIF 2.1.0 log for code-scanning upload: one result per non-passing finding.
-
-        Checks that pass produce no result. A check without located findings is located at
-        the repository root, so that code scanning keeps it.
-        """
-        from cio_sec import sarif
-        from cio_sec.audit.rules import rule_for
-
-        rules = [rule_for(check.id, check.title) for check in self.checks]
-        results = [
-            result
-            for index, check in enumerate(self.checks)
-            if check.status is not Status.PASS
-            for result in _sarif_results(check, index)
-        ]
-        return {
-            "$schema": sarif.SCHEMA,
-            "version": "2.1.0",
-            "runs": [
-                {
-                    "tool": sarif.driver(version, rules),
-                    "originalUriBaseIds": {"SRCROOT": {"uri": self.path.resolve().as_uri() + "/"}},
-                    "invocations": [{"executionSuccessful": True}],
-                    "results": results,
-                    "properties": {"profile": self.profile, "counts": self.counts},
-                }
-            ],
-        }
-
-
-def _sarif_results(check: CheckResult, index: int) -> list[dict[str, Any]]:
-    located = [finding for finding in check.findings if finding.status is not Status.PASS]
-    if not located:
-        located = [Finding(check.status, check.evidence)]
-    seen: Counter[str | None] = Counter()
-    results = []
-    for finding in located:
-        seen[finding.path] += 1
-        results.append(_sarif_result(check, index, finding, seen[finding.path]))
-    return results
-
-
-def _sarif_result(
-    check: CheckResult, index: int, finding: Finding, occurrence: int
-) -> dict[str, Any]:
-    from urllib.parse import quote
-
-    from cio_sec import sarif
-
-    uri = sarif.ROOT_URI if finding.path is None else quote(finding.path, errors="surrogateescape")
-    where = sarif.location(uri, finding.line or 1, base="SRCROOT")
-    # Lines move as files change; the rule, the file and the n-th result there do not.
-    identity = sarif.stable_id(check.id, uri, str(occurrence))
-    return {
-        "ruleId": check.id,
-        "ruleIndex": index,
-        "level": _SARIF_LEVEL[finding.status],
-        "properties": {"status": finding.status.value},
-        "message": {"text": f"{finding.message}. Remediation: {check.remediation}"},
-        "locations": [where],
-        "partialFingerprints": {"cioSecAuditResult/v1": identity},
-    }

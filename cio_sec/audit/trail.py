@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from cio_sec.audit.report import CheckResult, Status, passed
 from cio_sec.auditlog import ChainReport, format_ts, read_lines, verify_chain
-from cio_sec.errors import ConfigError, InputError
+from cio_sec.errors import ConfigError, ExitCode, InputError
 from cio_sec.pseudonym import PseudonymKey, load_keys
 
 if TYPE_CHECKING:
@@ -158,6 +158,11 @@ class TrailView:
     def ok(self) -> bool:
         """The records shown can be trusted only when the chain verifies."""
         return self.chain.ok
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0 when the trail verifies, 1 otherwise."""
+        return ExitCode.OK if self.ok else ExitCode.CHECK_FAILED
 
     def to_json(self) -> dict[str, object]:
         """Matching records as written, plus the verification."""

@@ -17,6 +17,7 @@ from cio_sec.auditlog.records import (
     open_trail,
     record_hash,
 )
+from cio_sec.errors import ExitCode
 from cio_sec.pseudonym import PseudonymKey
 
 _CHUNK = 1 << 16
@@ -86,6 +87,11 @@ class ChainReport:
     def ok(self) -> bool:
         """True when every record and link checked out."""
         return self.first_break is None
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0 when the chain verifies, 1 otherwise."""
+        return ExitCode.OK if self.ok else ExitCode.CHECK_FAILED
 
     def to_json(self) -> dict[str, object]:
         """Counts, chain head, the first break and the recovered torn writes."""

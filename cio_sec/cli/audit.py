@@ -15,11 +15,12 @@ from cio_sec.cli.common import (
     ReportFormat,
     ReportFormatOption,
     finish,
+    finish_sarif,
     start,
     sub_app,
 )
 from cio_sec.cli.help import HelpfulCommand
-from cio_sec.output import OutputFormat
+from cio_sec.render import OutputFormat
 
 if TYPE_CHECKING:
     from typer._click import Context as ClickContext
@@ -107,7 +108,6 @@ def audit(
     if ctx.invoked_subcommand is not None:
         return
     from cio_sec.audit import run_audit
-    from cio_sec.cli.audit_render import register_audit_renderers, write_sarif
 
     json_or_text = OutputFormat.JSON if fmt is ReportFormat.JSON else OutputFormat.TEXT
     context = start(ctx, "audit", json_or_text)
@@ -120,8 +120,7 @@ def audit(
         strict=strict,
     )
     if fmt is ReportFormat.SARIF:
-        write_sarif(report, context)
-    register_audit_renderers()
+        finish_sarif(report, context)
     finish(report, context)
 
 
@@ -154,11 +153,9 @@ def log_verify(
         cio-sec audit log verify --expect-head 3f1c…
     """
     from cio_sec.audit.trail import verify_trail
-    from cio_sec.cli.audit_render import register_audit_renderers
 
     context = start(ctx, "audit log verify", fmt)
     report = verify_trail(context.settings(), context.opener(), path, expect_head=expect_head)
-    register_audit_renderers()
     finish(report, context)
 
 
@@ -188,7 +185,6 @@ def log_show(
         cio-sec audit log show --subject jane@example.com
     """
     from cio_sec.audit.trail import show_trail
-    from cio_sec.cli.audit_render import register_audit_renderers
 
     context = start(ctx, "audit log show", fmt)
     view = show_trail(
@@ -200,7 +196,6 @@ def log_show(
         subject=subject,
         path=trail,
     )
-    register_audit_renderers()
     finish(view, context)
 
 
@@ -220,11 +215,9 @@ def log_export(
         cio-sec audit log export --ticket GDPR-123 > GDPR-123-evidence.md
     """
     from cio_sec.audit.evidence import export_evidence
-    from cio_sec.cli.audit_render import register_audit_renderers
 
     context = start(ctx, "audit log export", fmt)
     report = export_evidence(context.settings(), context.opener(), ticket, path=trail)
-    register_audit_renderers()
     finish(report, context)
 
 

@@ -21,8 +21,8 @@ from typer.core import TyperGroup
 
 from cio_sec.cli.help import HelpStyle
 from cio_sec.errors import NO_ROOM_ERRNOS, NO_ROOM_HINT, CioSecError, ExitCode, error_type_name
-from cio_sec.output import OutputFormat, Streams
 from cio_sec.redact import ELLIPSIS, redact
+from cio_sec.render import OutputFormat, Streams
 from cio_sec.terminal import printable
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def usage_error(exc: typer.TyperException, argv: list[str] | None) -> None:
     exc.message = hide_argument_values(exc.message)
     if isinstance(exc, NoArgsIsHelpError) or not wants_json(argv or [], os.environ):
         return
-    from cio_sec.output import error_document
+    from cio_sec.render import error_document
 
     context = getattr(exc, "ctx", None)
     path = context.command_path.split(" ", 1)[1:] if context else []
@@ -279,7 +279,7 @@ def _error_document(
     context = ctx.find_root().obj
     if getattr(context, "fmt", None) is not OutputFormat.JSON:
         return
-    from cio_sec.output import emit_error
+    from cio_sec.render import emit_error
 
     streams = context.streams
     if getattr(context, "data_on_stdout", False):  # never mixed into the data

@@ -13,17 +13,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from cio_sec.cli.boundary import ErrorBoundaryGroup
 from cio_sec.cli.help import EXIT_CODES_EPILOG as EXIT_CODES_EPILOG  # re-exported
-from cio_sec.errors import ExitCode, InputError, InteractionRequiredError
-from cio_sec.output import OutputFormat, Result, Streams
+from cio_sec.errors import InputError, InteractionRequiredError
+from cio_sec.render import OutputFormat, Streams
 
 if TYPE_CHECKING:
+    from cio_sec.audit.report import AuditReport
     from cio_sec.credentials import StoreOpener
+    from cio_sec.results import Result
+    from cio_sec.scan_repo import ScanReport
     from cio_sec.settings import Settings
 
 
@@ -139,12 +142,19 @@ def start(ctx: typer.Context, command: str, fmt: OutputFormat) -> AppContext:
 
 def finish(result: Result, context: AppContext) -> None:
     """Render the result in the command's format and exit with its code."""
-    from cio_sec.output import emit
+    from cio_sec.render import emit
 
-    code = getattr(result, "exit_code", 0 if result.ok else ExitCode.CHECK_FAILED)
     emit(context.command, result, context.fmt, context.streams)
-    if code:
-        raise typer.Exit(int(code))
+    if result.exit_code:
+        raise typer.Exit(int(result.exit_code))
+
+
+def finish_sarif(report: AuditReport | ScanReport, context: AppContext) -> NoReturn:
+    """Write the report's SARIF log on stdout and exit with its code."""
+    from cio_sec.render.sarif import emit_sarif
+
+    emit_sarif(report, context.streams)
+    raise typer.Exit(int(report.exit_code))
 
 
 def read_secret(name: str, *, from_stdin: bool, context: AppContext, stdin_hint: str) -> str:

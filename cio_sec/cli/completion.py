@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start, sub_app
 from cio_sec.cli.help import HelpfulCommand
-from cio_sec.output import OutputFormat, Streams, render_text
-
-if TYPE_CHECKING:
-    from cio_sec.completion.install import CompletionScript, InstalledScript
+from cio_sec.render import OutputFormat
 
 completion_app = sub_app(
     "Print or install the shell-completion script (bash, zsh, fish).\n\n"
@@ -50,7 +47,6 @@ def completion_show(
     """
     from cio_sec.completion.install import CompletionScript, script_text
 
-    render_text.register(CompletionScript, _render_script)
     context = start(ctx, "completion show", fmt)
     finish(CompletionScript(shell.value, script_text(shell.value)), context)
 
@@ -70,21 +66,7 @@ def completion_install(
     """
     import os
 
-    from cio_sec.completion.install import InstalledScript, install_script
+    from cio_sec.completion.install import install_script
 
-    render_text.register(InstalledScript, _render_installed)
     context = start(ctx, "completion install", fmt)
     finish(install_script(shell.value, os.environ), context)
-
-
-def _render_script(result: CompletionScript, streams: Streams) -> None:
-    streams.out.write(result.script)
-
-
-def _render_installed(result: InstalledScript, streams: Streams) -> None:
-    streams.out.write(f"wrote {result.path}\n")
-    if result.rc_lines:
-        streams.out.write(f"add to {result.rc_file} (the fpath line before compinit):\n")
-        streams.out.writelines(f"  {line}\n" for line in result.rc_lines)
-    else:
-        streams.out.write(f"open a new {result.shell} shell to use it\n")

@@ -16,7 +16,7 @@ from cio_sec.cli.common import (
     sub_app,
 )
 from cio_sec.cli.help import HelpfulCommand
-from cio_sec.output import OutputFormat
+from cio_sec.render import OutputFormat
 
 credentials_app = sub_app(
     "Store, show and test Customer.io credentials (values are never printed).\n\n"

@@ -24,7 +24,7 @@ from cio_sec.cli.common import (
     stop_signals_as_interrupt,
 )
 from cio_sec.cli.help import HelpfulCommand
-from cio_sec.output import OutputFormat, Streams
+from cio_sec.render import OutputFormat, Streams
 
 if TYPE_CHECKING:
     from cio_sec.cli.common import AppContext

@@ -17,7 +17,7 @@ from cio_sec.cli.common import (
 )
 from cio_sec.cli.help import HelpfulCommand
 from cio_sec.errors import InputError, InteractionRequiredError
-from cio_sec.output import OutputFormat, Streams
+from cio_sec.render import OutputFormat, Streams
 
 if TYPE_CHECKING:
     from cio_sec.rotate import Action, Step

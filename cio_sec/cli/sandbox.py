@@ -8,7 +8,7 @@ import typer
 
 from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, start
 from cio_sec.cli.help import HelpfulCommand
-from cio_sec.output import OutputFormat
+from cio_sec.render import OutputFormat
 
 if TYPE_CHECKING:
     from cio_sec.sandbox import SandboxInfo

@@ -18,10 +18,10 @@ from cio_sec.cli.common import (
     stop_signals_as_interrupt,
 )
 from cio_sec.cli.help import HelpfulCommand
-from cio_sec.output import OutputFormat
+from cio_sec.render import OutputFormat
 
 if TYPE_CHECKING:
-    from cio_sec.output import Result
+    from cio_sec.results import Result
 
 
 class InputFormatChoice(str, Enum):
@@ -114,7 +114,7 @@ def sanitize(
 
 def _finish_on_stderr(result: Result, context: AppContext) -> None:
     """Stdout carries the sanitised records, so the report (text or JSON) goes to stderr."""
-    from cio_sec.output import Streams, emit
+    from cio_sec.render import Streams, emit
 
     emit(
         context.command,
@@ -122,5 +122,4 @@ def _finish_on_stderr(result: Result, context: AppContext) -> None:
         context.fmt,
         Streams(sys.stderr, sys.stderr, context.color, context.quiet),
     )
-    code = getattr(result, "exit_code", 0)
-    raise typer.Exit(int(code))
+    raise typer.Exit(int(result.exit_code))

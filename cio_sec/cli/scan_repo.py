@@ -15,14 +15,15 @@ from cio_sec.cli.common import (
     ReportFormat,
     ReportFormatOption,
     finish,
+    finish_sarif,
     start,
     stop_signals_as_interrupt,
 )
 from cio_sec.cli.help import HelpfulCommand
-from cio_sec.output import OutputFormat
+from cio_sec.render import OutputFormat
 
 if TYPE_CHECKING:
-    from cio_sec.scan_repo import Endpoints, ScanReport
+    from cio_sec.scan_repo import Endpoints
 
 
 def register(app: typer.Typer) -> None:
@@ -118,7 +119,7 @@ def scan_repo(
             )
         )
     if fmt is ReportFormat.SARIF:
-        _finish_sarif(report, context)
+        finish_sarif(report, context)
     finish(report, context)
 
 
@@ -160,10 +161,3 @@ def _progress(context: AppContext) -> Iterator[Callable[[int, int], None] | None
             bar.update(task, completed=done, total=max(total, done))
 
         yield advance
-
-
-def _finish_sarif(report: ScanReport, context: AppContext) -> None:
-    from cio_sec.output import emit_sarif
-
-    emit_sarif(report, context.streams)
-    raise typer.Exit(int(report.exit_code))

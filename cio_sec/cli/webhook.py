@@ -10,7 +10,7 @@ import typer
 from cio_sec.bounds import TIMEOUT
 from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start, sub_app
 from cio_sec.cli.help import HelpfulCommand
-from cio_sec.output import SCHEMA_VERSION, OutputFormat, json_document
+from cio_sec.render import SCHEMA_VERSION, OutputFormat, json_document
 
 if TYPE_CHECKING:
     from cio_sec.webhook.commands import KeyChoice

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cio_sec.atomicfile import atomic_write
-from cio_sec.errors import NO_ROOM_ERRNOS, NO_ROOM_HINT, ConfigError, OutputWriteError
+from cio_sec.errors import (
+    NO_ROOM_ERRNOS,
+    NO_ROOM_HINT,
+    ConfigError,
+    ExitCode,
+    OutputWriteError,
+)
 
 SCRIPTS = Path(__file__).parent / "scripts"
 #: Shell → the shipped script's file name (also its name once installed).
@@ -34,6 +40,11 @@ class CompletionScript:
     script: str
     ok: bool = True
 
+    @property
+    def exit_code(self) -> ExitCode:
+        """Always 0: a failure raises instead."""
+        return ExitCode.OK
+
     def to_json(self) -> dict[str, object]:
         """The JSON payload."""
         return {"shell": self.shell, "script": self.script}
@@ -49,6 +60,11 @@ class InstalledScript:
     rc_lines: tuple[str, ...]
     """Lines to add to ``rc_file`` (before any existing compinit); empty when none."""
     ok: bool = True
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """Always 0: a failure raises instead."""
+        return ExitCode.OK
 
     def to_json(self) -> dict[str, object]:
         """The JSON payload."""

@@ -7,7 +7,7 @@ back to prove it; ``audit --online`` uses the same search to find never-send att
 One module per concern: `names` (never-send names and their spellings), `find` (the
 search), `plan` (request, names, job id, plan), `journal` (the SQLite job journal),
 `engine` (the requests), `verify` (the read-backs), `trail` (audit records), `report`
-(results), `render` (text output) and `job` (running a purge end to end).
+(results) and `job` (running a purge end to end); `cio_sec.render.purge` draws the text.
 """
 
 from __future__ import annotations

@@ -1,30 +1,13 @@
-"""What a scan returns: findings, the report (JSON, exit code) and its SARIF 2.1.0 log."""
+"""What a scan returns: findings and the report (JSON, exit code); render.sarif draws SARIF."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
-from urllib.parse import quote
+from typing import Final
 
-from cio_sec import __version__, sarif, terminal
+from cio_sec import terminal
 from cio_sec.errors import ExitCode
-from cio_sec.scan_repo.detectors import DETECTORS
-
-_ROTATE: Final = (
-    "Treat it as leaked: rotate it in Customer.io, then remove it from the code and history "
-    "(the leaked-key runbook gives each step). A known test key can go into a baseline "
-    "(`--baseline FILE --write-baseline`)."
-)
-_SEVERITY: Final = {
-    "customerio-track-key-pair": "9.0",
-    "customerio-track-api-key": "8.0",
-    "customerio-track-basic-auth": "9.0",
-    "customerio-app-api-key": "9.5",
-    "customerio-webhook-signing-key": "7.5",
-    "customerio-service-account-token": "9.5",
-}
-"""GitHub ``security-severity`` per detector (documented in ``docs/reference/sarif.md``)."""
 
 HOOK_ID: Final = "cio-sec-scan-repo"
 """The id ``.pre-commit-hooks.yaml`` publishes (``SKIP=`` takes it)."""
@@ -35,14 +18,6 @@ NEXT_STEPS: Final = (
     f"      a false alarm, this once? SKIP={HOOK_ID} git commit ...",
 )
 _HOOK_SOURCES: Final = frozenset({"staged", "files"})
-
-SARIF_RULES: Final = {
-    detector.id: sarif.Rule(
-        detector.id, f"{detector.description}.", detector.help, _ROTATE, _SEVERITY[detector.id]
-    )
-    for detector in DETECTORS
-}
-"""Detector id → SARIF rule, in the detectors' order: the scan's rule metadata, in one place."""
 
 
 @dataclass(frozen=True)
@@ -198,99 +173,6 @@ class ScanReport:
             "baseline_written": self.baseline_written,
             "verified": self.verified,
         }
-
-    def to_sarif(self) -> dict[str, Any]:
-        """A SARIF 2.1.0 log with one run: every rule, one located result per finding."""
-        index = {detector.id: position for position, detector in enumerate(DETECTORS)}
-        return {
-            "$schema": sarif.SCHEMA,
-            "version": "2.1.0",
-            "runs": [
-                {
-                    "tool": sarif.driver(__version__, list(SARIF_RULES.values())),
-                    "results": [
-                        _sarif_result(finding, index[finding.rule], identity)
-                        for finding, identity in zip(
-                            self.findings, _result_ids(self.findings), strict=True
-                        )
-                    ],
-                    "invocations": [
-                        {
-                            "executionSuccessful": True,
-                            "toolExecutionNotifications": [
-                                _sarif_notification(item) for item in self.skipped
-                            ],
-                        }
-                    ],
-                }
-            ],
-        }
-
-
-def _result_ids(findings: tuple[Finding, ...]) -> list[str]:
-    """One id per finding, the same in every run: rule, place and public fingerprint.
-
-    Two keys of one rule in one file share the 4-digit fingerprint once in 65,536 times;
-    the later one (by line) then counts as the second of that fingerprint there.
-    """
-    seen: dict[tuple[str, str, str], set[str]] = {}
-    ids = []
-    for finding in findings:
-        place = finding.path if finding.path is not None else f"blob:{finding.blob}"
-        secrets = seen.setdefault((finding.rule, place, finding.fingerprint), set())
-        secrets.add(finding.identity)
-        parts = [finding.rule, place, finding.fingerprint]
-        ids.append(sarif.stable_id(*parts, str(len(secrets))))
-    return ids
-
-
-def _sarif_result(finding: Finding, rule_index: int, identity: str) -> dict[str, Any]:
-    where = f"since commit {finding.commit[:12]}" if finding.commit else "not committed"
-    head = {True: ", still in HEAD", False: ", not in HEAD", None: ""}[finding.in_head]
-    found = "" if finding.path is not None else f" in unreachable blob {finding.blob}"
-    return {
-        "ruleId": finding.rule,
-        "ruleIndex": rule_index,
-        "level": "note" if finding.baselined else "error",
-        "message": {"text": f"Customer.io credential {finding.preview}{found} ({where}{head})"},
-        "locations": [_sarif_location(finding)],
-        "partialFingerprints": {"cioSecFinding/v2": identity},
-        "properties": {
-            "fingerprint": finding.fingerprint,
-            "commit": finding.commit,
-            "authorDate": finding.author_date,
-            "refs": list(finding.refs),
-            "inHead": finding.in_head,
-            "blob": finding.blob,
-            "baselined": finding.baselined,
-            "liveness": finding.liveness,
-        },
-    }
-
-
-def _sarif_location(finding: Finding) -> dict[str, Any]:
-    if finding.path is None:  # a dangling blob: no file holds it, the repository does
-        return sarif.location(sarif.ROOT_URI, 1)
-    # NOTE: a member of an archive is reported on the archive's first line.
-    archive, member = finding.path.partition("!")[::2]
-    return sarif.location(_uri(archive), 1 if member else finding.line)
-
-
-def _uri(path: str) -> str:
-    # A path that is not UTF-8 holds lone surrogates: percent-encode its original bytes.
-    return quote(path, errors="surrogateescape")
-
-
-def _sarif_notification(item: SkippedItem) -> dict[str, Any]:
-    notification: dict[str, Any] = {
-        "level": "warning",
-        "message": {"text": f"not scanned in full: {item.location}: {item.reason}"},
-        "properties": item.to_json(),
-    }
-    if item.path is not None:
-        uri = {"uri": _uri(item.path)}
-        notification["locations"] = [{"physicalLocation": {"artifactLocation": uri}}]
-    return notification
 
 
 def printable(text: str) -> str:

@@ -16,8 +16,8 @@ from cio_sec.auditlog import read_lines, verify_chain
 from cio_sec.cli.erase import TerminalUi, typed_count
 from cio_sec.erase import Plan
 from cio_sec.errors import ExitCode
-from cio_sec.output import Streams
 from cio_sec.pseudonym import IdentifierKind, PseudonymKey
+from cio_sec.render import Streams
 from cio_sec.sandbox import Faults, Sandbox
 from tests.conftest import CANARY
 from tests.support.cli import CliHarness

@@ -14,7 +14,7 @@ import typer
 
 from cio_sec import __version__, credentials
 from cio_sec.errors import EXIT_CODE_TABLE, ExitCode
-from cio_sec.output import SCHEMA_VERSION
+from cio_sec.render import SCHEMA_VERSION
 from cio_sec.sandbox import Faults, Sandbox
 from tests.conftest import CANARY
 from tests.support.cli import STDOUT_CLOSED, CliHarness, run_with_closed_stdout

@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from cio_sec.cli.rotate import TerminalOperator
 from cio_sec.errors import InputError, InteractionRequiredError
-from cio_sec.output import Streams
 from cio_sec.redact import redact
+from cio_sec.render import Streams
 from cio_sec.rotate.steps import DEPLOY
 
 

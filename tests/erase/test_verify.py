@@ -40,8 +40,8 @@ from cio_sec.erase.verify import (
     paced_app_api,
 )
 from cio_sec.errors import ExitCode, InputError
-from cio_sec.output import Streams, register_renderers, render_text
 from cio_sec.pseudonym import PseudonymKey, load_keys
+from cio_sec.render import Streams, register_renderers, render_text
 from cio_sec.sandbox import Faults, Sandbox
 from cio_sec.settings import CliFlags, load_settings
 from tests.support.apps import load_profile

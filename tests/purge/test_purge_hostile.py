@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from cio_sec.cli.erase import PurgeTerminalUi
 from cio_sec.errors import ConfigError, ExitCode, InputError
-from cio_sec.output import Streams
 from cio_sec.purge import PurgePlan, PurgeRequest, purge
 from cio_sec.purge.job import _Purge
+from cio_sec.render import Streams
 from cio_sec.sandbox import Faults, Sandbox
 from tests.purge.test_purge_cli import FAST, _by_id
 from tests.support.cli import CliHarness

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cio_sec.audit.report import AuditReport, CheckResult, Finding, Status
+from cio_sec.render.sarif import sarif_log
 from cio_sec.scan_repo.report import Finding as ScanFinding
 from cio_sec.scan_repo.report import ScanReport
 
@@ -18,7 +19,7 @@ def scan_log_ids(*findings: ScanFinding) -> list[str]:
     report = ScanReport("history", "/repo", findings, 1, 1)
     return [
         r["partialFingerprints"]["cioSecFinding/v2"]
-        for r in report.to_sarif()["runs"][0]["results"]
+        for r in sarif_log(report)["runs"][0]["results"]
     ]
 
 
@@ -47,6 +48,6 @@ def test_a_dangling_blob_is_told_apart_from_a_file() -> None:
 def test_audit_results_have_distinct_fingerprints(paths: list[str]) -> None:
     findings = tuple(Finding(Status.FAIL, "m", path, line) for line, path in enumerate(paths, 1))
     check = CheckResult("dotenv-ignored", "t", Status.FAIL, "e", "r", findings)
-    log = AuditReport(Path("/app"), "default", (check,)).to_sarif("1")
+    log = sarif_log(AuditReport(Path("/app"), "default", (check,)), "1")
     ids = [r["partialFingerprints"]["cioSecAuditResult/v1"] for r in log["runs"][0]["results"]]
     assert len(set(ids)) == len(paths)

@@ -16,10 +16,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from cio_sec import sarif
-from cio_sec.audit.rules import RULES
+from cio_sec.render.sarif import sarif_log
+from cio_sec.render.sarif_rules import AUDIT_RULES, DOCS_URI, SCAN_RULES
 from cio_sec.scan_repo.detectors import DETECTORS
-from cio_sec.scan_repo.report import SARIF_RULES
 from tests.support.cli import CliHarness
 from tests.support.git_repos import ENV_PAIR, TRACK_KEY, make_repo
 
@@ -120,7 +119,7 @@ def test_rules_are_static_and_fully_described(
             assert "nothing to do" not in text
             assert str(tmp_path) not in json.dumps(rule)
             assert os.environ["HOME"] not in json.dumps(rule)
-            assert rule["helpUri"] == f"{sarif.DOCS_URI}reference/sarif.md#{rule['id']}"
+            assert rule["helpUri"] == f"{DOCS_URI}reference/sarif.md#{rule['id']}"
 
 
 def test_every_rule_is_a_security_rule_with_a_severity(
@@ -136,8 +135,8 @@ def test_every_rule_is_a_security_rule_with_a_severity(
 
 
 def test_every_detector_and_check_has_a_rule() -> None:
-    assert list(SARIF_RULES) == [detector.id for detector in DETECTORS]
-    assert set(RULES) == {
+    assert list(SCAN_RULES) == [detector.id for detector in DETECTORS]
+    assert set(AUDIT_RULES) == {
         "credential-stores",
         "key-age",
         "webhook-signing-key",
@@ -158,7 +157,7 @@ def test_a_check_without_a_rule_still_gets_a_full_rule() -> None:
     from cio_sec.audit.report import AuditReport, CheckResult, Status
 
     check = CheckResult("brand-new", "A new check", Status.FAIL, "e", "r")
-    log = AuditReport(Path("/app"), "default", (check,)).to_sarif("1")
+    log = sarif_log(AuditReport(Path("/app"), "default", (check,)), "1")
     (rule,) = log["runs"][0]["tool"]["driver"]["rules"]
     assert rule["shortDescription"]["text"] == "A new check."
     assert rule["properties"]["security-severity"] == "5.0"
@@ -209,7 +208,7 @@ def test_the_reference_lists_every_rule_with_its_severity() -> None:
 
     text = DOC.read_text()
     documented = dict(re.findall(r"^\| \[`([a-z-]+)`\]\(#[a-z-]+\) \| (\d+\.\d) ", text, re.M))
-    metadata = {rule.id: rule.severity for rule in [*SARIF_RULES.values(), *RULES.values()]}
+    metadata = {rule.id: rule.severity for rule in [*SCAN_RULES.values(), *AUDIT_RULES.values()]}
     assert documented == metadata
     for rule_id in metadata:  # the anchor each rule's helpUri points at
         assert f"\n### {rule_id}\n" in text

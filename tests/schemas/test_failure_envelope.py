@@ -17,8 +17,8 @@ import pytest
 
 from cio_sec.auditlog import AuditLog
 from cio_sec.errors import ExitCode
-from cio_sec.output import SCHEMA_VERSION, json_document
 from cio_sec.pseudonym import PseudonymKey
+from cio_sec.render import SCHEMA_VERSION, json_document
 from cio_sec.sandbox import Sandbox
 from cio_sec.settings import default_state_dir
 from cio_sec.webhook import sign

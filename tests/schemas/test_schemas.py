@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from cio_sec.cli import app
 from cio_sec.errors import ExitCode
-from cio_sec.output import SCHEMA_VERSION, error_document
+from cio_sec.render import SCHEMA_VERSION, error_document
 from tests.support.cli import CliHarness
 from tests.support.schemas import ERROR, SANDBOX, check_document, load_schema, schema_name
 

@@ -1,13 +1,13 @@
 """Text rendering of the ``verify-webhook`` results: plain lines, verdict first.
 
-Registered with `cio_sec.output.render_text` by `register()`; plain text on purpose (no
-Rich markup), so nothing from a delivery can be interpreted as styling, and every line
-goes through `printable`, so nothing from a file or a server acts on the terminal.
+Plain text on purpose (no Rich markup), so nothing from a delivery can be interpreted as
+styling, and every line goes through `printable`, so nothing from a file or a server acts
+on the terminal.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cio_sec.redact import redact
 from cio_sec.terminal import printable
@@ -15,14 +15,7 @@ from cio_sec.webhook.delivery import DeliveryReport, SignedDelivery
 from cio_sec.webhook.probe import ProbeReport
 
 if TYPE_CHECKING:
-    from cio_sec.output import Streams
-
-
-def register(render_text: Any) -> None:
-    """Register this module's renderers with the output singledispatch."""
-    render_text.register(DeliveryReport, render_delivery_report)
-    render_text.register(SignedDelivery, render_signed_delivery)
-    render_text.register(ProbeReport, render_probe_report)
+    from cio_sec.render.streams import Renderers, Streams
 
 
 def _write(streams: Streams, lines: list[str]) -> None:
@@ -103,3 +96,10 @@ def render_probe_report(report: ProbeReport, streams: Streams) -> None:
             lines.append(f"        answer: {attempt.answer}")
     lines.append(report.summary())
     _write(streams, lines)
+
+
+RENDERERS: Renderers = {
+    DeliveryReport: render_delivery_report,
+    SignedDelivery: render_signed_delivery,
+    ProbeReport: render_probe_report,
+}

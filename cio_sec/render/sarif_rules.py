@@ -1,16 +1,58 @@
-"""Every audit check as a SARIF rule: static text, a documented severity, its docs anchor.
+"""The rules of both SARIF logs: static text, a documented severity, a docs anchor.
 
-The one place the audit's rule metadata lives; ``docs/reference/sarif.md`` lists the same
-severities (a test compares them).
+The one place the rule metadata of ``audit`` (one rule per check) and ``scan-repo`` (one
+rule per detector) lives; ``docs/reference/sarif.md`` lists the same severities (a test
+compares them).
 """
 
 from __future__ import annotations
 
-from typing import Final
+from dataclasses import dataclass
+from typing import Any, Final
 
-from cio_sec.sarif import Rule
+from cio_sec.scan_repo.detectors import DETECTORS
 
-RULES: Final = {
+DOCS_URI: Final = "https://github.com/OWNER/cio-sec/blob/main/docs/"
+"""Where ``docs/`` is published; ``helpUri`` must be absolute (the Multitool's SARIF1002)."""
+RULES_DOC: Final = "reference/sarif.md"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule's static description: the same text in every run, on every machine."""
+
+    id: str
+    short: str
+    """One sentence, ending with a full stop."""
+    full: str
+    help: str
+    """What to do about a result, in general terms (never one run's paths)."""
+    severity: str
+    """GitHub's ``security-severity``: "9.0" and up is critical, "7.0" high, "4.0" medium."""
+
+    @property
+    def help_uri(self) -> str:
+        """The rule's section in ``docs/reference/sarif.md`` (the id is the anchor)."""
+        return f"{DOCS_URI}{RULES_DOC}#{self.id}"
+
+    def descriptor(self) -> dict[str, Any]:
+        """The SARIF ``reportingDescriptor``."""
+        return {
+            "id": self.id,
+            "name": "".join(part.capitalize() for part in self.id.split("-")),
+            "shortDescription": {"text": self.short},
+            "fullDescription": {"text": self.full},
+            "help": {"text": self.help, "markdown": f"{self.help}\n\n[More]({self.help_uri})"},
+            "helpUri": self.help_uri,
+            "properties": {
+                "security-severity": self.severity,
+                "tags": ["security", "customer.io"],
+                "precision": "high",
+            },
+        }
+
+
+AUDIT_RULES: Final = {
     rule.id: rule
     for rule in (
         Rule(
@@ -139,10 +181,34 @@ RULES: Final = {
 
 def rule_for(check_id: str, title: str) -> Rule:
     """The check's rule; a check without one (added without its rule) still gets a log."""
-    return RULES.get(check_id) or Rule(
+    return AUDIT_RULES.get(check_id) or Rule(
         check_id,
         f"{title}.",
         f"{title}.",
         "See the check's remediation in the result message.",
         "5.0",
     )
+
+
+_ROTATE: Final = (
+    "Treat it as leaked: rotate it in Customer.io, then remove it from the code and history "
+    "(the leaked-key runbook gives each step). A known test key can go into a baseline "
+    "(`--baseline FILE --write-baseline`)."
+)
+_SEVERITY: Final = {
+    "customerio-track-key-pair": "9.0",
+    "customerio-track-api-key": "8.0",
+    "customerio-track-basic-auth": "9.0",
+    "customerio-app-api-key": "9.5",
+    "customerio-webhook-signing-key": "7.5",
+    "customerio-service-account-token": "9.5",
+}
+"""GitHub ``security-severity`` per detector (documented in ``docs/reference/sarif.md``)."""
+
+SCAN_RULES: Final = {
+    detector.id: Rule(
+        detector.id, f"{detector.description}.", detector.help, _ROTATE, _SEVERITY[detector.id]
+    )
+    for detector in DETECTORS
+}
+"""Detector id → SARIF rule, in the detectors' order: the scan's rule metadata, in one place."""

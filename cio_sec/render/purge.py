@@ -1,24 +1,15 @@
-"""Text rendering of purge results: plain lines, counts and names, never a value.
-
-Registered with `cio_sec.output.render_text` by `register()`.
-"""
+"""Text rendering of purge results: plain lines, counts and names, never a value."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cio_sec.purge.report import PurgeJobsReport, PurgeReport
 from cio_sec.redact import redact
 from cio_sec.terminal import printable
 
 if TYPE_CHECKING:
-    from cio_sec.output import Streams
-
-
-def register(render_text: Any) -> None:
-    """Register this module's renderers with the output singledispatch."""
-    render_text.register(PurgeReport, render_purge_report)
-    render_text.register(PurgeJobsReport, render_purge_jobs)
+    from cio_sec.render.streams import Renderers, Streams
 
 
 def _write(streams: Streams, lines: list[str]) -> None:
@@ -63,3 +54,9 @@ def render_purge_jobs(result: PurgeJobsReport, streams: Streams) -> None:
     if not result.jobs:
         lines.append("  (none)")
     _write(streams, lines)
+
+
+RENDERERS: Renderers = {
+    PurgeReport: render_purge_report,
+    PurgeJobsReport: render_purge_jobs,
+}

@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from dataclasses import fields
 
 from cio_sec.credentials import CredentialsReport, ResolvedCredential, StoreProblem
-from cio_sec.output import OutputFormat, Streams, emit
+from cio_sec.render import OutputFormat, Streams, emit, register_renderers, render_text
 from cio_sec.stores import SecretRef
 
 
@@ -30,7 +31,7 @@ def test_drawing_a_result_loads_only_its_own_capability() -> None:
     """scan-repo's table must not load erase, its HTTP client and asyncio to be printed."""
     script = (
         "import sys\n"
-        "from cio_sec.output import register_renderers, render_text\n"
+        "from cio_sec.render import register_renderers, render_text\n"
         "from cio_sec.scan_repo import ScanReport\n"
         "register_renderers(ScanReport.__new__(ScanReport))\n"
         "assert ScanReport in render_text.registry\n"
@@ -41,3 +42,14 @@ def test_drawing_a_result_loads_only_its_own_capability() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout == "[]\n", done.stderr
+
+
+def test_every_result_drawn_as_text_says_its_own_exit_code() -> None:
+    """The CLI exits with ``result.exit_code``: no result type may leave it to a default."""
+    register_renderers()
+    drawn = [kind for kind in render_text.registry if kind is not object]
+    assert len(drawn) >= 20
+    for kind in drawn:
+        for name in ("ok", "exit_code", "to_json"):
+            declared = hasattr(kind, name) or name in {field.name for field in fields(kind)}
+            assert declared, f"{kind.__name__} has no {name}"
