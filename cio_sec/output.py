@@ -21,13 +21,14 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from cio_sec.credentials import CheckReport, CredentialsReport, StoredCredential
+    from cio_sec.credentials import CheckReport, CredentialsReport
     from cio_sec.erase import ErasureReport, JobsReport
     from cio_sec.erase.journal import PresentPerson
     from cio_sec.erase.recheck import RecheckReport
     from cio_sec.rotate import RotationReport
     from cio_sec.sanitize.run import SanitizeReport
     from cio_sec.scan_repo import ScanReport
+    from cio_sec.stores.writing import StoredCredential
 
 #: Bumped when any command's JSON changes incompatibly (docs/reference/json-output.md).
 SCHEMA_VERSION = 2
@@ -226,7 +227,8 @@ def _register(package: str) -> None:
 
 
 def _register_credentials() -> None:
-    from cio_sec.credentials import CheckReport, CredentialsReport, StoredCredential
+    from cio_sec.credentials import CheckReport, CredentialsReport
+    from cio_sec.stores.writing import StoredCredential
 
     render_text.register(CredentialsReport, _render_credentials_report)
     render_text.register(StoredCredential, _render_stored_credential)

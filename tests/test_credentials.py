@@ -10,15 +10,7 @@ import keyring
 import keyring.backends.fail
 import pytest
 
-from cio_sec.credentials import (
-    check_credentials,
-    require,
-    resolve,
-    set_credential,
-    shape_warnings,
-    store_opener,
-    target_store,
-)
+from cio_sec.credentials import CheckRequest, check, set_credential
 from cio_sec.errors import (
     ConfigError,
     SecretMissingError,
@@ -26,7 +18,9 @@ from cio_sec.errors import (
 )
 from cio_sec.settings import CliFlags, Settings, load_settings
 from cio_sec.stores import SecretRef, StoredValue
+from cio_sec.stores.chain import require, resolve, store_opener
 from cio_sec.stores.memory import MemoryStore
+from cio_sec.stores.writing import shape_warnings, target_store
 from tests.conftest import CANARY
 
 
@@ -133,8 +127,8 @@ def test_an_unreachable_app_api_is_reported_per_credential() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     settings = settings_for(CIO_SEC_APP_URL=f"http://127.0.0.1:{port}")
-    report = check_credentials(
-        settings, store_opener(settings, {"CUSTOMERIO_APP_API_KEY": "a" * 32})
+    report = check(
+        CheckRequest(), settings, store_opener(settings, {"CUSTOMERIO_APP_API_KEY": "a" * 32})
     )
     statuses = {check.name: check.status for check in report.checks}
     assert statuses == {"track": "skipped", "app": "unavailable"}

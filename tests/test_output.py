@@ -6,9 +6,10 @@ import io
 import subprocess
 import sys
 
-from cio_sec.credentials import CredentialsReport, ResolvedCredential, StoreProblem
+from cio_sec.credentials import CredentialsReport
 from cio_sec.output import OutputFormat, Streams, emit
 from cio_sec.stores import SecretRef
+from cio_sec.stores.chain import ResolvedCredential, StoreProblem
 
 
 def test_store_problems_are_grouped_and_a_missing_hint_is_not_invented() -> None:

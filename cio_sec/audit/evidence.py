@@ -18,8 +18,8 @@ from cio_sec.audit.trail import trail_keys, trail_records
 from cio_sec.auditlog import ChainReport, format_ts, utc_now, verify_chain
 
 if TYPE_CHECKING:
-    from cio_sec.credentials import StoreOpener
     from cio_sec.settings import Settings
+    from cio_sec.stores.chain import StoreOpener
 
 _JOB_FIELDS = (
     "workspace", "region", "operator", "api", "actions", "input_sha256", "people",

@@ -23,8 +23,8 @@ from cio_sec.errors import ExitCode, InputError, InteractionRequiredError
 from cio_sec.output import OutputFormat, Result, Streams
 
 if TYPE_CHECKING:
-    from cio_sec.credentials import StoreOpener
     from cio_sec.settings import Settings
+    from cio_sec.stores.chain import StoreOpener
 
 
 def sub_app(help_text: str, **kwargs: object) -> typer.Typer:
@@ -78,7 +78,7 @@ class AppContext:
 
     def opener(self) -> StoreOpener:
         """Open secret stores for the current settings."""
-        from cio_sec.credentials import store_opener
+        from cio_sec.stores.chain import store_opener
 
         return store_opener(self.settings(), os.environ)
 
