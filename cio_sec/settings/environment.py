@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cio_sec.errors import ConfigError, InputError
 from cio_sec.settings.names import KNOWN_ENV_VARS, REGIONS
+from cio_sec.stores.dotenv_text import parse_dotenv
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
@@ -35,8 +36,6 @@ def read_dotenv(path: Path) -> tuple[dict[str, str | None], tuple[str, ...]]:
     Raises:
         InputError: the file cannot be read or is not UTF-8.
     """
-    from cio_sec.stores.dotenv_file import parse_dotenv
-
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
