@@ -16,7 +16,7 @@ from cio_sec.credentials import (
     set_credential,
     show,
 )
-from cio_sec.errors import ConfigError, ExitCode, SecretStoreUnavailableError
+from cio_sec.errors import ConfigError, ExitCode, InputError, SecretStoreUnavailableError
 from cio_sec.settings import CliFlags, Settings, load_settings
 from cio_sec.stores import SecretRef, StoredValue
 from cio_sec.stores.chain import store_opener
@@ -85,3 +85,14 @@ def test_show_and_a_stored_credential_always_exit_zero() -> None:
         store=SecretRef("memory", "show/site_id"),
     )
     assert (stored.ok, stored.exit_code) == (True, ExitCode.OK)
+
+
+def test_a_strong_pseudonym_key_is_stored_and_a_weak_one_refused() -> None:
+    settings = settings_for()
+    opener = store_opener(settings, {})
+    where = SecretRef("memory", "strong/pseudonym_key")
+    with pytest.raises(InputError, match="refusing to store a weak pseudonym_key"):
+        set_credential(settings, "pseudonym_key", "short", opener, store=where)
+    stored = set_credential(settings, "pseudonym_key", "k" * 16, opener, store=where)
+    assert stored.store == "memory:strong/pseudonym_key"
+    assert opener(where).get() == StoredValue("k" * 16)
