@@ -31,7 +31,7 @@ def machine_key(environ: Mapping[str, str] | None = None) -> bytes:
     a key for this process alone is used and a warning says that its fingerprints cannot
     be compared with those of other runs; nothing fails because of it.
     """
-    from cio_sec.settings import default_state_dir  # settings imports the stores: lazily
+    from cio_sec.settings.paths import default_state_dir  # the settings package: on use
 
     path = default_state_dir(os.environ if environ is None else environ) / FILE_NAME
     with _lock:

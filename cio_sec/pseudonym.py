@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING
 
 from cio_sec.errors import ConfigError, SecretMissingError, SecretStoreUnavailableError
 from cio_sec.redact import ELLIPSIS, register
+from cio_sec.stores.chain import StoreOpener, resolve
+from cio_sec.stores.writing import StoredCredential, writable_stores, write_credential
 
 if TYPE_CHECKING:
-    from cio_sec.credentials import StoredCredential, StoreOpener
     from cio_sec.settings import Settings
     from cio_sec.stores import SecretRef
 
@@ -171,8 +172,6 @@ def load_keys(settings: Settings, opener: StoreOpener, *, create: bool = False) 
         SecretStoreUnavailableError: the store failed or did not keep the new key.
         ConfigError: the stored key is too short.
     """
-    from cio_sec.credentials import resolve
-
     resolved = resolve(settings, CREDENTIAL, opener)
     if resolved.value is not None and resolved.source is not None:
         previous = opener(resolved.source).get_previous()
@@ -210,8 +209,6 @@ def generate_key(
         SecretMissingError: no store of the chain could keep the key.
         SecretStoreUnavailableError: ``store`` failed.
     """
-    from cio_sec.credentials import resolve, set_credential
-
     existing = resolve(settings, CREDENTIAL, opener).source
     if existing is not None:
         raise ConfigError(
@@ -222,7 +219,7 @@ def generate_key(
         )
     _key, text = PseudonymKey.generate()
     if store is not None:
-        stored = set_credential(settings, CREDENTIAL, text, opener, store=store)
+        stored = write_credential(settings, CREDENTIAL, text, opener, store=store)
     else:
         stored = store_new_key(settings, opener, text)
     return replace(stored, masked=ELLIPSIS)  # not even a few characters of a generated key
@@ -238,8 +235,6 @@ def store_new_key(settings: Settings, opener: StoreOpener, text: str) -> StoredC
     Raises:
         SecretMissingError: no store could keep it (each one's problem is named).
     """
-    from cio_sec.credentials import writable_stores
-
     problems: list[str] = []
     hint: str | None = None
     for candidate in writable_stores(settings, CREDENTIAL, opener):
@@ -259,9 +254,7 @@ def _try_store(
     settings: Settings, opener: StoreOpener, text: str, ref: SecretRef
 ) -> StoredCredential | SecretStoreUnavailableError:
     """The stored key, or why this store could not keep it (the caller tries the next)."""
-    from cio_sec.credentials import set_credential
-
     try:
-        return set_credential(settings, CREDENTIAL, text, opener, store=ref)
+        return write_credential(settings, CREDENTIAL, text, opener, store=ref)
     except SecretStoreUnavailableError as exc:
         return exc

@@ -13,7 +13,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cio_sec.credentials import store_opener
 from cio_sec.errors import ConfigError, SecretMissingError
 from cio_sec.pseudonym import (
     IdentifierKind,
@@ -26,6 +25,7 @@ from cio_sec.pseudonym import (
 )
 from cio_sec.redact import REDACTOR
 from cio_sec.settings import CliFlags, Settings, load_settings
+from cio_sec.stores.chain import store_opener
 from tests.conftest import CANARY
 from tests.support.memory_keyring import MemoryKeyring
 

@@ -19,8 +19,8 @@ from cio_sec.settings import CREDENTIAL_NAMES
 
 if TYPE_CHECKING:
     from cio_sec.audit.working_tree import Scanner
-    from cio_sec.credentials import StoreOpener
     from cio_sec.settings import Settings
+    from cio_sec.stores.chain import StoreOpener
 
 DEFAULT_MAX_KEY_AGE = 90
 
@@ -48,7 +48,7 @@ def run_audit(
         ConfigError: a credential reference or the rotation records cannot be read.
     """
     from cio_sec.audit import credentials_checks, files, policy, trail, webhook_code, working_tree
-    from cio_sec.credentials import resolve
+    from cio_sec.stores.chain import resolve
 
     if not path.is_dir():
         raise InputError("not a directory", path=path, hint="pass the application's repository")

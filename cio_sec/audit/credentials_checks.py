@@ -10,8 +10,9 @@ from cio_sec.audit.report import CheckResult, Finding, Status, from_findings, pa
 from cio_sec.rotation_records import last_rotation
 
 if TYPE_CHECKING:
-    from cio_sec.credentials import CredentialCheck, ResolvedCredential, StoreOpener
+    from cio_sec.credentials import CredentialCheck
     from cio_sec.settings import Settings
+    from cio_sec.stores.chain import ResolvedCredential, StoreOpener
 
 #: Reference kinds that keep a secret in plain text where other programs read it.
 PLAIN_SCHEMES = frozenset({"env", "dotenv"})
@@ -107,9 +108,9 @@ _ONLINE_STATUS = {"ok": Status.PASS, "skipped": Status.WARN}
 
 def check_online(settings: Settings, opener: StoreOpener) -> list[CheckResult]:
     """Test each configured credential with read-only calls (``--online``)."""
-    from cio_sec.credentials import check_credentials
+    from cio_sec import credentials
 
-    report = check_credentials(settings, opener)
+    report = credentials.check(credentials.CheckRequest(), settings, opener)
     return [_online_result(check) for check in report.checks]
 
 

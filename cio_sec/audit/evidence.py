@@ -19,8 +19,8 @@ from cio_sec.auditlog import ChainReport, format_ts, utc_now, verify_chain
 from cio_sec.errors import ExitCode
 
 if TYPE_CHECKING:
-    from cio_sec.credentials import StoreOpener
     from cio_sec.settings import Settings
+    from cio_sec.stores.chain import StoreOpener
 
 _JOB_FIELDS = (
     "workspace", "region", "operator", "api", "actions", "input_sha256", "people",

@@ -16,8 +16,8 @@ from cio_sec.purge.names import never_send_globs, never_send_names, spellings
 from cio_sec.sanitize.policy import Policy
 
 if TYPE_CHECKING:
-    from cio_sec.credentials import StoreOpener
     from cio_sec.settings import Settings
+    from cio_sec.stores.chain import StoreOpener
 
 CHECK_ID = "online-never-send"
 TITLE = "No never-send attribute is present in the workspace (online)"

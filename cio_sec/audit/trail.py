@@ -14,8 +14,8 @@ from cio_sec.errors import ConfigError, ExitCode, InputError
 from cio_sec.pseudonym import PseudonymKey, load_keys
 
 if TYPE_CHECKING:
-    from cio_sec.credentials import StoreOpener
     from cio_sec.settings import Settings
+    from cio_sec.stores.chain import StoreOpener
 
 TITLE = "Erasure audit trail present and intact"
 

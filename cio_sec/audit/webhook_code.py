@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from cio_sec.audit.report import CheckResult, Finding, Status, from_findings, passed
 
 if TYPE_CHECKING:
-    from cio_sec.credentials import ResolvedCredential
+    from cio_sec.stores.chain import ResolvedCredential
 
 PYTHON_SUFFIXES = frozenset({".py"})
 SCRIPT_SUFFIXES = frozenset({".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx"})

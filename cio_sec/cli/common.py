@@ -24,10 +24,10 @@ from cio_sec.render import OutputFormat, Streams
 
 if TYPE_CHECKING:
     from cio_sec.audit.report import AuditReport
-    from cio_sec.credentials import StoreOpener
     from cio_sec.results import Result
     from cio_sec.scan_repo import ScanReport
     from cio_sec.settings import Settings
+    from cio_sec.stores.chain import StoreOpener
 
 
 def sub_app(help_text: str, **kwargs: object) -> typer.Typer:
@@ -81,7 +81,7 @@ class AppContext:
 
     def opener(self) -> StoreOpener:
         """Open secret stores for the current settings."""
-        from cio_sec.credentials import store_opener
+        from cio_sec.stores.chain import store_opener
 
         return store_opener(self.settings(), os.environ)
 

@@ -43,10 +43,12 @@ def credentials_show(ctx: typer.Context, fmt: FormatOption = OutputFormat.TEXT) 
 
         cio-sec --profile prod credentials show --format json
     """
-    from cio_sec.credentials import show_credentials
+    from cio_sec import credentials
 
     context = start(ctx, "credentials show", fmt)
-    finish(show_credentials(context.settings(), context.opener()), context)
+    finish(
+        credentials.show(credentials.ShowRequest(), context.settings(), context.opener()), context
+    )
 
 
 @credentials_app.command("set", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)
@@ -84,28 +86,26 @@ def credentials_set(
         printf %s "$KEY" | cio-sec credentials set track_api_key --stdin
         cio-sec credentials set pseudonym_key --generate
     """
-    from cio_sec.credentials import generate_credential, parse_store_option, set_credential
+    from cio_sec import credentials
 
     context = start(ctx, "credentials set", fmt)
-    destination = parse_store_option(store) if store is not None else None
-    if generate:
-        if from_stdin:
-            raise typer.BadParameter("--generate makes the value; do not pass --stdin too")
-        result = generate_credential(
-            context.settings(), name.value, context.opener(), store=destination
+    destination = credentials.parse_store_option(store) if store is not None else None
+    if generate and from_stdin:
+        raise typer.BadParameter("--generate makes the value; do not pass --stdin too")
+    value = (
+        ""
+        if generate
+        else read_secret(
+            name.value,
+            from_stdin=from_stdin,
+            context=context,
+            stdin_hint=f"pipe it in: ... | cio-sec credentials set {name.value} --stdin",
         )
-        finish(result, context)
-        return
-    value = read_secret(
-        name.value,
-        from_stdin=from_stdin,
-        context=context,
-        stdin_hint=f"pipe it in: ... | cio-sec credentials set {name.value} --stdin",
     )
-    result = set_credential(
-        context.settings(), name.value, value, context.opener(), store=destination
+    request = credentials.SaveRequest(
+        name=name.value, value=value, store=destination, generate=generate
     )
-    finish(result, context)
+    finish(credentials.save(request, context.settings(), context.opener()), context)
 
 
 @credentials_app.command("check", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)
@@ -117,7 +117,9 @@ def credentials_check(ctx: typer.Context, fmt: FormatOption = OutputFormat.TEXT)
 
         cio-sec --profile prod credentials check
     """
-    from cio_sec.credentials import check_credentials
+    from cio_sec import credentials
 
     context = start(ctx, "credentials check", fmt)
-    finish(check_credentials(context.settings(), context.opener()), context)
+    finish(
+        credentials.check(credentials.CheckRequest(), context.settings(), context.opener()), context
+    )

@@ -61,9 +61,9 @@ if TYPE_CHECKING:
     import httpx
 
     from cio_sec.client import AsyncAppApi
-    from cio_sec.credentials import StoreOpener
     from cio_sec.pseudonym import KeyRing
     from cio_sec.settings import Settings
+    from cio_sec.stores.chain import StoreOpener
 
 STDIN = Path("-")
 _VERIFY_WORKERS = 8
@@ -168,8 +168,8 @@ class _Run:
 
     async def _run(self) -> ErasureReport:
         from cio_sec import client
-        from cio_sec.credentials import require
         from cio_sec.pseudonym import load_keys
+        from cio_sec.stores.chain import require
 
         keys = load_keys(self.settings, self.opener, create=True)
         site = require(self.settings, "site_id", self.opener).value or ""
@@ -203,7 +203,7 @@ class _Run:
     async def _open_app_api(self, stack: contextlib.AsyncExitStack) -> None:
         """The App API the read-backs use, or the reason they are skipped (warned once)."""
         from cio_sec import client
-        from cio_sec.credentials import resolve
+        from cio_sec.stores.chain import resolve
 
         self.app_limiter = app_limiter(self.request.verify_rate)
         if self.request.dry_run:

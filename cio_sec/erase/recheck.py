@@ -38,9 +38,9 @@ from cio_sec.errors import ExitCode, InputError
 from cio_sec.redact import fingerprint
 
 if TYPE_CHECKING:
-    from cio_sec.credentials import StoreOpener
     from cio_sec.pseudonym import KeyRing
     from cio_sec.settings import Settings
+    from cio_sec.stores.chain import StoreOpener
 
 CONFIDENCE = 0.95
 _WORKERS = 8
@@ -147,8 +147,8 @@ def recheck(settings: Settings, opener: StoreOpener, request: RecheckRequest) ->
         ConfigError: the job is locked, or the journal or trail is unusable.
         SecretMissingError: no App API key (or no pseudonym key).
     """
-    from cio_sec.credentials import require
     from cio_sec.pseudonym import load_keys
+    from cio_sec.stores.chain import require
 
     path = jobs_dir(settings.state_dir) / f"{request.job}.sqlite"
     if not path.is_file():

@@ -15,8 +15,8 @@ from cio_sec.purge.names import exists_filter, spellings
 
 if TYPE_CHECKING:
     from cio_sec.client import AsyncAppApi, CustomerRef
-    from cio_sec.credentials import StoreOpener
     from cio_sec.settings import Settings
+    from cio_sec.stores.chain import StoreOpener
 
 
 @contextlib.asynccontextmanager
@@ -30,7 +30,7 @@ async def open_app_api(
         SecretStoreUnavailableError: no key found and some store could not be read.
     """
     from cio_sec import client
-    from cio_sec.credentials import require
+    from cio_sec.stores.chain import require
 
     key = require(settings, "app_api_key", opener).value or ""
     base_url = client.app_base_url(settings.region, settings.app_url)

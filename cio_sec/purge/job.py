@@ -37,10 +37,10 @@ if TYPE_CHECKING:
     import httpx
 
     from cio_sec.client import AsyncAppApi, CustomerRef
-    from cio_sec.credentials import StoreOpener
     from cio_sec.erase.inputs import InputSummary
     from cio_sec.pseudonym import PseudonymKey
     from cio_sec.settings import Settings
+    from cio_sec.stores.chain import StoreOpener
 
 ALL_MATCHING = "all-matching"
 
@@ -82,9 +82,9 @@ class _Purge:
 
     async def run(self) -> PurgeReport:
         from cio_sec import client
-        from cio_sec.credentials import require
         from cio_sec.pseudonym import load_keys
         from cio_sec.purge.find import open_app_api
+        from cio_sec.stores.chain import require
 
         keys = load_keys(self.settings, self.opener, create=True)
         site = require(self.settings, "site_id", self.opener).value or ""

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from cio_sec.credentials import CheckReport, CredentialsReport, StoredCredential
+from cio_sec.credentials import CheckReport, CredentialsReport
+from cio_sec.stores.writing import StoredCredential
 from cio_sec.redact import redact
 from cio_sec.render.tables import cell, draw, new_table
 

@@ -19,8 +19,8 @@ from cio_sec.rotate.steps import Kind
 
 if TYPE_CHECKING:
     from cio_sec.client import RetryPolicy, Workspace
-    from cio_sec.credentials import StoreOpener
     from cio_sec.settings import Settings
+    from cio_sec.stores.chain import StoreOpener
 
 #: Credential → (pattern, words) of the documented shape; a different shape only warns.
 _SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
@@ -156,7 +156,7 @@ def app_workspace(settings: Settings, opener: StoreOpener) -> str | None:
         CredentialRejectedError: Customer.io rejected the Track pair (401/403).
         RemoteError: Customer.io could not be reached or answered oddly.
     """
-    from cio_sec.credentials import resolve
+    from cio_sec.stores.chain import resolve
 
     site = resolve(settings, "site_id", opener).value
     key = resolve(settings, "track_api_key", opener).value

@@ -11,12 +11,12 @@ from typing import Any
 
 from cio_sec import __version__
 from cio_sec.auditlog import AuditLog, read_lines
-from cio_sec.credentials import StoreOpener
 from cio_sec.errors import SecretMissingError
 from cio_sec.pseudonym import load_keys
 from cio_sec.rotate.state import RotationState
 from cio_sec.rotation_records import RotationRecord, read_rotations, record_rotation
 from cio_sec.settings import Settings
+from cio_sec.stores.chain import StoreOpener
 
 
 def trail_configured(settings: Settings) -> bool:

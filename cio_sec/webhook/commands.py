@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from cio_sec.credentials import StoreOpener
 from cio_sec.settings import Settings
+from cio_sec.stores.chain import StoreOpener
 from cio_sec.webhook.delivery import (
     DeliveryReport,
     SignedDelivery,

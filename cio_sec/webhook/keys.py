@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cio_sec.credentials import StoreOpener, resolve
 from cio_sec.errors import ConfigError, InputError, SecretMissingError, SecretStoreUnavailableError
 from cio_sec.settings import CREDENTIAL_ENV_NAMES, Settings
 from cio_sec.stores import SecretRef, SecretStore, check_reference
+from cio_sec.stores.chain import StoreOpener, resolve
 from cio_sec.webhook.signing import Secret
 
 CREDENTIAL = "webhook_signing_key"

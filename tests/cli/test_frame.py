@@ -86,14 +86,14 @@ def test_unknown_cio_sec_variable_is_warned_about(
 def exploding_show(monkeypatch: pytest.MonkeyPatch) -> list[BaseException]:
     """Make ``credentials show`` read the canary, then fail with the given exception."""
     to_raise: list[BaseException] = []
-    real = credentials.show_credentials
+    real = credentials.show
 
     def explode(*args: object, **kwargs: object) -> object:
         real(*args, **kwargs)  # type: ignore[arg-type]
         raise to_raise[0]
 
     monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", CANARY)
-    monkeypatch.setattr(credentials, "show_credentials", explode)
+    monkeypatch.setattr(credentials, "show", explode)
     return to_raise
 
 

@@ -339,14 +339,14 @@ def failing_show(monkeypatch: pytest.MonkeyPatch) -> list[BaseException]:
     from cio_sec import credentials
 
     to_raise: list[BaseException] = []
-    real = credentials.show_credentials
+    real = credentials.show
 
     def fail(*args: object, **kwargs: object) -> object:
         real(*args, **kwargs)  # type: ignore[arg-type]
         raise to_raise[0]
 
     monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", CANARY)
-    monkeypatch.setattr(credentials, "show_credentials", fail)
+    monkeypatch.setattr(credentials, "show", fail)
     return to_raise
 
 

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from cio_sec.bounds import SETTING_BOUNDS, Bound
 from cio_sec.cli import app
 from cio_sec.errors import ExitCode, InputError
-from cio_sec.settings import _PROFILE_KEYS, CliFlags, load_settings
+from cio_sec.settings import CliFlags, load_settings
+from cio_sec.settings.config_file import _PROFILE_KEYS
 from tests.support.cli import CliHarness
 
 ENV = {"HOME": "/home/op", "XDG_CONFIG_HOME": "/home/op/.config"}

@@ -7,9 +7,10 @@ import subprocess
 import sys
 from dataclasses import fields
 
-from cio_sec.credentials import CredentialsReport, ResolvedCredential, StoreProblem
+from cio_sec.credentials import CredentialsReport
 from cio_sec.render import OutputFormat, Streams, emit, register_renderers, render_text
 from cio_sec.stores import SecretRef
+from cio_sec.stores.chain import ResolvedCredential, StoreProblem
 
 
 def test_store_problems_are_grouped_and_a_missing_hint_is_not_invented() -> None:

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cio_sec.credentials import store_opener
 from cio_sec.errors import ConfigError, InputError
 from cio_sec.rotate import kinds
 from cio_sec.settings import CliFlags, read_settings
+from cio_sec.stores.chain import store_opener
 from tests.client.conftest import ScriptedServer, scripted  # noqa: F401 - the fixture
 
 

@@ -19,8 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cio_sec.errors import ConfigError, SecretStoreUnavailableError
-from cio_sec.stores import SecretRef, SecretStore, StoredValue, dotenv_file, open_store
-from cio_sec.stores.dotenv_file import DotenvStore, quote_value
+from cio_sec.stores import SecretRef, SecretStore, StoredValue, dotenv_exposure, open_store
+from cio_sec.stores.dotenv_file import DotenvStore
+from cio_sec.stores.dotenv_text import quote_value
 
 SECRET = "trk_live_5ecret_value_0001"
 NEW_SECRET = "trk_live_5ecret_value_0002"
@@ -469,7 +470,7 @@ def test_a_misbehaving_git_is_skipped_silently(
     bin_dir.mkdir()
     write(bin_dir / "git", script, mode=0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setattr(dotenv_file, "GIT_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(dotenv_exposure, "GIT_TIMEOUT_SECONDS", 0.2)
     write(dotenv_path, f"TRACK_KEY={SECRET}\n")
     assert open_dotenv().get() == StoredValue(SECRET)
     assert warnings_about(cio_sec_warnings, dotenv_path) == []

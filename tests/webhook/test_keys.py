@@ -9,10 +9,10 @@ import keyring
 import pytest
 from keyring.errors import KeyringLocked
 
-from cio_sec.credentials import store_opener
 from cio_sec.errors import ExitCode, InputError, SecretMissingError
 from cio_sec.redact import redact
 from cio_sec.settings import CliFlags, Settings, read_settings
+from cio_sec.stores.chain import store_opener
 from cio_sec.webhook.keys import SigningKeys, parse_refs, signing_keys
 from tests.support.memory_keyring import MemoryKeyring
 
