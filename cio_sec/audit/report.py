@@ -31,7 +31,7 @@ def worst(statuses: list[Status], default: Status = Status.PASS) -> Status:
 
 
 @dataclass(frozen=True)
-class Finding:
+class CheckFinding:
     """One located problem under a check (a handler line, a committed file ...)."""
 
     status: Status
@@ -66,7 +66,7 @@ class CheckResult:
     status: Status
     evidence: str
     remediation: str
-    findings: tuple[Finding, ...] = ()
+    findings: tuple[CheckFinding, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         """The JSON form."""
@@ -89,7 +89,7 @@ def passed(check_id: str, title: str, evidence: str) -> CheckResult:
 
 
 def from_findings(
-    check_id: str, title: str, findings: list[Finding], *, remediation: str, more: str = "more"
+    check_id: str, title: str, findings: list[CheckFinding], *, remediation: str, more: str = "more"
 ) -> CheckResult:
     """A result whose status is its worst finding and whose evidence is the first of those."""
     status = worst([finding.status for finding in findings])
@@ -171,7 +171,7 @@ class AuditReport:
 def _sarif_results(check: CheckResult, index: int) -> list[dict[str, Any]]:
     located = [finding for finding in check.findings if finding.status is not Status.PASS]
     if not located:
-        located = [Finding(check.status, check.evidence)]
+        located = [CheckFinding(check.status, check.evidence)]
     seen: Counter[str | None] = Counter()
     results = []
     for finding in located:
@@ -181,7 +181,7 @@ def _sarif_results(check: CheckResult, index: int) -> list[dict[str, Any]]:
 
 
 def _sarif_result(
-    check: CheckResult, index: int, finding: Finding, occurrence: int
+    check: CheckResult, index: int, finding: CheckFinding, occurrence: int
 ) -> dict[str, Any]:
     from urllib.parse import quote
 

@@ -106,19 +106,15 @@ def audit(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from cio_sec.audit import run_audit
+    from cio_sec import audit
     from cio_sec.cli.audit_render import register_audit_renderers, write_sarif
 
     json_or_text = OutputFormat.JSON if fmt is ReportFormat.JSON else OutputFormat.TEXT
     context = start(ctx, "audit", json_or_text)
-    report = run_audit(
-        context.settings(),
-        context.opener(),
-        Path(path or "."),
-        max_key_age=max_key_age,
-        online=online,
-        strict=strict,
+    request = audit.AuditRequest(
+        path=Path(path or "."), max_key_age=max_key_age, online=online, strict=strict
     )
+    report = audit.run(request, context.settings(), context.opener())
     if fmt is ReportFormat.SARIF:
         write_sarif(report, context)
     register_audit_renderers()
@@ -153,11 +149,12 @@ def log_verify(
 
         cio-sec audit log verify --expect-head 3f1c…
     """
-    from cio_sec.audit.trail import verify_trail
+    from cio_sec import trail
     from cio_sec.cli.audit_render import register_audit_renderers
 
     context = start(ctx, "audit log verify", fmt)
-    report = verify_trail(context.settings(), context.opener(), path, expect_head=expect_head)
+    request = trail.TrailVerifyRequest(path=path, expect_head=expect_head)
+    report = trail.verify(request, context.settings(), context.opener())
     register_audit_renderers()
     finish(report, context)
 
@@ -177,7 +174,7 @@ def log_show(
             help="Only this person (id, email or cio_id), pseudonymised on the fly with the key.",
         ),
     ] = None,
-    trail: TrailOption = None,
+    trail_path: TrailOption = None,
     fmt: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Show trail records matching every filter given; exit 1 if the chain is broken.
@@ -187,19 +184,14 @@ def log_show(
 
         cio-sec audit log show --subject jane@example.com
     """
-    from cio_sec.audit.trail import show_trail
+    from cio_sec import trail
     from cio_sec.cli.audit_render import register_audit_renderers
 
     context = start(ctx, "audit log show", fmt)
-    view = show_trail(
-        context.settings(),
-        context.opener(),
-        ticket=ticket,
-        job=job,
-        since=since,
-        subject=subject,
-        path=trail,
+    request = trail.TrailShowRequest(
+        ticket=ticket, job=job, since=since, subject=subject, path=trail_path
     )
+    view = trail.show(request, context.settings(), context.opener())
     register_audit_renderers()
     finish(view, context)
 
@@ -208,7 +200,7 @@ def log_show(
 def log_export(
     ctx: typer.Context,
     ticket: Annotated[str, typer.Option("--ticket", help="The ticket to export evidence for.")],
-    trail: TrailOption = None,
+    trail_path: TrailOption = None,
     fmt: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Export the erasure evidence of one ticket: Markdown (text) or JSON.
@@ -219,11 +211,12 @@ def log_export(
 
         cio-sec audit log export --ticket GDPR-123 > GDPR-123-evidence.md
     """
-    from cio_sec.audit.evidence import export_evidence
+    from cio_sec import trail
     from cio_sec.cli.audit_render import register_audit_renderers
 
     context = start(ctx, "audit log export", fmt)
-    report = export_evidence(context.settings(), context.opener(), ticket, path=trail)
+    request = trail.EvidenceRequest(ticket=ticket, path=trail_path)
+    report = trail.export(request, context.settings(), context.opener())
     register_audit_renderers()
     finish(report, context)
 

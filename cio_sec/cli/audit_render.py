@@ -11,11 +11,11 @@ from cio_sec.output import Streams, _cell, _print, _table, render_text
 from cio_sec.redact import redact
 
 if TYPE_CHECKING:
-    from cio_sec.audit.evidence import EvidenceReport
     from cio_sec.audit.report import AuditReport
-    from cio_sec.audit.trail import TrailView
-    from cio_sec.auditlog import ChainReport
     from cio_sec.cli.common import AppContext
+    from cio_sec.trail.chain import ChainReport
+    from cio_sec.trail.evidence import EvidenceReport
+    from cio_sec.trail.view import TrailView
 
 _STYLE = {"PASS": "green", "WARN": "yellow", "FAIL": "red", "MANUAL": "cyan"}
 
@@ -23,10 +23,10 @@ _STYLE = {"PASS": "green", "WARN": "yellow", "FAIL": "red", "MANUAL": "cyan"}
 @cache
 def register_audit_renderers() -> None:
     """Register the text renderers of the audit result types, once."""
-    from cio_sec.audit.evidence import EvidenceReport
     from cio_sec.audit.report import AuditReport
-    from cio_sec.audit.trail import TrailView
-    from cio_sec.auditlog import ChainReport
+    from cio_sec.trail.chain import ChainReport
+    from cio_sec.trail.evidence import EvidenceReport
+    from cio_sec.trail.view import TrailView
 
     render_text.register(AuditReport, _render_audit)
     render_text.register(ChainReport, _render_chain)

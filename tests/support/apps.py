@@ -10,7 +10,7 @@ from pathlib import Path
 import git
 
 from cio_sec.credentials import StoreOpener, store_opener
-from cio_sec.rotation_records import RotationRecord, record_rotation
+from cio_sec.rotate.key_ages import RotationRecord, record_rotation
 from cio_sec.settings import CliFlags, Settings, default_state_dir, read_settings
 
 GOOD_PYTHON_HANDLER = """\
