@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from cio_sec.audit.report import CheckResult, Finding, Status, from_findings, passed
-from cio_sec.rotation_records import last_rotation
+from cio_sec.audit.report import CheckFinding, CheckResult, Status, from_findings, passed
+from cio_sec.rotate.key_ages import last_rotation
 
 if TYPE_CHECKING:
     from cio_sec.credentials import CredentialCheck
@@ -75,17 +75,19 @@ def check_key_age(
             "no credential resolves, so there is no age to check",
             "store the credentials first: cio-sec credentials set NAME",
         )
-    findings: list[Finding] = []
+    findings: list[CheckFinding] = []
     ages: list[tuple[int, str]] = []
     for name in names:
         record = last_rotation(settings.state_dir, settings.profile, name)
         if record is None:
-            findings.append(Finding(Status.WARN, f"{name}: age unknown (no rotation recorded)"))
+            findings.append(
+                CheckFinding(Status.WARN, f"{name}: age unknown (no rotation recorded)")
+            )
             continue
         age = (now - record.rotated_at).days
         ages.append((age, name))
         if age > max_age_days:
-            findings.append(Finding(Status.FAIL, f"{name} was last rotated {age} days ago"))
+            findings.append(CheckFinding(Status.FAIL, f"{name} was last rotated {age} days ago"))
     if not findings:
         oldest, name = max(ages)
         return passed(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cio_sec.audit.report import CheckResult, Finding, Status, from_findings, passed
+from cio_sec.audit.report import CheckFinding, CheckResult, Status, from_findings, passed
 
 if TYPE_CHECKING:
     import git
@@ -96,7 +96,7 @@ def check_dotenv_ignored(root: Path, files: list[Path], view: GitView) -> CheckR
     relative = [view.relative(path) for path in secrets]
     ignored = set(view.repo.ignored(*relative))
     findings = [
-        Finding(Status.FAIL, "not ignored by git", path.relative_to(root).as_posix())
+        CheckFinding(Status.FAIL, "not ignored by git", path.relative_to(root).as_posix())
         for path, name in zip(secrets, relative, strict=True)
         if name not in ignored
     ]
@@ -119,7 +119,7 @@ def check_dotenv_history(root: Path, view: GitView) -> CheckResult:
     spec = f":(glob){'' if prefix == '.' else prefix + '/'}**/{ENV_GLOB}"
     output = view.repo.git.log("--all", "--format=commit %h", "--name-only", "--", spec)
     findings = [
-        Finding(Status.FAIL, f"committed in {commit}", path)
+        CheckFinding(Status.FAIL, f"committed in {commit}", path)
         for path, commit in _committed_paths(output, prefix)
         if not is_template(Path(path).name)
     ]
@@ -166,11 +166,11 @@ def check_permissions(root: Path, files: list[Path], settings: Settings) -> Chec
             mode = stat.S_IMODE(target.stat().st_mode)
         except OSError as exc:  # a dangling symlink, or a directory we may not enter
             message = f"{where}cannot read its mode: {exc.strerror}"
-            findings.append(Finding(Status.WARN, message, inside))
+            findings.append(CheckFinding(Status.WARN, message, inside))
             continue
         if mode & 0o044:
             message = f"{where}mode {mode:04o}, readable by group or others"
-            findings.append(Finding(Status.FAIL, message, inside))
+            findings.append(CheckFinding(Status.FAIL, message, inside))
     if not candidates:
         return passed("file-permissions", title, "no dotenv or config files")
     if not findings:

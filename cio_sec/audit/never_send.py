@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from cio_sec.audit.report import CheckResult, Finding, Status, passed
+from cio_sec.audit.report import CheckFinding, CheckResult, Status, passed
 from cio_sec.errors import CioSecError
 from cio_sec.purge.names import never_send_globs, never_send_names, spellings
 from cio_sec.sanitize.policy import Policy
@@ -76,7 +76,7 @@ def _verdict(
             f"{policy.source}{unsearched}",
         )
     findings = tuple(
-        Finding(
+        CheckFinding(
             Status.FAIL,
             f"{name}: {people} people (searched as {', '.join(spellings(name))})",
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cio_sec.audit.report import CheckResult, Finding, Status, passed
+from cio_sec.audit.report import CheckFinding, CheckResult, Status, passed
 from cio_sec.errors import InputError
 from cio_sec.sanitize.policy import Action, Policy
 
@@ -50,7 +50,7 @@ def check_sanitize_policy(settings: Settings) -> CheckResult:
                 f"{path} does not load, so cio-sec sanitize refuses it too",
                 "fix the policy where the finding says, or remove sanitize_policy from the "
                 "profile to use the built-in default",
-                Finding(Status.FAIL, error.message),
+                CheckFinding(Status.FAIL, error.message),
             )
     missing = [
         f"{category} ({', '.join(sent)})"
@@ -73,7 +73,7 @@ def check_sanitize_policy(settings: Settings) -> CheckResult:
     return passed("sanitize-policy", TITLE, f"{path} drops all {len(NEVER_SEND)} categories")
 
 
-def _fail(evidence: str, remediation: str, *findings: Finding) -> CheckResult:
+def _fail(evidence: str, remediation: str, *findings: CheckFinding) -> CheckResult:
     return CheckResult("sanitize-policy", TITLE, Status.FAIL, evidence, remediation, findings)
 
 

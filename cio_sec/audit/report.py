@@ -29,7 +29,7 @@ def worst(statuses: list[Status], default: Status = Status.PASS) -> Status:
 
 
 @dataclass(frozen=True)
-class Finding:
+class CheckFinding:
     """One located problem under a check (a handler line, a committed file ...)."""
 
     status: Status
@@ -64,7 +64,7 @@ class CheckResult:
     status: Status
     evidence: str
     remediation: str
-    findings: tuple[Finding, ...] = ()
+    findings: tuple[CheckFinding, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         """The JSON form."""
@@ -87,7 +87,7 @@ def passed(check_id: str, title: str, evidence: str) -> CheckResult:
 
 
 def from_findings(
-    check_id: str, title: str, findings: list[Finding], *, remediation: str, more: str = "more"
+    check_id: str, title: str, findings: list[CheckFinding], *, remediation: str, more: str = "more"
 ) -> CheckResult:
     """A result whose status is its worst finding and whose evidence is the first of those."""
     status = worst([finding.status for finding in findings])

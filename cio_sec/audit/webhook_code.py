@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cio_sec.audit.report import CheckResult, Finding, Status, from_findings, passed
+from cio_sec.audit.report import CheckFinding, CheckResult, Status, from_findings, passed
 
 if TYPE_CHECKING:
     from cio_sec.stores.chain import ResolvedCredential
@@ -58,7 +58,7 @@ class Handler:
     """A source file that handles Customer.io webhooks, and what is wrong with it."""
 
     path: str
-    findings: tuple[Finding, ...]
+    findings: tuple[CheckFinding, ...]
 
 
 def iter_sources(root: Path) -> Iterator[Path]:
@@ -84,14 +84,14 @@ def find_handlers(root: Path) -> list[Handler]:
     return handlers
 
 
-def inspect_handler(path: str, text: str, language: str) -> Iterator[Finding]:
+def inspect_handler(path: str, text: str, language: str) -> Iterator[CheckFinding]:
     """The problems of one handler file (``language`` is ``python`` or ``script``)."""
     lines = [_COMMENT[language].sub("", line) for line in text.splitlines()]
     header_line = next(n for n, line in enumerate(text.splitlines(), 1) if HEADER in line.lower())
     for number, line in enumerate(lines, start=1):
         signature_equality = _EQUALITY.search(line) and _SIGNATURE_WORD.search(line)
         if signature_equality and not _NOT_A_SIGNATURE.search(line):
-            yield Finding(
+            yield CheckFinding(
                 Status.FAIL,
                 "compares the signature with ==, which leaks timing",
                 path,
@@ -100,19 +100,19 @@ def inspect_handler(path: str, text: str, language: str) -> Iterator[Finding]:
     code = "\n".join(lines)
     constant_time = _CONSTANT_TIME[language].search(code)
     if constant_time is None:
-        yield Finding(
+        yield CheckFinding(
             Status.FAIL, "no constant-time comparison of the signature", path, header_line
         )
     yield from _body_findings(path, code, language, header_line)
     if _TIMESTAMP_PREFIX.search(code) is None:
-        yield Finding(
+        yield CheckFinding(
             Status.FAIL,
             "the HMAC covers the body only, without the v0:<timestamp>: prefix",
             path,
             header_line,
         )
     if language == "script" and constant_time is not None and not _LENGTH_CHECK.search(code):
-        yield Finding(
+        yield CheckFinding(
             Status.WARN,
             "timingSafeEqual without a length check throws on a malformed signature",
             path,
@@ -120,19 +120,19 @@ def inspect_handler(path: str, text: str, language: str) -> Iterator[Finding]:
         )
 
 
-def _body_findings(path: str, code: str, language: str, header_line: int) -> Iterator[Finding]:
+def _body_findings(path: str, code: str, language: str, header_line: int) -> Iterator[CheckFinding]:
     parsed = _PARSED_BODY[language].search(code)
     if _RAW_BODY[language].search(code):
         return
     if parsed is not None:
-        yield Finding(
+        yield CheckFinding(
             Status.FAIL,
             "the signature is checked against a parsed JSON body, not the raw bytes",
             path,
             _line_of(code, parsed.start()),
         )
         return
-    yield Finding(
+    yield CheckFinding(
         Status.WARN, "could not tell whether the raw request body is verified", path, header_line
     )
 

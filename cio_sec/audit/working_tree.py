@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from cio_sec.audit.files import SKIPPED_DIRS, GitView
-from cio_sec.audit.report import CheckResult, Finding, Status, from_findings, passed
+from cio_sec.audit.report import CheckFinding, CheckResult, Status, from_findings, passed
 
 DETECTORS = "cio_sec.scan_repo.detectors"
 MAX_FILE_BYTES = 2 << 20
@@ -79,7 +79,7 @@ def check_working_tree(root: Path, view: GitView, scanner: Scanner | None) -> Ch
         )
     files = [path for path in working_tree_files(root, view) if _scannable(path)]
     findings = [
-        Finding(
+        CheckFinding(
             Status.FAIL,
             f"{match.rule} (fingerprint {match.fingerprint})",
             path.resolve().relative_to(root.resolve()).as_posix(),

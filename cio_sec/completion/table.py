@@ -448,8 +448,24 @@ TABLE = Command(
                 ),
                 Option(("-h", "--help"), "Show this message and exit.", None),
             ),
-            (Argument(1, "path"),),
+            (),
             {
+                "check": Command(
+                    "Run the security checklist on an application repository and the current profile.",
+                    (
+                        Option(("--max-key-age",), "Days a credential may go unrotated.", "text"),
+                        Option(("--online",), "Also test each credential (read-only calls).", None),
+                        Option(("--strict",), "WARN fails the audit too.", None),
+                        Option(
+                            ("--format", "-f"),
+                            "text for people, json for scripts, sarif for code-scanning upload.",
+                            ("text", "json", "sarif"),
+                        ),
+                        Option(("-h", "--help"), "Show this message and exit.", None),
+                    ),
+                    (Argument(1, "path"),),
+                    {},
+                ),
                 "log": Command(
                     "Verify, show and export the erasure audit trail.",
                     (Option(("-h", "--help"), "Show this message and exit.", None),),
@@ -523,7 +539,7 @@ TABLE = Command(
                             {},
                         ),
                     },
-                )
+                ),
             },
         ),
         "completion": Command(

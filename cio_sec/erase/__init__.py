@@ -2,7 +2,7 @@
 
 One module per concern: `inputs` (reading and validating identifiers), `plan` (job id,
 plan, confirmation), `journal` (the SQLite job journal and lock), `ratelimit` (the adaptive
-limiter), `engine` (async requests, retries, signals), `audit` (trail records), `report`
+limiter), `engine` (async requests, retries, signals), `trail` (trail records), `report`
 (results) and `job` (running a job end to end).
 """
 

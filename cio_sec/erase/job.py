@@ -18,9 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cio_sec import __version__
-from cio_sec.auditlog import AuditLog, TrailWriteError
 from cio_sec.erase import reach
-from cio_sec.erase.audit import JobTrail, Tally, TrailRecorder, reconcile
 from cio_sec.erase.engine import Engine, EngineSettings
 from cio_sec.erase.inputs import (
     InputSpec,
@@ -44,6 +42,7 @@ from cio_sec.erase.plan import (
 from cio_sec.erase.ratelimit import RateLimiter
 from cio_sec.erase.report import ErasureReport, JobsReport, JobStatus
 from cio_sec.erase.supervisor import EngineResult, install_signals
+from cio_sec.erase.trail import JobTrail, Tally, TrailRecorder, reconcile
 from cio_sec.erase.verify import (
     NO_APP_KEY,
     SKIPPED,
@@ -56,6 +55,7 @@ from cio_sec.erase.verify import (
 )
 from cio_sec.errors import CioSecError, ConfigError, InputError, RemoteUnavailableError
 from cio_sec.redact import fingerprint
+from cio_sec.trail.writer import TrailWriteError, TrailWriter
 
 if TYPE_CHECKING:
     import httpx
@@ -297,7 +297,7 @@ class _Run:
                     "add --restart to try everyone in the file again"
                 )
         require_consent(plan, self.request, self.ui, non_interactive=self.settings.non_interactive)
-        log = AuditLog(self.settings.audit_log, keys.current)
+        log = TrailWriter(self.settings.audit_log, keys.current)
         trail = JobTrail(log, job, ticket, run=journal.meta().get("run"))
         started = time.monotonic()
         trail.start(self._start_fields(account, plan))

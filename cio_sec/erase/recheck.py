@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cio_sec.erase import reach
-from cio_sec.erase.audit import JobTrail, reconcile
 from cio_sec.erase.inputs import InputSpec, iter_rows, read_input
 from cio_sec.erase.journal import (
     STILL_PRESENT,
@@ -27,6 +26,7 @@ from cio_sec.erase.journal import (
 )
 from cio_sec.erase.report import still_present_json
 from cio_sec.erase.supervisor import install_signals
+from cio_sec.erase.trail import JobTrail, reconcile
 from cio_sec.erase.verify import (
     Verifier,
     VerifyRecorder,
@@ -180,7 +180,7 @@ class _Recheck:
 
     async def run(self) -> RecheckReport:
         from cio_sec import client
-        from cio_sec.auditlog import AuditLog
+        from cio_sec.trail.writer import TrailWriter
 
         journal = self.journal
         meta = journal.meta()
@@ -194,7 +194,7 @@ class _Recheck:
         chosen = self._choose(erased)
         identifiers = self._identifiers(meta, chosen)
         ticket = meta.get("ticket") or None
-        log = AuditLog(self.settings.audit_log, self.keys.current)
+        log = TrailWriter(self.settings.audit_log, self.keys.current)
         reconcile(journal, JobTrail(log, self.request.job, ticket, run=meta.get("verify_run")))
         run = secrets.token_hex(8)
         journal.set_meta({"verify_run": run})

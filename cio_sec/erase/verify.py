@@ -24,10 +24,8 @@ from datetime import datetime, timezone
 
 import httpx
 
-from cio_sec.auditlog import format_ts
 from cio_sec.bounds import DEFAULT_VERIFY_WINDOW
 from cio_sec.client import AsyncAppApi, RetryPolicy
-from cio_sec.erase.audit import JobTrail
 from cio_sec.erase.inputs import IdType
 from cio_sec.erase.journal import (
     STILL_PRESENT,
@@ -39,6 +37,7 @@ from cio_sec.erase.journal import (
     VerifyRecord,
 )
 from cio_sec.erase.ratelimit import RateLimiter
+from cio_sec.erase.trail import JobTrail
 from cio_sec.errors import (
     ApiError,
     CioSecError,
@@ -46,6 +45,7 @@ from cio_sec.errors import (
     RedirectError,
     RemoteUnavailableError,
 )
+from cio_sec.trail.records import format_ts
 
 NO_APP_KEY = "no App API key: the erasure could not be read back"
 SKIPPED = "read-back skipped (--no-verify)"

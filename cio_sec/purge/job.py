@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cio_sec import __version__
-from cio_sec.auditlog import AuditLog
 from cio_sec.erase.inputs import IdType, check_valid, iter_rows, read_input
 from cio_sec.erase.job import operator
 from cio_sec.erase.journal import JobLock, JournalError, live_status
@@ -32,6 +31,7 @@ from cio_sec.purge.report import PurgeJobsReport, PurgeJobStatus, PurgeReport
 from cio_sec.purge.trail import ACTION, PurgeTrail, reconcile
 from cio_sec.purge.verify import PurgeVerifier
 from cio_sec.sanitize.policy import Action, Policy
+from cio_sec.trail.writer import TrailWriter
 
 if TYPE_CHECKING:
     import httpx
@@ -198,7 +198,7 @@ class _Purge:
         if resumed:
             self.ui.note(f"resuming purge {job}: {plan.done} done, {plan.left} left")
         self._consent(plan)
-        log = AuditLog(self.settings.audit_log, key)
+        log = TrailWriter(self.settings.audit_log, key)
         trail = PurgeTrail(log, job, ticket, run=journal.meta().get("run"))
         started = time.monotonic()
         trail.start(self._start_fields(plan))

@@ -13,8 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cio_sec.auditlog import AuditLog, read_lines
 from cio_sec.purge.journal import Check, Outcome, Person, PurgeJournal
+from cio_sec.trail.records import read_lines
+from cio_sec.trail.writer import TrailWriter
 
 ACTION = "attribute-purge"
 _GROUP = 500
@@ -24,7 +25,7 @@ _GROUP = 500
 class PurgeTrail:
     """Writes one purge job's records to the trail."""
 
-    log: AuditLog
+    log: TrailWriter
     job: str
     ticket: str | None
     run: str | None = None

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cio_sec.auditlog import format_ts, utc_now
 from cio_sec.purge.journal import STILL_PRESENT, UNVERIFIED, VERIFIED, Check, Person, PurgeJournal
+from cio_sec.trail.records import format_ts, utc_now
 
 if TYPE_CHECKING:
     from cio_sec.client import AsyncAppApi

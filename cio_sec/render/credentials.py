@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from cio_sec.credentials import CheckReport, CredentialsReport
-from cio_sec.stores.writing import StoredCredential
 from cio_sec.redact import redact
 from cio_sec.render.tables import cell, draw, new_table
+from cio_sec.stores.writing import StoredCredential
 
 if TYPE_CHECKING:
     from cio_sec.render.streams import Renderers, Streams

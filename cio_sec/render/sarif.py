@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
 from cio_sec import __version__
-from cio_sec.audit.report import CheckResult, Finding, Status
+from cio_sec.audit.report import CheckFinding, CheckResult, Status
 from cio_sec.render.document import write_json
 from cio_sec.render.sarif_rules import SCAN_RULES, Rule, rule_for
 from cio_sec.scan_repo.detectors import DETECTORS
@@ -117,7 +117,7 @@ def _audit_log(report: AuditReport, version: str) -> dict[str, Any]:
 def _audit_results(check: CheckResult, index: int) -> list[dict[str, Any]]:
     located = [finding for finding in check.findings if finding.status is not Status.PASS]
     if not located:
-        located = [Finding(check.status, check.evidence)]
+        located = [CheckFinding(check.status, check.evidence)]
     seen: Counter[str | None] = Counter()
     results = []
     for finding in located:
@@ -127,7 +127,7 @@ def _audit_results(check: CheckResult, index: int) -> list[dict[str, Any]]:
 
 
 def _audit_result(
-    check: CheckResult, index: int, finding: Finding, occurrence: int
+    check: CheckResult, index: int, finding: CheckFinding, occurrence: int
 ) -> dict[str, Any]:
     uri = ROOT_URI if finding.path is None else _uri(finding.path)
     where = location(uri, finding.line or 1, base="SRCROOT")

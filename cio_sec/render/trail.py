@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cio_sec.audit.evidence import EvidenceReport
-from cio_sec.audit.trail import TrailView
-from cio_sec.auditlog import ChainReport
 from cio_sec.redact import redact
 from cio_sec.render.tables import cell, draw, new_table
+from cio_sec.trail.chain import ChainReport
+from cio_sec.trail.evidence import EvidenceReport
+from cio_sec.trail.view import TrailView
 
 if TYPE_CHECKING:
     from cio_sec.render.streams import Renderers, Streams

@@ -2,8 +2,9 @@
 
 One module per concern: `steps` (the kinds and their ordered steps, as data), `state` (the
 state file and the lock), `kinds` (formats, remote tests, UI paths), `actions` (what each
-step does), `record` (the key-age and audit-trail records), `flow` (run, resume, rollback,
-abort) and `report` (the result). Import from the package.
+step does), `trail` (the last step: the key-age and audit-trail records), `key_ages`
+(when each credential was last rotated, which `audit check` reads), `flow` (run, resume,
+rollback, abort) and `report` (the result). Import from the package.
 """
 
 from __future__ import annotations

@@ -226,8 +226,8 @@ def _refuse_to_drop_a_trail_key(rotation: Rotation, store: SecretStore) -> None:
     If the audit trail still has records chained with that key, they could never be
     verified again, so the rotation stops before anything is written.
     """
-    from cio_sec.auditlog import read_lines
     from cio_sec.pseudonym import PseudonymKey
+    from cio_sec.trail.records import read_lines
 
     previous = store.get_previous()
     trail = rotation.settings.audit_log
@@ -337,7 +337,7 @@ def _old_label(rotation: Rotation) -> str:
 
 
 def _record(rotation: Rotation) -> str:
-    from cio_sec.rotate.record import record
+    from cio_sec.rotate.trail import record
 
     state = rotation.active_state()
     detail, warnings = record(

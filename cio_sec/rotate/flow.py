@@ -16,7 +16,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
-from cio_sec.auditlog import format_ts, utc_now
 from cio_sec.errors import (
     CioSecError,
     ConfigError,
@@ -39,6 +38,7 @@ from cio_sec.rotate.state import (
 from cio_sec.rotate.steps import CREDENTIALS, STEPS, Kind, Needs, Step, operator_run
 from cio_sec.settings import Settings
 from cio_sec.stores.chain import StoreOpener, require
+from cio_sec.trail.records import format_ts, utc_now
 
 
 class Action(str, Enum):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cio_sec.audit import credentials_checks, files, policy, trail, working_tree
+from cio_sec.audit import credentials_checks, files, policy, trail_check, working_tree
 from cio_sec.audit.report import Status
 from cio_sec.pseudonym import PseudonymKey
 from cio_sec.sandbox import Sandbox
@@ -377,21 +377,21 @@ def test_outside_git_every_file_is_scanned(tmp_path: Path) -> None:
 
 def test_trail_check_statuses(memory_keyring: MemoryKeyring) -> None:
     settings, opener = load_profile()
-    missing = trail.check_trail(settings, opener)
+    missing = trail_check.check_trail(settings, opener)
     assert missing.status is Status.WARN
     erase_trail(settings.audit_log, PseudonymKey(CANARY.encode()), [Person("a@example.com")])
-    good = trail.check_trail(settings, opener)
+    good = trail_check.check_trail(settings, opener)
     assert good.status is Status.PASS
     assert "4 records, chain verifies" in good.evidence
     text = settings.audit_log.read_text().replace('"done"', '"DONE"', 1)
     settings.audit_log.write_text(text)
-    broken = trail.check_trail(settings, opener)
+    broken = trail_check.check_trail(settings, opener)
     assert broken.status is Status.FAIL
     assert (
         broken.evidence
         == f"{settings.audit_log}:2: record 2 was altered (its hash does not match its content)"
     )
     memory_keyring.delete_password("cio-sec", "default/pseudonym_key")
-    keyless = trail.check_trail(settings, opener)
+    keyless = trail_check.check_trail(settings, opener)
     assert keyless.status is Status.FAIL
     assert "cannot be verified: credential pseudonym_key not found" in keyless.evidence

@@ -300,6 +300,7 @@ def test_online_checks_in_the_wrong_region_fail_with_the_region_fix(
 def test_every_audit_command_has_help_with_an_example(run_cli: CliHarness) -> None:
     for command in (
         ["audit"],
+        ["audit", "check"],
         ["audit", "log", "verify"],
         ["audit", "log", "show"],
         ["audit", "log", "export"],
@@ -307,3 +308,75 @@ def test_every_audit_command_has_help_with_an_example(run_cli: CliHarness) -> No
         outcome = run_cli(*command, "--help")
         assert "Example" in outcome.stdout, command
         assert "--format" in outcome.stdout, command
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
+@pytest.mark.parametrize(("app", "code"), [("good_app", ExitCode.OK), ("bad_app", 1)])
+def test_audit_check_is_what_the_audit_alias_runs(
+    run_cli: CliHarness, request: pytest.FixtureRequest, fmt: str, app: str, code: int
+) -> None:
+    path = str(request.getfixturevalue(app))
+    checked = run_cli("audit", "check", path, "-f", fmt, expect=code)
+    aliased = run_cli("audit", path, "-f", fmt, expect=code)
+    assert (checked.stdout, checked.stderr) == (aliased.stdout, aliased.stderr)
+    if fmt == "json":
+        assert checked.json["command"] == "audit"
+
+
+def test_options_before_the_alias_path_reach_the_checklist(
+    run_cli: CliHarness, good_app: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aged = run_cli("audit", "--max-key-age", "7", "-f", "json", str(good_app), expect=1).json
+    assert statuses(aged)["key-age"] == "FAIL"
+    also = run_cli("audit", "--max-key-age", "7", "check", str(good_app), "-f", "json", expect=1)
+    assert statuses(also.json)["key-age"] == "FAIL"
+    after_check_wins = run_cli(
+        "audit", "--max-key-age", "7", "check", str(good_app), "--max-key-age", "90", "-f", "json"
+    ).json
+    assert statuses(after_check_wins)["key-age"] == "PASS"
+    monkeypatch.chdir(good_app)
+    assert run_cli("audit", "--strict", "-f", "json").json["strict"] is True
+    assert run_cli("audit", "check", "-f", "json").json["path"] == "."
+
+
+def test_audit_check_audits_a_directory_named_log(
+    run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "work" / "log").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    assert run_cli("audit", "check", "log", "-f", "json").json["path"] == "log"
+
+
+@pytest.mark.parametrize(
+    ("before_log", "named"),
+    [
+        (["--strict"], "--strict"),
+        (["--online", "--max-key-age", "3"], "--max-key-age, --online"),
+        (["-f", "json"], "--format"),
+    ],
+)
+def test_checklist_options_before_log_are_a_clear_usage_error(
+    run_cli: CliHarness, before_log: list[str], named: str
+) -> None:
+    outcome = run_cli("audit", *before_log, "log", "show", "--ticket", "X", expect=ExitCode.USAGE)
+    assert f"{named}: an option of `audit check`, not of `audit log`" in outcome.stderr
+    assert "No such option" not in outcome.stderr
+
+
+def test_cio_sec_format_in_the_environment_is_no_option_typed_before_log(
+    run_cli: CliHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CIO_SEC_FORMAT", "json")
+    outcome = run_cli("audit", "log", "show", "--ticket", "X", expect=ExitCode.USAGE)
+    assert outcome.json["command"] == "audit log show"
+    assert "cannot read the audit trail" in outcome.json["error"]["message"]
+
+
+def test_audit_help_names_path_and_both_subcommands(run_cli: CliHarness) -> None:
+    help_text = run_cli("audit", "--help").stdout
+    assert "  [PATH]  The application's repository (default: the current directory)." in (help_text)
+    assert "  check  Run the security checklist" in help_text
+    assert "  log    Verify, show and export the erasure audit trail." in help_text
+    assert run_cli("audit", "check", "-h").stdout.startswith(
+        "Usage: cio-sec audit check [OPTIONS] [PATH]\n"
+    )

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from cio_sec.auditlog import read_lines, verify_chain
 from cio_sec.cli.erase import TerminalUi, typed_count
 from cio_sec.erase import Plan
 from cio_sec.errors import ExitCode
 from cio_sec.pseudonym import IdentifierKind, PseudonymKey
 from cio_sec.render import Streams
 from cio_sec.sandbox import Faults, Sandbox
+from cio_sec.trail import read_lines, verify_chain
 from tests.conftest import CANARY
 from tests.support.cli import CliHarness
 

@@ -17,10 +17,10 @@ from typing import Any, cast
 
 import pytest
 
-from cio_sec.auditlog import read_lines, verify_chain
 from cio_sec.errors import ExitCode
 from cio_sec.pseudonym import PseudonymKey
 from cio_sec.sandbox import Faults, Sandbox
+from cio_sec.trail import read_lines, verify_chain
 from tests.support.cli import CliHarness
 from tests.support.hostile import fill, full_filesystem
 from tests.support.schemas import parse_document

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from cio_sec.auditlog import read_lines, verify_chain
 from cio_sec.errors import ExitCode
 from cio_sec.pseudonym import PseudonymKey
 from cio_sec.sandbox import Faults, Sandbox
+from cio_sec.trail import read_lines, verify_chain
 from tests.conftest import CANARY
 from tests.support.cli import CliHarness
 

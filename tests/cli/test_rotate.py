@@ -202,12 +202,12 @@ def test_a_second_pseudonym_rotation_never_orphans_trail_records(
     """The store keeps one previous key; records chained with an older one must not be lost."""
     import os
 
-    from cio_sec.auditlog import AuditLog, verify_chain
     from cio_sec.pseudonym import PseudonymKey
     from cio_sec.settings import default_state_dir
+    from cio_sec.trail import TrailWriter, verify_chain
 
     trail = default_state_dir(os.environ) / "audit.jsonl"
-    AuditLog(trail, PseudonymKey.from_text(CANARY)).append([{"type": "action"}])
+    TrailWriter(trail, PseudonymKey.from_text(CANARY)).append([{"type": "action"}])
     run_cli("rotate", "pseudonym", "--yes")  # the canary key becomes the previous one
     first = memory_keyring.get_password(SERVICE, "default/pseudonym_key")
     refused = run_cli("rotate", "pseudonym", "--yes", expect=ExitCode.CONFIG)

@@ -17,8 +17,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cio_sec import client
-from cio_sec.auditlog import AuditLog, read_lines
-from cio_sec.erase.audit import JobTrail, reconcile
 from cio_sec.erase.inputs import IdType, Row
 from cio_sec.erase.journal import (
     _SCHEMA,
@@ -31,6 +29,7 @@ from cio_sec.erase.journal import (
 )
 from cio_sec.erase.ratelimit import RateLimiter
 from cio_sec.erase.recheck import RecheckReport, RecheckRequest, recheck, upper_bound
+from cio_sec.erase.trail import JobTrail, reconcile
 from cio_sec.erase.verify import (
     Verifier,
     VerifyRecorder,
@@ -44,6 +43,7 @@ from cio_sec.pseudonym import PseudonymKey, load_keys
 from cio_sec.render import Streams, register_renderers, render_text
 from cio_sec.sandbox import Faults, Sandbox
 from cio_sec.settings import CliFlags, load_settings
+from cio_sec.trail import TrailWriter, read_lines
 from tests.support.apps import load_profile
 
 KEY = PseudonymKey(b"k" * 32)
@@ -90,7 +90,7 @@ def test_the_sample_bound(checked: int, bound: float) -> None:
 def test_reconcile_writes_the_read_back_outcomes_a_killed_run_left_out(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     journal = _erased(["a", "b", "c"])
-    trail = JobTrail(AuditLog(path, KEY), "j", None, run="r1")
+    trail = JobTrail(TrailWriter(path, KEY), "j", None, run="r1")
     reconcile(journal, trail)  # the action records
     journal.record_checks([])
     journal.record_checks(
@@ -155,7 +155,7 @@ def test_a_refused_id_type_is_final_at_once_and_a_missing_identifier_unverified(
     for person in journal.pending(0, 10):
         journal.record([Outcome(person.n, "delete", True, 200, None, 1)])
     journal.purge()  # a completed job: no identifiers any more
-    trail = JobTrail(AuditLog(tmp_path / "audit.jsonl", KEY), "j", None)
+    trail = JobTrail(TrailWriter(tmp_path / "audit.jsonl", KEY), "j", None)
     sandbox.set_faults(Faults(error_rate=1.0, error_status=400))
     _verify(sandbox, journal, trail, window=30.0, identifiers={1: "x@y.com"})
     outcomes = {
@@ -178,7 +178,7 @@ def test_429s_slow_the_read_backs_down(sandbox: Sandbox, tmp_path: Path) -> None
         sandbox.add_person(value)
     journal = _erased(values)
     sandbox.set_faults(Faults(throttle_rate=0.5, retry_after=0, seed=3))
-    trail = JobTrail(AuditLog(tmp_path / "audit.jsonl", KEY), "j", None)
+    trail = JobTrail(TrailWriter(tmp_path / "audit.jsonl", KEY), "j", None)
     verifier, _ = _verify(sandbox, journal, trail, window=0.0)
     assert verifier.checks_made >= 6
     assert journal.counts().still_present + journal.counts().unverified == 6
@@ -186,7 +186,7 @@ def test_429s_slow_the_read_backs_down(sandbox: Sandbox, tmp_path: Path) -> None
 
 def test_a_stop_keeps_what_was_read_back(sandbox: Sandbox, tmp_path: Path) -> None:
     journal = _erased(["s-1"])
-    trail = JobTrail(AuditLog(tmp_path / "audit.jsonl", KEY), "j", None)
+    trail = JobTrail(TrailWriter(tmp_path / "audit.jsonl", KEY), "j", None)
 
     async def run() -> VerifyResult:
         verifier = Verifier(journal, None, VerifyRecorder(journal, None), VerifySettings())

@@ -17,7 +17,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cio_sec.auditlog import read_lines, verify_chain
 from cio_sec.client import build_async_track_client
 from cio_sec.erase.engine import Engine, EngineSettings, Recorder
 from cio_sec.erase.inputs import IdType, InputSpec, Row, read_input
@@ -27,6 +26,7 @@ from cio_sec.erase.supervisor import EngineResult
 from cio_sec.errors import ConfigError, ExitCode
 from cio_sec.pseudonym import PseudonymKey
 from cio_sec.sandbox import Sandbox
+from cio_sec.trail import read_lines, verify_chain
 from tests.conftest import CANARY
 from tests.support.cli import CliHarness
 from tests.support.hostile import fill, full_filesystem

@@ -139,6 +139,7 @@ SCENARIOS: dict[tuple[str, ...], Callable[[Place], Scenario]] = {
         )
     ),
     ("audit",): lambda p: Scenario(("audit",)),
+    ("audit", "check"): lambda p: Scenario(("audit", "check")),
     ("completion", "show"): lambda p: Scenario(("completion", "show", "zsh")),
     ("completion", "install"): _install_completion,
     ("audit", "log", "verify"): lambda p: Scenario(

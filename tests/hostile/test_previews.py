@@ -21,7 +21,7 @@ import pytest
 
 from cio_sec.errors import ExitCode
 from cio_sec.redact import ELLIPSIS, fingerprint
-from cio_sec.rotation_records import RotationRecord, record_rotation
+from cio_sec.rotate.key_ages import RotationRecord, record_rotation
 from cio_sec.settings import default_state_dir
 from tests.support.cli import CliHarness
 from tests.support.git_repos import make_repo

@@ -19,17 +19,17 @@ from pathlib import Path
 import pytest
 
 from cio_sec.audit.report import Status
-from cio_sec.audit.trail import check_trail
-from cio_sec.auditlog import AuditLog, TrailWriteError, read_lines, verify_chain
+from cio_sec.audit.trail_check import check_trail
 from cio_sec.errors import ConfigError, ExitCode
 from cio_sec.pseudonym import PseudonymKey
-from cio_sec.rotation_records import (
+from cio_sec.rotate.key_ages import (
     FILE_NAME,
     RotationRecord,
     read_rotations,
     record_rotation,
 )
 from cio_sec.sandbox import Sandbox
+from cio_sec.trail import TrailWriteError, TrailWriter, read_lines, verify_chain
 from tests.conftest import CANARY
 from tests.support.apps import load_profile
 from tests.support.cli import CliHarness
@@ -113,7 +113,7 @@ def test_a_full_disk_under_the_trail_stops_the_job_and_loses_no_record(
 
 def _padded_trail(path: Path, kib: int) -> int:
     """A trail of ``kib`` records of about 1 KiB: larger than any other file erase writes."""
-    AuditLog(path, KEY).append([{"type": "note", "padding": "x" * 1000}] * kib)
+    TrailWriter(path, KEY).append([{"type": "note", "padding": "x" * 1000}] * kib)
     return path.stat().st_size
 
 
@@ -151,11 +151,11 @@ _APPEND = """
 import sys
 from pathlib import Path
 from cio_sec.audit.report import Status
-from cio_sec.audit.trail import check_trail
-from cio_sec.auditlog import AuditLog
+from cio_sec.audit.trail_check import check_trail
+from cio_sec.trail import TrailWriter
 from cio_sec.errors import CioSecError
 from cio_sec.pseudonym import PseudonymKey
-log = AuditLog(Path(sys.argv[1]), PseudonymKey.from_text(sys.argv[2]))
+log = TrailWriter(Path(sys.argv[1]), PseudonymKey.from_text(sys.argv[2]))
 try:
     log.append([{"type": "action", "n": n} for n in range(int(sys.argv[3]))])
 except CioSecError as exc:
@@ -184,7 +184,7 @@ def test_a_short_write_is_an_error_and_the_records_after_it_are_never_counted(
     tmp_path: Path,
 ) -> None:
     trail = tmp_path / "audit.jsonl"
-    AuditLog(trail, KEY).append([{"type": "job-start"}])
+    TrailWriter(trail, KEY).append([{"type": "job-start"}])
     size = trail.stat().st_size
     # 50 records of about 200 bytes: the write stops 1,000 bytes in, mid-record.
     result = _limited([_APPEND, str(trail), CANARY, "50"], size + 1000)
@@ -195,7 +195,7 @@ def test_a_short_write_is_an_error_and_the_records_after_it_are_never_counted(
     intact = len(written)
     assert 1 < intact < 51
 
-    AuditLog(trail, KEY).append([{"type": "action", "n": "again"}])
+    TrailWriter(trail, KEY).append([{"type": "action", "n": "again"}])
     report = verify_chain(trail, KEYS)
     assert report.ok
     assert report.records == intact + 2  # the recovery record, then the new one
@@ -205,7 +205,7 @@ def test_a_short_write_is_an_error_and_the_records_after_it_are_never_counted(
 def test_a_full_disk_raises_trail_write_error(tmp_path: Path) -> None:
     with full_filesystem(tmp_path / "disk", size_kib=64) as disk:
         trail = disk / "audit.jsonl"
-        log = AuditLog(trail, KEY)
+        log = TrailWriter(trail, KEY)
         log.append([{"type": "job-start"}])
         fill(disk)
         with pytest.raises(TrailWriteError, match="No space left on device") as caught:
@@ -244,7 +244,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from cio_sec.errors import CioSecError
-from cio_sec.rotation_records import RotationRecord, record_rotation
+from cio_sec.rotate.key_ages import RotationRecord, record_rotation
 record = RotationRecord("prod", sys.argv[2], "track", datetime.now(timezone.utc), "cd" * 8)
 try:
     record_rotation(Path(sys.argv[1]), record)
@@ -287,7 +287,7 @@ def test_the_audit_check_passes_a_recovered_trail_and_says_so() -> None:
     erase_trail(settings.audit_log, KEY, [TrailPerson("a@example.com")])
     with settings.audit_log.open("a") as handle:
         handle.write('{"type":"action","jo')
-    AuditLog(settings.audit_log, KEY).append([{"type": "note"}])
+    TrailWriter(settings.audit_log, KEY).append([{"type": "note"}])
     result = check_trail(settings, opener)
     assert result.status is Status.PASS
     assert "6 records, chain verifies, 1 torn write(s) recovered" in result.evidence

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 from typing import Any, cast
 
-from cio_sec.auditlog import read_lines
 from cio_sec.errors import ExitCode
 from cio_sec.sandbox import Sandbox
+from cio_sec.trail import read_lines
 from tests.support.cli import CliHarness
 
 PEOPLE = 1000

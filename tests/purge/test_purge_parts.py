@@ -10,7 +10,6 @@ from typing import Any, cast
 import pytest
 
 from cio_sec import client
-from cio_sec.auditlog import AuditLog, read_lines
 from cio_sec.erase.journal import JournalError
 from cio_sec.erase.ratelimit import RateLimiter
 from cio_sec.erase.verify import app_limiter, paced_app_api
@@ -23,6 +22,7 @@ from cio_sec.purge.plan import PurgeRequest
 from cio_sec.purge.trail import PurgeTrail, reconcile
 from cio_sec.purge.verify import PurgeVerifier
 from cio_sec.sandbox import Faults, Sandbox
+from cio_sec.trail import TrailWriter, read_lines
 from tests.conftest import CANARY
 from tests.support.apps import load_profile, write_config
 from tests.support.hostile import fill, full_filesystem
@@ -38,7 +38,7 @@ def _journal(path: Path | None, *identifiers: str) -> PurgeJournal:
 
 
 def _trail(tmp_path: Path) -> PurgeTrail:
-    return PurgeTrail(AuditLog(tmp_path / "audit.jsonl", KEY), "job1", None, run="r1")
+    return PurgeTrail(TrailWriter(tmp_path / "audit.jsonl", KEY), "job1", None, run="r1")
 
 
 async def _engine_run(
@@ -174,7 +174,7 @@ def test_reconcile_writes_only_what_the_trail_lacks(tmp_path: Path) -> None:
     assert reconcile(_journal(None, "c"), trail) == 0  # nothing unaudited
     other = _journal(None, "c")
     other.record([_outcome(1)])
-    fresh = PurgeTrail(AuditLog(tmp_path / "fresh.jsonl", KEY), "job2", None, run="r1")
+    fresh = PurgeTrail(TrailWriter(tmp_path / "fresh.jsonl", KEY), "job2", None, run="r1")
     assert reconcile(other, fresh) == 1  # no trail yet
     other.record_checks([Check(1, "verified", None, "2026-12-07T00:00:00Z")])
     PurgeTrail(fresh.log, "job3", None, run="r1").start({})  # another job's record

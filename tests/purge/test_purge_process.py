@@ -13,8 +13,8 @@ from typing import Any, cast
 
 import pytest
 
-from cio_sec.auditlog import read_lines
 from cio_sec.sandbox import Sandbox
+from cio_sec.trail import read_lines
 from tests.purge.test_purge_cli import HOLDERS, _by_id, _populate
 from tests.support.schemas import parse_document
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from cio_sec.auditlog import verify_chain
 from cio_sec.errors import ExitCode, InteractionRequiredError
 from cio_sec.pseudonym import load_keys
 from cio_sec.redact import fingerprint
@@ -18,6 +17,7 @@ from cio_sec.rotate import Action, Kind, RotationReport, Step, rotate
 from cio_sec.sandbox import Faults, Sandbox
 from cio_sec.settings import CliFlags, Settings, read_settings
 from cio_sec.stores.chain import store_opener
+from cio_sec.trail import verify_chain
 from tests.conftest import CANARY
 from tests.rotate.helpers import SERVICE, keyring_credentials, rotation_records, state_file
 from tests.support.memory_keyring import MemoryKeyring

@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cio_sec.audit.report import AuditReport, CheckResult, Finding, Status
+from cio_sec.audit.report import AuditReport, CheckFinding, CheckResult, Status
 from cio_sec.render.sarif import sarif_log
 from cio_sec.scan_repo.report import Finding as ScanFinding
 from cio_sec.scan_repo.report import ScanReport
@@ -46,7 +46,9 @@ def test_a_dangling_blob_is_told_apart_from_a_file() -> None:
 
 @given(st.lists(st.sampled_from(["a.env", "b/c.py", "d e.txt"]), min_size=1, max_size=6))
 def test_audit_results_have_distinct_fingerprints(paths: list[str]) -> None:
-    findings = tuple(Finding(Status.FAIL, "m", path, line) for line, path in enumerate(paths, 1))
+    findings = tuple(
+        CheckFinding(Status.FAIL, "m", path, line) for line, path in enumerate(paths, 1)
+    )
     check = CheckResult("dotenv-ignored", "t", Status.FAIL, "e", "r", findings)
     log = sarif_log(AuditReport(Path("/app"), "default", (check,)), "1")
     ids = [r["partialFingerprints"]["cioSecAuditResult/v1"] for r in log["runs"][0]["results"]]

@@ -15,12 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cio_sec.auditlog import AuditLog
 from cio_sec.errors import ExitCode
 from cio_sec.pseudonym import PseudonymKey
 from cio_sec.render import SCHEMA_VERSION, json_document
 from cio_sec.sandbox import Sandbox
 from cio_sec.settings import default_state_dir
+from cio_sec.trail import TrailWriter
 from cio_sec.webhook import sign
 from cio_sec.webhook.receiver import DeliveryLine
 from tests.conftest import CANARY
@@ -46,7 +46,7 @@ def test_a_stopped_rotation_has_its_steps_and_the_error_with_exit_3(
     run_cli: CliHarness, hermetic_env: Path
 ) -> None:
     trail = default_state_dir(os.environ) / "audit.jsonl"
-    AuditLog(trail, PseudonymKey.from_text(CANARY)).append([{"type": "action"}])
+    TrailWriter(trail, PseudonymKey.from_text(CANARY)).append([{"type": "action"}])
     run_cli("rotate", "pseudonym", "--yes")  # the canary key becomes the previous one
     document = run_cli("rotate", "pseudonym", "--yes", "-f", "json", expect=ExitCode.CONFIG).json
     error = _error_of(document, ExitCode.CONFIG)

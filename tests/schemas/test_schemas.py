@@ -29,11 +29,15 @@ SHIPPED = sorted(p.name for p in SCHEMAS.iterdir() if p.name.endswith(".schema.j
 ROOT = Path(__file__).resolve().parents[2]
 
 
+#: Commands that print the document of another spelling (its ``command`` key names it).
+_SAME_DOCUMENT = {"audit check": "audit"}
+
+
 def _commands_with_a_format(command: Any = None, path: str = "") -> Iterator[str]:
-    """Every command path that takes ``--format`` (the ones that print JSON)."""
+    """Every command that takes ``--format`` (the ones that print JSON), by its document."""
     command = command or typer.main.get_command(app)
     if any("--format" in getattr(param, "opts", ()) for param in command.params):
-        yield path
+        yield _SAME_DOCUMENT.get(path, path)
     for name, sub in getattr(command, "commands", {}).items():
         yield from _commands_with_a_format(sub, f"{path} {name}".strip())
 

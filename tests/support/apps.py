@@ -9,7 +9,7 @@ from pathlib import Path
 
 import git
 
-from cio_sec.rotation_records import RotationRecord, record_rotation
+from cio_sec.rotate.key_ages import RotationRecord, record_rotation
 from cio_sec.settings import CliFlags, Settings, default_state_dir, read_settings
 from cio_sec.stores.chain import StoreOpener, store_opener
 

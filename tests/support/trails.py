@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from cio_sec.auditlog import AuditLog
 from cio_sec.pseudonym import IdentifierKind, PseudonymKey
+from cio_sec.trail import TrailWriter
 
 
 class SteppingClock:
@@ -50,7 +50,7 @@ def erase_trail(
     clock: SteppingClock | None = None,
 ) -> list[dict[str, Any]]:
     """Append one erase job (job-start, suppress and delete per person, job-end)."""
-    log = AuditLog(path, key, clock=clock or SteppingClock())
+    log = TrailWriter(path, key, clock=clock or SteppingClock())
     common = {"job": job, "ticket": ticket}
     written = log.append(
         [

@@ -14,9 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cio_sec.audit.trail import trail_keys, trail_records
-from cio_sec.auditlog import ChainReport, format_ts, utc_now, verify_chain
 from cio_sec.errors import ExitCode
+from cio_sec.trail.chain import ChainReport, trail_keys, verify_chain
+from cio_sec.trail.records import format_ts, trail_records, utc_now
 
 if TYPE_CHECKING:
     from cio_sec.settings import Settings
@@ -117,7 +117,7 @@ class EvidenceReport:
 
     @property
     def exit_code(self) -> ExitCode:
-        """0 when the evidence is complete and the trail verifies, 1 otherwise."""
+        """1 when the chain is broken or no record names the ticket."""
         return ExitCode.OK if self.ok else ExitCode.CHECK_FAILED
 
     @property
@@ -206,21 +206,33 @@ class EvidenceReport:
         return "\n".join(lines) + "\n"
 
 
-def export_evidence(
+@dataclass(frozen=True, kw_only=True)
+class EvidenceRequest:
+    """Which ticket ``audit log export`` collects the evidence of, and from which trail."""
+
+    ticket: str
+    path: Path | None = None
+    """The trail file (default: the profile's ``audit_log``)."""
+
+
+def export(
+    request: EvidenceRequest,
     settings: Settings,
     opener: StoreOpener,
-    ticket: str,
     *,
-    path: Path | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> EvidenceReport:
     """Collect the ticket's jobs and subjects from the trail, and verify the whole chain.
 
+    ``clock`` dates the report (a test seam).
+
     Raises:
         SecretMissingError: no pseudonym key is stored.
-        ConfigError: the trail cannot be read.
+        ConfigError: the key is unusable.
+        InputError: the trail cannot be read.
     """
-    trail = path or settings.audit_log
+    ticket = request.ticket
+    trail = request.path or settings.audit_log
     chain = verify_chain(trail, trail_keys(settings, opener))
     jobs: dict[str, dict[str, Any]] = {}
     subjects: dict[str, SubjectEvidence] = {}

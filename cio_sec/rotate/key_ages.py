@@ -1,4 +1,4 @@
-"""When each credential was last rotated: the record `rotate` writes and `audit` reads.
+"""When each credential was last rotated: the record `rotate` writes and `audit check` reads.
 
 One JSON object per line in ``<state dir>/rotations.jsonl``; never a key, only its
 fingerprint. Kept apart from the audit trail because it exists even where no trail is

@@ -1,4 +1,7 @@
-"""Verifying the audit trail: every hash, link, sequence number and recovered torn write."""
+"""Verifying the trail: every hash, link, sequence number and recovered torn write.
+
+`verify` is the core of ``audit log verify``: the same check with the profile's keys.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +11,21 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cio_sec.auditlog.records import (
+from cio_sec.errors import ExitCode
+from cio_sec.pseudonym import PseudonymKey, load_keys
+from cio_sec.trail.records import (
     GENESIS,
     LogLine,
     numbered_lines,
     open_trail,
     record_hash,
 )
-from cio_sec.errors import ExitCode
-from cio_sec.pseudonym import PseudonymKey
+
+if TYPE_CHECKING:
+    from cio_sec.settings import Settings
+    from cio_sec.stores.chain import StoreOpener
 
 _CHUNK = 1 << 16
 
@@ -90,7 +97,7 @@ class ChainReport:
 
     @property
     def exit_code(self) -> ExitCode:
-        """0 when the chain verifies, 1 otherwise."""
+        """1 when the chain is broken: the trail cannot be trusted."""
         return ExitCode.OK if self.ok else ExitCode.CHECK_FAILED
 
     def to_json(self) -> dict[str, object]:
@@ -136,6 +143,41 @@ def verify_chain(
         )
         return state.report(missing)
     return state.report(None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrailVerifyRequest:
+    """What ``audit log verify`` checks."""
+
+    path: Path | None = None
+    """The trail file (default: the profile's ``audit_log``)."""
+    expect_head: str | None = None
+    """A chain head recorded earlier, which the trail must still contain."""
+
+
+def verify(request: TrailVerifyRequest, settings: Settings, opener: StoreOpener) -> ChainReport:
+    """Verify the trail with the profile's pseudonym keys (current and previous).
+
+    Raises:
+        SecretMissingError: no pseudonym key is stored.
+        ConfigError: the key is unusable.
+        InputError: the trail cannot be read.
+    """
+    return verify_chain(
+        request.path or settings.audit_log,
+        trail_keys(settings, opener),
+        expect_head=request.expect_head,
+    )
+
+
+def trail_keys(settings: Settings, opener: StoreOpener) -> dict[str, PseudonymKey]:
+    """The pseudonym keys (current and previous) by key id: the keys that chain the trail.
+
+    Raises:
+        SecretMissingError: no pseudonym key is stored.
+        ConfigError: the stored key is unusable.
+    """
+    return load_keys(settings, opener).by_id()
 
 
 @dataclass

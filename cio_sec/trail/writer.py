@@ -1,4 +1,4 @@
-"""Appending to the audit trail: chained, whole or not at all, and torn tails recovered."""
+"""Appending to the trail: chained, whole or not at all, and torn tails recovered."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from cio_sec.atomicfile import write_all
-from cio_sec.auditlog.records import GENESIS, format_ts, parse_record, record_hash, utc_now
 from cio_sec.errors import ConfigError
 from cio_sec.pseudonym import PseudonymKey
+from cio_sec.trail.records import GENESIS, format_ts, parse_record, record_hash, utc_now
 
 _TAIL_BYTES = 1 << 16
 """How far back from the end the last intact record is looked for."""
@@ -35,7 +35,7 @@ class TrailWriteError(ConfigError):
 
 
 @dataclass
-class AuditLog:
+class TrailWriter:
     """Appends chained records to one trail file; safe to share between processes."""
 
     path: Path

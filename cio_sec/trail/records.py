@@ -1,4 +1,4 @@
-"""Records of the audit trail: their canonical form and keyed hash, and reading them back."""
+"""Records of the trail: their canonical form and keyed hash, and reading them back."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def record_hash(record: Mapping[str, Any], key: PseudonymKey) -> str:
 
 
 def utc_now() -> datetime:
-    """The current time in UTC (the default clock of `AuditLog`)."""
+    """The current time in UTC (the default clock of `TrailWriter`)."""
     return datetime.now(timezone.utc)
 
 
@@ -60,6 +60,17 @@ def read_lines(path: Path) -> Iterator[LogLine]:
     """
     with open_trail(path) as handle:
         yield from numbered_lines(handle)
+
+
+def trail_records(path: Path) -> Iterator[dict[str, Any]]:
+    """The readable records of a trail, in file order (damage is `verify_chain`'s business).
+
+    Raises:
+        InputError: the trail cannot be read.
+    """
+    for line in read_lines(path):
+        if line.record is not None:
+            yield line.record
 
 
 def open_trail(path: Path) -> BinaryIO:

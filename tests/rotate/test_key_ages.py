@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cio_sec.errors import ConfigError
-from cio_sec.rotation_records import (
+from cio_sec.rotate.key_ages import (
     FILE_NAME,
     RotationRecord,
     last_rotation,

@@ -14,15 +14,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cio_sec.auditlog import (
+from cio_sec.errors import ConfigError, InputError
+from cio_sec.pseudonym import PseudonymKey
+from cio_sec.trail import (
     GENESIS,
-    AuditLog,
     RecoveredWrite,
+    TrailWriter,
     record_hash,
     verify_chain,
 )
-from cio_sec.errors import ConfigError, InputError
-from cio_sec.pseudonym import PseudonymKey
 
 KEY = PseudonymKey(b"audit-key-" * 4)
 ATTACKER = PseudonymKey(b"attacker-key-" * 4)
@@ -39,7 +39,7 @@ class SteppingClock:
 
 
 def write_trail(path: Path, count: int = 5) -> list[dict[str, Any]]:
-    log = AuditLog(path, KEY, clock=SteppingClock())
+    log = TrailWriter(path, KEY, clock=SteppingClock())
     written = []
     for number in range(count):
         written += log.append([{"type": "action", "subject": f"s{number}", "outcome": "ok"}])
@@ -53,7 +53,7 @@ def lines(path: Path) -> list[str]:
 def test_appended_records_are_chained_and_verify(tmp_path: Path) -> None:
     path = tmp_path / "state" / "audit.jsonl"
     written = write_trail(path, 3)
-    written += AuditLog(path, KEY).append(
+    written += TrailWriter(path, KEY).append(
         [{"type": "job-end", "erased": 3}, {"type": "job-end", "erased": 0}]
     )
     assert [record["seq"] for record in written] == [1, 2, 3, 4, 5]
@@ -72,7 +72,7 @@ def test_appended_records_are_chained_and_verify(tmp_path: Path) -> None:
 def test_records_are_never_dated_before_the_last_one(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     write_trail(path, 2)
-    past = AuditLog(path, KEY, clock=lambda: datetime(2000, 1, 1, tzinfo=timezone.utc))
+    past = TrailWriter(path, KEY, clock=lambda: datetime(2000, 1, 1, tzinfo=timezone.utc))
     record = past.append([{"type": "action"}])[0]
     assert record["ts"] == json.loads(lines(path)[1])["ts"]
     assert verify_chain(path, KEYS).ok
@@ -143,7 +143,7 @@ def test_a_chain_rewritten_with_another_key_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     write_trail(path, 2)
     rewritten = tmp_path / "rewritten.jsonl"
-    AuditLog(rewritten, ATTACKER).append([{"type": "action", "subject": "s0"}])
+    TrailWriter(rewritten, ATTACKER).append([{"type": "action", "subject": "s0"}])
     report = verify_chain(rewritten, KEYS)
     assert report.first_break is not None
     assert "unknown key id" in report.first_break.problem
@@ -151,7 +151,7 @@ def test_a_chain_rewritten_with_another_key_is_rejected(tmp_path: Path) -> None:
 
 def test_out_of_order_sequence_and_time_are_found(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
-    log = AuditLog(path, KEY, clock=SteppingClock())
+    log = TrailWriter(path, KEY, clock=SteppingClock())
     log.append([{"type": "a"}])
     first = json.loads(lines(path)[0])
     changes: list[tuple[dict[str, Any], str]] = [
@@ -187,7 +187,7 @@ def test_a_torn_tail_is_recovered_and_kept_as_evidence(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     before = write_trail(path, 2)
     path.write_text(path.read_text() + '{"type": "act')
-    (record,) = AuditLog(path, KEY).append([{"type": "action"}])
+    (record,) = TrailWriter(path, KEY).append([{"type": "action"}])
     assert record["seq"] == 4
     torn, recovery = lines(path)[2:4]
     assert torn == '{"type": "act\n'  # left in place: the trail is never rewritten
@@ -214,7 +214,7 @@ def test_writes_cut_off_again_and_again_are_recovered_together(tmp_path: Path) -
     path = tmp_path / "audit.jsonl"
     write_trail(path, 2)
     path.write_text(path.read_text() + '{"seq": 3, "ty\n\n{"se')
-    AuditLog(path, KEY).append([{"type": "action"}])
+    TrailWriter(path, KEY).append([{"type": "action"}])
     report = verify_chain(path, KEYS)
     assert report.ok
     (recovered,) = report.recovered
@@ -224,7 +224,7 @@ def test_writes_cut_off_again_and_again_are_recovered_together(tmp_path: Path) -
 def test_a_first_write_cut_off_is_recovered_from_the_start(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     path.write_text('{"type":"job-start","jo')
-    (record,) = AuditLog(path, KEY).append([{"type": "job-start"}])
+    (record,) = TrailWriter(path, KEY).append([{"type": "job-start"}])
     assert record["seq"] == 2
     first = json.loads(lines(path)[1])
     assert (first["type"], first["prev"]) == ("recovery", GENESIS)
@@ -237,7 +237,7 @@ def test_a_record_that_lost_only_its_newline_is_completed(tmp_path: Path) -> Non
     path = tmp_path / "audit.jsonl"
     write_trail(path, 2)
     path.write_text(path.read_text().rstrip("\n"))
-    (record,) = AuditLog(path, KEY).append([{"type": "action"}])
+    (record,) = TrailWriter(path, KEY).append([{"type": "action"}])
     assert record["seq"] == 3
     report = verify_chain(path, KEYS)
     assert (report.ok, report.records, report.recovered) == (True, 3, ())
@@ -247,7 +247,7 @@ def test_trailing_blank_space_needs_no_recovery(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     write_trail(path, 2)
     path.write_text(path.read_text() + "\n   ")
-    AuditLog(path, KEY).append([{"type": "action"}])
+    TrailWriter(path, KEY).append([{"type": "action"}])
     report = verify_chain(path, KEYS)
     assert (report.ok, report.records, report.recovered) == (True, 3, ())
 
@@ -255,7 +255,7 @@ def test_trailing_blank_space_needs_no_recovery(tmp_path: Path) -> None:
 def _recovered_trail(path: Path) -> None:
     write_trail(path, 2)
     path.write_text(path.read_text() + '{"type": "act')
-    AuditLog(path, KEY).append([{"type": "action"}])
+    TrailWriter(path, KEY).append([{"type": "action"}])
 
 
 @pytest.mark.parametrize(
@@ -303,11 +303,11 @@ def test_any_cut_of_a_write_is_recovered_by_the_next(
     path = tmp_path_factory.mktemp("cut") / "audit.jsonl"
     write_trail(path, 2)
     intact = path.stat().st_size
-    AuditLog(path, KEY).append([{"type": "action", "n": n} for n in range(8)])
+    TrailWriter(path, KEY).append([{"type": "action", "n": n} for n in range(8)])
     whole = path.read_bytes()
     kept = whole[: intact + cut % (len(whole) - intact)]
     path.write_bytes(kept)
-    AuditLog(path, KEY).append([{"type": "after"}])
+    TrailWriter(path, KEY).append([{"type": "after"}])
     report = verify_chain(path, KEYS)
     assert report.ok, report.first_break
     complete = kept.count(b"\n") + (kept.endswith(b"}") and not kept.endswith(b"\n"))
@@ -352,7 +352,7 @@ def test_a_trail_ending_in_garbage_is_not_extended(tmp_path: Path, ending: str) 
         path.write_text("garbage\nmore garbage\n")
     before = path.read_bytes()
     with pytest.raises(ConfigError, match="refusing to extend"):
-        AuditLog(path, KEY).append([{"type": "action"}])
+        TrailWriter(path, KEY).append([{"type": "action"}])
     assert path.read_bytes() == before
 
 
@@ -405,7 +405,7 @@ def test_a_lone_surrogate_is_damage_not_a_crash(tmp_path: Path) -> None:
 
 
 def test_entries_must_not_set_chain_fields_and_need_a_type(tmp_path: Path) -> None:
-    log = AuditLog(tmp_path / "audit.jsonl", KEY)
+    log = TrailWriter(tmp_path / "audit.jsonl", KEY)
     with pytest.raises(ConfigError, match="chain fields: hash, seq"):
         log.append([{"type": "x", "seq": 1, "hash": "h"}])
     with pytest.raises(ConfigError, match="needs a type"):
@@ -418,14 +418,14 @@ def test_unwritable_and_unreadable_trails_are_config_errors(tmp_path: Path) -> N
     blocker = tmp_path / "file"
     blocker.write_text("")
     with pytest.raises(ConfigError, match="cannot open the audit trail"):
-        AuditLog(blocker / "audit.jsonl", KEY).append([{"type": "x"}])
+        TrailWriter(blocker / "audit.jsonl", KEY).append([{"type": "x"}])
     with pytest.raises(InputError, match=r"missing\.jsonl: cannot read the audit trail") as caught:
         verify_chain(tmp_path / "missing.jsonl", KEYS)
     assert caught.value.exit_code == 2
 
 
 def _append_many(path: str, worker: int) -> None:
-    log = AuditLog(Path(path), KEY)
+    log = TrailWriter(Path(path), KEY)
     for number in range(50):
         log.append([{"type": "action", "worker": worker, "n": number}] * 2)
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from cio_sec.auditlog import AuditLog, read_lines, verify_chain
 from cio_sec.erase import job
-from cio_sec.erase.audit import JobTrail, TrailRecorder, reconcile
 from cio_sec.erase.inputs import IdType, Row
 from cio_sec.erase.journal import Journal, Outcome
+from cio_sec.erase.trail import JobTrail, TrailRecorder, reconcile
 from cio_sec.pseudonym import PseudonymKey
+from cio_sec.trail import TrailWriter, read_lines, verify_chain
 
 KEY = PseudonymKey(b"k" * 32)
 
@@ -37,7 +37,7 @@ def test_reconcile_writes_only_what_the_trail_is_missing(tmp_path: Path) -> None
     journal = _journal(4)
     *people, last = journal.pending(0, 10)
     outcomes = [Outcome(p.n, "suppress", True, 200, None, 1) for p in people]
-    trail = JobTrail(AuditLog(path, KEY), "job1", "T-1")
+    trail = JobTrail(TrailWriter(path, KEY), "job1", "T-1")
     recorder = TrailRecorder(journal, trail)
     recorder.add([last], [Outcome(last.n, "suppress", True, 200, None, 1)])
     recorder.flush()  # recorded and marked: nothing to reconcile for this one
@@ -45,7 +45,7 @@ def test_reconcile_writes_only_what_the_trail_is_missing(tmp_path: Path) -> None
     # the other two outcomes were committed but never reached the trail.
     journal.record(outcomes)
     trail.actions(list(journal.unaudited())[:1])
-    other = JobTrail(AuditLog(path, KEY), "job2", None)
+    other = JobTrail(TrailWriter(path, KEY), "job2", None)
     other.actions(list(journal.unaudited())[1:2])  # another job's record does not count
     assert reconcile(journal, trail) == 2
     assert list(journal.unaudited()) == []
@@ -68,7 +68,7 @@ def test_reconcile_writes_only_what_the_trail_is_missing(tmp_path: Path) -> None
 def test_reconcile_after_a_restart_ignores_the_earlier_runs_records(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     journal = _journal(1)
-    earlier = TrailRecorder(journal, JobTrail(AuditLog(path, KEY), "job1", "T-1", run="r1"))
+    earlier = TrailRecorder(journal, JobTrail(TrailWriter(path, KEY), "job1", "T-1", run="r1"))
     (person,) = journal.pending(0, 5)
     earlier.add([person], [Outcome(person.n, "suppress", True, 200, None, 1)])
     earlier.flush()
@@ -81,7 +81,7 @@ def test_reconcile_after_a_restart_ignores_the_earlier_runs_records(tmp_path: Pa
     (person,) = journal.pending(0, 5)
     journal.record([Outcome(person.n, "suppress", True, 200, None, 1)])
     journal.record([Outcome(person.n, "delete", True, 200, None, 1)])
-    assert reconcile(journal, JobTrail(AuditLog(path, KEY), "job1", "T-1", run="r2")) == 2
+    assert reconcile(journal, JobTrail(TrailWriter(path, KEY), "job1", "T-1", run="r2")) == 2
     actions = [
         (line.record["run"], line.record["action"], line.record["outcome"])
         for line in read_lines(path)
@@ -100,7 +100,7 @@ def test_reconcile_without_a_trail_writes_everything(tmp_path: Path) -> None:
     journal.record(
         [Outcome(p.n, "suppress", False, 400, "HTTP 400", 1) for p in journal.pending(0, 5)]
     )
-    trail = JobTrail(AuditLog(tmp_path / "new" / "audit.jsonl", KEY), "job", None)
+    trail = JobTrail(TrailWriter(tmp_path / "new" / "audit.jsonl", KEY), "job", None)
     assert reconcile(journal, trail) == 2
     assert set(_actions(trail.log.path).values()) == {1}
 
@@ -108,7 +108,7 @@ def test_reconcile_without_a_trail_writes_everything(tmp_path: Path) -> None:
 def test_the_recorder_commits_then_records_then_reports(tmp_path: Path) -> None:
     journal = _journal(2)
     seen: list[tuple[int, int]] = []
-    trail = JobTrail(AuditLog(tmp_path / "audit.jsonl", KEY), "job", None)
+    trail = JobTrail(TrailWriter(tmp_path / "audit.jsonl", KEY), "job", None)
     recorder = TrailRecorder(
         journal, trail, lambda tally: seen.append((tally.erased, tally.failed))
     )

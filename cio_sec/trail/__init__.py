@@ -1,5 +1,12 @@
 """The audit trail: an append-only JSONL file of keyed, hash-chained records.
 
+One module per concern: `records` (the format: canonical form, keyed hash, reading back),
+`writer` (`TrailWriter`: appending, torn tails recovered), `chain` (verifying the chain;
+``audit log verify``), `view` (``audit log show``) and `evidence` (``audit log export``).
+Erase, purge and rotation write their own records through `TrailWriter`
+(`cio_sec.erase.trail`, `cio_sec.purge.trail`, `cio_sec.rotate.trail`); ``cio-sec audit``
+(the checklist) only verifies the trail.
+
 Record schema (one JSON object per line; documented in the README):
 
 ``seq``      1, 2, 3 ... with no gaps
@@ -29,7 +36,16 @@ reports such a repair as a recovered torn write, not as tampering.
 
 from __future__ import annotations
 
-from cio_sec.auditlog.records import (
+from cio_sec.trail.chain import (
+    ChainBreak,
+    ChainReport,
+    RecoveredWrite,
+    TrailVerifyRequest,
+    verify,
+    verify_chain,
+)
+from cio_sec.trail.evidence import EvidenceReport, EvidenceRequest, export
+from cio_sec.trail.records import (
     CHAIN_FIELDS,
     GENESIS,
     LogLine,
@@ -38,25 +54,35 @@ from cio_sec.auditlog.records import (
     parse_record,
     read_lines,
     record_hash,
+    trail_records,
     utc_now,
 )
-from cio_sec.auditlog.verify import ChainBreak, ChainReport, RecoveredWrite, verify_chain
-from cio_sec.auditlog.writer import AuditLog, TrailWriteError
+from cio_sec.trail.view import TrailShowRequest, TrailView, show
+from cio_sec.trail.writer import TrailWriteError, TrailWriter
 
 __all__ = [
     "CHAIN_FIELDS",
     "GENESIS",
-    "AuditLog",
     "ChainBreak",
     "ChainReport",
+    "EvidenceReport",
+    "EvidenceRequest",
     "LogLine",
     "RecoveredWrite",
+    "TrailShowRequest",
+    "TrailVerifyRequest",
+    "TrailView",
     "TrailWriteError",
+    "TrailWriter",
     "canonical",
+    "export",
     "format_ts",
     "parse_record",
     "read_lines",
     "record_hash",
+    "show",
+    "trail_records",
     "utc_now",
+    "verify",
     "verify_chain",
 ]

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from cio_sec.auditlog import canonical, record_hash
 from cio_sec.errors import ExitCode
 from cio_sec.pseudonym import PseudonymKey
 from cio_sec.settings import default_state_dir
+from cio_sec.trail import canonical, record_hash
 from tests.conftest import CANARY
 from tests.support.apps import write_config
 from tests.support.cli import CliHarness
@@ -257,11 +257,11 @@ def test_export_from_a_broken_trail_says_it_does_not_verify(
 
 
 def test_export_incomplete_subject_and_a_trail_option(run_cli: CliHarness, tmp_path: Path) -> None:
-    from cio_sec.auditlog import AuditLog
+    from cio_sec.trail import TrailWriter
 
     path = tmp_path / "elsewhere.jsonl"
     subject = KEY.pseudonym("half@example.com")
-    AuditLog(path, KEY).append(
+    TrailWriter(path, KEY).append(
         [
             {"type": "action", "job": "j", "ticket": "T|1", "subject": subject, "id_type": "id",
              "action": "suppress", "outcome": "done", "status": None, "reason": None,
@@ -279,11 +279,11 @@ def test_export_incomplete_subject_and_a_trail_option(run_cli: CliHarness, tmp_p
 
 
 def test_export_runs_without_an_end_or_without_a_start(run_cli: CliHarness, tmp_path: Path) -> None:
-    from cio_sec.auditlog import AuditLog
+    from cio_sec.trail import TrailWriter
 
     path = tmp_path / "runs.jsonl"
     common = {"ticket": "T-9", "workspace": 1, "region": "us", "operator": "op"}
-    AuditLog(path, KEY).append(
+    TrailWriter(path, KEY).append(
         [
             # a trail cut before this job's start (rotated away): its end still counts
             {"type": "job-end", "job": "old", **common, "status": "completed",

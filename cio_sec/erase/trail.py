@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cio_sec.auditlog import AuditLog, read_lines
 from cio_sec.erase.journal import ActionRecord, Journal, Outcome, Person, VerifyRecord
+from cio_sec.trail.records import read_lines
+from cio_sec.trail.writer import TrailWriter
 
 _GROUP = 500
 
@@ -24,7 +25,7 @@ _GROUP = 500
 class JobTrail:
     """Writes one job's records to the trail."""
 
-    log: AuditLog
+    log: TrailWriter
     job: str
     ticket: str | None
     run: str | None = None

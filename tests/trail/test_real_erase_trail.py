@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from cio_sec.auditlog import record_hash
 from cio_sec.errors import ExitCode
 from cio_sec.pseudonym import IdentifierKind, PseudonymKey
 from cio_sec.sandbox import Faults, Sandbox
 from cio_sec.settings import default_state_dir
+from cio_sec.trail import record_hash
 from tests.conftest import CANARY
 from tests.support.cli import CliHarness
 from tests.support.memory_keyring import MemoryKeyring

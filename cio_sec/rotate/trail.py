@@ -1,4 +1,7 @@
-"""The last step of a rotation: the key-age record and, when a trail is kept, a trail record."""
+"""The last step of a rotation: the key-age records and, when a trail is kept, a trail record.
+
+The key-age store itself is `cio_sec.rotate.key_ages`; the trail is `cio_sec.trail`.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from cio_sec import __version__
-from cio_sec.auditlog import AuditLog, read_lines
 from cio_sec.errors import SecretMissingError
 from cio_sec.pseudonym import load_keys
+from cio_sec.rotate.key_ages import RotationRecord, read_rotations, record_rotation
 from cio_sec.rotate.state import RotationState
-from cio_sec.rotation_records import RotationRecord, read_rotations, record_rotation
 from cio_sec.settings import Settings
 from cio_sec.stores.chain import StoreOpener
+from cio_sec.trail.records import read_lines
+from cio_sec.trail.writer import TrailWriter
 
 
 def trail_configured(settings: Settings) -> bool:
@@ -87,7 +91,7 @@ def record(
         "version": __version__,
     }
     if not _last_rotation_is(settings.audit_log, entry):  # else written before a crash
-        AuditLog(settings.audit_log, keys.current).append([entry])
+        TrailWriter(settings.audit_log, keys.current).append([entry])
     return f"{detail}; audit trail {settings.audit_log}", []
 
 
