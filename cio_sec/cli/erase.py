@@ -32,12 +32,16 @@ if TYPE_CHECKING:
     from cio_sec.purge import PurgePlan
 
 
-class Api(str, Enum):
-    """Which Track API erases: one request per action, or v2 batches."""
+class ApiChoice(str, Enum):
+    """The Track APIs ``--api`` accepts (`cio_sec.erase.Api`'s values)."""
 
     AUTO = "auto"
     V1 = "v1"
     BATCH = "batch"
+
+
+#: ``erase status [JOB]``: the first word that makes ``erase`` list its jobs, as ``--status``.
+STATUS_WORD = "status"
 
 
 class UnsetWith(str, Enum):
@@ -57,17 +61,17 @@ class IdTypeChoice(str, Enum):
 
 def register(app: typer.Typer) -> None:
     """Add the command to the root app."""
-    app.command("erase", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)(erase)
+    app.command("erase", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)(erase_command)
 
 
-def erase(
+def erase_command(
     ctx: typer.Context,
     job: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[verify] [JOB]",
-            help="With --status: the job to show (default: all). `verify JOB`: read a "
-            "finished job's people back.",
+            metavar="[status|verify] [JOB]",
+            help="`status [JOB]` (or --status [JOB]): the job to show (default: all). "
+            "`verify JOB`: read a finished job's people back.",
         ),
     ] = None,
     ids: Annotated[
@@ -92,13 +96,13 @@ def erase(
         str | None, typer.Option("--ticket", help="Request reference recorded in the audit trail.")
     ] = None,
     api: Annotated[
-        Api,
+        ApiChoice,
         typer.Option(
             "--api",
             help="auto: batch for a file of more than 100 people, else v1; "
             "v1: a request per action; batch: /api/v2/batch, 100 people a request.",
         ),
-    ] = Api.AUTO,
+    ] = ApiChoice.AUTO,
     rate: Annotated[
         float | None,
         typer.Option(
@@ -135,7 +139,10 @@ def erase(
         bool, typer.Option("--skip-invalid", help="Erase the valid rows; count and list the rest.")
     ] = False,
     status: Annotated[
-        bool, typer.Option("--status", help="List erasure jobs and their counts (or JOB's).")
+        bool,
+        typer.Option(
+            "--status", help="List erasure jobs and their counts (or JOB's); as `erase status`."
+        ),
     ] = False,
     no_verify: Annotated[
         bool,
@@ -198,26 +205,30 @@ def erase(
     """Erase people from Customer.io (suppress, then delete), resumably, with an audit trail.
 
     Shows the plan (people, workspace, region, ticket) and asks you to type the number of
-    people; run the same command again to resume a stopped job. Example:
+    people; run the same command again to resume a stopped job. `erase status [JOB]` and
+    `erase --status [JOB]` are the same command (a JOB is 16 hex digits; the input file is
+    always --file, so a file named "status" is `--file status`). Example:
 
         cio-sec erase --file ids.csv --ticket DSR-1234 --dry-run
         cio-sec erase --file ids.csv --ticket DSR-1234
         cio-sec erase --status
+        cio-sec erase status 3f2a9c0e1d2b4a58
         cio-sec erase verify 3f2a9c0e1d2b4a58 --sample 300 --file ids.csv
         cio-sec erase --attributes ssn --all-matching --ticket INC-7 --dry-run
     """
-    from cio_sec.erase import ErasureRequest, IdType, InputSpec, job_status
-    from cio_sec.erase import erase as run_erasure
+    from cio_sec import erase
     from cio_sec.errors import InputError
 
     context = start(ctx, "erase", fmt)
     words = list(job or ())
-    spec = InputSpec(
+    if words[:1] == [STATUS_WORD] and not status:
+        status, words = True, words[1:]
+    spec = erase.InputSpec(
         path=file,
         ids=tuple(ids or ()),
         column=column,
-        id_type=IdType(id_type.value) if id_type else None,
-        v1_paths=api is Api.V1,
+        id_type=erase.IdType(id_type.value) if id_type else None,
+        v1_paths=api is ApiChoice.V1,
     )
     if attributes is not None or all_matching:
         options = _PurgeOptions(
@@ -238,7 +249,7 @@ def erase(
     if status:
         if len(words) > 1:
             raise InputError("--status takes at most one JOB")
-        finish(job_status(context.settings(), words[0] if words else None), context)
+        finish(erase.status(context.settings(), words[0] if words else None), context)
         return
     if words or bool(ids) == (file is not None):
         raise InputError(
@@ -246,10 +257,10 @@ def erase(
             "or `erase verify JOB`"
         )
     settings = context.settings()
-    request = ErasureRequest(
+    request = erase.ErasureRequest(
         spec=spec,
         ticket=ticket,
-        api=api.value,
+        api=erase.Api(api.value),
         rate=rate if rate is not None else settings.rate,
         concurrency=concurrency if concurrency is not None else settings.concurrency,
         max_attempts=max_attempts,
@@ -263,7 +274,7 @@ def erase(
     )
     ui = TerminalUi(context.streams)
     with stop_signals_as_interrupt():  # the engine turns them into a resumable stop
-        report = run_erasure(request, settings, context.opener(), ui)
+        report = erase.run(request, settings, context.opener(), ui)
     finish(report, context)
 
 
@@ -291,15 +302,15 @@ def _purge(
     status: bool,
 ) -> None:
     """``erase --attributes``: remove attributes, keep the people."""
+    from cio_sec import purge
     from cio_sec.errors import InputError
-    from cio_sec.purge import PurgeRequest, parse_attributes, purge, purge_status
 
     if options.attributes is None:
         raise InputError("--all-matching goes with --attributes NAMES")
-    names = parse_attributes(options.attributes)
+    names = purge.parse_attributes(options.attributes)
     settings = context.settings()
     if status:
-        finish(purge_status(settings, names), context)
+        finish(purge.status(settings, names), context)
         return
     given = bool(spec.ids) or spec.path is not None
     if words or given == options.all_matching:
@@ -307,7 +318,7 @@ def _purge(
             "with --attributes, give the people with --file PATH or --id, or search for "
             "them with --all-matching (one of the two)"
         )
-    request = PurgeRequest(
+    request = purge.PurgeRequest(
         attributes=names,
         spec=spec if given else None,
         ticket=options.ticket,
@@ -325,7 +336,8 @@ def _purge(
         verify_window=options.verify_window,
         empty="" if options.unset_with is UnsetWith.EMPTY else None,
     )
-    finish(purge(request, settings, context.opener(), PurgeTerminalUi(context.streams)), context)
+    ui = PurgeTerminalUi(context.streams)
+    finish(purge.run(request, settings, context.opener(), ui), context)
 
 
 def _verify_later(
@@ -376,7 +388,7 @@ class TerminalUi:
             f"region {plan.region}"
         )
         self.note(
-            f"plan: actions {', then '.join(plan.actions)}; api {plan.api} ({plan.api_reason}); "
+            f"plan: actions {', then '.join(plan.actions)}; api {plan.api.value} ({plan.api_reason}); "
             f"rate {plan.rate:g}/s; "
             f"ticket {plan.ticket or '(none)'}; input {plan.source}"
         )

@@ -31,7 +31,7 @@ from cio_sec.erase.inputs import (
     remove_stale_spools,
     spool_stdin,
 )
-from cio_sec.erase.journal import ACTIONS, JobLock, Journal, jobs_dir, live_status
+from cio_sec.erase.journal import ACTIONS, JobLock, Journal, jobs_dir
 from cio_sec.erase.plan import (
     ErasureRequest,
     ErasureUi,
@@ -42,7 +42,7 @@ from cio_sec.erase.plan import (
     source_label,
 )
 from cio_sec.erase.ratelimit import RateLimiter
-from cio_sec.erase.report import ErasureReport, JobsReport, JobStatus
+from cio_sec.erase.report import ErasureReport, RunStatus
 from cio_sec.erase.supervisor import EngineResult, install_signals
 from cio_sec.erase.verify import (
     NO_APP_KEY,
@@ -54,7 +54,7 @@ from cio_sec.erase.verify import (
     app_limiter,
     paced_app_api,
 )
-from cio_sec.errors import CioSecError, ConfigError, InputError, RemoteUnavailableError
+from cio_sec.errors import CioSecError, InputError, RemoteUnavailableError
 from cio_sec.redact import fingerprint
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def operator() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def erase(
+def run(
     request: ErasureRequest, settings: Settings, opener: StoreOpener, ui: ErasureUi
 ) -> ErasureReport:
     """Erase the people of the request (or, with ``dry_run``, everything but the erasing).
@@ -303,8 +303,8 @@ class _Run:
         trail.start(self._start_fields(account, plan))
         if self.request.dry_run:
             trail.end("completed", {"erased": 0, "failed": 0, "invalid": plan.invalid}, 0.0)
-            return self._report(plan, "dry-run", journal, trail, started, interrupted=False)
-        journal.set_meta({"status": "running", "api": self.request.api})
+            return self._report(plan, RunStatus.DRY_RUN, journal, trail, started, interrupted=False)
+        journal.set_meta({"status": "running", "api": self.request.api.value})
         reconcile(journal, trail)
         await self._check_reach(journal)
         engine = self._engine(journal, trail, http)
@@ -335,8 +335,9 @@ class _Run:
         # NOTE: an outcome counts once its trail record is written and synced: a job whose
         # trail failed is stopped, even with nobody left, until a run writes the records.
         done = counts.left == 0 and counts.to_verify == 0 and outcome.error is None
-        status = "completed" if done else "stopped"
-        trail_status = "failed" if isinstance(outcome.error, RemoteUnavailableError) else status
+        status = RunStatus.COMPLETED if done else RunStatus.STOPPED
+        failed = isinstance(outcome.error, RemoteUnavailableError)
+        trail_status = "failed" if failed else status.value
         summary = {
             "erased": counts.erased,
             "failed": counts.failed,
@@ -348,7 +349,7 @@ class _Run:
         if not isinstance(outcome.error, TrailWriteError):  # else it cannot take this record
             trail.end(trail_status, summary, time.monotonic() - started)
         journal.set_meta({"status": trail_status})
-        if status == "completed":
+        if status is RunStatus.COMPLETED:
             journal.purge()
         if outcome.error is not None:
             raise _resumable(outcome.error, job)
@@ -446,7 +447,7 @@ class _Run:
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "run": secrets.token_hex(8),
             "status": "new",
-            "api": self.request.api,
+            "api": self.request.api.value,
         }
 
     def _start_fields(self, account: _Account, plan: Plan) -> dict[str, object]:
@@ -457,7 +458,7 @@ class _Run:
             "people": plan.people,
             "invalid": plan.invalid,
             "actions": list(ACTIONS),
-            "api": self.request.api,
+            "api": self.request.api.value,
             "operator": operator(),
             "version": __version__,
             "dry_run": self.request.dry_run,
@@ -467,7 +468,7 @@ class _Run:
     def _report(
         self,
         plan: Plan,
-        status: str,
+        status: RunStatus,
         journal: Journal,
         trail: JobTrail,
         started: float,
@@ -541,56 +542,3 @@ def _resumable(error: CioSecError, job: str) -> CioSecError:
         "again to resume"
     )
     return error
-
-
-# --------------------------------------------------------------------------- status
-
-
-def job_status(settings: Settings, job: str | None = None) -> JobsReport:
-    """List the erasure jobs under the state directory (or one of them).
-
-    Journals are only read: an empty one stays empty, and a damaged one is listed as
-    ``damaged`` with the reason rather than hiding the other jobs.
-
-    Raises:
-        InputError: ``job`` names no job.
-    """
-    directory = jobs_dir(settings.state_dir)
-    paths = sorted(directory.glob("*.sqlite")) if directory.is_dir() else []
-    if job is not None:
-        paths = [path for path in paths if path.stem == job]
-        if not paths:
-            raise InputError(
-                f"no erasure job {job!r} in {directory}",
-                hint="list them with `cio-sec erase --status`",
-            )
-    return JobsReport(tuple(_job_status(path) for path in paths), directory)
-
-
-def _job_status(path: Path) -> JobStatus:
-    """One journal's status, read without changing the file."""
-    try:
-        if path.stat().st_size == 0:  # created, then killed before anything was written
-            return JobStatus.unreadable(path, "empty")
-        journal = Journal.open_readonly(path)
-    except OSError as exc:
-        return JobStatus.unreadable(path, "damaged", f"cannot read {path}: {exc.strerror}")
-    except ConfigError as exc:
-        return JobStatus.unreadable(path, "damaged", exc.message)
-    try:
-        meta = journal.meta()
-        return JobStatus(
-            job=path.stem,
-            status=live_status(meta.get("status", "new"), path),
-            created=meta.get("created", ""),
-            ticket=meta.get("ticket") or None,
-            workspace=meta.get("workspace", ""),
-            region=meta.get("region", ""),
-            api=meta.get("api", ""),
-            counts=journal.counts(),
-            journal=path,
-        )
-    except ConfigError as exc:
-        return JobStatus.unreadable(path, "damaged", exc.message)
-    finally:
-        journal.close()

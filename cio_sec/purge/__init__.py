@@ -7,12 +7,14 @@ back to prove it; ``audit --online`` uses the same search to find never-send att
 One module per concern: `names` (never-send names and their spellings), `find` (the
 search), `plan` (request, names, job id, plan), `journal` (the SQLite job journal),
 `engine` (the requests), `verify` (the read-backs), `trail` (audit records), `report`
-(results), `render` (text output) and `job` (running a purge end to end).
+(results), `render` (text output), `job` (running a purge end to end) and `listing` (the
+purge jobs and their status). `run` purges; `status` lists the jobs.
 """
 
 from __future__ import annotations
 
-from cio_sec.purge.job import ALL_MATCHING, purge, purge_status
+from cio_sec.purge.job import ALL_MATCHING, run
+from cio_sec.purge.listing import status
 from cio_sec.purge.plan import PurgePlan, PurgeRequest, PurgeUi, parse_attributes
 from cio_sec.purge.report import PurgeJobsReport, PurgeReport
 
@@ -24,6 +26,6 @@ __all__ = [
     "PurgeRequest",
     "PurgeUi",
     "parse_attributes",
-    "purge",
-    "purge_status",
+    "run",
+    "status",
 ]

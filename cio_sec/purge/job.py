@@ -20,15 +20,16 @@ from cio_sec import __version__
 from cio_sec.auditlog import AuditLog
 from cio_sec.erase.inputs import IdType, check_valid, iter_rows, read_input
 from cio_sec.erase.job import operator
-from cio_sec.erase.journal import JobLock, JournalError, live_status
+from cio_sec.erase.journal import JobLock
 from cio_sec.erase.plan import source_label
 from cio_sec.erase.ratelimit import RateLimiter
+from cio_sec.erase.report import RunStatus
 from cio_sec.erase.supervisor import install_signals
 from cio_sec.errors import CioSecError, ConfigError, InputError, InteractionRequiredError
 from cio_sec.purge.engine import PurgeEngine, PurgeRecorder, PurgeSettings
 from cio_sec.purge.journal import PurgeJournal, Target, purges_dir
 from cio_sec.purge.plan import PurgePlan, PurgeRequest, PurgeUi, purge_job_id
-from cio_sec.purge.report import PurgeJobsReport, PurgeJobStatus, PurgeReport
+from cio_sec.purge.report import PurgeReport
 from cio_sec.purge.trail import ACTION, PurgeTrail, reconcile
 from cio_sec.purge.verify import PurgeVerifier
 from cio_sec.sanitize.policy import Action, Policy
@@ -45,9 +46,7 @@ if TYPE_CHECKING:
 ALL_MATCHING = "all-matching"
 
 
-def purge(
-    request: PurgeRequest, settings: Settings, opener: StoreOpener, ui: PurgeUi
-) -> PurgeReport:
+def run(request: PurgeRequest, settings: Settings, opener: StoreOpener, ui: PurgeUi) -> PurgeReport:
     """Remove the request's attributes from the people who hold them; never delete anyone.
 
     Raises:
@@ -204,13 +203,13 @@ class _Purge:
         trail.start(self._start_fields(plan))
         if self.request.dry_run:
             trail.end("completed", {"purged": 0, "failed": 0}, 0.0)
-            return self._report(plan, "dry-run", journal, trail, started, interrupted=False)
+            return self._report(plan, RunStatus.DRY_RUN, journal, trail, started, interrupted=False)
         journal.set_meta({"status": "running"})
         reconcile(journal, trail)
         outcome, signal = await self._send_and_verify(journal, trail, app, http)
         counts = journal.counts()
         done = counts.left == 0 and counts.to_verify == 0 and outcome is None and signal is None
-        status = "completed" if done else "stopped"
+        status = RunStatus.COMPLETED if done else RunStatus.STOPPED
         summary = {
             "purged": counts.purged,
             "failed": counts.failed,
@@ -218,8 +217,8 @@ class _Purge:
             "still_present": counts.still_present,
             "unverified": counts.unverified,
         }
-        trail.end(status, summary, time.monotonic() - started)
-        journal.set_meta({"status": status})
+        trail.end(status.value, summary, time.monotonic() - started)
+        journal.set_meta({"status": status.value})
         if done:
             journal.purge_identifiers()
         if outcome is not None:
@@ -360,7 +359,7 @@ class _Purge:
     def _report(
         self,
         plan: PurgePlan,
-        status: str,
+        status: RunStatus,
         journal: PurgeJournal,
         trail: PurgeTrail,
         started: float,
@@ -419,39 +418,3 @@ def _resumed_ticket(job: str, journal: PurgeJournal, given: str | None) -> str |
             hint="leave --ticket out (or give the same one) to resume, or add --restart",
         )
     return stored
-
-
-# --------------------------------------------------------------------------- status
-
-
-def purge_status(settings: Settings, attributes: tuple[str, ...] = ()) -> PurgeJobsReport:
-    """List the purge jobs (those touching any of ``attributes``, when given)."""
-    directory = purges_dir(settings.state_dir)
-    paths = sorted(directory.glob("*.sqlite")) if directory.is_dir() else []
-    jobs = [_status(path) for path in paths]
-    if attributes:
-        jobs = [job for job in jobs if set(job.attributes) & set(attributes) or job.problem]
-    return PurgeJobsReport(tuple(jobs), directory)
-
-
-def _status(path: Path) -> PurgeJobStatus:
-    try:
-        journal = PurgeJournal.open_readonly(path)
-    except JournalError as exc:
-        return PurgeJobStatus(path.stem, "damaged", "", None, "", (), None, path, exc.message)
-    try:
-        meta = journal.meta()
-        return PurgeJobStatus(
-            job=path.stem,
-            status=live_status(meta.get("status", "new"), path),
-            created=meta.get("created", ""),
-            ticket=meta.get("ticket") or None,
-            workspace=meta.get("workspace", ""),
-            attributes=tuple(filter(None, meta.get("attributes", "").split(","))),
-            counts=journal.counts(),
-            journal=path,
-        )
-    except JournalError as exc:
-        return PurgeJobStatus(path.stem, "damaged", "", None, "", (), None, path, exc.message)
-    finally:
-        journal.close()
