@@ -27,6 +27,9 @@ from cio_sec.cli.help import HelpfulCommand
 from cio_sec.output import OutputFormat, Streams
 
 if TYPE_CHECKING:
+    from typer._click import Context as ClickContext
+    from typer._click import HelpFormatter
+
     from cio_sec.cli.common import AppContext
     from cio_sec.erase import InputSpec, Plan
     from cio_sec.purge import PurgePlan
@@ -59,9 +62,18 @@ class IdTypeChoice(str, Enum):
     CIO_ID = "cio_id"
 
 
+class ErasureCommand(HelpfulCommand):
+    """``erase``, whose usage also shows the ``erase status [JOB]`` spelling."""
+
+    def format_usage(self, ctx: ClickContext, formatter: HelpFormatter) -> None:
+        """The erasure (and ``verify``) form, then the job listing."""
+        super().format_usage(ctx, formatter)
+        formatter.write_usage(f"{ctx.command_path} {STATUS_WORD}", "[OPTIONS] [JOB]", "   or: ")
+
+
 def register(app: typer.Typer) -> None:
     """Add the command to the root app."""
-    app.command("erase", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)(erase_command)
+    app.command("erase", cls=ErasureCommand, epilog=EXIT_CODES_EPILOG)(erase_command)
 
 
 def erase_command(
@@ -69,8 +81,8 @@ def erase_command(
     job: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[status|verify] [JOB]",
-            help="`status [JOB]` (or --status [JOB]): the job to show (default: all). "
+            metavar="[verify] [JOB]",
+            help="`status [JOB]` or `--status [JOB]`: the job to show (default: all). "
             "`verify JOB`: read a finished job's people back.",
         ),
     ] = None,
@@ -205,9 +217,9 @@ def erase_command(
     """Erase people from Customer.io (suppress, then delete), resumably, with an audit trail.
 
     Shows the plan (people, workspace, region, ticket) and asks you to type the number of
-    people; run the same command again to resume a stopped job. `erase status [JOB]` and
-    `erase --status [JOB]` are the same command (a JOB is 16 hex digits; the input file is
-    always --file, so a file named "status" is `--file status`). Example:
+    people; run the same command again to resume a stopped job. `erase status [JOB]` is
+    `erase --status [JOB]`; the people always come from `--file` or `--id` (a file named
+    "status" is `--file status`). Example:
 
         cio-sec erase --file ids.csv --ticket DSR-1234 --dry-run
         cio-sec erase --file ids.csv --ticket DSR-1234
@@ -388,8 +400,8 @@ class TerminalUi:
             f"region {plan.region}"
         )
         self.note(
-            f"plan: actions {', then '.join(plan.actions)}; api {plan.api.value} ({plan.api_reason}); "
-            f"rate {plan.rate:g}/s; "
+            f"plan: actions {', then '.join(plan.actions)}; "
+            f"api {plan.api.value} ({plan.api_reason}); rate {plan.rate:g}/s; "
             f"ticket {plan.ticket or '(none)'}; input {plan.source}"
         )
 
