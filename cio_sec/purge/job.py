@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from cio_sec import __version__
 from cio_sec.auditlog import AuditLog
-from cio_sec.erase.inputs import IdType, check_valid, iter_rows, read_input
+from cio_sec.erase.inputs import check_valid, read_input
 from cio_sec.erase.job import operator
 from cio_sec.erase.journal import JobLock
 from cio_sec.erase.plan import source_label
@@ -27,9 +27,11 @@ from cio_sec.erase.report import RunStatus
 from cio_sec.erase.supervisor import install_signals
 from cio_sec.errors import CioSecError, ConfigError, InputError, InteractionRequiredError
 from cio_sec.purge.engine import PurgeEngine, PurgeRecorder, PurgeSettings
-from cio_sec.purge.journal import PurgeJournal, Target, purges_dir
+from cio_sec.purge.find import open_app_api
+from cio_sec.purge.journal import PurgeJournal, purges_dir
 from cio_sec.purge.plan import PurgePlan, PurgeRequest, PurgeUi, purge_job_id
 from cio_sec.purge.report import PurgeReport
+from cio_sec.purge.targets import find_targets
 from cio_sec.purge.trail import ACTION, PurgeTrail, reconcile
 from cio_sec.purge.verify import PurgeVerifier
 from cio_sec.sanitize.policy import Action, Policy
@@ -37,7 +39,7 @@ from cio_sec.sanitize.policy import Action, Policy
 if TYPE_CHECKING:
     import httpx
 
-    from cio_sec.client import AsyncAppApi, CustomerRef
+    from cio_sec.client import AsyncAppApi
     from cio_sec.credentials import StoreOpener
     from cio_sec.erase.inputs import InputSummary
     from cio_sec.pseudonym import PseudonymKey
@@ -83,7 +85,6 @@ class _Purge:
         from cio_sec import client
         from cio_sec.credentials import require
         from cio_sec.pseudonym import load_keys
-        from cio_sec.purge.find import open_app_api
 
         keys = load_keys(self.settings, self.opener, create=True)
         site = require(self.settings, "site_id", self.opener).value or ""
@@ -174,7 +175,7 @@ class _Purge:
             holding_none = int(journal.meta().get("holding_none", "0"))
         else:
             ticket = self.request.ticket
-            targets, holding_none = await self._targets(app, key)
+            targets, holding_none = await find_targets(self.request, app, key)
             journal.load(targets, self._meta(job, workspace, region, holding_none))
         counts = journal.counts()
         plan = PurgePlan(
@@ -261,39 +262,6 @@ class _Purge:
                 loop.remove_signal_handler(signum)
         return None, verifier.stopped
 
-    async def _targets(self, app: AsyncAppApi, key: PseudonymKey) -> tuple[list[Target], int]:
-        """The people to purge with the attributes each holds, and how many hold none."""
-        from cio_sec.purge.find import holders
-
-        held: dict[CustomerRef, list[str]] = {}
-        for name in self.request.attributes:
-            for person in await holders(app, [name]):
-                held.setdefault(person, []).append(name)
-        if self.request.spec is None:
-            return [_from_search(person, names, key) for person, names in held.items()], 0
-        index: dict[tuple[str, str], tuple[CustomerRef, list[str]]] = {}
-        for person, names in held.items():
-            for kind, value in _keys(person):
-                index[(kind, value)] = (person, names)
-        targets: list[Target] = []
-        holding_none = 0
-        for row in iter_rows(self.request.spec):
-            match = index.get(_key(row.id_type, row.value))
-            if match is None:
-                holding_none += 1
-                continue
-            person, names = match
-            targets.append(
-                Target(
-                    id_type="cio_id" if person.cio_id else row.id_type.value,
-                    identifier=person.cio_id or row.value,
-                    subject_type=row.id_type.value,
-                    subject=key.pseudonym(row.value, row.id_type.pseudonym_kind),
-                    attributes=tuple(names),
-                )
-            )
-        return targets, holding_none
-
     def _outside_policy(self) -> tuple[str, ...]:
         """The names the sanitize policy would not drop (a note, not a refusal)."""
         try:
@@ -376,32 +344,6 @@ class _Purge:
             interrupted=interrupted,
             duration_s=time.monotonic() - started,
         )
-
-
-def _keys(person: CustomerRef) -> list[tuple[str, str]]:
-    pairs = [("id", person.id), ("email", person.email), ("cio_id", person.cio_id)]
-    return [_key(IdType(kind), value) for kind, value in pairs if value]
-
-
-def _key(kind: IdType, value: str) -> tuple[str, str]:
-    normalised = kind.normalise(value)
-    return (kind.value, normalised.lower() if kind is IdType.EMAIL else normalised)
-
-
-def _from_search(person: CustomerRef, names: list[str], key: PseudonymKey) -> Target:
-    """A search hit as a target: requests by cio_id, the subject from the best identifier."""
-    kind, value = next(
-        (IdType(k), v)
-        for k, v in (("id", person.id), ("email", person.email), ("cio_id", person.cio_id))
-        if v
-    )
-    return Target(
-        id_type="cio_id" if person.cio_id else kind.value,
-        identifier=person.cio_id or value,
-        subject_type=kind.value,
-        subject=key.pseudonym(value, kind.pseudonym_kind),
-        attributes=tuple(names),
-    )
 
 
 def _resumed_ticket(job: str, journal: PurgeJournal, given: str | None) -> str | None:
