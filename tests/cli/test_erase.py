@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cio_sec.auditlog import read_lines, verify_chain
-from cio_sec.cli.erase import TerminalUi, typed_count
+from cio_sec.cli.erase_ui import TerminalUi, typed_count
 from cio_sec.erase import Plan
 from cio_sec.errors import ExitCode
 from cio_sec.output import Streams

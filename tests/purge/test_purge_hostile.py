@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cio_sec import purge
-from cio_sec.cli.erase import PurgeTerminalUi
+from cio_sec.cli.erase_ui import PurgeTerminalUi
 from cio_sec.errors import ConfigError, ExitCode, InputError
 from cio_sec.output import Streams
 from cio_sec.purge import PurgePlan, PurgeRequest
