@@ -10,10 +10,17 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from cio_sec.erase import reach
 from cio_sec.erase.audit import JobTrail
 from cio_sec.erase.journal import Journal
 from cio_sec.erase.plan import ErasureRequest, ErasureUi
+from cio_sec.erase.reach import (
+    KEY_META_KEY,
+    META_KEY,
+    SAMPLE,
+    kept_answer,
+    prove_reach,
+    unproven_reason,
+)
 from cio_sec.erase.supervisor import EngineResult, install_signals
 from cio_sec.erase.verify import (
     NO_APP_KEY,
@@ -129,14 +136,14 @@ class ReadBacks:
         """
         if self.app is None or self.skip_reason is not None:
             return
-        answer = reach.kept_answer(journal.meta(), self.app_key_id) or self.kept_reach
+        answer = kept_answer(journal.meta(), self.app_key_id) or self.kept_reach
         if not answer:
-            found = await reach.prove_reach(self.app, journal.pending(0, reach.SAMPLE))
+            found = await prove_reach(self.app, journal.pending(0, SAMPLE))
             if found is not None:
-                answer = {reach.META_KEY: found, reach.KEY_META_KEY: self.app_key_id}
+                answer = {META_KEY: found, KEY_META_KEY: self.app_key_id}
         if answer:
             journal.set_meta(answer)
-        self.skip_reason = reach.unproven_reason(answer)
+        self.skip_reason = unproven_reason(answer)
         if self.skip_reason is not None:
             self.ui.note(f"warning: {self.skip_reason}; erased people are recorded as unverified")
 

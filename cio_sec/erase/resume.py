@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from cio_sec.erase import reach
 from cio_sec.erase.journal import Journal
+from cio_sec.erase.reach import kept_answer
 from cio_sec.errors import CioSecError, InputError
 
 
@@ -36,7 +36,7 @@ def kept_reach(path: Path, app_key_id: str) -> dict[str, str]:
     except CioSecError:
         return {}
     try:
-        return reach.kept_answer(old.meta(), app_key_id)
+        return kept_answer(old.meta(), app_key_id)
     except CioSecError:
         return {}
     finally:
