@@ -4,8 +4,11 @@
 
 One module per concern: `inputs` (reading and validating identifiers), `plan` (job id,
 plan, confirmation), `journal` (the SQLite job journal and lock), `ratelimit` (the adaptive
-limiter), `engine` (async requests, retries, signals), `audit` (trail records), `report`
-(results), `job` (running a job end to end) and `listing` (the jobs and their status).
+limiter), `engine` (async requests, retries, signals), `supervisor` (signals and flushes
+shared with purge), `verify`, `reach` and `readbacks` (the read-backs that prove the
+erasure), `audit` (trail records), `report` (results), `job` (running a job end to end),
+`resume` (what a later run inherits), `listing` (the jobs and their status) and `recheck`
+(``erase verify JOB``).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from cio_sec.erase.journal import (
     jobs_dir,
 )
 from cio_sec.erase.reach import reason_for_key
-from cio_sec.erase.report import still_present_json
+from cio_sec.erase.report import RunStatus, still_present_json
 from cio_sec.erase.supervisor import install_signals
 from cio_sec.erase.verify import (
     Verifier,
@@ -134,7 +134,7 @@ class RecheckReport:
             if self.bound is None
             else {"confidence": CONFIDENCE, "max_share_present": self.bound},
             "summary": self.summary,
-            "status": "stopped" if self.stopped else "completed",
+            "status": (RunStatus.STOPPED if self.stopped else RunStatus.COMPLETED).value,
         }
 
 

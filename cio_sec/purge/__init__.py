@@ -5,10 +5,11 @@ empties exactly those attributes with one identify call per person, and reads ea
 back to prove it; ``audit --online`` uses the same search to find never-send attributes.
 
 One module per concern: `names` (never-send names and their spellings), `find` (the
-search), `plan` (request, names, job id, plan), `journal` (the SQLite job journal),
-`engine` (the requests), `verify` (the read-backs), `trail` (audit records), `report`
-(results), `render` (text output), `job` (running a purge end to end) and `listing` (the
-purge jobs and their status). `run` purges; `status` lists the jobs.
+search), `targets` (the holders matched to the input), `plan` (request, names, job id,
+plan), `journal` (the SQLite job journal), `engine` (the requests), `verify` (the
+read-backs), `trail` (audit records), `report` (results), `render` (text output), `job`
+(running a purge end to end) and `listing` (the purge jobs and their status). `run`
+purges; `status` lists the jobs.
 """
 
 from __future__ import annotations
