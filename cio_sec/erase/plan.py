@@ -22,9 +22,6 @@ class Api(str, Enum):
     V1 = "v1"
     BATCH = "batch"
 
-    def __str__(self) -> str:
-        return self.value
-
 
 @dataclass(frozen=True)
 class ErasureRequest:
