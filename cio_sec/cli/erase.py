@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,21 +23,28 @@ from cio_sec.cli.common import (
     start,
     stop_signals_as_interrupt,
 )
+from cio_sec.cli.erase_ui import PurgeTerminalUi, TerminalUi
 from cio_sec.cli.help import HelpfulCommand
-from cio_sec.render import OutputFormat, Streams
+from cio_sec.render import OutputFormat
 
 if TYPE_CHECKING:
+    from typer._click import Context as ClickContext
+    from typer._click import HelpFormatter
+
     from cio_sec.cli.common import AppContext
-    from cio_sec.erase import InputSpec, Plan
-    from cio_sec.purge import PurgePlan
+    from cio_sec.erase import InputSpec
 
 
-class Api(str, Enum):
-    """Which Track API erases: one request per action, or v2 batches."""
+class ApiChoice(str, Enum):
+    """The Track APIs ``--api`` accepts (`cio_sec.erase.Api`'s values)."""
 
     AUTO = "auto"
     V1 = "v1"
     BATCH = "batch"
+
+
+#: ``erase status [JOB]``: the first word that makes ``erase`` list its jobs, as ``--status``.
+STATUS_WORD = "status"
 
 
 class UnsetWith(str, Enum):
@@ -55,19 +62,28 @@ class IdTypeChoice(str, Enum):
     CIO_ID = "cio_id"
 
 
+class ErasureCommand(HelpfulCommand):
+    """``erase``, whose usage also shows the ``erase status [JOB]`` spelling."""
+
+    def format_usage(self, ctx: ClickContext, formatter: HelpFormatter) -> None:
+        """The erasure (and ``verify``) form, then the job listing."""
+        super().format_usage(ctx, formatter)
+        formatter.write_usage(f"{ctx.command_path} {STATUS_WORD}", "[OPTIONS] [JOB]", "   or: ")
+
+
 def register(app: typer.Typer) -> None:
     """Add the command to the root app."""
-    app.command("erase", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)(erase)
+    app.command("erase", cls=ErasureCommand, epilog=EXIT_CODES_EPILOG)(erase_command)
 
 
-def erase(
+def erase_command(
     ctx: typer.Context,
     job: Annotated[
         list[str] | None,
         typer.Argument(
             metavar="[verify] [JOB]",
-            help="With --status: the job to show (default: all). `verify JOB`: read a "
-            "finished job's people back.",
+            help="`status [JOB]` or `--status [JOB]`: the job to show (default: all). "
+            "`verify JOB`: read a finished job's people back.",
         ),
     ] = None,
     ids: Annotated[
@@ -92,13 +108,13 @@ def erase(
         str | None, typer.Option("--ticket", help="Request reference recorded in the audit trail.")
     ] = None,
     api: Annotated[
-        Api,
+        ApiChoice,
         typer.Option(
             "--api",
             help="auto: batch for a file of more than 100 people, else v1; "
             "v1: a request per action; batch: /api/v2/batch, 100 people a request.",
         ),
-    ] = Api.AUTO,
+    ] = ApiChoice.AUTO,
     rate: Annotated[
         float | None,
         typer.Option(
@@ -135,7 +151,10 @@ def erase(
         bool, typer.Option("--skip-invalid", help="Erase the valid rows; count and list the rest.")
     ] = False,
     status: Annotated[
-        bool, typer.Option("--status", help="List erasure jobs and their counts (or JOB's).")
+        bool,
+        typer.Option(
+            "--status", help="List erasure jobs and their counts (or JOB's); as `erase status`."
+        ),
     ] = False,
     no_verify: Annotated[
         bool,
@@ -198,26 +217,30 @@ def erase(
     """Erase people from Customer.io (suppress, then delete), resumably, with an audit trail.
 
     Shows the plan (people, workspace, region, ticket) and asks you to type the number of
-    people; run the same command again to resume a stopped job. Example:
+    people; run the same command again to resume a stopped job. `erase status [JOB]` is
+    `erase --status [JOB]`; the people always come from `--file` or `--id` (a file named
+    "status" is `--file status`). Example:
 
         cio-sec erase --file ids.csv --ticket DSR-1234 --dry-run
         cio-sec erase --file ids.csv --ticket DSR-1234
         cio-sec erase --status
+        cio-sec erase status 3f2a9c0e1d2b4a58
         cio-sec erase verify 3f2a9c0e1d2b4a58 --sample 300 --file ids.csv
         cio-sec erase --attributes ssn --all-matching --ticket INC-7 --dry-run
     """
-    from cio_sec.erase import ErasureRequest, IdType, InputSpec, job_status
-    from cio_sec.erase import erase as run_erasure
+    from cio_sec import erase
     from cio_sec.errors import InputError
 
     context = start(ctx, "erase", fmt)
     words = list(job or ())
-    spec = InputSpec(
+    if words[:1] == [STATUS_WORD] and not status:
+        status, words = True, words[1:]
+    spec = erase.InputSpec(
         path=file,
         ids=tuple(ids or ()),
         column=column,
-        id_type=IdType(id_type.value) if id_type else None,
-        v1_paths=api is Api.V1,
+        id_type=erase.IdType(id_type.value) if id_type else None,
+        v1_paths=api is ApiChoice.V1,
     )
     if attributes is not None or all_matching:
         options = _PurgeOptions(
@@ -238,7 +261,7 @@ def erase(
     if status:
         if len(words) > 1:
             raise InputError("--status takes at most one JOB")
-        finish(job_status(context.settings(), words[0] if words else None), context)
+        finish(erase.status(context.settings(), words[0] if words else None), context)
         return
     if words or bool(ids) == (file is not None):
         raise InputError(
@@ -246,10 +269,10 @@ def erase(
             "or `erase verify JOB`"
         )
     settings = context.settings()
-    request = ErasureRequest(
+    request = erase.ErasureRequest(
         spec=spec,
         ticket=ticket,
-        api=api.value,
+        api=erase.Api(api.value),
         rate=rate if rate is not None else settings.rate,
         concurrency=concurrency if concurrency is not None else settings.concurrency,
         max_attempts=max_attempts,
@@ -263,7 +286,7 @@ def erase(
     )
     ui = TerminalUi(context.streams)
     with stop_signals_as_interrupt():  # the engine turns them into a resumable stop
-        report = run_erasure(request, settings, context.opener(), ui)
+        report = erase.run(request, settings, context.opener(), ui)
     finish(report, context)
 
 
@@ -291,15 +314,15 @@ def _purge(
     status: bool,
 ) -> None:
     """``erase --attributes``: remove attributes, keep the people."""
+    from cio_sec import purge
     from cio_sec.errors import InputError
-    from cio_sec.purge import PurgeRequest, parse_attributes, purge, purge_status
 
     if options.attributes is None:
         raise InputError("--all-matching goes with --attributes NAMES")
-    names = parse_attributes(options.attributes)
+    names = purge.parse_attributes(options.attributes)
     settings = context.settings()
     if status:
-        finish(purge_status(settings, names), context)
+        finish(purge.status(settings, names), context)
         return
     given = bool(spec.ids) or spec.path is not None
     if words or given == options.all_matching:
@@ -307,7 +330,7 @@ def _purge(
             "with --attributes, give the people with --file PATH or --id, or search for "
             "them with --all-matching (one of the two)"
         )
-    request = PurgeRequest(
+    request = purge.PurgeRequest(
         attributes=names,
         spec=spec if given else None,
         ticket=options.ticket,
@@ -325,7 +348,8 @@ def _purge(
         verify_window=options.verify_window,
         empty="" if options.unset_with is UnsetWith.EMPTY else None,
     )
-    finish(purge(request, settings, context.opener(), PurgeTerminalUi(context.streams)), context)
+    ui = PurgeTerminalUi(context.streams)
+    finish(purge.run(request, settings, context.opener(), ui), context)
 
 
 def _verify_later(
@@ -352,120 +376,3 @@ def _verify_later(
         window=window,
     )
     finish(recheck(settings, context.opener(), request), context)
-
-
-class TerminalUi:
-    """The plan and notes on stderr, the typed confirmation, a progress bar on a TTY."""
-
-    def __init__(self, streams: Streams) -> None:
-        self._streams = streams
-        self._progress: Any = None
-        self._task: Any = None
-        self._base = 0
-
-    def note(self, text: str) -> None:
-        """One line on stderr (none with --quiet)."""
-        self._streams.note(text)
-
-    def show_plan(self, plan: Plan) -> None:
-        """The plan, on stderr."""
-        verb = "would erase" if plan.dry_run else "erase"
-        self.note(
-            f"plan: {verb} {plan.left} people ({plan.people} in job {plan.job}, "
-            f"{plan.invalid} invalid skipped) from workspace {plan.workspace}, "
-            f"region {plan.region}"
-        )
-        self.note(
-            f"plan: actions {', then '.join(plan.actions)}; api {plan.api} ({plan.api_reason}); "
-            f"rate {plan.rate:g}/s; "
-            f"ticket {plan.ticket or '(none)'}; input {plan.source}"
-        )
-
-    def confirm(self, plan: Plan) -> bool:
-        """Ask for the number of people, typed."""
-        return typed_count("erase", plan.left)
-
-    def progress_start(self, total: int, done: int) -> None:
-        """Start a Rich progress bar on stderr, when stderr is a terminal (and not --quiet)."""
-        if not self._streams.shows_progress:
-            return
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
-        self._base = done
-        self._progress = Progress(
-            TextColumn("erasing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[speed]} people/s"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[failed]} failed"),
-            console=self._streams.console(stderr=True),
-        )
-        self._task = self._progress.add_task(
-            "erase", total=total, completed=done, speed="-", failed=0
-        )
-        self._progress.start()
-
-    def progress(self, erased: int, failed: int) -> None:
-        """Move the bar."""
-        if self._progress is None:
-            return
-        task = self._progress.tasks[0]
-        speed = f"{task.speed:.0f}" if task.speed else "-"
-        self._progress.update(
-            self._task, completed=self._base + erased + failed, failed=failed, speed=speed
-        )
-
-    def progress_stop(self) -> None:
-        """Stop the bar."""
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
-
-
-class PurgeTerminalUi:
-    """The purge plan and notes on stderr, and the typed confirmation."""
-
-    def __init__(self, streams: Streams) -> None:
-        self._streams = streams
-
-    def note(self, text: str) -> None:
-        """One line on stderr (none with --quiet)."""
-        self._streams.note(text)
-
-    def show_purge_plan(self, plan: PurgePlan) -> None:
-        """The plan, with a count per attribute, on stderr."""
-        verb = "would remove" if plan.dry_run else "remove"
-        counts = ", ".join(
-            f"{name} ({plan.per_attribute.get(name, 0)})" for name in plan.attributes
-        )
-        self.note(
-            f"plan: {verb} {counts} from {plan.left} people ({plan.people} in purge {plan.job}, "
-            f"{plan.holding_none} of the input hold none) in workspace {plan.workspace}, "
-            f"region {plan.region}; nobody is deleted"
-        )
-        self.note(
-            f"plan: rate {plan.rate:g}/s; ticket {plan.ticket or '(none)'}; input {plan.source}"
-        )
-
-    def confirm_purge(self, plan: PurgePlan) -> bool:
-        """Ask for the number of people, typed."""
-        return typed_count("purge", plan.left)
-
-
-def typed_count(verb: str, people: int) -> bool:
-    """Ask for the number of people, typed on stderr; True when it is the right number."""
-    # NOTE: the empty default lets Enter alone decline; shown, it would read "[]".
-    answer = typer.prompt(
-        f"Type the number of people to {verb} ({people}) to go ahead",
-        err=True,
-        default="",
-        show_default=False,
-    )
-    return str(answer).strip() == str(people)

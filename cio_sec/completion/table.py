@@ -169,7 +169,11 @@ TABLE = Command(
                 Option(("--yes",), "Skip the confirmation (cron).", None),
                 Option(("--restart",), "Start the job over instead of resuming it.", None),
                 Option(("--skip-invalid",), "Erase the valid rows; count and list the rest.", None),
-                Option(("--status",), "List erasure jobs and their counts (or JOB's).", None),
+                Option(
+                    ("--status",),
+                    "List erasure jobs and their counts (or JOB's); as `erase status`.",
+                    None,
+                ),
                 Option(
                     ("--no-verify",), "Do not read erased people back (they stay unverified).", None
                 ),

@@ -36,6 +36,7 @@ from cio_sec.client import (
 )
 from cio_sec.erase.inputs import AMBIGUOUS_IN_V1, IdType, ambiguous_in_v1_path
 from cio_sec.erase.journal import TO_DELETE, TO_SUPPRESS, Journal, Outcome, Person
+from cio_sec.erase.plan import Api
 from cio_sec.erase.ratelimit import RateLimiter
 from cio_sec.erase.supervisor import EngineResult, Supervised
 from cio_sec.errors import CioSecError, RemoteUnavailableError
@@ -51,7 +52,7 @@ _RESUME = "the job is saved; run the same command again to resume"
 class EngineSettings:
     """How the engine sends."""
 
-    api: str = "v1"
+    api: Api = Api.V1
     concurrency: int = 16
     max_attempts: int = 8
     batch_size: int = 100
@@ -154,7 +155,7 @@ class Engine(Supervised):
             await queue.put(None)
 
     def _units(self, people: list[Person]) -> list[list[Person]]:
-        if self._settings.api == "v1":
+        if self._settings.api == Api.V1:
             return [[person] for person in people]
         units: list[list[Person]] = []
         unit: list[Person] = []
@@ -193,7 +194,7 @@ class Engine(Supervised):
             self._recorder.add(to_delete, await self._act("delete", to_delete))
 
     async def _act(self, action: str, people: list[Person]) -> list[Outcome]:
-        if self._settings.api == "v1":
+        if self._settings.api == Api.V1:
             (person,) = people
             if ambiguous_in_v1_path(person.identifier, person.id_type):
                 # NOTE: a job loaded for --api batch may hold such ids; as a path they would

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cio_sec import __version__
-from cio_sec.erase import reach
 from cio_sec.erase.engine import Engine, EngineSettings
 from cio_sec.erase.inputs import (
     InputSpec,
@@ -29,7 +28,7 @@ from cio_sec.erase.inputs import (
     remove_stale_spools,
     spool_stdin,
 )
-from cio_sec.erase.journal import ACTIONS, JobLock, Journal, jobs_dir, live_status
+from cio_sec.erase.journal import ACTIONS, JobLock, Journal, jobs_dir
 from cio_sec.erase.plan import (
     ErasureRequest,
     ErasureUi,
@@ -40,27 +39,19 @@ from cio_sec.erase.plan import (
     source_label,
 )
 from cio_sec.erase.ratelimit import RateLimiter
-from cio_sec.erase.report import ErasureReport, JobsReport, JobStatus
-from cio_sec.erase.supervisor import EngineResult, install_signals
+from cio_sec.erase.readbacks import ReadBacks, pooled
+from cio_sec.erase.report import ErasureReport, RunStatus
+from cio_sec.erase.resume import kept_reach, remove_journal, resumable, resumed_ticket
 from cio_sec.erase.trail import JobTrail, Tally, TrailRecorder, reconcile
 from cio_sec.erase.verify import (
-    NO_APP_KEY,
-    SKIPPED,
-    Verifier,
-    VerifyRecorder,
     VerifyResult,
-    VerifySettings,
-    app_limiter,
-    paced_app_api,
 )
-from cio_sec.errors import CioSecError, ConfigError, InputError, RemoteUnavailableError
-from cio_sec.redact import fingerprint
+from cio_sec.errors import CioSecError, InputError, RemoteUnavailableError
 from cio_sec.trail.writer import TrailWriteError, TrailWriter
 
 if TYPE_CHECKING:
     import httpx
 
-    from cio_sec.client import AsyncAppApi
     from cio_sec.pseudonym import KeyRing
     from cio_sec.settings import Settings
     from cio_sec.stores.chain import StoreOpener
@@ -87,7 +78,7 @@ def operator() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def erase(
+def run(
     request: ErasureRequest, settings: Settings, opener: StoreOpener, ui: ErasureUi
 ) -> ErasureReport:
     """Erase the people of the request (or, with ``dry_run``, everything but the erasing).
@@ -149,15 +140,11 @@ class _Run:
     opener: StoreOpener
     ui: ErasureUi
     spooled: Path | None = None
-    app: AsyncAppApi | None = None
-    """The App API for read-backs; None without a key or with ``--no-verify``."""
-    skip_reason: str | None = None
-    app_key_id: str = ""
-    """The App API key's keyed fingerprint: whose read-backs a kept reach answer is about."""
-    kept_reach: dict[str, str] = field(default_factory=dict)
-    """The reach answer of the journal a ``--restart`` replaced, for the same App key."""
-    app_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1.0))
-    """The App API's own limiter, set to the read-back rate when the run starts."""
+    reads: ReadBacks = field(init=False)
+    """The read-backs that prove the erasure (``--no-verify``: skipped)."""
+
+    def __post_init__(self) -> None:
+        self.reads = ReadBacks(self.request, self.settings, self.opener, self.ui)
 
     async def run(self) -> ErasureReport:
         """Run the job; stdin's private copy is deleted however it ends."""
@@ -194,42 +181,11 @@ class _Run:
                     site,
                     key,
                     timeout=self.settings.timeout,
-                    transport=_pooled(self.request.concurrency),
+                    transport=pooled(self.request.concurrency),
                 )
             )
-            await self._open_app_api(stack)
+            await self.reads.open(stack)
             return await self._job(account, keys, http)
-
-    async def _open_app_api(self, stack: contextlib.AsyncExitStack) -> None:
-        """The App API the read-backs use, or the reason they are skipped (warned once)."""
-        from cio_sec import client
-        from cio_sec.stores.chain import resolve
-
-        self.app_limiter = app_limiter(self.request.verify_rate)
-        if self.request.dry_run:
-            return
-        if not self.request.verify:
-            self.skip_reason = SKIPPED
-            return
-        app_key = resolve(self.settings, "app_api_key", self.opener).value
-        if not app_key:
-            self.skip_reason = NO_APP_KEY
-            self.ui.note(
-                "warning: no App API key (app_api_key), so erased people cannot be read "
-                "back: they are recorded as unverified; store one with "
-                "`cio-sec credentials set app_api_key` (or pass --no-verify)"
-            )
-            return
-        http = await stack.enter_async_context(
-            client.build_async_app_client(
-                client.app_base_url(self.settings.region, self.settings.app_url),
-                app_key,
-                timeout=self.settings.timeout,
-                transport=_pooled(_VERIFY_WORKERS),
-            )
-        )
-        self.app = paced_app_api(http, self.app_limiter)
-        self.app_key_id = fingerprint(app_key)
 
     async def _job(
         self, account: _Account, keys: KeyRing, http: httpx.AsyncClient
@@ -244,8 +200,9 @@ class _Run:
             lock.acquire(job)
             try:
                 if self.request.restart:
-                    self.kept_reach = _kept_reach(directory / f"{job}.sqlite", self.app_key_id)
-                    _remove_journal(directory / f"{job}.sqlite")
+                    path = directory / f"{job}.sqlite"
+                    self.reads.kept_reach = kept_reach(path, self.reads.app_key_id)
+                    remove_journal(path)
                 journal = Journal.open(directory / f"{job}.sqlite")
             except BaseException:  # a damaged journal: the lock must not outlive the refusal
                 lock.release()
@@ -270,7 +227,7 @@ class _Run:
             journal.load(iter_rows(self.spec), keys.current, self._meta(job, account))
         ticket = self.request.ticket
         if resumed:
-            ticket = _resumed_ticket(job, journal, ticket)
+            ticket = resumed_ticket(job, journal, ticket)
         counts = journal.counts()
         plan = Plan(
             job=job,
@@ -303,12 +260,12 @@ class _Run:
         trail.start(self._start_fields(account, plan))
         if self.request.dry_run:
             trail.end("completed", {"erased": 0, "failed": 0, "invalid": plan.invalid}, 0.0)
-            return self._report(plan, "dry-run", journal, trail, started, interrupted=False)
-        journal.set_meta({"status": "running", "api": self.request.api})
+            return self._report(plan, RunStatus.DRY_RUN, journal, trail, started, interrupted=False)
+        journal.set_meta({"status": "running", "api": self.request.api.value})
         reconcile(journal, trail)
-        await self._check_reach(journal)
+        await self.reads.check_reach(journal)
         engine = self._engine(journal, trail, http)
-        verifier = self._verifier(journal, trail)
+        verifier = self.reads.verifier(journal, trail)
         erasing = asyncio.Event()
         verifying = asyncio.create_task(verifier.run(erasing))
         self.ui.progress_start(plan.people, plan.done)
@@ -316,10 +273,10 @@ class _Run:
             outcome = await engine.run()
             erasing.set()
             try:
-                checked = await self._verified(journal, verifier, verifying, outcome)
+                checked = await self.reads.finish(journal, verifier, verifying, outcome)
             except CioSecError as exc:
                 if outcome.error is None:
-                    raise _resumable(exc, job) from None
+                    raise resumable(exc, job) from None
                 checked = VerifyResult()  # the engine's error is the one reported
         finally:
             self.ui.progress_stop()
@@ -329,14 +286,15 @@ class _Run:
                 f"warning: read-backs stopped: {checked.stopped_by}; "
                 "the people left are recorded as unverified"
             )
-        elif self.skip_reason is None:
-            self._say_why_unverified(journal)
+        elif self.reads.skip_reason is None:
+            self.reads.say_why_unverified(journal)
         counts = journal.counts()
         # NOTE: an outcome counts once its trail record is written and synced: a job whose
         # trail failed is stopped, even with nobody left, until a run writes the records.
         done = counts.left == 0 and counts.to_verify == 0 and outcome.error is None
-        status = "completed" if done else "stopped"
-        trail_status = "failed" if isinstance(outcome.error, RemoteUnavailableError) else status
+        status = RunStatus.COMPLETED if done else RunStatus.STOPPED
+        failed = isinstance(outcome.error, RemoteUnavailableError)
+        trail_status = "failed" if failed else status.value
         summary = {
             "erased": counts.erased,
             "failed": counts.failed,
@@ -348,77 +306,12 @@ class _Run:
         if not isinstance(outcome.error, TrailWriteError):  # else it cannot take this record
             trail.end(trail_status, summary, time.monotonic() - started)
         journal.set_meta({"status": trail_status})
-        if status == "completed":
+        if status is RunStatus.COMPLETED:
             journal.purge()
         if outcome.error is not None:
-            raise _resumable(outcome.error, job)
+            raise resumable(outcome.error, job)
         interrupted = "interrupted" in (outcome.signal, checked.signal)
         return self._report(plan, status, journal, trail, started, interrupted=interrupted)
-
-    async def _verified(
-        self,
-        journal: Journal,
-        verifier: Verifier,
-        verifying: asyncio.Task[VerifyResult],
-        outcome: EngineResult,
-    ) -> VerifyResult:
-        """Let the read-backs finish after the erasing, or stop them with it."""
-        if outcome.signal is not None or outcome.error is not None:
-            verifier.request_stop(outcome.signal or "error")
-            return await verifying
-        left = journal.verify_pending()
-        if left and self.skip_reason is None:
-            self.ui.note(
-                f"verifying: reading {left} erased people back through the App API at "
-                f"{self.request.verify_rate:g}/s (window {self.request.verify_window:g} s)"
-            )
-        loop = asyncio.get_running_loop()
-        handled = install_signals(loop, verifier.request_stop)
-        try:
-            return await verifying
-        finally:
-            for signum in handled:
-                loop.remove_signal_handler(signum)
-
-    def _say_why_unverified(self, journal: Journal) -> None:
-        """Name the commonest reason people ended unverified (each is in the trail too)."""
-        reasons = journal.unverified_reasons()
-        if reasons:
-            total = sum(count for _, count in reasons)
-            reason, count = reasons[0]
-            self.ui.note(
-                f"warning: {total} erased person(s) could not be proved gone and are "
-                f"recorded as unverified; the commonest reason ({count}): {reason}"
-            )
-
-    async def _check_reach(self, journal: Journal) -> None:
-        """Before erasing, make sure a read-back's 404 will mean "gone" (see `reach`).
-
-        The answer is kept per App API key: a resumed run, or a ``--restart`` whose first
-        people are gone already, uses the first run's; another key is asked again.
-        """
-        if self.app is None or self.skip_reason is not None:
-            return
-        answer = reach.kept_answer(journal.meta(), self.app_key_id) or self.kept_reach
-        if not answer:
-            found = await reach.prove_reach(self.app, journal.pending(0, reach.SAMPLE))
-            if found is not None:
-                answer = {reach.META_KEY: found, reach.KEY_META_KEY: self.app_key_id}
-        if answer:
-            journal.set_meta(answer)
-        self.skip_reason = reach.unproven_reason(answer)
-        if self.skip_reason is not None:
-            self.ui.note(f"warning: {self.skip_reason}; erased people are recorded as unverified")
-
-    def _verifier(self, journal: Journal, trail: JobTrail) -> Verifier:
-        settings = VerifySettings(
-            rate=self.request.verify_rate,
-            window=self.request.verify_window,
-            workers=_VERIFY_WORKERS,
-            skip_reason=self.skip_reason,
-        )
-        recorder = VerifyRecorder(journal, None if self.skip_reason == SKIPPED else trail)
-        return Verifier(journal, self.app, recorder, settings)
 
     def _engine(self, journal: Journal, trail: JobTrail, http: httpx.AsyncClient) -> Engine:
         ui = self.ui
@@ -446,7 +339,7 @@ class _Run:
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "run": secrets.token_hex(8),
             "status": "new",
-            "api": self.request.api,
+            "api": self.request.api.value,
         }
 
     def _start_fields(self, account: _Account, plan: Plan) -> dict[str, object]:
@@ -457,7 +350,7 @@ class _Run:
             "people": plan.people,
             "invalid": plan.invalid,
             "actions": list(ACTIONS),
-            "api": self.request.api,
+            "api": self.request.api.value,
             "operator": operator(),
             "version": __version__,
             "dry_run": self.request.dry_run,
@@ -467,7 +360,7 @@ class _Run:
     def _report(
         self,
         plan: Plan,
-        status: str,
+        status: RunStatus,
         journal: Journal,
         trail: JobTrail,
         started: float,
@@ -487,110 +380,3 @@ class _Run:
             interrupted=interrupted,
             duration_s=time.monotonic() - started,
         )
-
-
-def _pooled(concurrency: int) -> httpx.AsyncHTTPTransport:
-    import httpx
-
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    return httpx.AsyncHTTPTransport(retries=0, limits=limits)
-
-
-def _resumed_ticket(job: str, journal: Journal, given: str | None) -> str | None:
-    """The ticket a resumed job was started with; the trail keeps recording under it.
-
-    Raises:
-        InputError: ``--ticket`` names a different ticket.
-    """
-    stored = journal.meta().get("ticket") or None
-    if given is not None and given != stored:
-        started = f"ticket {stored}" if stored else "no ticket"
-        raise InputError(
-            f"job {job} was started with {started}; a resumed job keeps its ticket",
-            hint="leave --ticket out (or give the same one) to resume, "
-            "or add --restart to start the job over under the new ticket",
-        )
-    return stored
-
-
-def _kept_reach(path: Path, app_key_id: str) -> dict[str, str]:
-    """The reach answer of a journal about to be replaced; none when it cannot be read."""
-    if not app_key_id or not path.exists():
-        return {}
-    try:
-        old = Journal.open_readonly(path)
-    except CioSecError:
-        return {}
-    try:
-        return reach.kept_answer(old.meta(), app_key_id)
-    except CioSecError:
-        return {}
-    finally:
-        old.close()
-
-
-def _remove_journal(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            Path(f"{path}{suffix}").unlink()
-
-
-def _resumable(error: CioSecError, job: str) -> CioSecError:
-    error.hint = (
-        f"{error.hint + '; ' if error.hint else ''}job {job} is saved: run the same command "
-        "again to resume"
-    )
-    return error
-
-
-# --------------------------------------------------------------------------- status
-
-
-def job_status(settings: Settings, job: str | None = None) -> JobsReport:
-    """List the erasure jobs under the state directory (or one of them).
-
-    Journals are only read: an empty one stays empty, and a damaged one is listed as
-    ``damaged`` with the reason rather than hiding the other jobs.
-
-    Raises:
-        InputError: ``job`` names no job.
-    """
-    directory = jobs_dir(settings.state_dir)
-    paths = sorted(directory.glob("*.sqlite")) if directory.is_dir() else []
-    if job is not None:
-        paths = [path for path in paths if path.stem == job]
-        if not paths:
-            raise InputError(
-                f"no erasure job {job!r} in {directory}",
-                hint="list them with `cio-sec erase --status`",
-            )
-    return JobsReport(tuple(_job_status(path) for path in paths), directory)
-
-
-def _job_status(path: Path) -> JobStatus:
-    """One journal's status, read without changing the file."""
-    try:
-        if path.stat().st_size == 0:  # created, then killed before anything was written
-            return JobStatus.unreadable(path, "empty")
-        journal = Journal.open_readonly(path)
-    except OSError as exc:
-        return JobStatus.unreadable(path, "damaged", f"cannot read {path}: {exc.strerror}")
-    except ConfigError as exc:
-        return JobStatus.unreadable(path, "damaged", exc.message)
-    try:
-        meta = journal.meta()
-        return JobStatus(
-            job=path.stem,
-            status=live_status(meta.get("status", "new"), path),
-            created=meta.get("created", ""),
-            ticket=meta.get("ticket") or None,
-            workspace=meta.get("workspace", ""),
-            region=meta.get("region", ""),
-            api=meta.get("api", ""),
-            counts=journal.counts(),
-            journal=path,
-        )
-    except ConfigError as exc:
-        return JobStatus.unreadable(path, "damaged", exc.message)
-    finally:
-        journal.close()

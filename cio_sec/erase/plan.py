@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from enum import Enum
 from typing import Final, Protocol
 
 from cio_sec.bounds import DEFAULT_VERIFY_WINDOW
@@ -14,14 +15,22 @@ from cio_sec.erase.journal import ACTIONS
 from cio_sec.errors import ConfigError, InteractionRequiredError
 
 
+class Api(str, Enum):
+    """Which Track API erases: one request per action, or v2 batches."""
+
+    AUTO = "auto"
+    V1 = "v1"
+    BATCH = "batch"
+
+
 @dataclass(frozen=True)
 class ErasureRequest:
     """Everything the operator asked for."""
 
     spec: InputSpec
     ticket: str | None = None
-    api: str = "auto"
-    """``auto``, ``v1`` or ``batch``; `choose_api` settles ``auto`` before the plan."""
+    api: Api = Api.AUTO
+    """`choose_api` settles ``auto`` before the plan."""
     api_reason: str = ""
     """Why this API: shown in the plan and the dry run."""
     rate: float = 100.0
@@ -38,6 +47,9 @@ class ErasureRequest:
     verify_window: float = DEFAULT_VERIFY_WINDOW
     """Seconds a person still there is read back again for."""
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "api", Api(self.api))  # the enum, also when given its text
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -49,7 +61,7 @@ class Plan:
     people: int
     invalid: int
     ticket: str | None
-    api: str
+    api: Api
     rate: float
     input_sha256: str
     source: str
@@ -59,6 +71,9 @@ class Plan:
     done: int = 0
     """People with a final outcome already (on resume)."""
     api_reason: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "api", Api(self.api))  # the enum, also when given its text
 
     @property
     def actions(self) -> tuple[str, ...]:
@@ -80,7 +95,7 @@ class Plan:
             "invalid": self.invalid,
             "ticket": self.ticket,
             "actions": list(self.actions),
-            "api": self.api,
+            "api": self.api.value,
             "api_reason": self.api_reason,
             "rate": self.rate,
             "input_sha256": self.input_sha256,
@@ -125,21 +140,22 @@ def choose_api(
     few people go one request per action. A v1 path is also ruled out when it would
     misread some identifiers (an ``@`` or a ``cio_`` prefix), since batch names the type.
     """
-    if request.api != "auto":
-        chosen = replace(spec, v1_paths=request.api == "v1")
-        return replace(request, api_reason=f"--api {request.api} given"), chosen, read(chosen)
+    if request.api is not Api.AUTO:
+        chosen = replace(spec, v1_paths=request.api is Api.V1)
+        reason = f"--api {request.api.value} given"
+        return replace(request, api_reason=reason), chosen, read(chosen)
     as_batch = replace(spec, v1_paths=False)
     batch_summary = read(as_batch)
     if spec.path is not None and batch_summary.rows > AUTO_BATCH_ABOVE:
         reason = f"auto: {batch_summary.rows} people in a file, more than {AUTO_BATCH_ABOVE}"
-        return replace(request, api="batch", api_reason=reason), as_batch, batch_summary
+        return replace(request, api=Api.BATCH, api_reason=reason), as_batch, batch_summary
     as_v1 = replace(spec, v1_paths=True)
     v1_summary = read(as_v1)
     if v1_summary.invalid > batch_summary.invalid:
         reason = "auto: some ids have @ or a cio_ prefix, which a v1 path would misread"
-        return replace(request, api="batch", api_reason=reason), as_batch, batch_summary
+        return replace(request, api=Api.BATCH, api_reason=reason), as_batch, batch_summary
     reason = f"auto: {v1_summary.rows} people, at most {AUTO_BATCH_ABOVE}: a request per action"
-    return replace(request, api="v1", api_reason=reason), as_v1, v1_summary
+    return replace(request, api=Api.V1, api_reason=reason), as_v1, v1_summary
 
 
 def job_id(workspace: str, summary: InputSummary) -> str:

@@ -13,7 +13,6 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cio_sec.erase import reach
 from cio_sec.erase.inputs import InputSpec, iter_rows, read_input
 from cio_sec.erase.journal import (
     STILL_PRESENT,
@@ -24,7 +23,8 @@ from cio_sec.erase.journal import (
     PresentPerson,
     jobs_dir,
 )
-from cio_sec.erase.report import still_present_json
+from cio_sec.erase.reach import reason_for_key
+from cio_sec.erase.report import RunStatus, still_present_json
 from cio_sec.erase.supervisor import install_signals
 from cio_sec.erase.trail import JobTrail, reconcile
 from cio_sec.erase.verify import (
@@ -134,7 +134,7 @@ class RecheckReport:
             if self.bound is None
             else {"confidence": CONFIDENCE, "max_share_present": self.bound},
             "summary": self.summary,
-            "status": "stopped" if self.stopped else "completed",
+            "status": (RunStatus.STOPPED if self.stopped else RunStatus.COMPLETED).value,
         }
 
 
@@ -204,7 +204,7 @@ class _Recheck:
         settings = VerifySettings(
             rate=self.request.rate,
             window=self.request.window,
-            skip_reason=reach.reason_for_key(meta, fingerprint(self.app_key)),
+            skip_reason=reason_for_key(meta, fingerprint(self.app_key)),
         )
         base_url = client.app_base_url(self.settings.region, self.settings.app_url)
         async with client.build_async_app_client(

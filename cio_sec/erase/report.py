@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
+from typing import Generic, Protocol, TypeVar
 
 from cio_sec.erase.inputs import InvalidRow
 from cio_sec.erase.journal import Counts, FailedPerson, PresentPerson
@@ -11,13 +13,31 @@ from cio_sec.erase.plan import Plan
 from cio_sec.errors import ExitCode
 
 
+class RunStatus(str, Enum):
+    """How one run of an erasure or purge job ended."""
+
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    """Resumable: running the same command again carries on."""
+    DRY_RUN = "dry-run"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def run_exit_code(status: RunStatus, *, interrupted: bool, unfinished: bool) -> ExitCode:
+    """0 done, 1 some people failed or are still there, 5 stopped (resumable), 130 Ctrl-C."""
+    if status is RunStatus.STOPPED:
+        return ExitCode.INTERRUPTED if interrupted else ExitCode.PARTIAL
+    return ExitCode.CHECK_FAILED if unfinished else ExitCode.OK
+
+
 @dataclass(frozen=True)
 class ErasureReport:
     """The outcome of one run of a job."""
 
     plan: Plan
-    status: str
-    """``completed``, ``stopped`` (resumable) or ``dry-run``."""
+    status: RunStatus
     counts: Counts
     audit_log: Path
     journal: Path | None
@@ -40,15 +60,12 @@ class ErasureReport:
     @property
     def exit_code(self) -> ExitCode:
         """0 all erased, 1 some failed or still there, 5 stopped and resumable, 130 interrupted."""
-        if self.status == "stopped":
-            return ExitCode.INTERRUPTED if self.interrupted else ExitCode.PARTIAL
-        if self.counts.failed or self.still_present:
-            return ExitCode.CHECK_FAILED
-        return ExitCode.OK
+        unfinished = bool(self.counts.failed or self.still_present)
+        return run_exit_code(self.status, interrupted=self.interrupted, unfinished=unfinished)
 
     def failure(self) -> tuple[str | None, str, str | None]:
         """Why the job is not done: stopped, or people failed or still present."""
-        if self.status == "stopped":
+        if self.status is RunStatus.STOPPED:
             return None, f"job {self.plan.job} stopped", "run the same command again to resume"
         counts = self.counts
         return (
@@ -62,7 +79,7 @@ class ErasureReport:
         """Job, counts, trail path and head, failed people as pseudonyms with reasons."""
         return {
             "job": self.plan.job,
-            "status": self.status,
+            "status": self.status.value,
             "plan": self.plan.to_json(),
             "counts": self.counts.to_json(),
             "audit_log": str(self.audit_log),
@@ -142,11 +159,25 @@ class JobStatus:
         }
 
 
-@dataclass(frozen=True)
-class JobsReport:
-    """The jobs under the state directory."""
+class Listed(Protocol):
+    """One job of a listing: its JSON, and the reason its journal cannot be read."""
 
-    jobs: tuple[JobStatus, ...]
+    @property
+    def problem(self) -> str | None:
+        """Why the journal cannot be read (``damaged``); None when it can."""
+
+    def to_json(self) -> dict[str, object]:
+        """The job as JSON."""
+
+
+JobT = TypeVar("JobT", bound=Listed)
+
+
+@dataclass(frozen=True)
+class JobList(Generic[JobT]):
+    """The jobs under a state directory: ``erase --status``, with or without --attributes."""
+
+    jobs: tuple[JobT, ...]
     directory: Path
 
     @property
@@ -163,3 +194,8 @@ class JobsReport:
     def to_json(self) -> dict[str, object]:
         """The jobs directory and every job."""
         return {"directory": str(self.directory), "jobs": [job.to_json() for job in self.jobs]}
+
+
+@dataclass(frozen=True)
+class JobsReport(JobList[JobStatus]):
+    """The erasure jobs (a class of its own so the text renderer can tell the two apart)."""

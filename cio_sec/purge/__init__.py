@@ -5,14 +5,17 @@ empties exactly those attributes with one identify call per person, and reads ea
 back to prove it; ``audit --online`` uses the same search to find never-send attributes.
 
 One module per concern: `names` (never-send names and their spellings), `find` (the
-search), `plan` (request, names, job id, plan), `journal` (the SQLite job journal),
-`engine` (the requests), `verify` (the read-backs), `trail` (audit records), `report`
-(results) and `job` (running a purge end to end); `cio_sec.render.purge` draws the text.
+search), `targets` (the holders matched to the input), `plan` (request, names, job id,
+plan), `journal` (the SQLite job journal), `engine` (the requests), `verify` (the
+read-backs), `trail` (audit records), `report` (results), `job` (running a purge end to
+end) and `listing` (the purge jobs and their status). `run` purges; `status` lists the
+jobs; `cio_sec.render.purge` draws the text.
 """
 
 from __future__ import annotations
 
-from cio_sec.purge.job import ALL_MATCHING, purge, purge_status
+from cio_sec.purge.job import ALL_MATCHING, run
+from cio_sec.purge.listing import status
 from cio_sec.purge.plan import PurgePlan, PurgeRequest, PurgeUi, parse_attributes
 from cio_sec.purge.report import PurgeJobsReport, PurgeReport
 
@@ -24,6 +27,6 @@ __all__ = [
     "PurgeRequest",
     "PurgeUi",
     "parse_attributes",
-    "purge",
-    "purge_status",
+    "run",
+    "status",
 ]

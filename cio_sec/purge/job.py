@@ -17,17 +17,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cio_sec import __version__
-from cio_sec.erase.inputs import IdType, check_valid, iter_rows, read_input
+from cio_sec.erase.inputs import check_valid, read_input
 from cio_sec.erase.job import operator
-from cio_sec.erase.journal import JobLock, JournalError, live_status
+from cio_sec.erase.journal import JobLock
 from cio_sec.erase.plan import source_label
 from cio_sec.erase.ratelimit import RateLimiter
+from cio_sec.erase.report import RunStatus
 from cio_sec.erase.supervisor import install_signals
 from cio_sec.errors import CioSecError, ConfigError, InputError, InteractionRequiredError
 from cio_sec.purge.engine import PurgeEngine, PurgeRecorder, PurgeSettings
-from cio_sec.purge.journal import PurgeJournal, Target, purges_dir
+from cio_sec.purge.find import open_app_api
+from cio_sec.purge.journal import PurgeJournal, purges_dir
 from cio_sec.purge.plan import PurgePlan, PurgeRequest, PurgeUi, purge_job_id
-from cio_sec.purge.report import PurgeJobsReport, PurgeJobStatus, PurgeReport
+from cio_sec.purge.report import PurgeReport
+from cio_sec.purge.targets import find_targets
 from cio_sec.purge.trail import ACTION, PurgeTrail, reconcile
 from cio_sec.purge.verify import PurgeVerifier
 from cio_sec.sanitize.policy import Action, Policy
@@ -36,7 +39,7 @@ from cio_sec.trail.writer import TrailWriter
 if TYPE_CHECKING:
     import httpx
 
-    from cio_sec.client import AsyncAppApi, CustomerRef
+    from cio_sec.client import AsyncAppApi
     from cio_sec.erase.inputs import InputSummary
     from cio_sec.pseudonym import PseudonymKey
     from cio_sec.settings import Settings
@@ -45,9 +48,7 @@ if TYPE_CHECKING:
 ALL_MATCHING = "all-matching"
 
 
-def purge(
-    request: PurgeRequest, settings: Settings, opener: StoreOpener, ui: PurgeUi
-) -> PurgeReport:
+def run(request: PurgeRequest, settings: Settings, opener: StoreOpener, ui: PurgeUi) -> PurgeReport:
     """Remove the request's attributes from the people who hold them; never delete anyone.
 
     Raises:
@@ -83,7 +84,6 @@ class _Purge:
     async def run(self) -> PurgeReport:
         from cio_sec import client
         from cio_sec.pseudonym import load_keys
-        from cio_sec.purge.find import open_app_api
         from cio_sec.stores.chain import require
 
         keys = load_keys(self.settings, self.opener, create=True)
@@ -175,7 +175,7 @@ class _Purge:
             holding_none = int(journal.meta().get("holding_none", "0"))
         else:
             ticket = self.request.ticket
-            targets, holding_none = await self._targets(app, key)
+            targets, holding_none = await find_targets(self.request, app, key)
             journal.load(targets, self._meta(job, workspace, region, holding_none))
         counts = journal.counts()
         plan = PurgePlan(
@@ -204,13 +204,13 @@ class _Purge:
         trail.start(self._start_fields(plan))
         if self.request.dry_run:
             trail.end("completed", {"purged": 0, "failed": 0}, 0.0)
-            return self._report(plan, "dry-run", journal, trail, started, interrupted=False)
+            return self._report(plan, RunStatus.DRY_RUN, journal, trail, started, interrupted=False)
         journal.set_meta({"status": "running"})
         reconcile(journal, trail)
         outcome, signal = await self._send_and_verify(journal, trail, app, http)
         counts = journal.counts()
         done = counts.left == 0 and counts.to_verify == 0 and outcome is None and signal is None
-        status = "completed" if done else "stopped"
+        status = RunStatus.COMPLETED if done else RunStatus.STOPPED
         summary = {
             "purged": counts.purged,
             "failed": counts.failed,
@@ -218,8 +218,8 @@ class _Purge:
             "still_present": counts.still_present,
             "unverified": counts.unverified,
         }
-        trail.end(status, summary, time.monotonic() - started)
-        journal.set_meta({"status": status})
+        trail.end(status.value, summary, time.monotonic() - started)
+        journal.set_meta({"status": status.value})
         if done:
             journal.purge_identifiers()
         if outcome is not None:
@@ -261,39 +261,6 @@ class _Purge:
             for signum in handled:
                 loop.remove_signal_handler(signum)
         return None, verifier.stopped
-
-    async def _targets(self, app: AsyncAppApi, key: PseudonymKey) -> tuple[list[Target], int]:
-        """The people to purge with the attributes each holds, and how many hold none."""
-        from cio_sec.purge.find import holders
-
-        held: dict[CustomerRef, list[str]] = {}
-        for name in self.request.attributes:
-            for person in await holders(app, [name]):
-                held.setdefault(person, []).append(name)
-        if self.request.spec is None:
-            return [_from_search(person, names, key) for person, names in held.items()], 0
-        index: dict[tuple[str, str], tuple[CustomerRef, list[str]]] = {}
-        for person, names in held.items():
-            for kind, value in _keys(person):
-                index[(kind, value)] = (person, names)
-        targets: list[Target] = []
-        holding_none = 0
-        for row in iter_rows(self.request.spec):
-            match = index.get(_key(row.id_type, row.value))
-            if match is None:
-                holding_none += 1
-                continue
-            person, names = match
-            targets.append(
-                Target(
-                    id_type="cio_id" if person.cio_id else row.id_type.value,
-                    identifier=person.cio_id or row.value,
-                    subject_type=row.id_type.value,
-                    subject=key.pseudonym(row.value, row.id_type.pseudonym_kind),
-                    attributes=tuple(names),
-                )
-            )
-        return targets, holding_none
 
     def _outside_policy(self) -> tuple[str, ...]:
         """The names the sanitize policy would not drop (a note, not a refusal)."""
@@ -360,7 +327,7 @@ class _Purge:
     def _report(
         self,
         plan: PurgePlan,
-        status: str,
+        status: RunStatus,
         journal: PurgeJournal,
         trail: PurgeTrail,
         started: float,
@@ -379,32 +346,6 @@ class _Purge:
         )
 
 
-def _keys(person: CustomerRef) -> list[tuple[str, str]]:
-    pairs = [("id", person.id), ("email", person.email), ("cio_id", person.cio_id)]
-    return [_key(IdType(kind), value) for kind, value in pairs if value]
-
-
-def _key(kind: IdType, value: str) -> tuple[str, str]:
-    normalised = kind.normalise(value)
-    return (kind.value, normalised.lower() if kind is IdType.EMAIL else normalised)
-
-
-def _from_search(person: CustomerRef, names: list[str], key: PseudonymKey) -> Target:
-    """A search hit as a target: requests by cio_id, the subject from the best identifier."""
-    kind, value = next(
-        (IdType(k), v)
-        for k, v in (("id", person.id), ("email", person.email), ("cio_id", person.cio_id))
-        if v
-    )
-    return Target(
-        id_type="cio_id" if person.cio_id else kind.value,
-        identifier=person.cio_id or value,
-        subject_type=kind.value,
-        subject=key.pseudonym(value, kind.pseudonym_kind),
-        attributes=tuple(names),
-    )
-
-
 def _resumed_ticket(job: str, journal: PurgeJournal, given: str | None) -> str | None:
     """The ticket a resumed purge was started with.
 
@@ -419,39 +360,3 @@ def _resumed_ticket(job: str, journal: PurgeJournal, given: str | None) -> str |
             hint="leave --ticket out (or give the same one) to resume, or add --restart",
         )
     return stored
-
-
-# --------------------------------------------------------------------------- status
-
-
-def purge_status(settings: Settings, attributes: tuple[str, ...] = ()) -> PurgeJobsReport:
-    """List the purge jobs (those touching any of ``attributes``, when given)."""
-    directory = purges_dir(settings.state_dir)
-    paths = sorted(directory.glob("*.sqlite")) if directory.is_dir() else []
-    jobs = [_status(path) for path in paths]
-    if attributes:
-        jobs = [job for job in jobs if set(job.attributes) & set(attributes) or job.problem]
-    return PurgeJobsReport(tuple(jobs), directory)
-
-
-def _status(path: Path) -> PurgeJobStatus:
-    try:
-        journal = PurgeJournal.open_readonly(path)
-    except JournalError as exc:
-        return PurgeJobStatus(path.stem, "damaged", "", None, "", (), None, path, exc.message)
-    try:
-        meta = journal.meta()
-        return PurgeJobStatus(
-            job=path.stem,
-            status=live_status(meta.get("status", "new"), path),
-            created=meta.get("created", ""),
-            ticket=meta.get("ticket") or None,
-            workspace=meta.get("workspace", ""),
-            attributes=tuple(filter(None, meta.get("attributes", "").split(","))),
-            counts=journal.counts(),
-            journal=path,
-        )
-    except JournalError as exc:
-        return PurgeJobStatus(path.stem, "damaged", "", None, "", (), None, path, exc.message)
-    finally:
-        journal.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from cio_sec.erase.report import JobList, RunStatus, run_exit_code
 from cio_sec.errors import ExitCode
 from cio_sec.purge.journal import Counts
 from cio_sec.purge.plan import PurgePlan
@@ -15,8 +16,7 @@ class PurgeReport:
     """The outcome of one run of a purge job."""
 
     plan: PurgePlan
-    status: str
-    """``completed``, ``stopped`` (resumable), ``dry-run`` or ``nothing-to-do``."""
+    status: RunStatus
     counts: Counts
     audit_log: Path
     journal: Path | None
@@ -32,15 +32,12 @@ class PurgeReport:
     @property
     def exit_code(self) -> ExitCode:
         """0 done, 1 some failed or still there, 5 stopped and resumable, 130 interrupted."""
-        if self.status == "stopped":
-            return ExitCode.INTERRUPTED if self.interrupted else ExitCode.PARTIAL
-        if self.counts.failed or self.counts.still_present:
-            return ExitCode.CHECK_FAILED
-        return ExitCode.OK
+        unfinished = bool(self.counts.failed or self.counts.still_present)
+        return run_exit_code(self.status, interrupted=self.interrupted, unfinished=unfinished)
 
     def failure(self) -> tuple[str | None, str, str | None]:
         """Why the purge is not done: stopped, or people failed or still hold attributes."""
-        if self.status == "stopped":
+        if self.status is RunStatus.STOPPED:
             return None, f"purge {self.plan.job} stopped", "run the same command again to resume"
         return (
             None,
@@ -55,7 +52,7 @@ class PurgeReport:
         return {
             "job": self.plan.job,
             "action": "attribute-purge",
-            "status": self.status,
+            "status": self.status.value,
             "plan": self.plan.to_json(),
             "counts": self.counts.to_json(),
             "audit_log": str(self.audit_log),
@@ -79,6 +76,11 @@ class PurgeJobStatus:
     journal: Path
     problem: str | None = None
 
+    @classmethod
+    def damaged(cls, journal: Path, problem: str) -> PurgeJobStatus:
+        """A journal listed without its contents, with why it cannot be read."""
+        return cls(journal.stem, "damaged", "", None, "", (), None, journal, problem)
+
     def to_json(self) -> dict[str, object]:
         """Every field."""
         return {
@@ -95,23 +97,5 @@ class PurgeJobStatus:
 
 
 @dataclass(frozen=True)
-class PurgeJobsReport:
-    """The purge jobs under the state directory."""
-
-    jobs: tuple[PurgeJobStatus, ...]
-    directory: Path
-
-    @property
-    def ok(self) -> bool:
-        """True unless a journal is damaged."""
-        return self.exit_code == ExitCode.OK
-
-    @property
-    def exit_code(self) -> ExitCode:
-        """0, or 3 when a journal is damaged (every job is listed all the same)."""
-        damaged = any(job.problem is not None for job in self.jobs)
-        return ExitCode.CONFIG if damaged else ExitCode.OK
-
-    def to_json(self) -> dict[str, object]:
-        """The directory and every job."""
-        return {"directory": str(self.directory), "jobs": [job.to_json() for job in self.jobs]}
+class PurgeJobsReport(JobList[PurgeJobStatus]):
+    """The purge jobs (a class of its own so the text renderer can tell the two apart)."""

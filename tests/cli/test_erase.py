@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from cio_sec.cli.erase import TerminalUi, typed_count
+from cio_sec.cli.erase_ui import TerminalUi, typed_count
 from cio_sec.erase import Plan
 from cio_sec.errors import ExitCode
 from cio_sec.pseudonym import IdentifierKind, PseudonymKey

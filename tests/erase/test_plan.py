@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from cio_sec.erase.inputs import IdType, InputSpec, InputSummary, read_input
 from cio_sec.erase.journal import ACTIONS
-from cio_sec.erase.plan import ErasureRequest, choose_api, job_id
+from cio_sec.erase.plan import Api, ErasureRequest, choose_api, job_id
 
 SUMMARY = InputSummary(sha256="ab" * 32, column="id", id_type=IdType.ID, rows=2, invalid=0)
 
@@ -45,7 +45,7 @@ def _file(path: Path, values: list[str]) -> InputSpec:
 
 
 def _choose(spec: InputSpec, api: str = "auto") -> tuple[str, str, InputSummary]:
-    request, chosen, summary = choose_api(ErasureRequest(spec=spec, api=api), spec, read_input)
+    request, chosen, summary = choose_api(ErasureRequest(spec=spec, api=Api(api)), spec, read_input)
     assert chosen.v1_paths is (request.api == "v1")  # read as the chosen API sends them
     return request.api, request.api_reason, summary
 

@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from cio_sec import client
 from cio_sec.erase.inputs import IdType, Row
 from cio_sec.erase.journal import (
-    _SCHEMA,
     STILL_PRESENT,
     UNVERIFIED,
     VERIFIED,
@@ -27,6 +26,7 @@ from cio_sec.erase.journal import (
     Journal,
     Outcome,
 )
+from cio_sec.erase.journal.schema import SCHEMA
 from cio_sec.erase.ratelimit import RateLimiter
 from cio_sec.erase.recheck import RecheckReport, RecheckRequest, recheck, upper_bound
 from cio_sec.erase.trail import JobTrail, reconcile
@@ -110,7 +110,7 @@ def test_reconcile_writes_the_read_back_outcomes_a_killed_run_left_out(tmp_path:
 def test_an_old_journal_gets_the_read_back_columns(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     with sqlite3.connect(path) as db:
-        db.executescript(_SCHEMA)  # a journal written before read-backs existed
+        db.executescript(SCHEMA)  # a journal written before read-backs existed
         db.execute("INSERT INTO people (id_type, subject, stage) VALUES ('id', 's', 2)")
     db.close()
     journal = Journal.open(path)

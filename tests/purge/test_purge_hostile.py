@@ -11,9 +11,10 @@ from typing import Any, cast
 import pytest
 from typer.testing import CliRunner
 
-from cio_sec.cli.erase import PurgeTerminalUi
+from cio_sec import purge
+from cio_sec.cli.erase_ui import PurgeTerminalUi
 from cio_sec.errors import ConfigError, ExitCode, InputError
-from cio_sec.purge import PurgePlan, PurgeRequest, purge
+from cio_sec.purge import PurgePlan, PurgeRequest
 from cio_sec.purge.job import _Purge
 from cio_sec.render import Streams
 from cio_sec.sandbox import Faults, Sandbox
@@ -235,4 +236,4 @@ def test_text_output_names_counts_per_attribute(run_cli: CliHarness, sandbox: Sa
 def test_a_ticket_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     request = PurgeRequest(attributes=("ssn",), spec=None, ticket="T-\udcff")
     with pytest.raises(InputError, match="not valid UTF-8"):
-        purge(request, cast("Any", None), cast("Any", None), cast("Any", None))
+        purge.run(request, cast("Any", None), cast("Any", None), cast("Any", None))

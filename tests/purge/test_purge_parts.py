@@ -15,8 +15,9 @@ from cio_sec.erase.ratelimit import RateLimiter
 from cio_sec.erase.verify import app_limiter, paced_app_api
 from cio_sec.errors import CredentialRejectedError, RemoteUnavailableError
 from cio_sec.pseudonym import PseudonymKey
+from cio_sec.purge import status
 from cio_sec.purge.engine import PurgeEngine, PurgeRecorder, PurgeSettings
-from cio_sec.purge.job import _Purge, purge_status
+from cio_sec.purge.job import _Purge
 from cio_sec.purge.journal import Check, PurgeJournal, Target
 from cio_sec.purge.plan import PurgeRequest
 from cio_sec.purge.trail import PurgeTrail, reconcile
@@ -251,7 +252,7 @@ def test_a_journal_without_its_meta_table_is_listed_as_damaged(tmp_path: Path) -
     _journal(path, "a").close()
     with sqlite3.connect(path) as db:
         db.execute("DROP TABLE meta")
-    (job,) = purge_status(settings).jobs
+    (job,) = status(settings).jobs
     assert job.status == "damaged"
 
 
