@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,6 +11,7 @@ from cio_sec.cli.common import (
     EXIT_CODES_EPILOG,
     FormatOption,
     finish,
+    read_stdin_text,
     start,
     stop_signals_as_interrupt,
 )
@@ -165,11 +165,7 @@ class TerminalOperator:
         from cio_sec.redact import register
 
         if self._lines is None:
-            raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
-            try:
-                text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-            except UnicodeDecodeError:
-                raise InputError("stdin is not valid UTF-8", path="<stdin>") from None
+            text = read_stdin_text("stdin")
             self._lines = [line for line in text.splitlines() if line.strip()]
             for line in self._lines:
                 register(line)  # before anything can echo it

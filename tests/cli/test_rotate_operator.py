@@ -62,3 +62,10 @@ def test_no_prompt_without_a_terminal() -> None:
     with pytest.raises(InteractionRequiredError) as caught:
         operator.read_new_key("new App API key")
     assert "cio-sec rotate app --new-key-stdin --yes" in str(caught.value.hint)
+
+
+def test_stdin_that_is_not_utf8_is_named_stdin() -> None:
+    operator = _operator(interactive=False, from_stdin=True)
+    with CliRunner().isolation(input=b"ok\n\xff\n"), pytest.raises(InputError) as caught:
+        operator.read_new_key("a")
+    assert caught.value.message == "<stdin>: stdin is not valid UTF-8"
