@@ -11,6 +11,7 @@ from cio_sec.cli.rotate import TerminalOperator
 from cio_sec.errors import InputError, InteractionRequiredError
 from cio_sec.output import Streams
 from cio_sec.redact import redact
+from cio_sec.rotate import StepStatus
 from cio_sec.rotate.steps import DEPLOY
 
 
@@ -35,7 +36,7 @@ def test_prompts_confirmations_and_waits_go_through_the_terminal() -> None:
     assert "0123456789abcdef0123456789abcdef" not in shown
     assert "Press Enter when done" in shown
     assert redact("0123456789abcdef0123456789abcdef") == "0123…cdef"
-    operator.tick(5, 9, DEPLOY, "waiting", "")
+    operator.tick(5, 9, DEPLOY, StepStatus.WAITING, "")
     assert isinstance(operator.streams.err, io.StringIO)
     assert operator.streams.err.getvalue().endswith(
         "[ ] 5/9 deploy the new key to every consumer\n"
