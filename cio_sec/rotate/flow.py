@@ -199,7 +199,7 @@ def _start(
 
 
 def _ticked(rotation: Rotation, step: Step, perform: Callable[[], _T]) -> _T:
-    """Perform a step; a failure or Ctrl-C ticks it as failed on the checklist, then goes on."""
+    """Perform a step; a failure or Ctrl-C ticks it as failed on the checklist, and propagates."""
     try:
         return perform()
     except CioSecError as exc:
