@@ -167,11 +167,7 @@ def read_secret(name: str, *, from_stdin: bool, context: AppContext, stdin_hint:
     from cio_sec.redact import register
 
     if from_stdin:
-        raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
-        try:
-            value = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        except UnicodeDecodeError:
-            raise InputError("the value on stdin is not valid UTF-8", path="<stdin>") from None
+        value = read_stdin_text("the value on stdin")
         register(value)  # before anything can echo it
         value = value[:-1] if value.endswith("\n") else value
         return value[:-1] if value.endswith("\r") else value
@@ -183,6 +179,19 @@ def read_secret(name: str, *, from_stdin: bool, context: AppContext, stdin_hint:
     value = typer.prompt(f"{name} (input hidden)", hide_input=True, err=True)
     register(value)
     return str(value)
+
+
+def read_stdin_text(what: str) -> str:
+    """All of stdin, decoded as UTF-8 (the bytes, where the stream has them).
+
+    Raises:
+        InputError: stdin is not UTF-8; ``what`` names it in the message.
+    """
+    raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    try:
+        return raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        raise InputError(f"{what} is not valid UTF-8", path="<stdin>") from None
 
 
 #: The signals that end a run the way Ctrl-C does: ``kill`` and a closed terminal.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,6 +11,7 @@ from cio_sec.cli.common import (
     EXIT_CODES_EPILOG,
     FormatOption,
     finish,
+    read_stdin_text,
     start,
     stop_signals_as_interrupt,
 )
@@ -20,7 +20,7 @@ from cio_sec.errors import InputError, InteractionRequiredError
 from cio_sec.render import OutputFormat, Streams
 
 if TYPE_CHECKING:
-    from cio_sec.rotate import Action, Step
+    from cio_sec.rotate import Action, Step, StepStatus
 
 _MARKS = {"done": "[x]", "failed": "[!]", "waiting": "[ ]", "pending": "[ ]"}
 
@@ -36,10 +36,10 @@ class RotateKind(str, Enum):
 
 def register(app: typer.Typer) -> None:
     """Add the command to the root app."""
-    app.command("rotate", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)(rotate)
+    app.command("rotate", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)(rotate_command)
 
 
-def rotate(
+def rotate_command(
     ctx: typer.Context,
     kind: Annotated[RotateKind, typer.Argument(help="track, app, webhook or pseudonym.")],
     resume: Annotated[
@@ -74,8 +74,7 @@ def rotate(
 
         cio-sec rotate track --resume --yes
     """
-    from cio_sec.rotate import Kind
-    from cio_sec.rotate import rotate as run_rotation
+    from cio_sec import rotate
 
     context = start(ctx, "rotate", fmt)
     action = _action(resume=resume, rollback=rollback, abort=abort)
@@ -87,9 +86,8 @@ def rotate(
         kind=kind.value,
     )
     with stop_signals_as_interrupt():  # a closed terminal stops after the step it is on
-        result = run_rotation(
-            settings, context.opener(), Kind(kind.value), action, operator, yes=yes
-        )
+        request = rotate.RotationRequest(kind=rotate.Kind(kind.value), action=action, yes=yes)
+        result = rotate.run(request, settings, context.opener(), operator)
     finish(result, context)
 
 
@@ -111,7 +109,7 @@ def _action(*, resume: bool, rollback: bool, abort: bool) -> Action:
 
 
 class TerminalOperator:
-    """The `cio_sec.rotate.Operator` of a terminal: stderr, hidden prompts, or stdin lines."""
+    """The `cio_sec.rotate.RotationUi` of a terminal: stderr, hidden prompts, or stdin lines."""
 
     def __init__(self, streams: Streams, *, interactive: bool, from_stdin: bool, kind: str):
         self.streams = streams
@@ -125,7 +123,7 @@ class TerminalOperator:
         """Whether prompts and confirmations can be answered."""
         return self._interactive
 
-    def tick(self, number: int, total: int, step: Step, status: str, detail: str) -> None:
+    def tick(self, number: int, total: int, step: Step, status: StepStatus, detail: str) -> None:
         """One checklist line on stderr (none with --quiet)."""
         suffix = f" — {detail}" if detail else ""
         self.streams.note(f"{_MARKS[status]} {number}/{total} {step.title}{suffix}")
@@ -165,11 +163,7 @@ class TerminalOperator:
         from cio_sec.redact import register
 
         if self._lines is None:
-            raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
-            try:
-                text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-            except UnicodeDecodeError:
-                raise InputError("stdin is not valid UTF-8", path="<stdin>") from None
+            text = read_stdin_text("stdin")
             self._lines = [line for line in text.splitlines() if line.strip()]
             for line in self._lines:
                 register(line)  # before anything can echo it

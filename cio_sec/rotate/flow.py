@@ -10,385 +10,311 @@ for it again and checks it is the same one (by fingerprint).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
-from enum import Enum
+from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import TypeVar
 
 from cio_sec.errors import (
     CioSecError,
     ConfigError,
     ExitCode,
-    InputError,
     InteractionRequiredError,
     error_type_name,
 )
-from cio_sec.redact import fingerprint, register
 from cio_sec.rotate import actions
-from cio_sec.rotate.report import RotationReport, StepReport
-from cio_sec.rotate.state import (
-    RotationState,
-    clear_state,
-    load_state,
-    rotation_lock,
-    save_state,
-    state_path,
-)
-from cio_sec.rotate.steps import CREDENTIALS, STEPS, Kind, Needs, Step, operator_run
+from cio_sec.rotate.report import Outcome, RotationReport, StepReport, StepStatus
+from cio_sec.rotate.request import Action, RotationRequest
+from cio_sec.rotate.rollback import abort_warning, rollback
+from cio_sec.rotate.rotation import Rotation
+from cio_sec.rotate.state import RotationState, clear_state, load_state, rotation_lock
+from cio_sec.rotate.steps import Needs, Step, operator_run
+from cio_sec.rotate.ui import RotationUi
 from cio_sec.settings import Settings
-from cio_sec.stores.chain import StoreOpener, require
-from cio_sec.trail.records import format_ts, utc_now
+from cio_sec.stores.chain import StoreOpener
+
+_T = TypeVar("_T")
 
 
-class Action(str, Enum):
-    """What ``cio-sec rotate`` was asked to do."""
-
-    RUN = "run"
-    RESUME = "resume"
-    ROLLBACK = "rollback"
-    ABORT = "abort"
-
-
-class Operator(Protocol):
-    """The person at the keyboard, as the CLI layer implements them."""
-
-    @property
-    def interactive(self) -> bool:
-        """Whether prompts and "press Enter" confirmations can be answered."""
-
-    def tick(self, number: int, total: int, step: Step, status: str, detail: str) -> None:
-        """Show one checklist line (``done``, ``failed``, ``waiting``, ``pending``)."""
-
-    def say(self, text: str) -> None:
-        """Show an instruction."""
-
-    def warn(self, text: str) -> None:
-        """Show a warning."""
-
-    def read_new_key(self, label: str) -> str:
-        """Return the next new value (hidden prompt, or the next line of stdin).
-
-        Raises:
-            InteractionRequiredError: no prompt is possible and nothing was piped in.
-            InputError: stdin is unreadable or has no more lines.
-        """
-
-    def confirm(self, question: str) -> bool:
-        """Ask a yes/no question (default no)."""
-
-    def wait(self, instruction: str) -> None:
-        """Show an instruction and wait until the operator says it is done."""
-
-
-@dataclass
-class Rotation:
-    """One rotation of one kind in one profile; `Action`s are its public methods."""
-
-    settings: Settings
-    opener: StoreOpener
-    kind: Kind
-    operator: Operator
-    now: Callable[[], datetime] = utc_now
-    state: RotationState | None = None
-    new_values: dict[str, str] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def steps(self) -> tuple[Step, ...]:
-        """This kind's steps, in order."""
-        return STEPS[self.kind]
-
-    @property
-    def credentials(self) -> tuple[str, ...]:
-        """The credentials this kind rotates."""
-        return CREDENTIALS[self.kind]
-
-    @property
-    def path(self) -> str:
-        """The state file, as text."""
-        return str(state_path(self.settings.state_dir, self.settings.profile, self.kind.value))
-
-    def command(self, *flags: str) -> str:
-        """The command line that continues this rotation."""
-        profile = (
-            "" if self.settings.profile == "default" else f"--profile {self.settings.profile} "
-        )
-        return " ".join(f"cio-sec {profile}rotate {self.kind.value} {' '.join(flags)}".split())
-
-    # ------------------------------------------------------------------ actions
-
-    def perform(self, action: Action, *, yes: bool) -> RotationReport:
-        """Run the action under the rotation's lock.
-
-        Raises:
-            ConfigError: another rotation holds the lock; no state where one is needed (or
-                one where none may be); confirmation needed while non-interactive.
-            InputError: a malformed new key (with the state saved, resumable).
-        """
-        path = state_path(self.settings.state_dir, self.settings.profile, self.kind.value)
-        with rotation_lock(path):
-            if action is Action.ABORT:
-                return self._abort(path)
-            self.state = load_state(path)
-            if action is Action.ROLLBACK:
-                self._confirm(yes, f"Roll back the {self.kind.value} rotation?")
-                return actions.rollback(self)
-            if action is Action.RESUME:
-                if self.state is None:
-                    raise ConfigError(
-                        f"no {self.kind.value} rotation is in progress for profile "
-                        f"{self.settings.profile!r}",
-                        hint=f"start one with `{self.command()}`",
-                    )
-                self.state.done.extend(n for n in self.state.waiting if n not in self.state.done)
-                self.state.waiting = []
-                self.save()
-            elif self.state is not None:
-                raise ConfigError(
-                    f"a {self.kind.value} rotation is already in progress for profile "
-                    f"{self.settings.profile!r} ({len(self.state.done)} of "
-                    f"{len(self.steps)} steps done)",
-                    hint=f"continue it with `{self.command('--resume')}`, undo it with "
-                    "--rollback, or forget it with --abort",
-                )
-            else:
-                self._confirm(yes, f"Rotate the {self.kind.value} credentials?")
-            return self._run(action)
-
-    def _confirm(self, yes: bool, question: str) -> None:
-        if yes:
-            return
-        if not self.operator.interactive:
-            raise InteractionRequiredError(
-                "rotate changes stored credentials and needs confirmation",
-                hint="pass --yes to confirm when running non-interactively",
-            )
-        if not self.operator.confirm(question):
-            raise InteractionRequiredError("not confirmed; nothing was changed")
-
-    def _abort(self, path: Path) -> RotationReport:
-        try:
-            state = self.state = load_state(path)
-        except ConfigError as exc:  # damaged: forgetting it is exactly what was asked
-            clear_state(path)
-            self.warnings.append(exc.message)
-            return self.report(Action.ABORT, "aborted", "the damaged rotation state was removed")
-        if state is None:
-            return self.report(Action.ABORT, "aborted", "no rotation was in progress")
-        warning = actions.abort_warning(self)
-        clear_state(path)
-        if warning is not None:
-            self.operator.warn(warning)
-            self.warnings.append(warning)
-        return self.report(Action.ABORT, "aborted", "the rotation attempt was forgotten")
-
-    def _run(self, action: Action) -> RotationReport:
-        for step in self.steps:
-            if self.state is not None and step.name in self.state.done:
-                self._tick(step, "done", "earlier")
-        for index, step in enumerate(self.steps):
-            if self.state is not None and step.name in self.state.done:
-                continue
-            if step.needs is Needs.OPERATOR and not self.operator.interactive:
-                return self._stop_for_operator(action, index)
-            try:
-                detail = self._perform_step(step)
-            except CioSecError as exc:
-                self._tick(step, "failed", exc.message)
-                return self._failed(action, step, exc)
-            except KeyboardInterrupt:
-                self._tick(step, "failed", "interrupted")
-                raise
-            if self.state is None:  # pragma: no cover - preflight always creates the state
-                raise RuntimeError("preflight did not create the rotation state")
-            self.state.done.append(step.name)
-            self.save()
-            self._tick(step, "done", detail)
-        clear_state(state_path(self.settings.state_dir, self.settings.profile, self.kind.value))
-        return self.report(action, "completed", f"the {self.kind.value} rotation is complete")
-
-    def _perform_step(self, step: Step) -> str:
-        if step.needs is Needs.OPERATOR:
-            self.operator.wait(actions.operator_instruction(self, step))
-            return "confirmed by the operator"
-        return actions.perform(self, step)
-
-    def _stop_for_operator(self, action: Action, index: int) -> RotationReport:
-        if self.state is None:  # pragma: no cover - an operator step never comes first
-            raise RuntimeError("an operator step before preflight")
-        waiting = operator_run(self.steps, index)
-        self.state.waiting = [step.name for step in waiting]
-        self.save()
-        for step in waiting:
-            self._tick(step, "waiting", actions.operator_instruction(self, step))
-        todo = " ".join(actions.operator_instruction(self, step) for step in waiting)
-        return self.report(
-            action,
-            "stopped",
-            f"waiting for you: {todo}",
-            exit_code=ExitCode.PARTIAL,
-            hint=f"when done, run `{self.command('--resume', '--yes')}`",
-        )
-
-    def _failed(self, action: Action, step: Step, exc: CioSecError) -> RotationReport:
-        if self.state is None:
-            return self.report(
-                action,
-                "failed",
-                exc.message,
-                exit_code=exc.exit_code,
-                hint=exc.hint,
-                failed=step,
-                error_type=error_type_name(exc),
-            )
-        actions.after_failure(self, step, exc)
-        self.save()
-        resume = f"`{self.command('--resume')}` continues from step {step.name}"
-        hint = f"{exc.hint}; then {resume}" if exc.hint else resume
-        return self.report(
-            action,
-            "stopped",
-            exc.message,
-            exit_code=exc.exit_code,
-            hint=hint,
-            failed=step,
-            error_type=error_type_name(exc),
-        )
-
-    # ------------------------------------------------------------------ helpers
-
-    def save(self) -> None:
-        """Write the state file (fingerprints only)."""
-        save_state(
-            state_path(self.settings.state_dir, self.settings.profile, self.kind.value),
-            self.active_state(),
-        )
-
-    def start_state(self) -> RotationState:
-        """Create the state of a new attempt (preflight calls this once it passes)."""
-        self.state = RotationState(
-            kind=self.kind.value, profile=self.settings.profile, started_at=format_ts(self.now())
-        )
-        return self.state
-
-    def current(self, name: str) -> tuple[str, str]:
-        """The credential's current value and the reference it comes from.
-
-        Raises:
-            SecretMissingError, SecretStoreUnavailableError: as `credentials.require`.
-        """
-        resolved = require(self.settings, name, self.opener)
-        if resolved.value is None or resolved.source is None:  # pragma: no cover - require
-            raise ConfigError(f"credential {name} not found")
-        return resolved.value, str(resolved.source)
-
-    def new_value(self, name: str) -> str:
-        """The new value of a credential: entered earlier in this run, or asked for now.
-
-        Raises:
-            InputError: malformed, the current key again, or not the key entered before.
-            InteractionRequiredError: no way to ask.
-        """
-        if name in self.new_values:
-            return self.new_values[name]
-        from cio_sec.rotate.kinds import LABELS, check_new_value, clean_input
-
-        state = self.active_state()
-        value = clean_input(self.operator.read_new_key(LABELS[name]))
-        register(value)
-        for warning in check_new_value(name, value):
-            self.operator.warn(warning)
-            self.warnings.append(warning)
-        if fingerprint(value) == state.old.get(name):
-            raise InputError(
-                f"the {LABELS[name]} is the current one; enter the key you just created",
-                path="<input>",
-            )
-        expected = state.new.get(name)
-        if expected is not None and fingerprint(value) != expected:
-            raise InputError(
-                f"this is not the {LABELS[name]} entered before (fingerprint {expected})",
-                path="<input>",
-                hint=f"enter the same key, or start over with `{self.command('--abort')}`",
-            )
-        self.new_values[name] = value
-        return value
-
-    def active_state(self) -> RotationState:
-        """The state of the attempt under way (steps after preflight run with one)."""
-        if self.state is None:  # pragma: no cover - every caller runs after preflight
-            raise RuntimeError("no rotation state")
-        return self.state
-
-    def _tick(self, step: Step, status: str, detail: str) -> None:
-        self.operator.tick(self.steps.index(step) + 1, len(self.steps), step, status, detail)
-
-    def report(
-        self,
-        action: Action,
-        outcome: str,
-        message: str,
-        *,
-        exit_code: ExitCode = ExitCode.OK,
-        hint: str | None = None,
-        failed: Step | None = None,
-        old_key_works: bool | None = None,
-        error_type: str | None = None,
-    ) -> RotationReport:
-        """The result, with every step's status as the state now says."""
-        state = self.state
-        done = set(state.done) if state else set()
-        waiting = set(state.waiting) if state else set()
-        if outcome == "completed":
-            done = {step.name for step in self.steps}
-        steps = tuple(
-            StepReport(
-                number,
-                step.name,
-                step.title,
-                "done"
-                if step.name in done
-                else "failed"
-                if step is failed
-                else "waiting"
-                if step.name in waiting
-                else "pending",
-            )
-            for number, step in enumerate(self.steps, start=1)
-        )
-        return RotationReport(
-            kind=self.kind.value,
-            profile=self.settings.profile,
-            action=action.value,
-            outcome=outcome,
-            steps=steps,
-            message=message,
-            exit_code=exit_code,
-            hint=hint,
-            fingerprints=dict(state.new) if state else {},
-            old_key_works=old_key_works,
-            error_type=error_type,
-            warnings=tuple(self.warnings),
-            state_file=self.path if outcome in ("stopped", "failed") and state else None,
-        )
-
-
-def rotate(
-    settings: Settings,
-    opener: StoreOpener,
-    kind: Kind,
-    action: Action,
-    operator: Operator,
-    *,
-    yes: bool = False,
-    now: Callable[[], datetime] = utc_now,
+def run(
+    request: RotationRequest, settings: Settings, opener: StoreOpener, ui: RotationUi
 ) -> RotationReport:
     """Rotate (or resume, roll back, abort the rotation of) one kind of credential.
 
     Raises:
         ConfigError: locked, nothing to resume, already in progress, not confirmed.
+        InputError: a malformed new key (with the state saved, resumable).
         SecretMissingError: the current credential does not exist.
     """
-    rotation = Rotation(settings, opener, kind, operator, now)
-    return rotation.perform(action, yes=yes)
+    return perform(Rotation(settings, opener, request.kind, ui), request)
+
+
+def perform(rotation: Rotation, request: RotationRequest) -> RotationReport:
+    """Run the requested action under the rotation's lock.
+
+    Raises:
+        ConfigError: another rotation holds the lock; no state where one is needed (or
+            one where none may be); confirmation needed while non-interactive.
+        InputError: a malformed new key (with the state saved, resumable).
+    """
+    path = rotation.state_file
+    kind = rotation.kind.value
+    with rotation_lock(path):
+        if request.action is Action.ABORT:
+            return _abort(rotation, path)
+        state = load_state(path)
+        if request.action is Action.ROLLBACK:
+            _confirm(rotation, request.yes, f"Roll back the {kind} rotation?")
+            return _rollback(rotation, state)
+        if request.action is Action.RESUME:
+            if state is None:
+                raise ConfigError(
+                    f"no {kind} rotation is in progress for profile {rotation.settings.profile!r}",
+                    hint=f"start one with `{rotation.command()}`",
+                )
+            state.done.extend(n for n in state.waiting if n not in state.done)
+            state.waiting = []
+            rotation.save(state)
+        elif state is not None:
+            raise ConfigError(
+                f"a {kind} rotation is already in progress for profile "
+                f"{rotation.settings.profile!r} ({len(state.done)} of "
+                f"{len(rotation.steps)} steps done)",
+                hint=f"continue it with `{rotation.command('--resume')}`, undo it with "
+                "--rollback, or forget it with --abort",
+            )
+        else:
+            _confirm(rotation, request.yes, f"Rotate the {kind} credentials?")
+        return _run(rotation, request.action, state)
+
+
+def _confirm(rotation: Rotation, yes: bool, question: str) -> None:
+    if yes:
+        return
+    if not rotation.ui.interactive:
+        raise InteractionRequiredError(
+            "rotate changes stored credentials and needs confirmation",
+            hint="pass --yes to confirm when running non-interactively",
+        )
+    if not rotation.ui.confirm(question):
+        raise InteractionRequiredError("not confirmed; nothing was changed")
+
+
+def _abort(rotation: Rotation, path: Path) -> RotationReport:
+    try:
+        state = load_state(path)
+    except ConfigError as exc:  # damaged: forgetting it is exactly what was asked
+        clear_state(path)
+        rotation.warnings.append(exc.message)
+        return _report(
+            rotation, None, Action.ABORT, Outcome.ABORTED, "the damaged rotation state was removed"
+        )
+    if state is None:
+        return _report(rotation, None, Action.ABORT, Outcome.ABORTED, "no rotation was in progress")
+    warning = abort_warning(rotation, state)
+    clear_state(path)
+    if warning is not None:
+        rotation.warn(warning)
+    return _report(
+        rotation, state, Action.ABORT, Outcome.ABORTED, "the rotation attempt was forgotten"
+    )
+
+
+def _rollback(rotation: Rotation, state: RotationState | None) -> RotationReport:
+    if state is None:
+        raise ConfigError(
+            f"no {rotation.kind.value} rotation is in progress for profile "
+            f"{rotation.settings.profile!r}; nothing to roll back",
+            hint="`cio-sec credentials show` tells which values are current",
+        )
+    done = rollback(rotation, state)
+    return _report(
+        rotation,
+        None,  # forgotten: every step is pending again
+        Action.ROLLBACK,
+        Outcome.ROLLED_BACK,
+        done.message,
+        exit_code=done.exit_code,
+        old_key_works=done.old_key_works,
+        hint=done.hint,
+    )
+
+
+def _run(rotation: Rotation, action: Action, state: RotationState | None) -> RotationReport:
+    if state is not None:
+        for step in rotation.steps:
+            if step.name in state.done:
+                _tick(rotation, step, StepStatus.DONE, "earlier")
+    if state is None or rotation.steps[0].name not in state.done:
+        started = _start(rotation, action, state)
+        if isinstance(started, RotationReport):
+            return started
+        state = started
+    for index, step in enumerate(rotation.steps):
+        if step.name in state.done:
+            continue
+        if step.needs is Needs.OPERATOR and not rotation.ui.interactive:
+            return _stop_for_operator(rotation, state, action, index)
+        try:
+            detail = _ticked(rotation, step, partial(_perform_step, rotation, state, step))
+        except CioSecError as exc:
+            return _stopped(rotation, state, action, step, exc)
+        _done(rotation, state, step, detail)
+    clear_state(rotation.state_file)
+    return _report(
+        rotation,
+        state,
+        action,
+        Outcome.COMPLETED,
+        f"the {rotation.kind.value} rotation is complete",
+    )
+
+
+def _start(
+    rotation: Rotation, action: Action, earlier: RotationState | None
+) -> RotationState | RotationReport:
+    """Run preflight: the state of a new attempt, or the report of why it cannot start.
+
+    ``earlier`` is a state file that does not record preflight (written by hand): it is
+    replaced when preflight passes, and kept, resumable, when it fails.
+    """
+    step = rotation.steps[0]
+    try:
+        state, detail = _ticked(rotation, step, partial(actions.preflight, rotation))
+    except CioSecError as exc:
+        if earlier is not None:
+            return _stopped(rotation, earlier, action, step, exc)
+        return _report(
+            rotation,
+            None,
+            action,
+            Outcome.FAILED,
+            exc.message,
+            exit_code=exc.exit_code,
+            hint=exc.hint,
+            failed=step,
+            error_type=error_type_name(exc),
+        )
+    _done(rotation, state, step, detail)
+    return state
+
+
+def _ticked(rotation: Rotation, step: Step, perform: Callable[[], _T]) -> _T:
+    """Perform a step; a failure or Ctrl-C ticks it as failed on the checklist, and propagates."""
+    try:
+        return perform()
+    except CioSecError as exc:
+        _tick(rotation, step, StepStatus.FAILED, exc.message)
+        raise
+    except KeyboardInterrupt:
+        _tick(rotation, step, StepStatus.FAILED, "interrupted")
+        raise
+
+
+def _done(rotation: Rotation, state: RotationState, step: Step, detail: str) -> None:
+    state.done.append(step.name)
+    rotation.save(state)
+    _tick(rotation, step, StepStatus.DONE, detail)
+
+
+def _perform_step(rotation: Rotation, state: RotationState, step: Step) -> str:
+    if step.needs is Needs.OPERATOR:
+        rotation.ui.wait(actions.operator_instruction(rotation, state, step))
+        return "confirmed by the operator"
+    return actions.perform(rotation, state, step)
+
+
+def _stop_for_operator(
+    rotation: Rotation, state: RotationState, action: Action, index: int
+) -> RotationReport:
+    waiting = operator_run(rotation.steps, index)
+    state.waiting = [step.name for step in waiting]
+    rotation.save(state)
+    instructions = [actions.operator_instruction(rotation, state, step) for step in waiting]
+    for step, instruction in zip(waiting, instructions, strict=True):
+        _tick(rotation, step, StepStatus.WAITING, instruction)
+    return _report(
+        rotation,
+        state,
+        action,
+        Outcome.STOPPED,
+        f"waiting for you: {' '.join(instructions)}",
+        exit_code=ExitCode.PARTIAL,
+        hint=f"when done, run `{rotation.command('--resume', '--yes')}`",
+    )
+
+
+def _stopped(
+    rotation: Rotation, state: RotationState, action: Action, step: Step, exc: CioSecError
+) -> RotationReport:
+    actions.after_failure(state, step, exc)
+    rotation.save(state)
+    resume = f"`{rotation.command('--resume')}` continues from step {step.name}"
+    hint = f"{exc.hint}; then {resume}" if exc.hint else resume
+    return _report(
+        rotation,
+        state,
+        action,
+        Outcome.STOPPED,
+        exc.message,
+        exit_code=exc.exit_code,
+        hint=hint,
+        failed=step,
+        error_type=error_type_name(exc),
+    )
+
+
+def _tick(rotation: Rotation, step: Step, status: StepStatus, detail: str) -> None:
+    steps = rotation.steps
+    rotation.ui.tick(steps.index(step) + 1, len(steps), step, status, detail)
+
+
+def _report(
+    rotation: Rotation,
+    state: RotationState | None,
+    action: Action,
+    outcome: Outcome,
+    message: str,
+    *,
+    exit_code: ExitCode = ExitCode.OK,
+    hint: str | None = None,
+    failed: Step | None = None,
+    old_key_works: bool | None = None,
+    error_type: str | None = None,
+) -> RotationReport:
+    """The result, with every step's status as the state now says (None: no attempt)."""
+    done = set(state.done) if state else set()
+    waiting = set(state.waiting) if state else set()
+    if outcome is Outcome.COMPLETED:
+        done = {step.name for step in rotation.steps}
+    steps = tuple(
+        StepReport(number, step.name, step.title, _step_status(step, done, waiting, failed=failed))
+        for number, step in enumerate(rotation.steps, start=1)
+    )
+    resumable = outcome in (Outcome.STOPPED, Outcome.FAILED) and state is not None
+    return RotationReport(
+        kind=rotation.kind.value,
+        profile=rotation.settings.profile,
+        action=action,
+        outcome=outcome,
+        steps=steps,
+        message=message,
+        exit_code=exit_code,
+        hint=hint,
+        fingerprints=dict(state.new) if state else {},
+        old_key_works=old_key_works,
+        error_type=error_type,
+        warnings=tuple(rotation.warnings),
+        state_file=str(rotation.state_file) if resumable else None,
+    )
+
+
+def _step_status(
+    step: Step, done: set[str], waiting: set[str], *, failed: Step | None
+) -> StepStatus:
+    if step.name in done:
+        return StepStatus.DONE
+    if step is failed:
+        return StepStatus.FAILED
+    if step.name in waiting:
+        return StepStatus.WAITING
+    return StepStatus.PENDING

@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING
 
 from cio_sec.errors import ConfigError, InputError
 from cio_sec.rotate.steps import Kind
+from cio_sec.settings import Settings
+from cio_sec.stores.chain import StoreOpener, resolve
 
 if TYPE_CHECKING:
     from cio_sec.client import RetryPolicy, Workspace
-    from cio_sec.settings import Settings
-    from cio_sec.stores.chain import StoreOpener
+
+# NOTE: `cio_sec.client` (and httpx with it) is imported where a remote test runs, so that
+# the webhook and pseudonym rotations, which make no request, never load it.
 
 #: Credential → (pattern, words) of the documented shape; a different shape only warns.
 _SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
@@ -156,8 +159,6 @@ def app_workspace(settings: Settings, opener: StoreOpener) -> str | None:
         CredentialRejectedError: Customer.io rejected the Track pair (401/403).
         RemoteError: Customer.io could not be reached or answered oddly.
     """
-    from cio_sec.stores.chain import resolve
-
     site = resolve(settings, "site_id", opener).value
     key = resolve(settings, "track_api_key", opener).value
     if site is None or key is None:
@@ -244,6 +245,16 @@ def sample_verifies(key: str, signature: str, timestamp: int, body: bytes) -> bo
     """Whether ``signature`` is the key's signature of the sample (constant-time compare)."""
     expected = sign_sample(key, timestamp, body).encode("ascii")
     return hmac.compare_digest(expected, signature.encode("ascii", "replace"))
+
+
+def check_sample(key: str, signature: str, timestamp: int) -> None:
+    """Check a signature of the sample, as a receiver holding ``key`` would.
+
+    Raises:
+        ConfigError: the signature is not the key's.
+    """
+    if not sample_verifies(key, signature, timestamp, SAMPLE_BODY):
+        raise ConfigError("a sample signed with the stored key does not verify")
 
 
 def now_seconds() -> int:

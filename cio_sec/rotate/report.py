@@ -3,8 +3,38 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 from cio_sec.errors import ExitCode
+from cio_sec.rotate.request import Action
+
+
+class StepStatus(str, Enum):
+    """Where one step of the checklist stands."""
+
+    DONE = "done"
+    PENDING = "pending"
+    WAITING = "waiting"
+    """For the operator."""
+    FAILED = "failed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Outcome(str, Enum):
+    """How a rotation command ended."""
+
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    """Resumable: waiting for the operator, or a step failed after preflight."""
+    FAILED = "failed"
+    """Preflight failed: nothing was started."""
+    ROLLED_BACK = "rolled-back"
+    ABORTED = "aborted"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True)
@@ -14,8 +44,7 @@ class StepReport:
     number: int
     name: str
     title: str
-    status: str
-    """``done``, ``pending``, ``waiting`` (for the operator) or ``failed``."""
+    status: StepStatus
     detail: str | None = None
 
     def to_json(self) -> dict[str, object]:
@@ -24,7 +53,7 @@ class StepReport:
             "number": self.number,
             "name": self.name,
             "title": self.title,
-            "status": self.status,
+            "status": self.status.value,
             "detail": self.detail,
         }
 
@@ -35,10 +64,8 @@ class RotationReport:
 
     kind: str
     profile: str
-    action: str
-    """``run``, ``resume``, ``rollback`` or ``abort``."""
-    outcome: str
-    """``completed``, ``stopped`` (resumable), ``failed``, ``rolled-back`` or ``aborted``."""
+    action: Action
+    outcome: Outcome
     steps: tuple[StepReport, ...]
     message: str
     exit_code: ExitCode = ExitCode.OK
@@ -71,8 +98,8 @@ class RotationReport:
         return {
             "kind": self.kind,
             "profile": self.profile,
-            "action": self.action,
-            "outcome": self.outcome,
+            "action": self.action.value,
+            "outcome": self.outcome.value,
             "message": self.message,
             "hint": self.hint,
             "steps": [step.to_json() for step in self.steps],

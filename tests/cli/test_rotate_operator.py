@@ -11,6 +11,7 @@ from cio_sec.cli.rotate import TerminalOperator
 from cio_sec.errors import InputError, InteractionRequiredError
 from cio_sec.redact import redact
 from cio_sec.render import Streams
+from cio_sec.rotate import StepStatus
 from cio_sec.rotate.steps import DEPLOY
 
 
@@ -35,7 +36,7 @@ def test_prompts_confirmations_and_waits_go_through_the_terminal() -> None:
     assert "0123456789abcdef0123456789abcdef" not in shown
     assert "Press Enter when done" in shown
     assert redact("0123456789abcdef0123456789abcdef") == "0123…cdef"
-    operator.tick(5, 9, DEPLOY, "waiting", "")
+    operator.tick(5, 9, DEPLOY, StepStatus.WAITING, "")
     assert isinstance(operator.streams.err, io.StringIO)
     assert operator.streams.err.getvalue().endswith(
         "[ ] 5/9 deploy the new key to every consumer\n"
@@ -62,3 +63,10 @@ def test_no_prompt_without_a_terminal() -> None:
     with pytest.raises(InteractionRequiredError) as caught:
         operator.read_new_key("new App API key")
     assert "cio-sec rotate app --new-key-stdin --yes" in str(caught.value.hint)
+
+
+def test_stdin_that_is_not_utf8_is_named_stdin() -> None:
+    operator = _operator(interactive=False, from_stdin=True)
+    with CliRunner().isolation(input=b"ok\n\xff\n"), pytest.raises(InputError) as caught:
+        operator.read_new_key("a")
+    assert caught.value.message == "<stdin>: stdin is not valid UTF-8"

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from cio_sec import rotate
 from cio_sec.errors import ExitCode, InteractionRequiredError
 from cio_sec.pseudonym import load_keys
 from cio_sec.redact import fingerprint
-from cio_sec.rotate import Action, Kind, RotationReport, Step, rotate
+from cio_sec.rotate import Action, Kind, RotationReport, RotationRequest, Step
 from cio_sec.sandbox import Faults, Sandbox
 from cio_sec.settings import CliFlags, Settings, read_settings
 from cio_sec.stores.chain import store_opener
@@ -68,7 +69,8 @@ def _settings(config: str | None = None) -> Settings:
 def _rotate(kind: Kind, operator: ScriptedOperator, action: Action = Action.RUN, **kw: object):
     settings = _settings(kw.pop("config", None))  # type: ignore[arg-type]
     opener = store_opener(settings, os.environ)
-    return rotate(settings, opener, kind, action, operator, **kw)  # type: ignore[arg-type]
+    request = RotationRequest(kind=kind, action=action, **kw)  # type: ignore[arg-type]
+    return rotate.run(request, settings, opener, operator)
 
 
 @pytest.fixture
@@ -150,6 +152,21 @@ def test_the_trail_gets_a_rotation_record_when_configured(
     assert len(chain.key_ids) == 2
 
 
+def test_a_trail_chained_only_with_the_current_key_lets_a_second_rotation_through(
+    memory_keyring: MemoryKeyring, hermetic_env: Path
+) -> None:
+    trail = hermetic_env / "trail.jsonl"
+    config = f'[profiles.default]\naudit_log = "{trail}"\n'
+    assert _rotate(Kind.PSEUDONYM, ScriptedOperator(), yes=True, config=config).ok
+    first = memory_keyring.get_password(SERVICE, "default/pseudonym_key")
+    assert memory_keyring.get_password(SERVICE, "default/pseudonym_key@previous") is not None
+    # the trail's only record is chained with the current key: the previous one may go
+    assert _rotate(Kind.PSEUDONYM, ScriptedOperator(), yes=True).outcome == "completed"
+    assert memory_keyring.get_password(SERVICE, "default/pseudonym_key@previous") == first
+    keys = load_keys(_settings(), store_opener(_settings(), os.environ))
+    assert verify_chain(trail, keys.by_id()).first_break is None
+
+
 def test_without_a_pseudonym_key_the_trail_record_is_skipped_with_a_warning(
     stored: Sandbox, memory_keyring: MemoryKeyring, hermetic_env: Path
 ) -> None:
@@ -219,6 +236,25 @@ def test_a_lost_previous_pseudonym_key_stops_the_rotation(
     report = _rotate(Kind.PSEUDONYM, ScriptedOperator(), Action.RESUME)
     assert report.exit_code == ExitCode.CONFIG
     assert "did not keep the previous pseudonym key" in report.message
+
+
+def test_a_state_without_preflight_runs_preflight_again(
+    stored: Sandbox, memory_keyring: MemoryKeyring, hermetic_env: Path
+) -> None:
+    reference = "keyring:cio-sec/default/webhook_signing_key"
+    written = {"sources": {"webhook_signing_key": reference}, "old": {"webhook_signing_key": "0"}}
+    _write_state(hermetic_env, "webhook", **written)
+    report = _rotate(Kind.WEBHOOK, ScriptedOperator(["w" * 32]), Action.RESUME)
+    assert report.outcome == "completed"
+    assert report.fingerprints == {"webhook_signing_key": fingerprint("w" * 32)}
+    # when preflight fails, the state is kept as it was, resumable
+    memory_keyring.delete_password(SERVICE, "default/webhook_signing_key")
+    _write_state(hermetic_env, "webhook", **written)
+    report = _rotate(Kind.WEBHOOK, ScriptedOperator(), Action.RESUME)
+    assert report.outcome == "stopped"
+    assert report.exit_code == ExitCode.CONFIG
+    assert "continues from step preflight" in str(report.hint)
+    assert json.loads(state_file(hermetic_env, "webhook").read_text())["done"] == []
 
 
 def _stop_at_deploy(stored: Sandbox) -> None:

@@ -77,6 +77,16 @@ def test_a_signed_sample_verifies_only_with_its_key(key: str, body: bytes, times
     assert not kinds.sample_verifies(key, signature, timestamp + 1, body)
 
 
+def test_a_sample_signed_with_another_key_is_refused() -> None:
+    timestamp = kinds.now_seconds()
+    kinds.check_sample(
+        "k" * 32, kinds.sign_sample("k" * 32, timestamp, kinds.SAMPLE_BODY), timestamp
+    )
+    signature = kinds.sign_sample("o" * 32, timestamp, kinds.SAMPLE_BODY)
+    with pytest.raises(ConfigError, match="a sample signed with the stored key does not verify"):
+        kinds.check_sample("k" * 32, signature, timestamp)
+
+
 def test_identity_descriptions() -> None:
     assert kinds.Identity(None, None).describe() == "no workspace in an unknown region"
     assert kinds.Identity("eu", "7").describe() == "workspace 7 in region eu"
