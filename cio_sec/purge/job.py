@@ -31,7 +31,7 @@ from cio_sec.purge.plan import PurgePlan, PurgeRequest, PurgeUi, purge_job_id
 from cio_sec.purge.report import PurgeJobsReport, PurgeJobStatus, PurgeReport
 from cio_sec.purge.trail import ACTION, PurgeTrail, reconcile
 from cio_sec.purge.verify import PurgeVerifier
-from cio_sec.sanitize.policy import Action, Policy
+from cio_sec.sanitize import Action, Policy
 
 if TYPE_CHECKING:
     import httpx

@@ -12,7 +12,7 @@ reaches Customer.io and quasi-identifiers reach it only as keyed pseudonyms::
 
 from __future__ import annotations
 
-from cio_sec.sanitize.detectors import Detector
+from cio_sec.sanitize.detectors import PiiKind
 from cio_sec.sanitize.engine import (
     SanitizeCounts,
     keyed_hasher,
@@ -21,12 +21,13 @@ from cio_sec.sanitize.engine import (
     sanitize_records,
 )
 from cio_sec.sanitize.names import normalise_name
-from cio_sec.sanitize.policy import Action, Decision, Policy, Rule
+from cio_sec.sanitize.policy import Decision, Policy
+from cio_sec.sanitize.rules import Action, Rule
 
 __all__ = [
     "Action",
     "Decision",
-    "Detector",
+    "PiiKind",
     "Policy",
     "Rule",
     "SanitizeCounts",

@@ -16,7 +16,7 @@ from cio_sec.errors import InputError
 from cio_sec.pseudonym import KeyRing, PseudonymKey
 from cio_sec.sanitize.detectors import (
     CONTACT_DETECTORS,
-    Detector,
+    PiiKind,
     candidate_finder,
     redact_text,
 )
@@ -29,7 +29,8 @@ from cio_sec.sanitize.hashers import (
     placeholder_hasher,
 )
 from cio_sec.sanitize.jsontext import canonical_json
-from cio_sec.sanitize.policy import Action, Decision, Policy
+from cio_sec.sanitize.policy import Decision, Policy
+from cio_sec.sanitize.rules import Action
 
 __all__ = [
     "Hasher",
@@ -55,9 +56,9 @@ _PLAN_CACHE_LIMIT = 1_000
 _REMEMBERED_TEXTS = 4_096
 _REMEMBERED_LENGTH = 256
 #: A text's redaction: the new text and what was found, by detector.
-_Redaction = tuple[str, dict[Detector, int]]
-#: Detector → its name in the counts (an enum member's ``value`` is a Python descriptor).
-_DETECTOR_NAMES = {detector: detector.value for detector in Detector}
+_Redaction = tuple[str, dict[PiiKind, int]]
+#: Each kind → its name in the counts (an enum member's ``value`` is a Python descriptor).
+_DETECTOR_NAMES = {detector: detector.value for detector in PiiKind}
 #: Distinct attribute paths counted by name; keys that are data (ids, emails) would grow the
 #: counts without bound and put the data in the report, so later paths share one entry.
 _PATH_LIMIT = 1_000
@@ -148,7 +149,7 @@ class SanitizeCounts:
     invalid: int = 0
     """Records skipped as malformed (``--skip-invalid``)."""
     detections: Counter[str] = field(default_factory=Counter)
-    """Detector name → values redacted."""
+    """Detector name (a :class:`PiiKind` value) → values redacted."""
     _settled: Counter[_Note] = field(default_factory=Counter, repr=False)
     _named: set[_Note] = field(default_factory=set, repr=False)
     """The notes counted by their own path (at most ``_PATH_LIMIT``)."""
@@ -227,7 +228,7 @@ class _Walker:
     def __init__(self, policy: Policy, hasher: Hasher, counts: SanitizeCounts) -> None:
         self.decide = policy.decide
         self.plans: dict[tuple[Any, ...], _Plan | None] = {}
-        detectors = tuple(d for d in Detector if d in policy.detectors)
+        detectors = tuple(d for d in PiiKind if d in policy.detectors)
         plain = tuple(d for d in detectors if d not in CONTACT_DETECTORS)
         self.scanners = ((), detectors, plain)
         self.redactions: tuple[dict[str, _Redaction], ...] = ({}, {}, {})
