@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from cio_sec.erase.journal import PresentPerson
     from cio_sec.erase.recheck import RecheckReport
     from cio_sec.rotate import RotationReport
-    from cio_sec.sanitize.run import SanitizeReport
+    from cio_sec.sanitize import SanitizeReport
     from cio_sec.scan_repo import ScanReport
 
 #: Bumped when any command's JSON changes incompatibly (docs/reference/json-output.md).
@@ -234,7 +234,7 @@ def _register_credentials() -> None:
 
 
 def _register_sanitize() -> None:
-    from cio_sec.sanitize.run import SanitizeReport
+    from cio_sec.sanitize import SanitizeReport
 
     render_text.register(SanitizeReport, _render_sanitize_report)
 

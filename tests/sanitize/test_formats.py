@@ -58,7 +58,7 @@ def test_formats_from_names_and_first_lines(name: str, first: bytes, fmt: InputF
 
 
 def test_the_format_is_sniffed_only_when_needed_and_from_a_bounded_prefix() -> None:
-    from cio_sec.sanitize.run import _detect
+    from cio_sec.sanitize.files import _detect
 
     one_line = json.dumps([{"n": index, "text": "x" * 50} for index in range(20_000)]).encode()
     named = io.BytesIO(one_line)
