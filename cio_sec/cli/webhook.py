@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from cio_sec.webhook.delivery import VerifyOptions
     from cio_sec.webhook.limits import ServeLimits
     from cio_sec.webhook.receiver import DeliveryLine
-    from cio_sec.webhook.signing import Scheme
+    from cio_sec.webhook.recipe import Scheme
 
 webhook_app = sub_app(
     "Verify a Customer.io webhook delivery and explain why it fails; sign test deliveries, "
@@ -31,7 +31,7 @@ webhook_app = sub_app(
 
 
 class SchemeChoice(str, Enum):
-    """The ``--scheme`` choices (mirrors `cio_sec.webhook.signing.Scheme`, imported lazily)."""
+    """The ``--scheme`` choices (mirrors `cio_sec.webhook.recipe.Scheme`, imported lazily)."""
 
     REPORTING = "reporting"
     PIPELINES = "pipelines"
@@ -71,7 +71,7 @@ AllowStaleOption = Annotated[
 
 
 _MAX_TIMESTAMP = 10**15 - 1
-"""Largest timestamp verify accepts (`cio_sec.webhook.signing.MAX_TIMESTAMP_DIGITS` digits)."""
+"""Largest timestamp verify accepts (`cio_sec.webhook.recipe.MAX_TIMESTAMP_DIGITS` digits)."""
 _MAX_BODY = 16 * 1024 * 1024
 """Largest ``--max-body`` (`cio_sec.webhook.capture.MAX_BODY_BYTES`)."""
 
@@ -104,7 +104,7 @@ def _limits(
 
 
 def _scheme(scheme: SchemeChoice) -> Scheme:
-    from cio_sec.webhook.signing import Scheme
+    from cio_sec.webhook.recipe import Scheme
 
     return Scheme(scheme.value)
 

@@ -26,7 +26,7 @@ from cio_sec.webhook.keys import SigningKeys, parse_refs, signing_keys
 from cio_sec.webhook.limits import ServeLimits
 from cio_sec.webhook.probe import PROBE_URL, ProbeReport, probe
 from cio_sec.webhook.receiver import DeliveryLine, Receiver
-from cio_sec.webhook.signing import Scheme
+from cio_sec.webhook.recipe import Scheme
 
 
 @dataclass(frozen=True)

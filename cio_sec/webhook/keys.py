@@ -13,7 +13,7 @@ from cio_sec.credentials import StoreOpener, resolve
 from cio_sec.errors import ConfigError, InputError, SecretMissingError, SecretStoreUnavailableError
 from cio_sec.settings import CREDENTIAL_ENV_NAMES, Settings
 from cio_sec.stores import SecretRef, SecretStore, check_reference
-from cio_sec.webhook.signing import Secret
+from cio_sec.webhook.recipe import Secret
 
 CREDENTIAL = "webhook_signing_key"
 

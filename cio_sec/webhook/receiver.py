@@ -43,7 +43,8 @@ from cio_sec.webhook.limits import (
     ServeLimits,
 )
 from cio_sec.webhook.outbound import describe_redirect, forwarded_headers, is_redirect
-from cio_sec.webhook.signing import TIMESTAMP_HEADER, Verification, verify
+from cio_sec.webhook.recipe import TIMESTAMP_HEADER
+from cio_sec.webhook.signing import Verification, verify
 
 LOG = logging.getLogger("cio_sec.webhook")
 _EVENT_NAME = re.compile(r"[\w.:-]{1,64}")
