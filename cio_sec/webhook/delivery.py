@@ -188,6 +188,11 @@ class SignedDelivery:
         """Signing always succeeds."""
         return True
 
+    @property
+    def exit_code(self) -> ExitCode:
+        """Always 0: a failure to sign raises instead."""
+        return ExitCode.OK
+
     def to_json(self) -> dict[str, object]:
         """The headers, the scheme and the key's label."""
         return {
