@@ -14,15 +14,11 @@ reaches Customer.io and quasi-identifiers reach it only as keyed pseudonyms::
 
 from __future__ import annotations
 
+from cio_sec.sanitize.counts import SanitizeCounts
 from cio_sec.sanitize.detectors import PiiKind
-from cio_sec.sanitize.engine import (
-    SanitizeCounts,
-    keyed_hasher,
-    legacy_hasher,
-    sanitize_attributes,
-    sanitize_records,
-)
+from cio_sec.sanitize.engine import sanitize_attributes, sanitize_records
 from cio_sec.sanitize.files import SanitizeReport, SanitizeRequest, run
+from cio_sec.sanitize.hashers import keyed_hasher, legacy_hasher
 from cio_sec.sanitize.names import normalise_name
 from cio_sec.sanitize.policy import Decision, Policy
 from cio_sec.sanitize.rules import Action, Rule

@@ -17,16 +17,8 @@ from typing import IO, Any
 
 from cio_sec.errors import NO_ROOM_ERRNOS, NO_ROOM_HINT, ExitCode, InputError, OutputWriteError
 from cio_sec.pseudonym import KeyRing
-from cio_sec.sanitize.engine import (
-    HASH_SUFFIX,
-    Hasher,
-    SanitizeCounts,
-    keyed_hasher,
-    legacy_hasher,
-    output_columns,
-    placeholder_hasher,
-    sanitize_records,
-)
+from cio_sec.sanitize.counts import SanitizeCounts
+from cio_sec.sanitize.engine import HASH_SUFFIX, sanitize_records
 from cio_sec.sanitize.formats import (
     SNIFF_LIMIT,
     InputFormat,
@@ -35,7 +27,9 @@ from cio_sec.sanitize.formats import (
     read_document,
     write_document,
 )
+from cio_sec.sanitize.hashers import Hasher, keyed_hasher, legacy_hasher, placeholder_hasher
 from cio_sec.sanitize.policy import Policy
+from cio_sec.sanitize.rules import Action
 
 LEGACY_WARNING = (
     "--legacy-sha256 writes unkeyed sha256(value)[:16] hashes, which anyone can reverse by "
@@ -180,6 +174,23 @@ def run(request: SanitizeRequest, keys: KeySource) -> SanitizeReport:
         invalid_examples=tuple(examples),
         warnings=warnings,
     )
+
+
+def output_columns(header: list[str], policy: Policy) -> list[str]:
+    """The CSV header after sanitising: dropped columns gone, pseudonymised ones renamed."""
+    renamed = {
+        name: name + HASH_SUFFIX
+        for name in header
+        if policy.decide(name).action is Action.PSEUDONYMISE
+    }
+    targets = set(renamed.values())
+    columns: list[str] = []
+    for name in header:
+        action = policy.decide(name).action
+        if action is Action.DROP or (name in targets and name not in renamed):
+            continue
+        columns.append(renamed.get(name, name))
+    return columns
 
 
 @contextlib.contextmanager
