@@ -68,9 +68,9 @@ def candidates(
     full_clock_search: bool = True,
 ) -> Iterator[Candidate]:
     """Every single near-miss of one body."""
-    yield from _bodycandidates(body, stamp, scheme, keys)
-    yield from _recipecandidates(body, stamp, scheme, keys, full_clock_search=full_clock_search)
-    yield from _keycandidates(body, stamp, scheme, keys, inactive)
+    yield from _body_candidates(body, stamp, scheme, keys)
+    yield from _recipe_candidates(body, stamp, scheme, keys, full_clock_search=full_clock_search)
+    yield from _key_candidates(body, stamp, scheme, keys, inactive)
 
 
 def body_variants(body: bytes, stamp: bytes | None, scheme: Scheme) -> Iterator[tuple[str, bytes]]:
@@ -118,7 +118,7 @@ def causes_of(candidates: list[Candidate], expected: bytes) -> tuple[Cause, ...]
 # --------------------------------------------------------------------- the body's bytes
 
 
-def _bodycandidates(
+def _body_candidates(
     body: bytes, stamp: bytes | None, scheme: Scheme, keys: tuple[Secret, ...]
 ) -> Iterator[Candidate]:
     if scheme is Scheme.REPORTING and stamp is None:
@@ -266,7 +266,7 @@ _BODY_CHECKS = (
 # --------------------------------------------------------------------- recipe and clock
 
 
-def _recipecandidates(
+def _recipe_candidates(
     body: bytes,
     stamp: bytes | None,
     scheme: Scheme,
@@ -306,10 +306,10 @@ def _recipecandidates(
         keys,
     )
     if stamp is not None:
-        yield from _clockcandidates(body, stamp, keys, full_search=full_clock_search)
+        yield from _clock_candidates(body, stamp, keys, full_search=full_clock_search)
 
 
-def _clockcandidates(
+def _clock_candidates(
     body: bytes, stamp: bytes, keys: tuple[Secret, ...], *, full_search: bool
 ) -> Iterator[Candidate]:
     value = int(stamp)
@@ -342,7 +342,7 @@ def _clockcandidates(
 # --------------------------------------------------------------------- the keys
 
 
-def _keycandidates(
+def _key_candidates(
     body: bytes,
     stamp: bytes | None,
     scheme: Scheme,

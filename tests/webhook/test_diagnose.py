@@ -176,6 +176,16 @@ def test_without_a_timestamp_only_recipe_checks_run() -> None:
     assert findings[0].matched
 
 
+def test_without_a_timestamp_no_pair_of_changes_is_tried_on_the_body() -> None:
+    findings = diagnose(b"Hello, World!", None, "ab" * 32, [GITHUB_KEY])
+    assert [(f.check, f.matched) for f in findings] == [
+        ("body-only", False),
+        ("scheme-pipelines", False),
+        ("two-causes", False),
+    ]
+    assert findings[-1].explanation == "every pair of the changes above"
+
+
 def test_unrelated_signature_matches_nothing_and_says_what_was_tried() -> None:
     findings = diagnose(b'{"a":1}\n', str(NOW), "ab" * 32, [KEY])
     assert findings
