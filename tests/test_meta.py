@@ -111,7 +111,7 @@ def test_credential_choices_match_the_settings() -> None:
     [
         ("cio_sec.cli.erase:IdTypeChoice", "cio_sec.erase.inputs:IdType"),
         ("cio_sec.cli.rotate:RotateKind", "cio_sec.rotate.steps:Kind"),
-        ("cio_sec.cli.webhook:SchemeChoice", "cio_sec.webhook.signing:Scheme"),
+        ("cio_sec.cli.webhook:SchemeChoice", "cio_sec.webhook.recipe:Scheme"),
         ("cio_sec.cli.sanitize:InputFormatChoice", "cio_sec.sanitize.formats:InputFormat"),
     ],
 )

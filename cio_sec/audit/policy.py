@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from cio_sec.audit.report import CheckFinding, CheckResult, Status, passed
 from cio_sec.errors import InputError
-from cio_sec.sanitize.policy import Action, Policy
+from cio_sec.sanitize import Action, Policy
 
 if TYPE_CHECKING:
     from cio_sec.settings import Settings

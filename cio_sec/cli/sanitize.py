@@ -84,13 +84,13 @@ def sanitize(
 
         cio-sec sanitize people.ndjson -o clean.ndjson --report
     """
+    import cio_sec.sanitize
     from cio_sec.pseudonym import load_keys
     from cio_sec.sanitize.formats import InputFormat
-    from cio_sec.sanitize.run import SanitizeRequest, sanitize_file
 
     context = start(ctx, "sanitize", fmt)
     context.data_on_stdout = output is None and not check
-    request = SanitizeRequest(
+    request = cio_sec.sanitize.SanitizeRequest(
         input=None if input_path == "-" else Path(input_path),
         output=output,
         input_format=InputFormat(input_format.value) if input_format else None,
@@ -101,11 +101,9 @@ def sanitize(
         report=report,
     )
     with stop_signals_as_interrupt():
-        result = sanitize_file(
-            request,
-            lambda: load_keys(context.settings(), context.opener(), create=True),
-            sys.stdin.buffer,
-            sys.stdout.buffer,
+        # The key is read (and settings loaded) only when pseudonyms will be written.
+        result = cio_sec.sanitize.run(
+            request, lambda: load_keys(context.settings(), context.opener(), create=True)
         )
     if result.data_on_stdout:
         _finish_on_stderr(result, context)

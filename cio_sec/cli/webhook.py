@@ -8,7 +8,14 @@ from typing import IO, TYPE_CHECKING, Annotated
 import typer
 
 from cio_sec.bounds import TIMEOUT
-from cio_sec.cli.common import EXIT_CODES_EPILOG, FormatOption, finish, start, sub_app
+from cio_sec.cli.common import (
+    EXIT_CODES_EPILOG,
+    AppContext,
+    FormatOption,
+    finish,
+    start,
+    sub_app,
+)
 from cio_sec.cli.help import HelpfulCommand
 from cio_sec.render import SCHEMA_VERSION, OutputFormat, json_document
 
@@ -17,7 +24,7 @@ if TYPE_CHECKING:
     from cio_sec.webhook.delivery import VerifyOptions
     from cio_sec.webhook.limits import ServeLimits
     from cio_sec.webhook.receiver import DeliveryLine
-    from cio_sec.webhook.signing import Scheme
+    from cio_sec.webhook.recipe import Scheme
 
 webhook_app = sub_app(
     "Verify a Customer.io webhook delivery and explain why it fails; sign test deliveries, "
@@ -31,7 +38,7 @@ webhook_app = sub_app(
 
 
 class SchemeChoice(str, Enum):
-    """The ``--scheme`` choices (mirrors `cio_sec.webhook.signing.Scheme`, imported lazily)."""
+    """The ``--scheme`` choices (mirrors `cio_sec.webhook.recipe.Scheme`, imported lazily)."""
 
     REPORTING = "reporting"
     PIPELINES = "pipelines"
@@ -71,7 +78,7 @@ AllowStaleOption = Annotated[
 
 
 _MAX_TIMESTAMP = 10**15 - 1
-"""Largest timestamp verify accepts (`cio_sec.webhook.signing.MAX_TIMESTAMP_DIGITS` digits)."""
+"""Largest timestamp verify accepts (`cio_sec.webhook.recipe.MAX_TIMESTAMP_DIGITS` digits)."""
 _MAX_BODY = 16 * 1024 * 1024
 """Largest ``--max-body`` (`cio_sec.webhook.capture.MAX_BODY_BYTES`)."""
 
@@ -104,7 +111,7 @@ def _limits(
 
 
 def _scheme(scheme: SchemeChoice) -> Scheme:
-    from cio_sec.webhook.signing import Scheme
+    from cio_sec.webhook.recipe import Scheme
 
     return Scheme(scheme.value)
 
@@ -155,18 +162,19 @@ def verify_webhook(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from cio_sec.webhook.commands import VerifyInput, verify_command
+    from cio_sec.webhook import commands
 
     context = start(ctx, "verify-webhook", fmt)
-    given = VerifyInput(body, request, timestamp, signature)
-    report = verify_command(
-        context.settings(),
-        context.opener(),
-        given,
-        _keys(secret_ref, current_only),
-        _options(scheme, tolerance, allow_stale, now),
+    verify_request = commands.VerifyRequest(
+        body=body,
+        raw_request=request,
+        timestamp=timestamp,
+        signature=signature,
+        keys=_keys(secret_ref, current_only),
+        options=_options(scheme, tolerance, allow_stale, now),
         explain=explain,
     )
+    report = commands.verify(verify_request, context.settings(), context.opener())
     finish(report, context)
 
 
@@ -196,17 +204,13 @@ def verify_webhook_sign(
 
         cio-sec verify-webhook sign --body body.json
     """
-    from cio_sec.webhook.commands import sign_command
+    from cio_sec.webhook import commands
 
     context = start(ctx, "verify-webhook sign", fmt)
-    result = sign_command(
-        context.settings(),
-        context.opener(),
-        body,
-        _keys(secret_ref, False),
-        scheme=_scheme(scheme),
-        timestamp=timestamp,
+    request = commands.SignRequest(
+        body=body, keys=_keys(secret_ref, False), scheme=_scheme(scheme), timestamp=timestamp
     )
+    result = commands.sign(request, context.settings(), context.opener())
     finish(result, context)
 
 
@@ -274,34 +278,38 @@ def verify_webhook_serve(
 
         cio-sec verify-webhook serve --port 8080 --forward-to http://127.0.0.1:5000/hooks
     """
-    from cio_sec.webhook.commands import serve_command
+    from cio_sec.webhook import commands
 
     context = start(ctx, "verify-webhook serve", fmt)
-    streams = context.streams
-
-    def ready(url: str, labels: tuple[str, ...]) -> None:
-        listening = {"schema_version": SCHEMA_VERSION, "command": context.command, "ok": True}
-        _line(streams.out, fmt, {**listening, "kind": "listening", "url": url}, url)
-        from cio_sec.terminal import printable  # labels can hold a file name
-
-        streams.note(printable(f"verifying with {', '.join(labels)}; Ctrl-C stops"))
-
-    def delivered(line: DeliveryLine) -> None:
-        document = {**json_document(context.command, line), "kind": "delivery"}
-        _line(streams.out, fmt, document, line.text())
-
-    serve_command(
-        context.settings(),
-        context.opener(),
-        _keys(secret_ref, current_only),
-        _options(scheme, tolerance, allow_stale, None),
+    request = commands.ServeRequest(
         host=host,
         port=port,
         forward_to=forward_to,
+        keys=_keys(secret_ref, current_only),
+        options=_options(scheme, tolerance, allow_stale, None),
         limits=_limits(max_connections, max_body, header_timeout, body_timeout),
-        on_ready=ready,
-        on_delivery=delivered,
     )
+    commands.serve(request, context.settings(), context.opener(), _ServeLines(context))
+
+
+class _ServeLines:
+    """``serve``'s events as lines on stdout: text, or one JSON envelope per line."""
+
+    def __init__(self, context: AppContext) -> None:
+        self.context = context
+
+    def ready(self, url: str, labels: tuple[str, ...]) -> None:
+        context = self.context
+        listening = {"schema_version": SCHEMA_VERSION, "command": context.command, "ok": True}
+        _line(context.streams.out, context.fmt, {**listening, "kind": "listening", "url": url}, url)
+        from cio_sec.terminal import printable  # labels can hold a file name
+
+        context.streams.note(printable(f"verifying with {', '.join(labels)}; Ctrl-C stops"))
+
+    def delivered(self, line: DeliveryLine) -> None:
+        context = self.context
+        document = {**json_document(context.command, line), "kind": "delivery"}
+        _line(context.streams.out, context.fmt, document, line.text())
 
 
 def _line(out: IO[str], fmt: OutputFormat, document: dict[str, object], text: str) -> None:
@@ -345,17 +353,15 @@ def verify_webhook_probe(
 
         cio-sec verify-webhook probe https://staging.example.com/webhooks/customerio
     """
-    from cio_sec.webhook.commands import probe_command
+    from cio_sec.webhook import commands
 
     context = start(ctx, "verify-webhook probe", fmt)
-    report = probe_command(
-        context.settings(),
-        context.opener(),
-        url,
-        _keys(secret_ref, False),
+    request = commands.ProbeRequest(
+        url=url,
+        keys=_keys(secret_ref, False),
         scheme=_scheme(scheme),
         stale_age=stale_age,
         timeout=timeout,
-        announce=context.streams.message,
     )
+    report = commands.probe(request, context.settings(), context.opener(), context.streams)
     finish(report, context)

@@ -33,7 +33,7 @@ from cio_sec.purge.report import PurgeReport
 from cio_sec.purge.targets import find_targets
 from cio_sec.purge.trail import ACTION, PurgeTrail, reconcile
 from cio_sec.purge.verify import PurgeVerifier
-from cio_sec.sanitize.policy import Action, Policy
+from cio_sec.sanitize import Action, Policy
 from cio_sec.trail.writer import TrailWriter
 
 if TYPE_CHECKING:

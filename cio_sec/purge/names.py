@@ -10,8 +10,8 @@ name.
 
 from __future__ import annotations
 
+from cio_sec.sanitize import Action, Policy
 from cio_sec.sanitize.names import is_glob, normalise_name
-from cio_sec.sanitize.policy import Action, Policy
 
 
 def never_send_names(policy: Policy) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from cio_sec.redact import redact
 from cio_sec.render.tables import cell, draw, new_table
-from cio_sec.sanitize.run import SanitizeReport
+from cio_sec.sanitize.files import SanitizeReport
 
 if TYPE_CHECKING:
     from rich.table import Table

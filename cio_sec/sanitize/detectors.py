@@ -2,9 +2,10 @@
 
 Each detector validates what its pattern finds (Luhn, SSN number ranges, IBAN mod-97, a
 phone's digit count and written shape), so order numbers, dates, timestamps and prices are
-left alone. A cheap length and digit count (or an IBAN's start, or an ``@``) decides first
-whether any detector could match, because most attribute values are short or have few
-digits and the regular expressions would only cost time.
+left alone. Before any detector runs, :class:`CandidateFinder` decides whether one could
+match (a length, a run of digits, an IBAN's start or an ``@``): most attribute values are
+short or have few digits, and the regular expressions would only cost time. The engine's
+hot loop inlines the finder's checks.
 """
 
 from __future__ import annotations
@@ -77,7 +78,6 @@ _SHORTEST = {
     "phone": 10,
 }
 MIN_LENGTH = min(_SHORTEST.values())
-_ANY_CANDIDATE = re.compile(f"{_NINE_DIGITS}|{_IBAN_START}|{_AT}", re.DOTALL)
 # Where a detector's match may start, found by a search that skips to a digit in C: the
 # detectors' own patterns open with a look-behind, which makes the regex engine try every
 # position of the text. A seed is no match; the detector's search starts at (or, for the
@@ -88,8 +88,8 @@ _IBAN_SEED = re.compile(r"\d\d(?<=[A-Za-z]{2}\d\d)")
 _PHONE_SEED = re.compile(r"\d[\d ().-]{8}")
 
 
-class Detector(str, Enum):
-    """The value detectors a policy can switch on."""
+class PiiKind(str, Enum):
+    """The kinds of PII found in free text: one value detector each, switched on by policy."""
 
     CARD = "card"
     """Luhn-valid payment card numbers of 13 to 19 digits, with or without separators."""
@@ -108,20 +108,15 @@ class Detector(str, Enum):
         return f"[REDACTED:{self.value}]"
 
 
-ALL_DETECTORS = frozenset(Detector)
+ALL_DETECTORS = frozenset(PiiKind)
 #: Each detector's replacement, looked up once: an enum member's ``value`` is a Python-level
 #: descriptor, and redaction asks for it for every value it changes.
-_REPLACEMENTS = {detector: detector.replacement for detector in Detector}
-_SSN_REPLACEMENT = _REPLACEMENTS[Detector.SSN]
-_EMAIL_REPLACEMENT = _REPLACEMENTS[Detector.EMAIL]
-_PHONE_REPLACEMENT = _REPLACEMENTS[Detector.PHONE]
+_REPLACEMENTS = {detector: detector.replacement for detector in PiiKind}
+_SSN_REPLACEMENT = _REPLACEMENTS[PiiKind.SSN]
+_EMAIL_REPLACEMENT = _REPLACEMENTS[PiiKind.EMAIL]
+_PHONE_REPLACEMENT = _REPLACEMENTS[PiiKind.PHONE]
 #: The detectors that are off for attributes that are themselves an email, phone or id.
-CONTACT_DETECTORS = frozenset({Detector.EMAIL, Detector.PHONE})
-
-
-def could_match(text: str) -> bool:
-    """Cheap prefilter: long enough, with nine digits, an IBAN's start or an ``@``."""
-    return len(text) >= MIN_LENGTH and _ANY_CANDIDATE.match(text) is not None
+CONTACT_DETECTORS = frozenset({PiiKind.EMAIL, PiiKind.PHONE})
 
 
 class CandidateFinder:
@@ -137,15 +132,15 @@ class CandidateFinder:
     value; ``digits`` only runs on the rare text ``quick`` let through.
     """
 
-    def __init__(self, detectors: Iterable[Detector]) -> None:
+    def __init__(self, detectors: Iterable[PiiKind]) -> None:
         detectors = frozenset(detectors)
         self.active = bool(detectors & ALL_DETECTORS)
         self.min_length = min((_SHORTEST[d.value] for d in detectors), default=MIN_LENGTH)
-        runs = [_PHONE_RUN if Detector.PHONE in detectors else _DIGIT_RUN]
+        runs = [_PHONE_RUN if PiiKind.PHONE in detectors else _DIGIT_RUN]
         digits = [_NINE_DIGITS]
-        if Detector.IBAN in detectors:
+        if PiiKind.IBAN in detectors:
             digits.append(_IBAN_START)
-        if Detector.EMAIL in detectors:
+        if PiiKind.EMAIL in detectors:
             runs.append("@")
             digits.append(_AT)
         quick = re.compile("|".join(runs)).search
@@ -168,7 +163,7 @@ def _never(text: str) -> None:
     return None
 
 
-def candidate_finder(detectors: Iterable[Detector]) -> CandidateFinder:
+def candidate_finder(detectors: Iterable[PiiKind]) -> CandidateFinder:
     """The :class:`CandidateFinder` for these detectors."""
     return CandidateFinder(detectors)
 
@@ -213,7 +208,7 @@ def _longest_valid_span(
 def _redact_runs(
     text: str,
     run: re.Pattern[str],
-    detector: Detector,
+    detector: PiiKind,
     valid: Callable[[str], bool],
     lengths: tuple[int, int],
     *,
@@ -259,7 +254,7 @@ def _redact_runs(
 
 
 def _redact_cards(text: str) -> tuple[str, int]:
-    return _redact_runs(text, _CARD_RUN, Detector.CARD, luhn_valid, _CARD_DIGITS, anchored=False)
+    return _redact_runs(text, _CARD_RUN, PiiKind.CARD, luhn_valid, _CARD_DIGITS, anchored=False)
 
 
 def _redact_ssns(text: str) -> tuple[str, int]:
@@ -269,7 +264,7 @@ def _redact_ssns(text: str) -> tuple[str, int]:
 
 
 def _redact_ibans(text: str) -> tuple[str, int]:
-    return _redact_runs(text, _IBAN_RUN, Detector.IBAN, iban_valid, _IBAN_LENGTH, anchored=True)
+    return _redact_runs(text, _IBAN_RUN, PiiKind.IBAN, iban_valid, _IBAN_LENGTH, anchored=True)
 
 
 def _redact_emails(text: str) -> tuple[str, int]:
@@ -323,22 +318,22 @@ def _redact_phones(text: str) -> tuple[str, int]:
     return "".join(pieces), found
 
 
-_REDACTORS: dict[Detector, Callable[[str], tuple[str, int]]] = {
-    Detector.CARD: _redact_cards,
-    Detector.SSN: _redact_ssns,
-    Detector.IBAN: _redact_ibans,
-    Detector.EMAIL: _redact_emails,
-    Detector.PHONE: _redact_phones,
+_REDACTORS: dict[PiiKind, Callable[[str], tuple[str, int]]] = {
+    PiiKind.CARD: _redact_cards,
+    PiiKind.SSN: _redact_ssns,
+    PiiKind.IBAN: _redact_ibans,
+    PiiKind.EMAIL: _redact_emails,
+    PiiKind.PHONE: _redact_phones,
 }
 
 
-def redact_text(text: str, detectors: Iterable[Detector]) -> tuple[str, dict[Detector, int]]:
+def redact_text(text: str, detectors: Iterable[PiiKind]) -> tuple[str, dict[PiiKind, int]]:
     """Redact what the detectors find; returns the text and what was found, by detector.
 
-    Callers check :func:`could_match` first; this function does not, so tests can drive
-    the detectors directly.
+    Callers rule text out with :class:`CandidateFinder` first; this function does not,
+    so tests can drive the detectors directly.
     """
-    found: dict[Detector, int] = {}
+    found: dict[PiiKind, int] = {}
     for detector in detectors:
         text, count = _REDACTORS[detector](text)
         if count:

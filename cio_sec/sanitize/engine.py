@@ -7,41 +7,24 @@ and action, never values, so a report can be printed anywhere.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 from cio_sec.errors import InputError
 from cio_sec.pseudonym import KeyRing, PseudonymKey
+from cio_sec.sanitize.counts import OVERWRITE, Note, SanitizeCounts, Tally
 from cio_sec.sanitize.detectors import (
     CONTACT_DETECTORS,
-    Detector,
+    PiiKind,
     candidate_finder,
     redact_text,
 )
-from cio_sec.sanitize.hashers import (
-    Hasher,
-    KindHasher,
-    for_kind,
-    keyed_hasher,
-    legacy_hasher,
-    placeholder_hasher,
-)
+from cio_sec.sanitize.hashers import Hasher, KindHasher, for_kind, resolve_hasher
 from cio_sec.sanitize.jsontext import canonical_json
-from cio_sec.sanitize.policy import Action, Decision, Policy
+from cio_sec.sanitize.policy import Decision, Policy
+from cio_sec.sanitize.rules import Action
 
-__all__ = [
-    "Hasher",
-    "SanitizeCounts",
-    "keyed_hasher",
-    "legacy_hasher",
-    "output_columns",
-    "placeholder_hasher",
-    "resolve_hasher",
-    "sanitize_attributes",
-    "sanitize_records",
-]
+__all__ = ["HASH_SUFFIX", "sanitize_attributes", "sanitize_records"]
 
 HASH_SUFFIX = "_hash"
 _LARGE_INT = 10**12  # an integer this large may be a card number written without quotes
@@ -55,40 +38,12 @@ _PLAN_CACHE_LIMIT = 1_000
 _REMEMBERED_TEXTS = 4_096
 _REMEMBERED_LENGTH = 256
 #: A text's redaction: the new text and what was found, by detector.
-_Redaction = tuple[str, dict[Detector, int]]
-#: Detector → its name in the counts (an enum member's ``value`` is a Python descriptor).
-_DETECTOR_NAMES = {detector: detector.value for detector in Detector}
-#: Distinct attribute paths counted by name; keys that are data (ids, emails) would grow the
-#: counts without bound and put the data in the report, so later paths share one entry.
-_PATH_LIMIT = 1_000
-OTHER_PATHS = "<other paths>"
-#: The action noted for an existing ``<name>_hash`` that a new pseudonym replaces.
-OVERWRITE = "overwrite"
-#: (attribute path, action): a key of ``SanitizeCounts.changes``.
-_Note = tuple[str, str]
+_Redaction = tuple[str, dict[PiiKind, int]]
+#: Each kind → its name in the counts (an enum member's ``value`` is a Python descriptor).
+_DETECTOR_NAMES = {detector: detector.value for detector in PiiKind}
 #: How values are scanned: not at all, by every detector, or by all but the email and phone
 #: detectors (beneath an attribute that is itself an email, a phone or the id).
 _OFF, _ALL, _NO_CONTACT = 0, 1, 2
-
-
-class _Tally:
-    """How many mappings one plan changed; its notes are added to the counts when settled.
-
-    Counting per plan rather than per attribute keeps a Counter update per change (a
-    tuple hash and a lookup, several a record) out of the hot loop.
-    """
-
-    __slots__ = ("notes", "uses")
-
-    def __init__(self, notes: tuple[_Note, ...]) -> None:
-        self.notes = notes
-        self.uses = 0
-
-    def settle(self, counts: SanitizeCounts) -> None:
-        if self.uses:
-            for note in self.notes:
-                counts._add(note, self.uses)
-            self.uses = 0
 
 
 #: Keys to delete (dropped and pseudonymised); (key, hasher, new key) to pseudonymise; keys
@@ -100,125 +55,10 @@ _Plan = tuple[
     tuple[tuple[str, KindHasher, str], ...],
     frozenset[str],
     int,
-    _Tally | None,
+    Tally | None,
     tuple[str, ...],
 ]
 _UNPLANNED: _Plan = ((), (), frozenset(), _OFF, None, ())
-
-
-def resolve_hasher(key: PseudonymKey | KeyRing | str | None, policy: Policy) -> Hasher:
-    """The hasher for a key given as a key, a key ring, stored key text, or None.
-
-    With None the key is read from ``CIO_SEC_PSEUDONYM_KEY`` (never from the keyring);
-    a policy that pseudonymises nothing needs no key at all.
-
-    Raises:
-        SecretMissingError: the policy pseudonymises, no key was given and the variable
-            is unset.
-        ConfigError: the key text is too short.
-    """
-    if isinstance(key, KeyRing):
-        return keyed_hasher(key.current)
-    if isinstance(key, PseudonymKey):
-        return keyed_hasher(key)
-    if isinstance(key, str):
-        return keyed_hasher(PseudonymKey.from_text(key))
-    import os
-
-    text = os.environ.get("CIO_SEC_PSEUDONYM_KEY")
-    if text:
-        return keyed_hasher(PseudonymKey.from_text(text))
-    if not policy.pseudonymises:
-        return placeholder_hasher
-    from cio_sec.errors import SecretMissingError
-
-    raise SecretMissingError(
-        "sanitize_attributes needs the pseudonym key: the policy pseudonymises attributes",
-        hint="pass key=cio_sec.pseudonym.load_keys(settings, opener).current (or the key "
-        "text), or set CIO_SEC_PSEUDONYM_KEY",
-    )
-
-
-@dataclass(eq=False)
-class SanitizeCounts:
-    """What sanitising changed, by attribute path and action; never any value."""
-
-    records: int = 0
-    changed_records: int = 0
-    invalid: int = 0
-    """Records skipped as malformed (``--skip-invalid``)."""
-    detections: Counter[str] = field(default_factory=Counter)
-    """Detector name → values redacted."""
-    _settled: Counter[_Note] = field(default_factory=Counter, repr=False)
-    _named: set[_Note] = field(default_factory=set, repr=False)
-    """The notes counted by their own path (at most ``_PATH_LIMIT``)."""
-    _open: list[list[_Tally]] = field(default_factory=list, repr=False)
-    """The tallies of walkers still running on these counts."""
-
-    __hash__: ClassVar[None]  # type: ignore[assignment]
-
-    @property
-    def changes(self) -> Counter[_Note]:
-        """(attribute path, ``drop``/``pseudonymise``/``redact``) → how many times.
-
-        After 1,000 distinct entries, new paths are counted under ``<other paths>``.
-        """
-        for tallies in self._open:
-            for tally in tallies:
-                tally.settle(self)
-        return self._settled
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, SanitizeCounts):
-            return NotImplemented
-        return self.to_json() == other.to_json()
-
-    def _admit(self, note: _Note) -> _Note:
-        """The entry ``note`` is counted under: its own while fewer than the limit are named.
-
-        Paths are admitted in the order they are first seen, including the paths of a plan
-        whose counts are only settled later.
-        """
-        named = self._named
-        if note in named or len(named) < _PATH_LIMIT:
-            named.add(note)
-            return note
-        return (OTHER_PATHS, note[1])
-
-    def _add(self, note: _Note, count: int) -> None:
-        self._settled[self._admit(note)] += count
-
-    def _watch(self, tallies: list[_Tally]) -> None:
-        self._open.append(tallies)
-
-    def _release(self, tallies: list[_Tally]) -> None:
-        """Settle a finished walker's tallies and stop watching them (constant memory)."""
-        for tally in tallies:
-            tally.settle(self)
-        self._open = [watched for watched in self._open if watched is not tallies]
-
-    @property
-    def overwritten(self) -> dict[str, int]:
-        """Attribute path → records whose existing value there a pseudonym replaced."""
-        return {path: n for (path, action), n in self.changes.items() if action == OVERWRITE}
-
-    @property
-    def changed(self) -> bool:
-        """Whether anything was (or would be) changed."""
-        return bool(self.changes)
-
-    def to_json(self) -> dict[str, object]:
-        """Counts for the JSON report."""
-        return {
-            "records": self.records,
-            "changed_records": self.changed_records,
-            "invalid": self.invalid,
-            "attributes": [
-                {"attribute": path, "action": action, "count": count}
-                for (path, action), count in sorted(self.changes.items())
-            ],
-            "detections": dict(sorted(self.detections.items())),
-        }
 
 
 class _Walker:
@@ -227,7 +67,7 @@ class _Walker:
     def __init__(self, policy: Policy, hasher: Hasher, counts: SanitizeCounts) -> None:
         self.decide = policy.decide
         self.plans: dict[tuple[Any, ...], _Plan | None] = {}
-        detectors = tuple(d for d in Detector if d in policy.detectors)
+        detectors = tuple(d for d in PiiKind if d in policy.detectors)
         plain = tuple(d for d in detectors if d not in CONTACT_DETECTORS)
         self.scanners = ((), detectors, plain)
         self.redactions: tuple[dict[str, _Redaction], ...] = ({}, {}, {})
@@ -239,7 +79,7 @@ class _Walker:
         self.hasher = hasher
         self.counts = counts
         self.changed = False
-        self.tallies: list[_Tally] = []
+        self.tallies: list[Tally] = []
         counts._watch(self.tallies)
 
     def finish(self) -> None:
@@ -338,7 +178,7 @@ class _Walker:
         """What to do with a mapping of exactly these keys (records mostly share a shape)."""
         drops: list[str] = []
         pseudonyms: list[tuple[str, KindHasher, str]] = []
-        notes: list[_Note] = []
+        notes: list[Note] = []
         scans: set[bool] = set()
         contacts: list[str] = []
         for key in keys:
@@ -370,7 +210,7 @@ class _Walker:
         # Identifiers are scanned after the loop, without the email and phone detectors
         # (a target being overwritten by a pseudonym is not kept, so not scanned).
         identifiers = tuple(k for k in contacts if k not in changed) if scan_here == _ALL else ()
-        tally = _Tally(tuple(map(self.counts._admit, notes))) if notes else None
+        tally = Tally(tuple(map(self.counts._admit, notes))) if notes else None
         if tally is not None:
             self.tallies.append(tally)
         deletes = (*drops, *(p[0] for p in pseudonyms))
@@ -476,23 +316,6 @@ class _Walker:
             return [self.pseudonymise(item, hash_value) for item in value]
         # Numbers, booleans and objects: their JSON text (an object as one canonical value).
         return hash_value(_CANONICAL_JSON(value))
-
-
-def output_columns(header: list[str], policy: Policy) -> list[str]:
-    """The CSV header after sanitising: dropped columns gone, pseudonymised ones renamed."""
-    renamed = {
-        name: name + HASH_SUFFIX
-        for name in header
-        if policy.decide(name).action is Action.PSEUDONYMISE
-    }
-    targets = set(renamed.values())
-    columns: list[str] = []
-    for name in header:
-        action = policy.decide(name).action
-        if action is Action.DROP or (name in targets and name not in renamed):
-            continue
-        columns.append(renamed.get(name, name))
-    return columns
 
 
 def sanitize_attributes(

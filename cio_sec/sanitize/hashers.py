@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import os
 import re
 from collections.abc import Callable
 
-from cio_sec.pseudonym import IdentifierKind, PseudonymKey, legacy_sha256, normalise
+from cio_sec.errors import SecretMissingError
+from cio_sec.pseudonym import IdentifierKind, KeyRing, PseudonymKey, legacy_sha256, normalise
+from cio_sec.sanitize.policy import Policy
 
 #: Turns a value and its normalisation into the text that replaces it.
 Hasher = Callable[[str, IdentifierKind], str]
@@ -144,3 +147,32 @@ def for_kind(hasher: Hasher, kind: IdentifierKind) -> KindHasher:
     if isinstance(hasher, KeyedHasher):
         return hasher.by_kind[kind]
     return lambda value: hasher(value, kind)
+
+
+def resolve_hasher(key: PseudonymKey | KeyRing | str | None, policy: Policy) -> Hasher:
+    """The hasher for a key given as a key, a key ring, stored key text, or None.
+
+    With None the key is read from ``CIO_SEC_PSEUDONYM_KEY`` (never from the keyring);
+    a policy that pseudonymises nothing needs no key at all.
+
+    Raises:
+        SecretMissingError: the policy pseudonymises, no key was given and the variable
+            is unset.
+        ConfigError: the key text is too short.
+    """
+    if isinstance(key, KeyRing):
+        return keyed_hasher(key.current)
+    if isinstance(key, PseudonymKey):
+        return keyed_hasher(key)
+    if isinstance(key, str):
+        return keyed_hasher(PseudonymKey.from_text(key))
+    text = os.environ.get("CIO_SEC_PSEUDONYM_KEY")
+    if text:
+        return keyed_hasher(PseudonymKey.from_text(text))
+    if not policy.pseudonymises:
+        return placeholder_hasher
+    raise SecretMissingError(
+        "sanitize_attributes needs the pseudonym key: the policy pseudonymises attributes",
+        hint="pass key=cio_sec.pseudonym.load_keys(settings, opener).current (or the key "
+        "text), or set CIO_SEC_PSEUDONYM_KEY",
+    )

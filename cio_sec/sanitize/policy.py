@@ -8,40 +8,16 @@ built-in table; ``Policy.load(path)`` reads a TOML file on top of it (or of noth
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
-from typing import Any
 
 from cio_sec.errors import InputError
 from cio_sec.pseudonym import IdentifierKind
-from cio_sec.sanitize.detectors import ALL_DETECTORS, Detector
+from cio_sec.sanitize.detectors import ALL_DETECTORS, PiiKind
 from cio_sec.sanitize.names import compile_glob, is_glob, normalise_name, normalise_pattern
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
-
-class Action(str, Enum):
-    """What happens to an attribute."""
-
-    DROP = "drop"
-    """Removed: the attribute never leaves the process."""
-    PSEUDONYMISE = "pseudonymise"
-    """Replaced by ``<name>_hash`` = ``<key id>:<hex HMAC-SHA256>`` of the normalised value."""
-    REDACT_VALUES = "redact-values"
-    """Kept, with card numbers, SSNs, IBANs, emails and phones in its text redacted in place.
-
-    An attribute that is itself an email address, a phone number or the ``id`` keeps its
-    value: the email and phone detectors are off for it (see :attr:`Decision.identifier`).
-    """
-    KEEP = "keep"
-    """Kept exactly as it is; the value detectors are off for it."""
-
+from cio_sec.sanitize.policy_file import parse_policy
+from cio_sec.sanitize.rules import Action, Rule
 
 _CODES = {Action.KEEP: 0, Action.REDACT_VALUES: 0, Action.DROP: 1, Action.PSEUDONYMISE: 2}
 #: When several globs match one name, the strictest action wins.
@@ -87,18 +63,6 @@ def infer_kind(name: str) -> IdentifierKind:
 
 
 @dataclass(frozen=True)
-class Rule:
-    """One policy line: a normalised name or glob and what happens to matching attributes."""
-
-    pattern: str
-    action: Action
-    kind: IdentifierKind | None = None
-    """Normalisation of pseudonymised values; None means inferred from the name."""
-    line: int | None = None
-    """Where the rule was written (policy files only)."""
-
-
-@dataclass(frozen=True)
 class Decision:
     """What the policy decided for one attribute name."""
 
@@ -127,7 +91,7 @@ class Policy:
 
     rules: tuple[Rule, ...]
     default_action: Action = Action.REDACT_VALUES
-    detectors: frozenset[Detector] = ALL_DETECTORS
+    detectors: frozenset[PiiKind] = ALL_DETECTORS
     source: str = "built-in default"
     _exact: dict[str, Rule] = field(init=False, repr=False, compare=False)
     _globs: tuple[tuple[re.Pattern[str], Rule], ...] = field(init=False, repr=False, compare=False)
@@ -151,7 +115,7 @@ class Policy:
         rules: Mapping[str, Action | str],
         *,
         default_action: Action | str = Action.REDACT_VALUES,
-        detectors: Iterable[Detector | str] = ALL_DETECTORS,
+        detectors: Iterable[PiiKind | str] = ALL_DETECTORS,
         extends_default: bool = True,
     ) -> Policy:
         """A policy from ``{name or glob: action}``, on top of the default table or alone.
@@ -168,7 +132,7 @@ class Policy:
         return cls(
             tuple(table.values()),
             default_action=Action(default_action),
-            detectors=frozenset(Detector(d) for d in detectors),
+            detectors=frozenset(PiiKind(d) for d in detectors),
             source="custom",
         )
 
@@ -179,8 +143,6 @@ class Policy:
         Raises:
             InputError: unreadable file, invalid TOML, or an invalid rule (names the line).
         """
-        from cio_sec.sanitize.policy_file import parse_policy
-
         path = Path(path)
         try:
             text = path.read_bytes().decode("utf-8")
@@ -255,11 +217,3 @@ class Policy:
 def _default_rules() -> tuple[Rule, ...]:
     drops = tuple(Rule(name, Action.DROP) for name in _DROP_NAMES)
     return drops + tuple(Rule(name, Action.PSEUDONYMISE) for name in _PSEUDONYMISE_NAMES)
-
-
-def toml_loads(text: str) -> dict[str, Any]:
-    """``tomllib.loads`` (``tomli`` on Python 3.10)."""
-    return tomllib.loads(text)
-
-
-TOMLDecodeError = tomllib.TOMLDecodeError

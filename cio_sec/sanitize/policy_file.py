@@ -7,16 +7,25 @@ text for their keys.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cio_sec.errors import InputError
 from cio_sec.pseudonym import IdentifierKind
-from cio_sec.sanitize.detectors import ALL_DETECTORS, Detector
+from cio_sec.sanitize.detectors import ALL_DETECTORS, PiiKind
 from cio_sec.sanitize.names import normalise_pattern
-from cio_sec.sanitize.policy import Action, Rule, TOMLDecodeError, toml_loads
+from cio_sec.sanitize.rules import Action, Rule
 from cio_sec.settings import TOO_MANY_DIGITS
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+TOMLDecodeError = tomllib.TOMLDecodeError
 
 _Fail = Callable[[str, tuple[str, str]], InputError]
 _TOP_LEVEL = frozenset({"extends", "default", "detectors", "rules"})
@@ -24,7 +33,7 @@ _RULE_KEYS = frozenset({"action", "normalise"})
 _HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(?:#.*)?$")
 _KEY = re.compile(r"""^\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
 _ACTIONS = ", ".join(action.value for action in Action)
-_DETECTORS = ", ".join(detector.value for detector in Detector)
+_DETECTORS = ", ".join(detector.value for detector in PiiKind)
 _KINDS = ", ".join(kind.value for kind in IdentifierKind)
 
 
@@ -34,7 +43,7 @@ class ParsedPolicy:
 
     rules: tuple[Rule, ...]
     default_action: Action
-    detectors: frozenset[Detector]
+    detectors: frozenset[PiiKind]
     extends_default: bool
 
 
@@ -86,11 +95,11 @@ def _action(value: object) -> Action | None:
         return None
 
 
-def _detectors(value: object, fail: _Fail) -> frozenset[Detector]:
+def _detectors(value: object, fail: _Fail) -> frozenset[PiiKind]:
     if not isinstance(value, list):
         raise fail(f"detectors must be a list, e.g. [{_DETECTORS}]", ("", "detectors"))
     try:
-        return frozenset(Detector(name) for name in value)
+        return frozenset(PiiKind(name) for name in value)
     except ValueError:
         raise fail(f"unknown detector (expected some of {_DETECTORS})", ("", "detectors")) from None
 
@@ -163,3 +172,8 @@ def _key_lines(text: str) -> dict[tuple[str, str], int]:
                 continue
             found.setdefault((table, name), number)
     return found
+
+
+def toml_loads(text: str) -> dict[str, Any]:
+    """``tomllib.loads`` (``tomli`` on Python 3.10)."""
+    return tomllib.loads(text)

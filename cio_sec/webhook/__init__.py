@@ -7,7 +7,9 @@ for Flask and FastAPI handlers that read the raw body.
 
 from __future__ import annotations
 
-from cio_sec.webhook.diagnose import Finding, diagnose
-from cio_sec.webhook.signing import Reason, Scheme, Secret, Verification, sign, verify
+from cio_sec.webhook.diagnose import diagnose
+from cio_sec.webhook.near_misses import Cause
+from cio_sec.webhook.recipe import Scheme, Secret
+from cio_sec.webhook.signing import Reason, Verification, sign, verify
 
-__all__ = ["Finding", "Reason", "Scheme", "Secret", "Verification", "diagnose", "sign", "verify"]
+__all__ = ["Cause", "Reason", "Scheme", "Secret", "Verification", "diagnose", "sign", "verify"]

@@ -10,13 +10,13 @@ from typing import BinaryIO
 
 from cio_sec.errors import ExitCode, InputError
 from cio_sec.webhook.capture import MAX_BODY_BYTES, parse_request
-from cio_sec.webhook.diagnose import Finding, clock_findings, diagnose
+from cio_sec.webhook.diagnose import clock_causes, diagnose
 from cio_sec.webhook.keys import NO_SECRET_HINT, SigningKeys
+from cio_sec.webhook.near_misses import Cause
+from cio_sec.webhook.recipe import TIMESTAMP_HEADER, Scheme
 from cio_sec.webhook.signing import (
     DEFAULT_TOLERANCE,
-    TIMESTAMP_HEADER,
     Reason,
-    Scheme,
     Verification,
     sign,
     verify,
@@ -127,7 +127,7 @@ class DeliveryReport:
         return NO_SECRET_HINT if self.verification.reason is Reason.NO_SECRET else None
 
     @property
-    def causes(self) -> tuple[Finding, ...]:
+    def causes(self) -> tuple[Cause, ...]:
         """The diagnostic checks that reproduced the signature."""
         return tuple(finding for finding in self.verification.diagnosis if finding.matched)
 
@@ -155,7 +155,7 @@ def check_delivery(
         scheme=options.scheme,
         allow_stale=options.allow_stale,
     )
-    findings: tuple[Finding, ...] = ()
+    findings: tuple[Cause, ...] = ()
     if verdict.reason in (Reason.MISMATCH, Reason.MALFORMED_SIGNATURE):
         assert delivery.signature is not None  # noqa: S101 - both reasons imply a header
         findings = diagnose(
@@ -166,7 +166,7 @@ def check_delivery(
             scheme=options.scheme,
             inactive=keys.inactive,
         )
-    findings += clock_findings(verdict, delivery.timestamp)
+    findings += clock_causes(verdict, delivery.timestamp)
     verdict = dataclasses.replace(
         verdict, diagnosis=findings, warnings=delivery.warnings + verdict.warnings
     )

@@ -13,7 +13,7 @@ from cio_sec.errors import ConfigError, InputError, SecretMissingError, SecretSt
 from cio_sec.settings import CREDENTIAL_ENV_NAMES, Settings
 from cio_sec.stores import SecretRef, SecretStore, check_reference
 from cio_sec.stores.chain import StoreOpener, resolve
-from cio_sec.webhook.signing import Secret
+from cio_sec.webhook.recipe import Secret
 
 CREDENTIAL = "webhook_signing_key"
 

@@ -19,7 +19,8 @@ from cio_sec import __version__
 from cio_sec.errors import ExitCode, RedirectError, RemoteUnavailableError
 from cio_sec.redact import redact
 from cio_sec.webhook.outbound import describe_redirect, is_redirect
-from cio_sec.webhook.signing import Scheme, Secret, sign
+from cio_sec.webhook.recipe import Scheme, Secret
+from cio_sec.webhook.signing import sign
 
 if TYPE_CHECKING:
     import httpx

@@ -3,13 +3,13 @@
 Invalid deliveries get 401, valid ones 200 or, with ``forward_to``, the local app's own
 response. Neither the key nor the body is ever printed; the body goes to the log at INFO
 (``-v``) only. What an unauthenticated client can hold (connections, time, memory) is
-bounded by `cio_sec.webhook.limits.ServeLimits`.
+bounded by `cio_sec.webhook.limits.ServeLimits`, in the HTTP server and request handler of
+:mod:`cio_sec.webhook.serve_http`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import logging
 import re
@@ -18,32 +18,25 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from socket import socket
 from types import TracebackType
 from typing import Any
 
-from cio_sec import __version__
-from cio_sec.errors import ConfigError, ExitCode, InputError
+from cio_sec.errors import ConfigError, ExitCode
 from cio_sec.terminal import printable
 from cio_sec.webhook.capture import (
     MAX_BODY_BYTES,
-    BodyTooLargeError,
-    declared_length,
-    read_chunked,
 )
 from cio_sec.webhook.delivery import VerifyOptions
 from cio_sec.webhook.keys import SigningKeys
 from cio_sec.webhook.limits import (
-    READ_PIECE_BYTES,
     ConnectionSlots,
-    DeadlineReader,
     InFlight,
-    MeteredBody,
     ServeLimits,
 )
 from cio_sec.webhook.outbound import describe_redirect, forwarded_headers, is_redirect
-from cio_sec.webhook.signing import TIMESTAMP_HEADER, Verification, verify
+from cio_sec.webhook.recipe import TIMESTAMP_HEADER
+from cio_sec.webhook.serve_http import Server, handler_for, json_response
+from cio_sec.webhook.signing import Verification, verify
 
 LOG = logging.getLogger("cio_sec.webhook")
 _EVENT_NAME = re.compile(r"[\w.:-]{1,64}")
@@ -160,7 +153,7 @@ class Receiver:
         self._report = on_delivery
         self._lock = threading.Lock()
         try:
-            self._server = _Server((host, port), _handler_for(self), self.slots)
+            self._server = Server((host, port), handler_for(self), self.slots)
         except OSError as exc:
             raise ConfigError(
                 f"cannot listen on {host}:{port}: {exc.strerror or exc}",
@@ -224,11 +217,11 @@ class Receiver:
             LOG.info("delivery body (%d bytes): %s", len(body), text)
         forwarded = None
         if not verdict.ok:
-            status, response_headers, payload = _json_response(
+            status, response_headers, payload = json_response(
                 401, {"ok": False, "reason": verdict.reason.value}
             )
         elif self.forward_to is None:
-            status, response_headers, payload = _json_response(200, {"ok": True})
+            status, response_headers, payload = json_response(200, {"ok": True})
         else:
             status, response_headers, payload, forwarded = self._forward(headers, body)
         self._emit(verdict, body, status, forwarded)
@@ -251,13 +244,13 @@ class Receiver:
             )
         except httpx.HTTPError as exc:
             return (
-                *_json_response(502, {"ok": False, "reason": "forward-failed"}),
+                *json_response(502, {"ok": False, "reason": "forward-failed"}),
                 type(exc).__name__,
             )
         if is_redirect(response):
             # NOTE: never followed: the delivery goes to --forward-to and nowhere else.
             problem = f"redirected {describe_redirect(response)}, not followed"
-            return (*_json_response(502, {"ok": False, "reason": "forward-redirected"}), problem)
+            return (*json_response(502, {"ok": False, "reason": "forward-redirected"}), problem)
         kept = {"Content-Type": response.headers.get("content-type", "application/octet-stream")}
         return response.status_code, kept, response.content, "ok"
 
@@ -283,164 +276,6 @@ _STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-def _json_response(status: int, document: dict[str, object]) -> tuple[int, dict[str, str], bytes]:
-    return status, {"Content-Type": "application/json"}, json.dumps(document).encode() + b"\n"
-
-
-_BUSY_BODY = b'{"ok": false, "reason": "too-busy"}\n'
-#: The answer to a connection over the cap: sent without waiting, then the socket closes.
-_BUSY = (
-    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-    b"Retry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
-    % (len(_BUSY_BODY), _BUSY_BODY)
-)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # the default of 5 resets bursts of deliveries
-
-    def __init__(
-        self,
-        address: tuple[str, int],
-        handler: type[BaseHTTPRequestHandler],
-        slots: ConnectionSlots,
-    ) -> None:
-        self.slots = slots
-        super().__init__(address, handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self.slots.take(request):
-            _turn_away(request)
-            self.shutdown_request(request)
-            return
-        super().process_request(request, client_address)
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self.slots.release(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # NOTE: never a traceback on stderr for a client that misbehaved.
-        LOG.debug("connection from %s failed", client_address[0], exc_info=True)
-
-
-def _turn_away(connection: socket) -> None:
-    """Answer 503 without blocking the accepting thread; a client that is not reading loses it."""
-    LOG.debug("refused a connection: every slot is taken (--max-connections)")
-    with contextlib.suppress(OSError):
-        connection.setblocking(False)
-        connection.send(_BUSY)
-
-
-def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
-    limits = receiver.limits
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = f"cio-sec/{__version__}"
-        sys_version = ""
-        disable_nagle_algorithm = True  # headers and body leave in one go, no 40 ms stall
-
-        def setup(self) -> None:
-            super().setup()
-            self.rfile.close()  # replaced by one that reads against a deadline
-            self._reader = DeadlineReader(self.connection)
-            self.rfile = io.BufferedReader(self._reader, READ_PIECE_BYTES)
-
-        def handle_one_request(self) -> None:
-            # The wait for a request and its headers share one deadline (slowloris).
-            self._reader.expire_in(limits.header_timeout)
-            super().handle_one_request()
-
-        def parse_request(self) -> bool:
-            if not super().parse_request():
-                return False
-            # NOTE: http.client ends the headers at end of stream too; a client that hung
-            # up mid-headers sent no request, so there is nothing to verify or answer.
-            if self._reader.ended:
-                self.close_connection = True
-                return False
-            return True
-
-        def handle_expect_100(self) -> bool:
-            if self._declared_length() is None:
-                return False  # refused before the client sends the body
-            return super().handle_expect_100()
-
-        def do_POST(self) -> None:
-            self._reader.expire_in(limits.body_timeout)
-            body = MeteredBody(self.rfile, receiver.in_flight)
-            try:
-                data = self._read_body(body)
-                if data is not None:
-                    self._respond(*receiver.handle(self.headers, data))
-            finally:
-                body.release()
-
-        def _chunked(self) -> bool:
-            return "chunked" in self.headers.get("Transfer-Encoding", "").lower()
-
-        def _declared_length(self) -> int | None:
-            """The Content-Length (0 when chunked or absent); None after answering 413."""
-            if self._chunked():
-                return 0
-            length = declared_length(self.headers.get("Content-Length", "0"))
-            if length is None:
-                self._refuse(400, "bad-content-length")
-                return None
-            if length > limits.max_body_bytes:
-                self._refuse(413, "body-too-large")
-                return None
-            return length
-
-        def _read_body(self, body: MeteredBody) -> bytes | None:
-            length = self._declared_length()
-            if length is None:
-                return None
-            try:
-                if self._chunked():
-                    return read_chunked(body, "request", limit=limits.max_body_bytes)
-                data = body.read(length)
-            except BodyTooLargeError:
-                self._refuse(413, "body-too-large")
-                return None
-            except InputError:
-                self._refuse(400, "bad-chunk")
-                return None
-            except TimeoutError:
-                self._refuse(408, "body-timeout")
-                return None
-            if len(data) < length:  # the client hung up mid-body: nobody to answer
-                self.close_connection = True
-                return None
-            return data
-
-        def _refuse(self, status: int, reason: str) -> None:
-            """Answer an error and close: what is left of the request is never read."""
-            self.close_connection = True
-            self._respond(*_json_response(status, {"ok": False, "reason": reason}))
-
-        def _respond(self, status: int, headers: dict[str, str], payload: bytes) -> None:
-            # NOTE: a client that stops reading cannot hold the thread either.
-            self.connection.settimeout(limits.body_timeout)
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            if self.close_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            LOG.debug("%s %s", self.address_string(), printable(format % args))
-
-    return Handler
 
 
 __all__ = ["DeliveryLine", "Receiver", "event_type"]

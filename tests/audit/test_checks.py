@@ -13,7 +13,7 @@ from cio_sec.audit import credentials_checks, files, policy, trail_check, workin
 from cio_sec.audit.report import Status
 from cio_sec.pseudonym import PseudonymKey
 from cio_sec.sandbox import Sandbox
-from cio_sec.sanitize.policy import Action, Policy
+from cio_sec.sanitize import Action, Policy
 from cio_sec.scan_repo.detectors import scan_bytes
 from cio_sec.settings import CREDENTIAL_NAMES, Settings
 from cio_sec.stores.chain import ResolvedCredential, StoreOpener, resolve

@@ -16,7 +16,7 @@ import pytest
 
 from cio_sec.errors import ExitCode
 from cio_sec.webhook import sign
-from cio_sec.webhook.signing import MAX_TIMESTAMP_DIGITS
+from cio_sec.webhook.recipe import MAX_TIMESTAMP_DIGITS
 from tests.support.cli import CliHarness
 from tests.support.http_apps import local_app
 from tests.support.schemas import parse_document

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cio_sec.pseudonym import IdentifierKind, PseudonymKey
-from cio_sec.sanitize import Detector, Policy, SanitizeCounts, keyed_hasher, sanitize_records
+from cio_sec.sanitize import PiiKind, Policy, SanitizeCounts, keyed_hasher, sanitize_records
 from cio_sec.sanitize.detectors import candidate_finder, redact_text
 from cio_sec.sanitize.engine import (
     _PLAN_CACHE_LIMIT,
@@ -20,7 +20,7 @@ from cio_sec.sanitize.engine import (
 )
 
 KEY = PseudonymKey(b"k" * 32)
-ORDERED = tuple(Detector)
+ORDERED = tuple(PiiKind)
 CARD = "4111 1111 1111 1111"
 
 
@@ -90,7 +90,7 @@ _DETECTOR_ALPHABET = st.sampled_from("0123456789 -.()+@_/:,$ABGWTaxz\u0663\u00e9
     st.sets(st.sampled_from(ORDERED), min_size=1),
 )
 def test_every_text_a_detector_changes_passes_the_prefilter(
-    text: str, detectors: set[Detector]
+    text: str, detectors: set[PiiKind]
 ) -> None:
     chosen = [detector for detector in ORDERED if detector in detectors]
     if redact_text(text, chosen)[0] != text:
@@ -99,7 +99,7 @@ def test_every_text_a_detector_changes_passes_the_prefilter(
 
 @given(st.text(max_size=60), st.sets(st.sampled_from(ORDERED), min_size=1))
 def test_every_arbitrary_text_a_detector_changes_passes_the_prefilter(
-    text: str, detectors: set[Detector]
+    text: str, detectors: set[PiiKind]
 ) -> None:
     chosen = [detector for detector in ORDERED if detector in detectors]
     if redact_text(text, chosen)[0] != text:

@@ -22,7 +22,7 @@ from cio_sec.sanitize import (
     sanitize_attributes,
     sanitize_records,
 )
-from cio_sec.sanitize.engine import output_columns
+from cio_sec.sanitize.files import output_columns
 from cio_sec.sanitize.policy import _DROP_NAMES
 
 KEY = PseudonymKey(b"k" * 32)

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from cio_sec.errors import InputError
 from cio_sec.sanitize import formats
+from cio_sec.sanitize.document import Document
 from cio_sec.sanitize.formats import (
-    Document,
     InputFormat,
     format_for,
     read_document,
@@ -58,7 +58,7 @@ def test_formats_from_names_and_first_lines(name: str, first: bytes, fmt: InputF
 
 
 def test_the_format_is_sniffed_only_when_needed_and_from_a_bounded_prefix() -> None:
-    from cio_sec.sanitize.run import _detect
+    from cio_sec.sanitize.files import _detect
 
     one_line = json.dumps([{"n": index, "text": "x" * 50} for index in range(20_000)]).encode()
     named = io.BytesIO(one_line)
@@ -117,9 +117,9 @@ def test_csv_round_trips(header: list[str], data: st.DataObject) -> None:
 
 
 def test_large_json_arrays_stream_across_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    import cio_sec.sanitize.formats as formats
+    import cio_sec.sanitize.json_reader as json_reader
 
-    monkeypatch.setattr(formats, "_CHUNK", 7)
+    monkeypatch.setattr(json_reader, "_CHUNK", 7)
     items = [{"n": 12345678901234, "text": "é" * 20, "nested": [1.5, None]} for _ in range(50)]
     data = json.dumps(items).encode()
     assert json.loads(round_trip(data, InputFormat.JSON)) == items

@@ -6,19 +6,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cio_sec.sanitize import Action, Policy
 from cio_sec.sanitize.detectors import (
     ALL_DETECTORS,
-    Detector,
+    PiiKind,
     candidate_finder,
-    could_match,
     iban_valid,
     luhn_valid,
     redact_text,
 )
 from cio_sec.sanitize.names import compile_glob, is_glob, normalise_name, normalise_pattern
-from cio_sec.sanitize.policy import Action, Policy
 
-ORDERED = tuple(Detector)
+ORDERED = tuple(PiiKind)
 
 
 @pytest.mark.parametrize(
@@ -105,22 +104,19 @@ def test_detectors_redact_valid_values_in_place(
 
 def test_detectors_can_be_chosen() -> None:
     text = "4111 1111 1111 1111 and 078-05-1120"
-    assert redact_text(text, [Detector.SSN])[0] == "4111 1111 1111 1111 and [REDACTED:ssn]"
+    assert redact_text(text, [PiiKind.SSN])[0] == "4111 1111 1111 1111 and [REDACTED:ssn]"
     assert frozenset(ORDERED) == ALL_DETECTORS
 
 
 def test_the_prefilter_skips_short_and_digit_poor_text() -> None:
-    assert not could_match("078-05-112")
-    assert not could_match("a long sentence with 12 digits 345")
-    assert could_match("078-05-1120")
     finder = candidate_finder(ORDERED)
     assert finder("078-05-1120")
     assert not finder("a long sentence with 12 digits 345")
     assert not finder("078-05-112")
     assert not candidate_finder([])("078-05-1120")
-    assert could_match("BH31BMAGABCDEFGHIJKLMN")
+    assert finder("BH31BMAGABCDEFGHIJKLMN")
     assert candidate_finder(ORDERED)("pay BH31BMAGABCDEFGHIJKLMN")
-    assert not candidate_finder([Detector.CARD, Detector.SSN])("pay BH31BMAGABCDEFGHIJKLMN")
+    assert not candidate_finder([PiiKind.CARD, PiiKind.SSN])("pay BH31BMAGABCDEFGHIJKLMN")
 
 
 FINDINGS = [
@@ -145,11 +141,11 @@ _NEAR_MISSES = st.text(alphabet=st.sampled_from("0123456789 -_ABaz.\n\u0663\u00e
     st.sets(st.sampled_from(ORDERED), min_size=1),
 )
 def test_the_candidate_prefilter_passes_all_text_a_detector_would_change(
-    before: str, finding: str, after: str, detectors: set[Detector]
+    before: str, finding: str, after: str, detectors: set[PiiKind]
 ) -> None:
     chosen = [detector for detector in ORDERED if detector in detectors]
     for text in (finding, f"{before} {finding} {after}", before + finding + after):
-        if could_match(text) and redact_text(text, chosen)[0] != text:
+        if redact_text(text, chosen)[0] != text:
             assert candidate_finder(chosen)(text)
 
 

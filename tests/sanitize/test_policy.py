@@ -8,7 +8,7 @@ import pytest
 
 from cio_sec.errors import ExitCode, InputError
 from cio_sec.pseudonym import IdentifierKind
-from cio_sec.sanitize import Action, Detector, Policy
+from cio_sec.sanitize import Action, PiiKind, Policy
 from cio_sec.sanitize.policy import infer_kind
 
 
@@ -54,7 +54,7 @@ def test_exact_rules_beat_globs_and_the_strictest_glob_wins() -> None:
     alone = Policy.from_rules({"ssn": Action.KEEP}, extends_default=False, detectors=["card"])
     assert alone.decide("ssn").action is Action.KEEP
     assert alone.decide("phone").action is Action.REDACT_VALUES
-    assert alone.detectors == frozenset({Detector.CARD})
+    assert alone.detectors == frozenset({PiiKind.CARD})
     assert not alone.pseudonymises
     assert Policy.from_rules({}, default_action="pseudonymise").pseudonymises
 
@@ -98,7 +98,7 @@ def test_a_policy_file_is_loaded(tmp_path: Path) -> None:
     policy = Policy.load(path)
     assert policy.source == str(path)
     assert policy.default_action is Action.DROP
-    assert policy.detectors == frozenset({Detector.CARD, Detector.IBAN})
+    assert policy.detectors == frozenset({PiiKind.CARD, PiiKind.IBAN})
     assert policy.decide("ssn").action is Action.DROP
     assert policy.decide("First-Name").action is Action.KEEP
     work = policy.decide("workPhone")
@@ -115,7 +115,7 @@ def test_a_file_extends_the_default_unless_it_says_none(tmp_path: Path) -> None:
     assert policy.decide("phone").action is Action.KEEP
     assert policy.decide("ssn").action is Action.DROP
     assert policy.default_action is Action.REDACT_VALUES
-    assert policy.detectors == frozenset(Detector)
+    assert policy.detectors == frozenset(PiiKind)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cio_sec.webhook import Reason, Scheme, Secret, diagnose, sign, verify
-from cio_sec.webhook.diagnose import clock_findings
+from cio_sec.webhook.diagnose import clock_causes
 
 NOW = 1_700_000_000
 KEY = "whsec-test-key-0001"
@@ -127,12 +127,12 @@ def test_a_millisecond_header_signed_as_such_is_explained_as_a_clock_problem() -
     stamp = str(NOW * 1000)
     verdict = verify(b"{}", stamp, _signature(b"{}", stamp=NOW * 1000), [KEY], now=NOW)
     assert verdict.reason is Reason.FUTURE
-    (finding,) = clock_findings(verdict, stamp)
+    (finding,) = clock_causes(verdict, stamp)
     assert finding.check == "timestamp-milliseconds"
     assert "13 digits" in finding.explanation
     stale = verify(b"{}", str(NOW), _signature(b"{}"), [KEY], now=NOW + 999)
-    assert clock_findings(stale, str(NOW)) == ()
-    assert clock_findings(verdict, None) == ()
+    assert clock_causes(stale, str(NOW)) == ()
+    assert clock_causes(verdict, None) == ()
 
 
 def test_previous_key_no_longer_accepted() -> None:
@@ -174,6 +174,16 @@ def test_without_a_timestamp_only_recipe_checks_run() -> None:
     findings = diagnose(b"Hello, World!", None, GITHUB_VECTOR, [GITHUB_KEY])
     assert [f.check for f in findings] == ["body-only", "scheme-pipelines"]
     assert findings[0].matched
+
+
+def test_without_a_timestamp_no_pair_of_changes_is_tried_on_the_body() -> None:
+    findings = diagnose(b"Hello, World!", None, "ab" * 32, [GITHUB_KEY])
+    assert [(f.check, f.matched) for f in findings] == [
+        ("body-only", False),
+        ("scheme-pipelines", False),
+        ("two-causes", False),
+    ]
+    assert findings[-1].explanation == "every pair of the changes above"
 
 
 def test_unrelated_signature_matches_nothing_and_says_what_was_tried() -> None:

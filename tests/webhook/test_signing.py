@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from cio_sec.errors import ExitCode
 from cio_sec.webhook import Reason, Scheme, Secret, sign, verify
-from cio_sec.webhook.signing import signed_string
+from cio_sec.webhook.recipe import signed_string
 
 NOW = 1_700_000_000
 KEY = "whsec-test-key-0001"

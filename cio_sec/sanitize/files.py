@@ -1,10 +1,14 @@
-"""``cio-sec sanitize``: one input file or stdin through a policy to a file or stdout."""
+"""``cio-sec sanitize``: one input file or stdin through a policy to a file or stdout.
+
+:func:`run` is the command's core, exported as ``cio_sec.sanitize.run``.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -13,16 +17,8 @@ from typing import IO, Any
 
 from cio_sec.errors import NO_ROOM_ERRNOS, NO_ROOM_HINT, ExitCode, InputError, OutputWriteError
 from cio_sec.pseudonym import KeyRing
-from cio_sec.sanitize.engine import (
-    HASH_SUFFIX,
-    Hasher,
-    SanitizeCounts,
-    keyed_hasher,
-    legacy_hasher,
-    output_columns,
-    placeholder_hasher,
-    sanitize_records,
-)
+from cio_sec.sanitize.counts import SanitizeCounts
+from cio_sec.sanitize.engine import HASH_SUFFIX, sanitize_records
 from cio_sec.sanitize.formats import (
     SNIFF_LIMIT,
     InputFormat,
@@ -31,7 +27,9 @@ from cio_sec.sanitize.formats import (
     read_document,
     write_document,
 )
+from cio_sec.sanitize.hashers import Hasher, keyed_hasher, legacy_hasher, placeholder_hasher
 from cio_sec.sanitize.policy import Policy
+from cio_sec.sanitize.rules import Action
 
 LEGACY_WARNING = (
     "--legacy-sha256 writes unkeyed sha256(value)[:16] hashes, which anyone can reverse by "
@@ -42,7 +40,12 @@ _INVALID_EXAMPLES = 5
 #: Errors of a write that ran out of room: a full disk, a quota, a file-size limit.
 
 
-@dataclass(frozen=True)
+#: Reads the pseudonym key ring (creating the key on first use). Called only when keyed
+#: pseudonyms will be written, so a run that needs no key never reads settings or stores.
+KeySource = Callable[[], KeyRing]
+
+
+@dataclass(frozen=True, kw_only=True)
 class SanitizeRequest:
     """What the command was asked to do."""
 
@@ -56,6 +59,10 @@ class SanitizeRequest:
     legacy_sha256: bool = False
     skip_invalid: bool = False
     report: bool = False
+    stdin: IO[bytes] | None = field(default=None, repr=False, compare=False)
+    """Read instead of the process's stdin (``input`` None)."""
+    stdout: IO[bytes] | None = field(default=None, repr=False, compare=False)
+    """Written instead of the process's stdout (``output`` None)."""
 
 
 @dataclass(frozen=True)
@@ -106,15 +113,10 @@ class SanitizeReport:
         }
 
 
-def sanitize_file(
-    request: SanitizeRequest,
-    load_keys: Callable[[], KeyRing],
-    stdin: IO[bytes],
-    stdout: IO[bytes],
-) -> SanitizeReport:
+def run(request: SanitizeRequest, keys: KeySource) -> SanitizeReport:
     """Sanitise the request's input into its output (``--check``: into nothing).
 
-    ``load_keys`` is only called when keyed pseudonyms will be written.
+    ``keys`` is only called when keyed pseudonyms will be written.
 
     Raises:
         InputError: unreadable input or policy, malformed input (naming the line).
@@ -122,15 +124,15 @@ def sanitize_file(
     """
     policy = Policy.load(request.policy) if request.policy else Policy.default()
     warnings: tuple[str, ...] = ()
-    keys: KeyRing | None = None
+    ring: KeyRing | None = None
     hasher: Hasher
     if request.check:
         hasher = placeholder_hasher
     elif request.legacy_sha256:
         hasher, warnings = legacy_hasher, (LEGACY_WARNING,)
     elif policy.pseudonymises:
-        keys = load_keys()
-        hasher = keyed_hasher(keys.current)
+        ring = keys()
+        hasher = keyed_hasher(ring.current)
     else:
         hasher = placeholder_hasher
     counts = SanitizeCounts()
@@ -142,6 +144,8 @@ def sanitize_file(
             examples.append(error.message)
 
     label = str(request.input) if request.input else "<stdin>"
+    stdin = sys.stdin.buffer if request.stdin is None else request.stdin
+    stdout = sys.stdout.buffer if request.stdout is None else request.stdout
     with _open_input(request.input, stdin) as raw:
         fmt, stream = _detect(raw, request.input_format, label)
         document = read_document(stream, fmt, label, skipped if request.skip_invalid else None)
@@ -164,12 +168,29 @@ def sanitize_file(
         input_format=fmt,
         policy_source=policy.source,
         counts=counts,
-        key_id=keys.current.key_id if keys else None,
-        key_source=keys.source if keys else None,
-        key_created=keys.created if keys else False,
+        key_id=ring.current.key_id if ring else None,
+        key_source=ring.source if ring else None,
+        key_created=ring.created if ring else False,
         invalid_examples=tuple(examples),
         warnings=warnings,
     )
+
+
+def output_columns(header: list[str], policy: Policy) -> list[str]:
+    """The CSV header after sanitising: dropped columns gone, pseudonymised ones renamed."""
+    renamed = {
+        name: name + HASH_SUFFIX
+        for name in header
+        if policy.decide(name).action is Action.PSEUDONYMISE
+    }
+    targets = set(renamed.values())
+    columns: list[str] = []
+    for name in header:
+        action = policy.decide(name).action
+        if action is Action.DROP or (name in targets and name not in renamed):
+            continue
+        columns.append(renamed.get(name, name))
+    return columns
 
 
 @contextlib.contextmanager
