@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from cio_sec import __version__, sarif, terminal
 from cio_sec.errors import ExitCode
-from cio_sec.scan_repo.detectors import DETECTORS
+from cio_sec.scan_repo.rules import LEAK_RULES
 
 _ROTATE: Final = (
     "Treat it as leaked: rotate it in Customer.io, then remove it from the code and history "
@@ -24,7 +24,7 @@ _SEVERITY: Final = {
     "customerio-webhook-signing-key": "7.5",
     "customerio-service-account-token": "9.5",
 }
-"""GitHub ``security-severity`` per detector (documented in ``docs/reference/sarif.md``)."""
+"""GitHub ``security-severity`` per leak rule (documented in ``docs/reference/sarif.md``)."""
 
 HOOK_ID: Final = "cio-sec-scan-repo"
 """The id ``.pre-commit-hooks.yaml`` publishes (``SKIP=`` takes it)."""
@@ -37,16 +37,14 @@ NEXT_STEPS: Final = (
 _HOOK_SOURCES: Final = frozenset({"staged", "files"})
 
 SARIF_RULES: Final = {
-    detector.id: sarif.Rule(
-        detector.id, f"{detector.description}.", detector.help, _ROTATE, _SEVERITY[detector.id]
-    )
-    for detector in DETECTORS
+    rule.id: sarif.Rule(rule.id, f"{rule.description}.", rule.help, _ROTATE, _SEVERITY[rule.id])
+    for rule in LEAK_RULES
 }
-"""Detector id → SARIF rule, in the detectors' order: the scan's rule metadata, in one place."""
+"""Leak rule id → SARIF rule, in the rules' order: the scan's rule metadata, in one place."""
 
 
 @dataclass(frozen=True)
-class Finding:
+class Leak:
     """One credential at one path: where it is, since when, who still reaches it."""
 
     rule: str
@@ -144,7 +142,7 @@ class ScanReport:
     source: str
     """``history``, ``staged``, ``files`` or ``working-tree``."""
     root: str
-    findings: tuple[Finding, ...]
+    findings: tuple[Leak, ...]
     blobs_scanned: int
     bytes_scanned: int
     baseline: str | None = None
@@ -153,10 +151,10 @@ class ScanReport:
     skipped: tuple[SkippedItem, ...] = ()
     """What could not be read in full (damaged archives, members cut at a bound)."""
     credentials: Mapping[str, Credential] = field(default_factory=dict, repr=False)
-    """Keyed fingerprint (`Finding.identity`) → secret, for `verify`; never serialised."""
+    """Keyed fingerprint (`Leak.identity`) → secret, for `verify`; never serialised."""
 
     @property
-    def new_findings(self) -> tuple[Finding, ...]:
+    def new_findings(self) -> tuple[Leak, ...]:
         """Findings whose fingerprint the baseline does not accept."""
         return tuple(f for f in self.findings if not f.baselined)
 
@@ -201,7 +199,7 @@ class ScanReport:
 
     def to_sarif(self) -> dict[str, Any]:
         """A SARIF 2.1.0 log with one run: every rule, one located result per finding."""
-        index = {detector.id: position for position, detector in enumerate(DETECTORS)}
+        index = {rule.id: position for position, rule in enumerate(LEAK_RULES)}
         return {
             "$schema": sarif.SCHEMA,
             "version": "2.1.0",
@@ -227,7 +225,7 @@ class ScanReport:
         }
 
 
-def _result_ids(findings: tuple[Finding, ...]) -> list[str]:
+def _result_ids(findings: tuple[Leak, ...]) -> list[str]:
     """One id per finding, the same in every run: rule, place and public fingerprint.
 
     Two keys of one rule in one file share the 4-digit fingerprint once in 65,536 times;
@@ -244,7 +242,7 @@ def _result_ids(findings: tuple[Finding, ...]) -> list[str]:
     return ids
 
 
-def _sarif_result(finding: Finding, rule_index: int, identity: str) -> dict[str, Any]:
+def _sarif_result(finding: Leak, rule_index: int, identity: str) -> dict[str, Any]:
     where = f"since commit {finding.commit[:12]}" if finding.commit else "not committed"
     head = {True: ", still in HEAD", False: ", not in HEAD", None: ""}[finding.in_head]
     found = "" if finding.path is not None else f" in unreachable blob {finding.blob}"
@@ -268,7 +266,7 @@ def _sarif_result(finding: Finding, rule_index: int, identity: str) -> dict[str,
     }
 
 
-def _sarif_location(finding: Finding) -> dict[str, Any]:
+def _sarif_location(finding: Leak) -> dict[str, Any]:
     if finding.path is None:  # a dangling blob: no file holds it, the repository does
         return sarif.location(sarif.ROOT_URI, 1)
     # NOTE: a member of an archive is reported on the archive's first line.

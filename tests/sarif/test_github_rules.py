@@ -18,8 +18,8 @@ import pytest
 
 from cio_sec import sarif
 from cio_sec.audit.rules import RULES
-from cio_sec.scan_repo.detectors import DETECTORS
 from cio_sec.scan_repo.report import SARIF_RULES
+from cio_sec.scan_repo.rules import LEAK_RULES
 from tests.support.cli import CliHarness
 from tests.support.git_repos import ENV_PAIR, TRACK_KEY, make_repo
 
@@ -136,7 +136,7 @@ def test_every_rule_is_a_security_rule_with_a_severity(
 
 
 def test_every_detector_and_check_has_a_rule() -> None:
-    assert list(SARIF_RULES) == [detector.id for detector in DETECTORS]
+    assert list(SARIF_RULES) == [rule.id for rule in LEAK_RULES]
     assert set(RULES) == {
         "credential-stores",
         "key-age",

@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 
 from cio_sec.redact import public_fingerprint as fingerprint
 from cio_sec.scan_repo import detectors
-from cio_sec.scan_repo.detectors import DETECTORS, might_contain_credentials, scan_bytes
+from cio_sec.scan_repo.anchors import find_anchors
+from cio_sec.scan_repo.detectors import scan_bytes
+from cio_sec.scan_repo.rules import LEAK_RULES
 from tests.support.git_repos import APP_KEY, OTHER_TRACK_KEY, SITE_ID, TRACK_KEY
 
 PAIR = fingerprint(f"{SITE_ID}:{TRACK_KEY}")
@@ -30,11 +32,11 @@ def found(text: str | bytes) -> list[tuple[str, int, str]]:
     return [(m.rule, m.line, m.fingerprint) for m in scan_bytes(data)]
 
 
-def test_every_detector_has_an_id_and_a_description() -> None:
-    ids = [d.id for d in DETECTORS]
+def test_every_rule_has_an_id_and_a_description() -> None:
+    ids = [r.id for r in LEAK_RULES]
     assert len(set(ids)) == 6
     assert all(
-        i.startswith("customerio-") and d.description for i, d in zip(ids, DETECTORS, strict=True)
+        i.startswith("customerio-") and r.description for i, r in zip(ids, LEAK_RULES, strict=True)
     )
 
 
@@ -190,7 +192,7 @@ def test_any_env_pair_is_found_with_its_fingerprint(site: str, key: str) -> None
 
 @given(st.text(alphabet=string.ascii_letters + string.digits + " =:\n", max_size=300))
 def test_text_without_keywords_never_matches(text: str) -> None:
-    if not might_contain_credentials(text.lower().encode()):
+    if not any(find_anchors(text.lower().encode())):
         assert scan_bytes(text.encode()) == []
 
 
@@ -201,9 +203,9 @@ def test_words_common_in_http_code_are_no_anchor() -> None:
         b"basic_auth = b'Basic ' + b64encode(b'user:pass')  # precious, conscious, social\n"
         b"token = secret_key = api_key = customer\n"
     )
-    assert not might_contain_credentials(prose.lower())
+    assert not any(find_anchors(prose.lower()))
     token = base64.b64encode(f"{SITE_ID}:{TRACK_KEY}".encode())
-    assert might_contain_credentials(prose.lower() + b"authorization: basic " + token.lower())
+    assert find_anchors(prose.lower() + b"authorization: basic " + token.lower()).basic_token
 
 
 _KEYWORD_SPEC = re.compile(rb"customer[._-]?io|(?<![a-z0-9])cio(?![a-z0-9])")
@@ -215,4 +217,6 @@ def test_context_is_found_wherever_the_keyword_stands_as_a_word(pieces: list[str
     """The anchors, which start with a literal for speed, agree with the plain keyword."""
     lowered = "".join(pieces).encode()
     has_token = b"sa_live_" in lowered or b"sa_sandbox_" in lowered
-    assert might_contain_credentials(lowered) == bool(_KEYWORD_SPEC.search(lowered) or has_token)
+    anchors = find_anchors(lowered)
+    assert anchors.context == bool(_KEYWORD_SPEC.search(lowered))
+    assert anchors.service_prefix == has_token
