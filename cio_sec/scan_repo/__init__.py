@@ -6,6 +6,7 @@ The public interface, stable for other capabilities (``audit``) and library user
   a byte string, with rule, line, fingerprint and masked preview.
 - `scan_working_tree(path) -> ScanReport`: the files of a directory as they are on disk.
 - `scan_staged(repo) -> ScanReport`: what the next commit would add.
+- `scan_files(paths) -> ScanReport`: the named files as they are on disk.
 - `run(ScanRequest(...), ui) -> ScanReport`: what the command runs (history, ``--staged``,
   ``--no-history``, ``--files``, baseline, ``--verify``).
 

@@ -45,7 +45,7 @@ SARIF_RULES: Final = {
 
 @dataclass(frozen=True)
 class Leak:
-    """One credential at one path: where it is, since when, who still reaches it."""
+    """A finding: one credential at one path, where it is, since when, who still reaches it."""
 
     rule: str
     path: str | None
