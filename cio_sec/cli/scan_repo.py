@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -23,15 +23,17 @@ from cio_sec.cli.help import HelpfulCommand
 from cio_sec.render import OutputFormat
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from cio_sec.scan_repo import Endpoints
 
 
 def register(app: typer.Typer) -> None:
     """Add the command to the root app."""
-    app.command("scan-repo", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)(scan_repo)
+    app.command("scan-repo", cls=HelpfulCommand, epilog=EXIT_CODES_EPILOG)(scan_repo_command)
 
 
-def scan_repo(
+def scan_repo_command(
     ctx: typer.Context,
     paths: Annotated[
         list[Path] | None,
@@ -94,30 +96,26 @@ def scan_repo(
 
         cio-sec scan-repo . --include-unreachable --format json
     """
-    from cio_sec.scan_repo import ScanOptions
-    from cio_sec.scan_repo import scan_repo as run_scan
-    from cio_sec.scan_repo.scan import scan_targets
+    from cio_sec import scan_repo
 
     output = OutputFormat.TEXT if fmt is ReportFormat.SARIF else OutputFormat(fmt.value)
     context = start(ctx, "scan-repo", output)
-    path, targets = scan_targets(paths or [], files=files)
+    path, targets = scan_repo.scan_targets(paths or [], files=files)
     endpoints = _endpoints(context, yes=yes) if verify else None
-    with stop_signals_as_interrupt(), _progress(context) as progress:
-        report = run_scan(
-            ScanOptions(
-                path=path,
-                include_unreachable=include_unreachable,
-                since=since,
-                branches=tuple(branch or ()),
-                staged=staged,
-                no_history=no_history,
-                files=targets,
-                baseline=baseline,
-                write_baseline=write_baseline,
-                verify=endpoints,
-                progress=progress,
-            )
-        )
+    request = scan_repo.ScanRequest(
+        path=path,
+        include_unreachable=include_unreachable,
+        since=since,
+        branches=tuple(branch or ()),
+        staged=staged,
+        no_history=no_history,
+        files=targets,
+        baseline=baseline,
+        write_baseline=write_baseline,
+        verify=endpoints,
+    )
+    with stop_signals_as_interrupt(), _progress_bar(context) as ui:
+        report = scan_repo.run(request, ui)
     if fmt is ReportFormat.SARIF:
         finish_sarif(report, context)
     finish(report, context)
@@ -146,18 +144,24 @@ def _endpoints(context: AppContext, *, yes: bool) -> Endpoints:
     )
 
 
+class _ProgressBar:
+    """A progress bar over objects on stderr: the scan's `ScanUi`."""
+
+    def __init__(self, bar: Progress) -> None:
+        self._bar = bar
+        self._task = bar.add_task("scanning objects", total=None)
+
+    def progress(self, done: int, total: int) -> None:
+        self._bar.update(self._task, completed=done, total=max(total, done))
+
+
 @contextmanager
-def _progress(context: AppContext) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar over objects on stderr, only on a terminal and without --quiet."""
+def _progress_bar(context: AppContext) -> Iterator[_ProgressBar | None]:
+    """A progress bar, only on a terminal and without --quiet."""
     if not context.streams.shows_progress:
         yield None
         return
     from rich.progress import Progress
 
     with Progress(console=context.streams.console(stderr=True), transient=True) as bar:
-        task = bar.add_task("scanning objects", total=None)
-
-        def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=max(total, done))
-
-        yield advance
+        yield _ProgressBar(bar)

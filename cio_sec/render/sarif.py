@@ -18,9 +18,8 @@ from cio_sec import __version__
 from cio_sec.audit.report import CheckFinding, CheckResult, Status
 from cio_sec.render.document import write_json
 from cio_sec.render.sarif_rules import SCAN_RULES, Rule, rule_for
-from cio_sec.scan_repo.detectors import DETECTORS
-from cio_sec.scan_repo.report import Finding as ScanFinding
-from cio_sec.scan_repo.report import ScanReport, SkippedItem
+from cio_sec.scan_repo.report import Leak, ScanReport, SkippedItem
+from cio_sec.scan_repo.rules import LEAK_RULES
 
 if TYPE_CHECKING:
     from cio_sec.audit.report import AuditReport
@@ -148,7 +147,7 @@ def _audit_result(
 
 
 def _scan_log(report: ScanReport, version: str) -> dict[str, Any]:
-    index = {detector.id: position for position, detector in enumerate(DETECTORS)}
+    index = {rule.id: position for position, rule in enumerate(LEAK_RULES)}
     return _log(
         {
             "tool": driver(version, list(SCAN_RULES.values())),
@@ -170,7 +169,7 @@ def _scan_log(report: ScanReport, version: str) -> dict[str, Any]:
     )
 
 
-def _scan_result_ids(findings: tuple[ScanFinding, ...]) -> list[str]:
+def _scan_result_ids(findings: tuple[Leak, ...]) -> list[str]:
     """One id per finding, the same in every run: rule, place and public fingerprint.
 
     Two keys of one rule in one file share the 4-digit fingerprint once in 65,536 times;
@@ -187,7 +186,7 @@ def _scan_result_ids(findings: tuple[ScanFinding, ...]) -> list[str]:
     return ids
 
 
-def _scan_result(finding: ScanFinding, rule_index: int, identity: str) -> dict[str, Any]:
+def _scan_result(finding: Leak, rule_index: int, identity: str) -> dict[str, Any]:
     where = f"since commit {finding.commit[:12]}" if finding.commit else "not committed"
     head = {True: ", still in HEAD", False: ", not in HEAD", None: ""}[finding.in_head]
     found = "" if finding.path is not None else f" in unreachable blob {finding.blob}"
@@ -211,7 +210,7 @@ def _scan_result(finding: ScanFinding, rule_index: int, identity: str) -> dict[s
     }
 
 
-def _scan_location(finding: ScanFinding) -> dict[str, Any]:
+def _scan_location(finding: Leak) -> dict[str, Any]:
     if finding.path is None:  # a dangling blob: no file holds it, the repository does
         return location(ROOT_URI, 1)
     # NOTE: a member of an archive is reported on the archive's first line.

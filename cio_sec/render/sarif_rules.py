@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from cio_sec.scan_repo.detectors import DETECTORS
+from cio_sec.scan_repo.rules import LEAK_RULES
 
 DOCS_URI: Final = "https://github.com/OWNER/cio-sec/blob/main/docs/"
 """Where ``docs/`` is published; ``helpUri`` must be absolute (the Multitool's SARIF1002)."""
@@ -203,12 +203,10 @@ _SEVERITY: Final = {
     "customerio-webhook-signing-key": "7.5",
     "customerio-service-account-token": "9.5",
 }
-"""GitHub ``security-severity`` per detector (documented in ``docs/reference/sarif.md``)."""
+"""GitHub ``security-severity`` per leak rule (documented in ``docs/reference/sarif.md``)."""
 
 SCAN_RULES: Final = {
-    detector.id: Rule(
-        detector.id, f"{detector.description}.", detector.help, _ROTATE, _SEVERITY[detector.id]
-    )
-    for detector in DETECTORS
+    rule.id: Rule(rule.id, f"{rule.description}.", rule.help, _ROTATE, _SEVERITY[rule.id])
+    for rule in LEAK_RULES
 }
-"""Detector id → SARIF rule, in the detectors' order: the scan's rule metadata, in one place."""
+"""Leak rule id → SARIF rule, in the rules' order: the scan's rule metadata, in one place."""

@@ -25,7 +25,7 @@ from pathlib import Path
 from cio_sec.atomicfile import atomic_write
 from cio_sec.errors import NO_ROOM_ERRNOS, NO_ROOM_HINT, InputError, OutputWriteError
 from cio_sec.redact import PUBLIC_FINGERPRINT_BITS
-from cio_sec.scan_repo.report import Finding
+from cio_sec.scan_repo.report import Leak
 
 Accepted = frozenset[tuple[str | None, str]]
 """(rule, fingerprint) pairs; a None rule accepts the fingerprint under any rule."""
@@ -70,13 +70,13 @@ def load_baseline(path: Path) -> Accepted:
     return frozenset(accepted)
 
 
-def is_accepted(finding: Finding, accepted: Accepted) -> bool:
+def is_accepted(finding: Leak, accepted: Accepted) -> bool:
     """Return whether a baseline entry accepts ``finding`` (its rule, or any rule)."""
     any_rule = (None, finding.fingerprint)
     return (finding.rule, finding.fingerprint) in accepted or any_rule in accepted
 
 
-def write_baseline(path: Path, findings: Iterable[Finding]) -> None:
+def write_baseline(path: Path, findings: Iterable[Leak]) -> None:
     """Replace ``path`` atomically with every finding's fingerprint (sorted, one each).
 
     A reader, or a crash, sees the old baseline or the new one, never half of one. A

@@ -1,20 +1,19 @@
 """Every Customer.io credential detector, over raw bytes.
 
 Stable interface (``audit`` reuses it): `scan_bytes(data) -> list[Match]`. A `Match` names
-its rule, its 1-based line, a public `fingerprint` (first 4 hex digits of SHA-256 of the
-secret; for a Track key pair of ``site_id:track_api_key``) and a masked `preview`.
+its rule (`rules`), its 1-based line, a public `fingerprint` (first 4 hex digits of
+SHA-256 of the secret; for a Track key pair of ``site_id:track_api_key``) and a masked
+`preview`.
 
-The order of work is what keeps a full-history scan fast: a blob meets the detectors only
-when one of a few anchors is in it (`might_contain_credentials`), and each anchor is a
-regular expression that starts with a literal, which ``re`` finds at the speed of a
-substring search. The anchors are shaped like credentials, not like common words: real
-HTTP code says "basic" thousands of times, but "Basic" followed by a base64 token of a
-Track key's length only where there is one.
+The order of work is what keeps a full-history scan fast. `scan_bytes` first asks the
+one-pass Hyperscan gate (`prefilter`, the ``fast`` extra) whether the blob holds any
+anchor, and nearly every blob stops there; without the extra it looks for the anchors
+one by one (`anchors.find_anchors`). Only the detectors an anchor names then run.
 
-Hex candidates must carry Customer.io context (a keyword within `CONTEXT_LINES` lines) and
-a label saying what they are; a Track key is paired with the nearest site ID rather than
-with every 20-character token in sight (trufflehog's cross product, see the reference
-notes §6).
+Hex candidates must carry Customer.io context (a keyword within
+`text.CONTEXT_LINES` lines) and a label saying what they are; a Track key is paired with
+the nearest site ID rather than with every 20-character token in sight (trufflehog's
+cross product, see the reference notes §6).
 """
 
 from __future__ import annotations
@@ -22,74 +21,22 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from typing import Final
 
 from cio_sec.redact import fingerprint, mask, public_fingerprint
+from cio_sec.scan_repo.anchors import find_anchors
 from cio_sec.scan_repo.prefilter import fast_gate
-
-CONTEXT_LINES: Final = 10
-"""A hex value counts as Customer.io's when a keyword is this many lines away or closer."""
-PAIR_LINES: Final = 10
-"""A Track key pairs with the nearest site ID at most this many lines away."""
-
-
-@dataclass(frozen=True)
-class Detector:
-    """One rule: a stable id, a one-line description, a longer help text."""
-
-    id: str
-    description: str
-    help: str
-
-
-TRACK_KEY_PAIR = Detector(
-    "customerio-track-key-pair",
-    "Customer.io Track API site ID and API key",
-    "A 20-hex site ID and a 20-hex Track API key next to each other in Customer.io context "
-    "(env files, YAML, JSON, INI, assignments, TrackClient/CustomerIO constructor calls). "
-    "Together they can send data into the workspace: rotate the key.",
-)
-TRACK_API_KEY = Detector(
-    "customerio-track-api-key",
-    "Customer.io Track API key (no site ID nearby)",
-    "A 20-hex value labelled as an API key in Customer.io context, with no site ID within "
-    f"{PAIR_LINES} lines. Site IDs are not secret, so the key alone is enough to worry.",
-)
-TRACK_BASIC_AUTH = Detector(
-    "customerio-track-basic-auth",
-    "Customer.io Track credentials in HTTP Basic-auth form",
-    "site_id:api_key as a base64 Basic-auth token, a curl -u argument, or credentials in a "
-    "URL (https://site:key@track.customer.io).",
-)
-APP_API_KEY = Detector(
-    "customerio-app-api-key",
-    "Customer.io App API key",
-    "A 32-hex value labelled as an App API key, token or Bearer credential in Customer.io "
-    "context (api.customer.io / api-eu.customer.io).",
-)
-WEBHOOK_SIGNING_KEY = Detector(
-    "customerio-webhook-signing-key",
-    "Customer.io reporting-webhook signing key",
-    "A literal value assigned to a webhook signing key or secret near Customer.io context "
-    "(CUSTOMERIO_WEBHOOK_SECRET, x-cio-signature handlers).",
-)
-SERVICE_ACCOUNT_TOKEN = Detector(
-    "customerio-service-account-token",
-    "Customer.io service-account token",
-    "A token starting sa_live_ or sa_sandbox_.",
-)
-
-DETECTORS: Final = (
-    TRACK_KEY_PAIR,
+from cio_sec.scan_repo.rules import (
+    APP_API_KEY,
+    PAIR_LINES,
+    SERVICE_ACCOUNT_TOKEN,
     TRACK_API_KEY,
     TRACK_BASIC_AUTH,
-    APP_API_KEY,
+    TRACK_KEY_PAIR,
     WEBHOOK_SIGNING_KEY,
-    SERVICE_ACCOUNT_TOKEN,
+    LeakRule,
 )
-"""Every rule, in the order reports list them."""
+from cio_sec.scan_repo.text import Text
 
 
 @dataclass(frozen=True)
@@ -107,28 +54,6 @@ class Match:
     """The value (``site_id:key`` for Track pairs); only `verify` ever uses it."""
     identity: str = field(repr=False, compare=False)
     """Tells secrets apart inside one run (keyed, 16 hex); 4 public digits can collide."""
-
-
-# Each anchor starts with a literal (so `re` skips ahead to it as fast as a substring test)
-# and runs over lower-cased bytes. A lookbehind placed after "cio" keeps that literal first.
-# Plain "customer" is not context: shops say it on every line.
-_CUSTOMER_IO: Final = re.compile(rb"customer[._-]?io")
-_CIO_WORD: Final = re.compile(rb"cio(?<![a-z0-9]cio)(?![a-z0-9])")
-_BASIC_TOKEN: Final = re.compile(rb"basic\s+[a-z0-9+/_-]{54}[a-z0-9+/_=-]{2}")
-_SERVICE_PREFIX: Final = re.compile(rb"sa_(?:live|sandbox)_")
-
-
-def _has_context(lowered: bytes) -> bool:
-    return _CIO_WORD.search(lowered) is not None or _CUSTOMER_IO.search(lowered) is not None
-
-
-def might_contain_credentials(lowered: bytes) -> bool:
-    """Return whether lower-cased bytes hold an anchor some detector starts from."""
-    return (
-        _has_context(lowered)
-        or _BASIC_TOKEN.search(lowered) is not None
-        or _SERVICE_PREFIX.search(lowered) is not None
-    )
 
 
 _HEX20 = re.compile(rb"(?<![0-9A-Za-z_])[0-9a-f]{20}(?![0-9A-Za-z_])")
@@ -178,77 +103,18 @@ def scan_bytes(data: bytes) -> list[Match]:
     if gate is not None and not gate(data):
         return []
     lowered = data.lower()
-    text = _Text(data, lowered)
+    anchors = find_anchors(lowered)
+    text = Text(data, lowered)
     found: list[Match] = []
-    if _has_context(lowered):
+    if anchors.context:
         found += [*_track_keys(text), *_app_keys(text), *_webhook_keys(text)]
         found += _basic_auth(text)
-    elif _BASIC_TOKEN.search(lowered):
+    elif anchors.basic_token:
         found += _basic_auth(text, after_basic=True)
-    if _SERVICE_PREFIX.search(lowered):
+    if anchors.service_prefix:
         found += _service_tokens(text)
     unique = {(m.rule, m.identity, m.line): m for m in found}
     return sorted(unique.values(), key=lambda m: (m.line, m.rule))
-
-
-class _Text:
-    """A blob with line lookups and the lines that carry Customer.io keywords."""
-
-    def __init__(self, data: bytes, lowered: bytes) -> None:
-        self.data = data
-        self.lowered = lowered
-        self._newlines: list[int] | None = None
-        self._keyword_lines: list[int] | None = None
-
-    @property
-    def newlines(self) -> list[int]:
-        if self._newlines is None:
-            self._newlines = [m.start() for m in re.finditer(rb"\n", self.data)]
-        return self._newlines
-
-    def line_of(self, offset: int) -> int:
-        """1-based line number of a byte offset."""
-        return bisect_left(self.newlines, offset) + 1
-
-    def line_start(self, offset: int) -> int:
-        index = bisect_left(self.newlines, offset)
-        return 0 if index == 0 else self.newlines[index - 1] + 1
-
-    @property
-    def keyword_lines(self) -> list[int]:
-        if self._keyword_lines is None:
-            found = [*_CUSTOMER_IO.finditer(self.lowered), *_CIO_WORD.finditer(self.lowered)]
-            self._keyword_lines = sorted({self.line_of(m.start()) for m in found})
-        return self._keyword_lines
-
-    def in_context(self, line: int) -> bool:
-        """Whether a Customer.io keyword is within `CONTEXT_LINES` of the line."""
-        lines = self.keyword_lines
-        return bisect_right(lines, line + CONTEXT_LINES) > bisect_left(lines, line - CONTEXT_LINES)
-
-    def context_spans(self) -> list[tuple[int, int]]:
-        """``(start, end)`` of each run of whole lines in context, for ``finditer``.
-
-        A value must be in context to count, so searching only these spans finds the
-        same values in a long file that mentions Customer.io once. Each span starts at a
-        line start and ends at a line end: what a detector reads of a value's own line
-        (its label, the values before it) is always inside.
-        """
-        spans: list[tuple[int, int]] = []
-        for line in self.keyword_lines:
-            start = self._line_offset(line - CONTEXT_LINES)
-            end = self._line_offset(line + CONTEXT_LINES + 1) - 1
-            if spans and start <= spans[-1][1] + 1:
-                start = spans.pop()[0]
-            spans.append((start, end))
-        return spans
-
-    def _line_offset(self, line: int) -> int:
-        """Offset of the start of a 1-based line, clamped to the data."""
-        if line <= 1:
-            return 0
-        newlines = self.newlines
-        return newlines[line - 2] + 1 if line - 2 < len(newlines) else len(self.data) + 1
 
 
 def _is_random_hex(value: bytes) -> bool:
@@ -263,13 +129,13 @@ class _Candidate:
     role: str  # "site" or "key"
 
 
-def _label_segment(text: _Text, start: int, previous_end: int) -> bytes:
+def _label_segment(text: Text, start: int, previous_end: int) -> bytes:
     """The text between the previous value on the line (or its start) and this value."""
     begin = max(text.line_start(start), previous_end, start - _LABEL_WINDOW)
     return text.lowered[begin:start]
 
 
-def _track_candidates(text: _Text) -> list[_Candidate]:
+def _track_candidates(text: Text) -> list[_Candidate]:
     candidates: list[_Candidate] = []
     previous_end = 0
     positional: dict[int, int] = {}  # line start -> values already placed in a constructor
@@ -295,7 +161,7 @@ def _track_role(segment: bytes) -> str | None:
     return "site" if labels[-1].group(1) else "key"
 
 
-def _constructor_role(text: _Text, start: int, positional: dict[int, int]) -> str | None:
+def _constructor_role(text: Text, start: int, positional: dict[int, int]) -> str | None:
     """``TrackClient(site, key)``: unlabelled values inside the call, by position."""
     line_start = text.line_start(start)
     if not _CONSTRUCTOR.search(text.data, line_start, start):
@@ -305,7 +171,7 @@ def _constructor_role(text: _Text, start: int, positional: dict[int, int]) -> st
     return ("site", "key")[index] if index < 2 else None
 
 
-def _track_keys(text: _Text) -> list[Match]:
+def _track_keys(text: Text) -> list[Match]:
     candidates = _track_candidates(text)
     sites = [c for c in candidates if c.role == "site"]
     matches = []
@@ -325,7 +191,7 @@ def _nearest_site(key: _Candidate, sites: list[_Candidate]) -> _Candidate | None
     return min(near, key=lambda s: (abs(s.line - key.line), s.line > key.line), default=None)
 
 
-def _basic_auth(text: _Text, *, after_basic: bool = False) -> list[Match]:
+def _basic_auth(text: Text, *, after_basic: bool = False) -> list[Match]:
     """Basic-auth tokens and URL userinfo; with ``after_basic`` only tokens after ``Basic``."""
     matches = []
     tokens = (
@@ -360,7 +226,7 @@ def _decode_base64(token: bytes) -> str | None:
         return None
 
 
-def _app_keys(text: _Text) -> list[Match]:
+def _app_keys(text: Text) -> list[Match]:
     matches = []
     previous_end = 0
     values = (m for span in text.context_spans() for m in _HEX32.finditer(text.data, *span))
@@ -378,7 +244,7 @@ def _app_keys(text: _Text) -> list[Match]:
     return matches
 
 
-def _webhook_keys(text: _Text) -> list[Match]:
+def _webhook_keys(text: Text) -> list[Match]:
     if b"webhook" not in text.lowered and b"signing" not in text.lowered:
         return []  # the label needs one of these words: no need to run the regex
     matches = []
@@ -391,7 +257,7 @@ def _webhook_keys(text: _Text) -> list[Match]:
     return matches
 
 
-def _service_tokens(text: _Text) -> list[Match]:
+def _service_tokens(text: Text) -> list[Match]:
     matches = []
     for match in _SERVICE_TOKEN.finditer(text.data):
         secret = match.group().decode("ascii")
@@ -401,10 +267,8 @@ def _service_tokens(text: _Text) -> list[Match]:
     return matches
 
 
-def _match(detector: Detector, line: int, secret: str, preview: str) -> Match:
-    return Match(
-        detector.id, line, public_fingerprint(secret), preview, secret, fingerprint(secret)
-    )
+def _match(rule: LeakRule, line: int, secret: str, preview: str) -> Match:
+    return Match(rule.id, line, public_fingerprint(secret), preview, secret, fingerprint(secret))
 
 
 def _mask_pair(secret: str) -> str:

@@ -5,10 +5,10 @@ the cost of saying "nothing here" about each blob. With the optional ``hyperscan
 package (``pip install 'cio-sec[fast]'``: Intel's multi-pattern matcher, the engine
 Vectorscan and Kingfisher build on), one pass over the raw bytes looks for every anchor
 at once, case-insensitively. Without it, `detectors.scan_bytes` lower-cases the blob and
-looks for the anchors one by one with `re`, which gives the same answer a few times
-slower. The patterns here are the anchors of `detectors`, spelled without lookarounds
-(Hyperscan has none), and say yes exactly where those do; `scan_bytes` runs its own
-checks after a yes anyway.
+looks for the anchors one by one with `re` (`anchors.find_anchors`), which gives the same
+answer a few times slower. The patterns here are those of `anchors`, spelled without
+lookarounds (Hyperscan has none), and say yes exactly where those do; `scan_bytes` runs
+its own checks after a yes anyway.
 """
 
 from __future__ import annotations

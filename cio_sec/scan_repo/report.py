@@ -21,8 +21,8 @@ _HOOK_SOURCES: Final = frozenset({"staged", "files"})
 
 
 @dataclass(frozen=True)
-class Finding:
-    """One credential at one path: where it is, since when, who still reaches it."""
+class Leak:
+    """A finding: one credential at one path, where it is, since when, who still reaches it."""
 
     rule: str
     path: str | None
@@ -119,7 +119,7 @@ class ScanReport:
     source: str
     """``history``, ``staged``, ``files`` or ``working-tree``."""
     root: str
-    findings: tuple[Finding, ...]
+    findings: tuple[Leak, ...]
     blobs_scanned: int
     bytes_scanned: int
     baseline: str | None = None
@@ -128,10 +128,10 @@ class ScanReport:
     skipped: tuple[SkippedItem, ...] = ()
     """What could not be read in full (damaged archives, members cut at a bound)."""
     credentials: Mapping[str, Credential] = field(default_factory=dict, repr=False)
-    """Keyed fingerprint (`Finding.identity`) → secret, for `verify`; never serialised."""
+    """Keyed fingerprint (`Leak.identity`) → secret, for `verify`; never serialised."""
 
     @property
-    def new_findings(self) -> tuple[Finding, ...]:
+    def new_findings(self) -> tuple[Leak, ...]:
         """Findings whose fingerprint the baseline does not accept."""
         return tuple(f for f in self.findings if not f.baselined)
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cio_sec.errors import CredentialRejectedError, RemoteError
-from cio_sec.scan_repo.detectors import APP_API_KEY, TRACK_BASIC_AUTH, TRACK_KEY_PAIR
 from cio_sec.scan_repo.report import Credential, ScanReport
+from cio_sec.scan_repo.rules import APP_API_KEY, TRACK_BASIC_AUTH, TRACK_KEY_PAIR
 
 if TYPE_CHECKING:
     from cio_sec.client import RetryPolicy

@@ -9,13 +9,12 @@ from hypothesis import strategies as st
 
 from cio_sec.audit.report import AuditReport, CheckFinding, CheckResult, Status
 from cio_sec.render.sarif import sarif_log
-from cio_sec.scan_repo.report import Finding as ScanFinding
-from cio_sec.scan_repo.report import ScanReport
+from cio_sec.scan_repo.report import Leak, ScanReport
 
 RULE = "customerio-track-api-key"
 
 
-def scan_log_ids(*findings: ScanFinding) -> list[str]:
+def scan_log_ids(*findings: Leak) -> list[str]:
     report = ScanReport("history", "/repo", findings, 1, 1)
     return [
         r["partialFingerprints"]["cioSecFinding/v2"]
@@ -23,10 +22,8 @@ def scan_log_ids(*findings: ScanFinding) -> list[str]:
     ]
 
 
-def finding(
-    path: str | None, identity: str, line: int = 1, fingerprint: str = "abcd"
-) -> ScanFinding:
-    return ScanFinding(RULE, path, line, fingerprint, "…", identity=identity, blob="b" * 40)
+def finding(path: str | None, identity: str, line: int = 1, fingerprint: str = "abcd") -> Leak:
+    return Leak(RULE, path, line, fingerprint, "…", identity=identity, blob="b" * 40)
 
 
 def test_two_keys_whose_public_fingerprints_collide_in_one_file_are_two_alerts() -> None:

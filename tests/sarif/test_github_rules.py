@@ -18,7 +18,7 @@ import pytest
 
 from cio_sec.render.sarif import sarif_log
 from cio_sec.render.sarif_rules import AUDIT_RULES, DOCS_URI, SCAN_RULES
-from cio_sec.scan_repo.detectors import DETECTORS
+from cio_sec.scan_repo.rules import LEAK_RULES
 from tests.support.cli import CliHarness
 from tests.support.git_repos import ENV_PAIR, TRACK_KEY, make_repo
 
@@ -135,7 +135,7 @@ def test_every_rule_is_a_security_rule_with_a_severity(
 
 
 def test_every_detector_and_check_has_a_rule() -> None:
-    assert list(SCAN_RULES) == [detector.id for detector in DETECTORS]
+    assert list(SCAN_RULES) == [rule.id for rule in LEAK_RULES]
     assert set(AUDIT_RULES) == {
         "credential-stores",
         "key-age",

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from cio_sec import scan_repo
 from cio_sec.errors import InputError
 from cio_sec.redact import public_fingerprint as fingerprint
-from cio_sec.scan_repo import Finding, ScanOptions, archives, detectors, scan_repo
+from cio_sec.scan_repo import Leak, ScanRequest, archives, detectors
 from cio_sec.scan_repo import history as git_history
 from tests.scan_repo import archive_samples as samples
 from tests.support.git_repos import APP_KEY, ENV_PAIR, SITE_ID, TRACK_KEY, Repo, make_repo
@@ -22,12 +23,12 @@ PAIR = fingerprint(f"{SITE_ID}:{TRACK_KEY}")
 PAIR_RULE = "customerio-track-key-pair"
 
 
-def where(findings: tuple[Finding, ...]) -> list[tuple[str | None, int, str | None]]:
+def where(findings: tuple[Leak, ...]) -> list[tuple[str | None, int, str | None]]:
     return [(f.path, f.line, f.commit) for f in findings]
 
 
-def scan(repo: Repo, **options: object) -> tuple[Finding, ...]:
-    return scan_repo(ScanOptions(path=repo.path, **options)).findings  # type: ignore[arg-type]
+def scan(repo: Repo, **options: object) -> tuple[Leak, ...]:
+    return scan_repo.run(ScanRequest(path=repo.path, **options)).findings  # type: ignore[arg-type]
 
 
 def test_a_secret_added_then_deleted_is_found_at_the_commit_that_added_it(tmp_path: Path) -> None:
@@ -312,7 +313,7 @@ def test_since_and_branch_narrow_the_history(tmp_path: Path) -> None:
 
 def test_an_empty_repository_has_no_findings(tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
-    report = scan_repo(ScanOptions(path=repo.path))
+    report = scan_repo.run(ScanRequest(path=repo.path))
     assert (report.findings, report.blobs_scanned, report.exit_code) == ((), 0, 0)
 
 
@@ -328,7 +329,7 @@ def test_a_detached_head_counts_as_a_ref(tmp_path: Path) -> None:
 def test_a_path_outside_any_repository_is_an_input_error(tmp_path: Path) -> None:
     (tmp_path / "plain").mkdir()
     with pytest.raises(InputError, match="not a git repository") as caught:
-        scan_repo(ScanOptions(path=tmp_path / "plain"))
+        scan_repo.run(ScanRequest(path=tmp_path / "plain"))
     assert caught.value.exit_code == 2
 
 
@@ -347,7 +348,7 @@ def test_each_distinct_blob_is_read_once(tmp_path: Path) -> None:
         ({"since": first}, 2),  # "x\n" came before
     ]
     for options, distinct in cases:
-        report = scan_repo(ScanOptions(path=repo.path, **options))  # type: ignore[arg-type]
+        report = scan_repo.run(ScanRequest(path=repo.path, **options))  # type: ignore[arg-type]
         assert report.blobs_scanned == distinct, options
         assert {f.path for f in report.findings} >= {"b/.env", "c/.env"}
 
@@ -379,15 +380,24 @@ def test_a_dangling_key_in_a_repository_without_commits(tmp_path: Path) -> None:
     )
 
 
+class RecordingUi:
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int]] = []
+
+    def progress(self, done: int, total: int) -> None:
+        self.calls.append((done, total))
+
+
 def test_progress_tags_of_blobs_and_symlinks_on_disk(tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
     repo.commit("many", {f"f{n}.txt": f"{n}\n" for n in range(600)})
     repo.git("tag", "blob-tag", repo.git("rev-parse", "HEAD:f1.txt"))  # not a commit: no tip
     (repo.path / "link.env").symlink_to(repo.path / "f1.txt")
-    calls: list[tuple[int, int]] = []
-    report = scan_repo(ScanOptions(path=repo.path, progress=lambda *done: calls.append(done)))
+    ui = RecordingUi()
+    report = scan_repo.run(ScanRequest(path=repo.path), ui)
+    calls = ui.calls
     assert report.blobs_scanned == 600
     assert calls[0] == (512, calls[0][1])
     assert calls[-1][0] == calls[-1][1]
-    on_disk = scan_repo(ScanOptions(path=repo.path, no_history=True))
+    on_disk = scan_repo.run(ScanRequest(path=repo.path, no_history=True))
     assert on_disk.blobs_scanned == 600  # the symlink is not followed
