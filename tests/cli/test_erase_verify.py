@@ -21,6 +21,8 @@ from cio_sec.sandbox import Faults, Sandbox
 from tests.conftest import CANARY
 from tests.support.cli import CliHarness
 
+pytestmark = pytest.mark.slow
+
 KEY = PseudonymKey.from_text(CANARY)
 
 

@@ -18,6 +18,8 @@ from cio_sec.stores import SecretStore, open_store
 from tests.conftest import CANARY
 from tests.support.servers import MotoServer, VaultServer
 
+pytestmark = pytest.mark.slow
+
 FIRST = "first_value_0001"
 SECOND = "second_value_0002"
 THIRD = "third_value_0003"
