@@ -216,6 +216,17 @@ def test_core_and_infrastructure_never_import_the_user_interface() -> None:
     _fail_on(violations, "core and infrastructure never import cli, render, typer, click or rich")
 
 
+def test_only_the_cli_and_render_import_typer_click_or_rich() -> None:
+    """Nor do the entry points: ``fastpath`` answers completion without loading them."""
+    outside = [module for module in MODULES if _top_name(module) not in ("cli", *PRESENTATION)]
+    violations = _violations(
+        outside,
+        "a user-interface library",
+        lambda edge: edge.target.split(".")[0] in USER_INTERFACE_LIBRARIES,
+    )
+    _fail_on(violations, "only cio_sec/cli/ and cio_sec/render/ import typer, click or rich")
+
+
 def test_the_presentation_never_imports_the_cli() -> None:
     violations = _violations(
         _in_layers("presentation"),
