@@ -13,7 +13,8 @@ DEMO_STAMP := $(DEMO_VENV)/.installed
 UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.10 \
 	--generate-hashes --quiet
 
-.PHONY: venv system-deps demo test check lint typecheck suite live-check completions lock bench clean
+.PHONY: venv system-deps demo test test-fast check lint typecheck suite live-check completions lock \
+	bench clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +58,11 @@ lint: venv
 
 typecheck: venv
 	$(BIN)/mypy
+
+## test-fast: the tests not marked slow, without coverage: the loop to run while working
+## (make test still runs everything)
+test-fast: venv
+	$(BIN)/python -m pytest -m 'not slow'
 
 ## suite: the whole pytest suite with branch coverage, nothing else
 suite: venv

@@ -1,8 +1,8 @@
-"""Promises about the project as a whole: docs, completions, imports, start-up, network."""
+"""Promises about the project as a whole: docs, completions, start-up, network (the
+import rules between layers are tests/test_architecture.py)."""
 
 from __future__ import annotations
 
-import ast
 import email
 import email.message
 import os
@@ -124,31 +124,6 @@ def test_cli_choices_mirror_the_core_enums(cli_choice: str, core_enum: str) -> N
         return [member.value for member in getattr(importlib.import_module(module), name)]
 
     assert values(cli_choice) == values(core_enum)
-
-
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text())
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
-    return names
-
-
-def _in_cli_layer(path: Path) -> bool:
-    """The command line (cio_sec/cli/) and the renderers (cio_sec/render/) may import rich."""
-    return path.parent in (PACKAGE / "cli", PACKAGE / "render")
-
-
-@pytest.mark.parametrize(
-    "module",
-    sorted(p for p in PACKAGE.rglob("*.py") if not _in_cli_layer(p)),
-    ids=lambda p: str(p.relative_to(PACKAGE)),
-)
-def test_core_modules_never_import_typer_or_rich(module: Path) -> None:
-    assert not _imports(module) & {"typer", "rich", "click"}
 
 
 def test_the_cli_imports_nothing_heavy_at_start_up() -> None:

@@ -22,6 +22,8 @@ from tests.conftest import CANARY
 from tests.support.apps import write_config
 from tests.support.git_repos import ENV_PAIR, TRACK_KEY, make_repo
 
+pytestmark = pytest.mark.slow
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ci.md"
 
 

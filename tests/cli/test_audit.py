@@ -30,6 +30,8 @@ from tests.support.cli import CliHarness
 from tests.support.memory_keyring import MemoryKeyring
 from tests.support.trails import Person, erase_trail
 
+pytestmark = pytest.mark.slow
+
 SCHEMA = json.loads(
     (Path(__file__).parent.parent / "support" / "sarif-schema-2.1.0.json").read_text()
 )

@@ -16,6 +16,8 @@ from tests.support.cli import CliHarness
 from tests.support.hostile import redirect_trap
 from tests.support.memory_keyring import MemoryKeyring
 
+pytestmark = pytest.mark.slow
+
 
 def test_check_reports_workspace_and_region(run_cli: CliHarness, sandbox: Sandbox) -> None:
     outcome = run_cli("credentials", "check", "-f", "json")

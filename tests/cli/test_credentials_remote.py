@@ -16,6 +16,8 @@ from tests.conftest import CANARY
 from tests.support.cli import CliHarness
 from tests.support.servers import MotoServer, VaultServer, free_port
 
+pytestmark = pytest.mark.slow
+
 TRACK_KEY = "0123456789abcdef0123"
 NEW_TRACK_KEY = "fedcba9876543210fedc"
 

@@ -20,7 +20,7 @@ from tests.support.secretservice import (
     running_secret_service,
 )
 
-pytestmark = pytest.mark.secretservice
+pytestmark = [pytest.mark.secretservice, pytest.mark.slow]
 
 FIRST, SECOND = "0123456789abcdef0123", "fedcba9876543210fedc"
 

@@ -25,6 +25,8 @@ from tests.support.cli import CliHarness
 from tests.support.hostile import fill, full_filesystem
 from tests.support.schemas import parse_document
 
+pytestmark = pytest.mark.slow
+
 PROGRAM = str(Path(sys.executable).parent / "cio-sec")
 PSEUDONYM_KEY = "process-test-pseudonym-key-0123456789"
 KEY = PseudonymKey.from_text(PSEUDONYM_KEY)

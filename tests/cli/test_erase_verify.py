@@ -21,6 +21,8 @@ from cio_sec.trail import read_lines, verify_chain
 from tests.conftest import CANARY
 from tests.support.cli import CliHarness
 
+pytestmark = pytest.mark.slow
+
 KEY = PseudonymKey.from_text(CANARY)
 
 

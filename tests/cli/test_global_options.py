@@ -149,6 +149,7 @@ def _erase_in_a_terminal(*extra: str) -> str:
     return seen.decode("utf-8", "replace")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_quiet_silences_the_progress_bar_on_a_terminal(sandbox: Sandbox) -> None:
     sandbox.add_person("x1")

@@ -17,6 +17,8 @@ from cio_sec.cli import app
 from cio_sec.cli.help import HelpfulCommand, keep_examples
 from tests.support.cli import CliHarness
 
+pytestmark = pytest.mark.slow
+
 
 def _commands(
     command: typer._click.Command, path: tuple[str, ...] = ()

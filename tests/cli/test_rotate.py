@@ -17,6 +17,8 @@ from tests.support.app_api import workspaces_server
 from tests.support.cli import CliHarness, CliOutcome
 from tests.support.memory_keyring import MemoryKeyring
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def stored(

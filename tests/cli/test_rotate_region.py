@@ -20,6 +20,8 @@ from tests.support.cli import CliHarness, CliOutcome
 from tests.support.hostile import redirect_trap
 from tests.support.memory_keyring import MemoryKeyring
 
+pytestmark = pytest.mark.slow
+
 DEFAULT_HINT = (
     "the region defaults to 'us': set CUSTOMERIO_REGION=eu, or "
     'region = "eu" in the profile in config.toml'

@@ -13,7 +13,7 @@ from cio_sec.errors import ExitCode
 from cio_sec.sandbox import Sandbox
 from tests.support.cli import CliHarness
 
-pytestmark = pytest.mark.secretservice
+pytestmark = [pytest.mark.secretservice, pytest.mark.slow]
 
 
 def _profile(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> str:

@@ -15,6 +15,8 @@ from cio_sec.sandbox import Sandbox
 from tests.support.cli import STDOUT_CLOSED, CliHarness, run_with_closed_stdout
 from tests.support.schemas import SANDBOX, parse_document
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("fmt", ["text", "json"])

@@ -19,6 +19,8 @@ from tests.support.cli import CliHarness, CliOutcome
 from tests.support.git_repos import APP_KEY, ENV_PAIR, SITE_ID, TRACK_KEY, make_repo
 from tests.support.schemas import parse_document
 
+pytestmark = pytest.mark.slow
+
 SCHEMA = json.loads((Path(__file__).parent.parent / "support/sarif-schema-2.1.0.json").read_text())
 PAIR = fingerprint(f"{SITE_ID}:{TRACK_KEY}")
 

@@ -21,6 +21,8 @@ from tests.support.cli import CliHarness
 from tests.support.http_apps import local_app
 from tests.support.schemas import parse_document
 
+pytestmark = pytest.mark.slow
+
 KEY = "cli-webhook-signing-key-0001"
 OLD_KEY = "cli-webhook-signing-key-old"
 NOW = 1_700_000_000

@@ -190,6 +190,7 @@ def test_parse_retry_after_http_date(offset: int) -> None:
     assert RetryPolicy().parse_retry_after(header, now=FIXED_NOW) == max(offset, 0)
 
 
+@pytest.mark.slow
 @given(st.text())
 def test_parse_retry_after_never_raises(value: str) -> None:
     parsed = RetryPolicy().parse_retry_after(value, now=FIXED_NOW)

@@ -182,6 +182,7 @@ def test_the_async_search_stops_on_a_repeated_cursor(paging: PagingServer) -> No
         asyncio.run(scenario())
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(sizes=st.lists(st.integers(0, 5), min_size=1, max_size=6))
 def test_the_search_yields_each_page_once_in_order(sizes: list[int]) -> None:

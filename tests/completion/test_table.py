@@ -164,6 +164,7 @@ def _command_lines(draw: st.DrawFn) -> list[str]:
         return words[: draw(st.integers(0, len(words)))]  # the cursor may be anywhere
 
 
+@pytest.mark.slow
 @settings(max_examples=500)
 @given(
     words=_command_lines(),

@@ -123,6 +123,7 @@ def test_odd_identifiers_reach_the_sandbox_intact(api: str) -> None:
         assert {o.action for o in recorder.outcomes} == {"suppress", "delete"}
 
 
+@pytest.mark.slow
 def test_retries_through_5xx_429_and_dropped_connections() -> None:
     with Sandbox() as sandbox:
         sandbox.set_faults(

@@ -31,6 +31,8 @@ from tests.conftest import CANARY
 from tests.support.cli import CliHarness
 from tests.support.hostile import fill, full_filesystem
 
+pytestmark = pytest.mark.slow
+
 KEY = PseudonymKey.from_text(CANARY)
 
 

@@ -41,6 +41,8 @@ from tests.support.git_repos import ENV_PAIR, TRACK_KEY, make_repo
 from tests.support.hostile import fill, full_filesystem
 from tests.support.trails import Person, erase_trail
 
+pytestmark = pytest.mark.slow
+
 DOCUMENTED = {int(code) for code, _ in EXIT_CODE_TABLE} - {int(ExitCode.INTERNAL)}
 
 

@@ -26,6 +26,8 @@ from cio_sec.settings import default_state_dir
 from tests.support.cli import CliHarness
 from tests.support.git_repos import make_repo
 
+pytestmark = pytest.mark.slow
+
 SITE_ID = "5c0e7a9d1b3f2e4a6c8d"
 TRACK_KEY = "b7e1d3c5a9f0e2d4c6b8"
 

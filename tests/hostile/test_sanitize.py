@@ -22,6 +22,8 @@ from tests.conftest import CANARY
 from tests.support.cli import CliHarness
 from tests.support.hostile import fill, full_filesystem, run_with_file_size_limit
 
+pytestmark = pytest.mark.slow
+
 KEY = PseudonymKey.from_text(CANARY)  # the memory keyring's pseudonym_key
 RECORD = '{"phone": "+1 555 0100", "notes": "card 4111111111111111", "plan": "pro"}\n'
 

@@ -30,6 +30,8 @@ from tests.support.cli import CliHarness
 from tests.support.git_repos import APP_KEY, ENV_PAIR, TRACK_KEY, Repo, make_repo
 from tests.support.hostile import full_filesystem
 
+pytestmark = pytest.mark.slow
+
 SCHEMA = json.loads((Path(__file__).parent.parent / "support/sarif-schema-2.1.0.json").read_text())
 PAIR_RULE = "customerio-track-key-pair"
 

@@ -24,6 +24,8 @@ from tests.support.cli import CliHarness
 from tests.support.hostile import redirect_trap
 from tests.support.servers import MotoServer
 
+pytestmark = pytest.mark.slow
+
 REDIRECTS = (301, 302, 307, 308)
 
 #: A KV v2 answer carrying a value: what an attacker's server behind a redirect would send.

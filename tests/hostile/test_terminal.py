@@ -32,6 +32,8 @@ from cio_sec.webhook.receiver import DeliveryLine, Receiver
 from tests.support.cli import CliHarness
 from tests.support.loopback import serve
 
+pytestmark = pytest.mark.slow
+
 ESCAPES = "\x1b]0;pwned\x07\x1b[2J"
 SHOWN = "\\x1b]0;pwned\\x07\\x1b[2J"
 KEY = "terminal-webhook-signing-key"

@@ -37,6 +37,8 @@ from tests.support.hostile import fill, full_filesystem, run_with_file_size_limi
 from tests.support.trails import Person as TrailPerson
 from tests.support.trails import erase_trail
 
+pytestmark = pytest.mark.slow
+
 KEY = PseudonymKey.from_text(CANARY)
 KEYS = {KEY.key_id: KEY}
 PEOPLE = 400

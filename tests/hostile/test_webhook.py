@@ -29,6 +29,8 @@ from tests.support.cli import CliHarness
 from tests.support.hostile import redirect_trap
 from tests.support.http_apps import local_app
 
+pytestmark = pytest.mark.slow
+
 KEY = "hostile-webhook-signing-key"
 BODY = b'{"object_type":"email","metric":"opened","data":{"email":"zoe@example.com"}}'
 #: A bound on any single wait in these tests: reaching it means the receiver misbehaved.

@@ -17,6 +17,8 @@ from cio_sec.scan_repo.report import HOOK_ID
 from tests.conftest import CANARY
 from tests.support.git_repos import ENV_PAIR, OTHER_TRACK_KEY, SITE_ID, TRACK_KEY, Repo, make_repo
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 CIO_SEC = Path(sys.executable).parent / "cio-sec"
 LEAK = f"customer.io key={TRACK_KEY}\n"

@@ -48,6 +48,7 @@ def _profile(policy: str | None) -> None:
     write_config(home, f"[profiles.default]\n{line}")
 
 
+@pytest.mark.slow
 def test_the_check_counts_each_name_in_every_spelling_and_no_value(sandbox: Sandbox) -> None:
     sandbox.add_person("a", {"ssn": "900-00-0001", "SSN": "900-00-0001"})  # counted once
     sandbox.add_person("b", {"SocialSecurityNumber": "900-00-0002"})

@@ -6,10 +6,14 @@ import os
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
+
 from cio_sec.errors import ExitCode
 from cio_sec.sandbox import Sandbox
 from cio_sec.trail import read_lines
 from tests.support.cli import CliHarness
+
+pytestmark = pytest.mark.slow
 
 PEOPLE = 1000
 HOLDERS = 137

@@ -21,6 +21,8 @@ from cio_sec.sandbox import Faults, Sandbox
 from tests.purge.test_purge_cli import FAST, _by_id
 from tests.support.cli import CliHarness
 
+pytestmark = pytest.mark.slow
+
 PURGE = ("erase", "--attributes")
 
 

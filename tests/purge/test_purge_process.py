@@ -18,6 +18,8 @@ from cio_sec.trail import read_lines
 from tests.purge.test_purge_cli import HOLDERS, _by_id, _populate
 from tests.support.schemas import parse_document
 
+pytestmark = pytest.mark.slow
+
 PROGRAM = str(Path(sys.executable).parent / "cio-sec")
 PSEUDONYM_KEY = "purge-process-test-pseudonym-key-0123456789"
 

@@ -17,6 +17,8 @@ from cio_sec.sandbox import Sandbox
 from cio_sec.stores import open_store
 from tests.rotate.test_flow import ScriptedOperator, _rotate
 
+pytestmark = pytest.mark.slow
+
 LAYOUTS = ["aws-sm-one-secret", "aws-ssm", "vault-one-secret"]
 
 

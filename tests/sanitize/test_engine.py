@@ -238,6 +238,7 @@ sensitive_keys = st.sampled_from(DROP_NAMES).flatmap(spelling)
 mixed_keys = st.one_of(plain_keys, sensitive_keys, st.sampled_from(["phone", "IP", "notes"]))
 
 
+@pytest.mark.slow
 @settings(max_examples=150)
 @given(documents(mixed_keys))
 def test_no_key_matching_a_drop_rule_survives(document: dict[str, Any]) -> None:
@@ -248,6 +249,7 @@ def test_no_key_matching_a_drop_rule_survives(document: dict[str, Any]) -> None:
     json.dumps(clean)  # still valid JSON
 
 
+@pytest.mark.slow
 @settings(max_examples=150)
 @given(documents(mixed_keys | st.text(max_size=8)))
 def test_sanitising_twice_equals_sanitising_once(document: dict[str, Any]) -> None:
@@ -420,6 +422,7 @@ _rich_keys = mixed_keys | st.sampled_from(["address", "ip_address", "phone_hash"
 _PHONE_GLOB = Policy.from_rules({"*phone*": "pseudonymise"})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("policy", [DEFAULT, _PHONE_GLOB], ids=["default", "phone-glob"])
 @settings(max_examples=150)
 @given(st.lists(documents(_rich_keys), min_size=1, max_size=4))

@@ -89,6 +89,7 @@ json_values = st.recursive(
 records = st.lists(st.dictionaries(st.text(), json_values, max_size=5), max_size=5)
 
 
+@pytest.mark.slow
 @given(records)
 def test_json_arrays_and_ndjson_round_trip(items: list[dict[str, Any]]) -> None:
     array = json.dumps(items, indent=2).encode()
@@ -237,6 +238,7 @@ exact_values = st.recursive(
 )
 
 
+@pytest.mark.slow
 @given(st.lists(st.dictionaries(st.text(), exact_values, max_size=5), max_size=5))
 def test_records_are_written_as_the_standard_library_writes_them(
     items: list[dict[str, Any]],

@@ -22,6 +22,8 @@ from cio_sec.scan_repo.rules import LEAK_RULES
 from tests.support.cli import CliHarness
 from tests.support.git_repos import ENV_PAIR, TRACK_KEY, make_repo
 
+pytestmark = pytest.mark.slow
+
 SCHEMA = json.loads((Path(__file__).parent.parent / "support/sarif-schema-2.1.0.json").read_text())
 HANDLER = """\
 from flask import request

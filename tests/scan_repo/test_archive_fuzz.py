@@ -22,6 +22,8 @@ from tests.scan_repo import archive_samples as samples
 from tests.support.cli import CliHarness
 from tests.support.git_repos import ENV_PAIR, TRACK_KEY, make_repo
 
+pytestmark = pytest.mark.slow
+
 SEED = 20261207
 CASES = 10_000
 PAIR_RULE = "customerio-track-key-pair"

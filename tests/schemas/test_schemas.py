@@ -99,6 +99,7 @@ def test_a_document_of_another_command_fails_its_schema(shown: dict[str, object]
         check_document({**shown, "command": "credentials check"})
 
 
+@pytest.mark.slow
 @given(
     command=st.sampled_from([None, "sandbox", *sorted(_commands_with_a_format())]),
     code=st.sampled_from([code for code in ExitCode if code not in (0, 141)]),

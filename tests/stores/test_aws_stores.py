@@ -21,7 +21,7 @@ from cio_sec.stores import SecretRef, SecretStore, check_reference, open_store
 from cio_sec.stores.aws_common import _client_error, call, error_code, translated
 from tests.support.servers import MotoServer, free_port
 
-pytestmark = pytest.mark.usefixtures("aws")
+pytestmark = [pytest.mark.usefixtures("aws"), pytest.mark.slow]
 
 REF = SecretRef("aws-sm", "prod/customerio")
 

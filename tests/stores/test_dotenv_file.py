@@ -529,6 +529,7 @@ def test_values_read_as_python_dotenv_reads_them_from_a_crlf_file(dotenv_path: P
     assert read(dotenv_path) == 'A=1\r\nTRACK_KEY=new\r\nTRACK_KEY_PREVIOUS="multi\\nline"\r\n'
 
 
+@pytest.mark.slow
 @FILE_PROPERTY_SETTINGS
 @given(
     others=st.dictionaries(

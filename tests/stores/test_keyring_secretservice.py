@@ -26,7 +26,7 @@ from cio_sec.stores.keyring_store import KeyringStore
 from tests.conftest import use_secret_service
 from tests.support.secretservice import SecretServiceDaemon
 
-pytestmark = pytest.mark.secretservice
+pytestmark = [pytest.mark.secretservice, pytest.mark.slow]
 
 SECRET = "trk_live_5ecret_value_0001"
 NEW_SECRET = "trk_live_5ecret_value_0002"

@@ -23,7 +23,7 @@ from cio_sec.stores import SecretRef, SecretStore, check_reference, open_store
 from cio_sec.stores.vault import VaultStore
 from tests.support.servers import VaultServer, free_port, running_vault
 
-pytestmark = pytest.mark.usefixtures("vault")
+pytestmark = [pytest.mark.usefixtures("vault"), pytest.mark.slow]
 
 
 @pytest.fixture

@@ -375,6 +375,7 @@ json_values = st.recursive(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=60)
 @given(index=st.integers(0, 2), data=st.data())
 def test_any_key_given_twice_fails_verification(
@@ -430,6 +431,7 @@ def _append_many(path: str, worker: int) -> None:
         log.append([{"type": "action", "worker": worker, "n": number}] * 2)
 
 
+@pytest.mark.slow
 def test_concurrent_writers_keep_one_chain(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     context = multiprocessing.get_context("spawn")

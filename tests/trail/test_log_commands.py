@@ -19,6 +19,8 @@ from tests.support.apps import write_config
 from tests.support.cli import CliHarness
 from tests.support.trails import Person, erase_trail
 
+pytestmark = pytest.mark.slow
+
 #: The key the hermetic keyring holds as the default profile's pseudonym_key.
 KEY = PseudonymKey(CANARY.encode())
 OTHER_KEY = PseudonymKey(b"another-pseudonym-key-entirely")

@@ -25,6 +25,8 @@ from tests.support.cli import CliHarness
 from tests.support.memory_keyring import MemoryKeyring
 from tests.support.trails import Person, erase_trail
 
+pytestmark = pytest.mark.slow
+
 KEY = PseudonymKey(CANARY.encode())
 OTHER_KEY = PseudonymKey(b"another-pseudonym-key-entirely")
 EMAILS = ["Jane@Example.com", "bob@example.com", "carol@example.com"]

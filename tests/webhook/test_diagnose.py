@@ -279,6 +279,7 @@ def test_bodies_over_a_mebibyte_get_no_pair_search() -> None:
     assert findings[-1].explanation == "no pairs of changes: the body is over 1 MiB"
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(
     value=st.dictionaries(
