@@ -59,8 +59,9 @@ REMOTE_KINDS = [
 ]
 EVERY_KIND = [
     *LOCAL_KINDS,
-    pytest.param(SECRET_SERVICE, marks=pytest.mark.secretservice),
-    *REMOTE_KINDS,
+    pytest.param(SECRET_SERVICE, marks=[pytest.mark.secretservice, pytest.mark.slow]),
+    # The servers take seconds to start: `make test-fast` leaves them out.
+    *(pytest.param(kind, marks=pytest.mark.slow) for kind in REMOTE_KINDS),
 ]
 
 #: Each example starts from a deleted entry, so sharing the function-scoped store (and
@@ -236,6 +237,7 @@ def test_put_then_two_rollbacks_return_to_the_put_value(
     assert store.get_previous() == StoredValue(old)
 
 
+@pytest.mark.slow
 def test_servers_are_real_processes(moto_server: MotoServer, vault_server: VaultServer) -> None:
     """The fixtures are separate servers on loopback, not in-process mocks."""
     assert moto_server.url.startswith("http://127.0.0.1:")
