@@ -261,7 +261,8 @@ def erase_command(
     if status:
         if len(words) > 1:
             raise InputError("--status takes at most one JOB")
-        finish(erase.status(context.settings(), words[0] if words else None), context)
+        wanted = erase.StatusRequest(job=words[0] if words else None)
+        finish(erase.status(wanted, context.settings()), context)
         return
     if words or bool(ids) == (file is not None):
         raise InputError(
@@ -322,7 +323,7 @@ def _purge(
     names = purge.parse_attributes(options.attributes)
     settings = context.settings()
     if status:
-        finish(purge.status(settings, names), context)
+        finish(purge.status(purge.PurgeStatusRequest(attributes=names), settings), context)
         return
     given = bool(spec.ids) or spec.path is not None
     if words or given == options.all_matching:
@@ -375,4 +376,4 @@ def _verify_later(
         rate=rate if rate is not None else settings.verify_rate,
         window=window,
     )
-    finish(recheck(settings, context.opener(), request), context)
+    finish(recheck(request, settings, context.opener()), context)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from cio_sec.erase.inputs import IdType, InputSpec
 from cio_sec.erase.job import run
-from cio_sec.erase.listing import status
+from cio_sec.erase.listing import StatusRequest, status
 from cio_sec.erase.plan import Api, ErasureRequest, ErasureUi, Plan
 from cio_sec.erase.report import ErasureReport, JobsReport, RunStatus
 
@@ -29,6 +29,7 @@ __all__ = [
     "JobsReport",
     "Plan",
     "RunStatus",
+    "StatusRequest",
     "run",
     "status",
 ]

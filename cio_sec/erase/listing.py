@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,15 +14,23 @@ if TYPE_CHECKING:
     from cio_sec.settings import Settings
 
 
-def status(settings: Settings, job: str | None = None) -> JobsReport:
+@dataclass(frozen=True, kw_only=True)
+class StatusRequest:
+    """Which erasure jobs ``erase status`` lists: one, or every job (``None``)."""
+
+    job: str | None = None
+
+
+def status(request: StatusRequest, settings: Settings) -> JobsReport:
     """List the erasure jobs under the state directory (or one of them).
 
     Journals are only read: an empty one stays empty, and a damaged one is listed as
     ``damaged`` with the reason rather than hiding the other jobs.
 
     Raises:
-        InputError: ``job`` names no job.
+        InputError: ``request.job`` names no job.
     """
+    job = request.job
     directory = jobs_dir(settings.state_dir)
     paths = sorted(directory.glob("*.sqlite")) if directory.is_dir() else []
     if job is not None:

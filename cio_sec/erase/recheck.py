@@ -138,7 +138,7 @@ class RecheckReport:
         }
 
 
-def recheck(settings: Settings, opener: StoreOpener, request: RecheckRequest) -> RecheckReport:
+def recheck(request: RecheckRequest, settings: Settings, opener: StoreOpener) -> RecheckReport:
     """Read a finished job's erased people back (or a sample of them) and record it.
 
     Raises:

@@ -15,7 +15,7 @@ jobs; `cio_sec.render.purge` draws the text.
 from __future__ import annotations
 
 from cio_sec.purge.job import ALL_MATCHING, run
-from cio_sec.purge.listing import status
+from cio_sec.purge.listing import PurgeStatusRequest, status
 from cio_sec.purge.plan import PurgePlan, PurgeRequest, PurgeUi, parse_attributes
 from cio_sec.purge.report import PurgeJobsReport, PurgeReport
 
@@ -25,6 +25,7 @@ __all__ = [
     "PurgePlan",
     "PurgeReport",
     "PurgeRequest",
+    "PurgeStatusRequest",
     "PurgeUi",
     "parse_attributes",
     "run",

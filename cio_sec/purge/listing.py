@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,8 +14,16 @@ if TYPE_CHECKING:
     from cio_sec.settings import Settings
 
 
-def status(settings: Settings, attributes: tuple[str, ...] = ()) -> PurgeJobsReport:
-    """List the purge jobs (those touching any of ``attributes``, when given)."""
+@dataclass(frozen=True, kw_only=True)
+class PurgeStatusRequest:
+    """Which purge jobs ``erase status --attributes`` lists (none given: every job)."""
+
+    attributes: tuple[str, ...] = ()
+
+
+def status(request: PurgeStatusRequest, settings: Settings) -> PurgeJobsReport:
+    """List the purge jobs (those touching any of the request's attributes, when given)."""
+    attributes = request.attributes
     directory = purges_dir(settings.state_dir)
     paths = sorted(directory.glob("*.sqlite")) if directory.is_dir() else []
     jobs = [_status(path) for path in paths]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cio_sec.redact import redact
+from cio_sec.render.evidence import evidence_markdown
 from cio_sec.render.tables import cell, draw, new_table
 from cio_sec.trail.chain import ChainReport
 from cio_sec.trail.evidence import EvidenceReport
@@ -48,7 +49,7 @@ def _render_view(result: TrailView, streams: Streams) -> None:
 
 
 def _render_evidence(result: EvidenceReport, streams: Streams) -> None:
-    streams.out.write(redact(result.to_markdown()))
+    streams.out.write(redact(evidence_markdown(result)))
     _chain_note(result.chain, streams)
 
 

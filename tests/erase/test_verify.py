@@ -221,9 +221,9 @@ def test_recheck_refuses_an_unfinished_job_and_a_bad_sample(
     journal.load([Row(1, "u-1", IdType.ID)], KEY, {"job": "unfinished"})
     journal.close()
     with pytest.raises(InputError, match="not finished"):
-        recheck(settings, opener, RecheckRequest("unfinished"))
+        recheck(RecheckRequest("unfinished"), settings, opener)
     with pytest.raises(InputError, match="at least 1"):
-        recheck(settings, opener, RecheckRequest("unfinished", sample=0))
+        recheck(RecheckRequest("unfinished", sample=0), settings, opener)
 
 
 def test_recheck_reads_identifiers_from_a_journal_not_yet_purged(
@@ -236,7 +236,7 @@ def test_recheck_reads_identifiers_from_a_journal_not_yet_purged(
     journal.record([Outcome(1, "delete", True, 200, None, 1)])
     journal.record_checks([Check(1, 1, 0.0, UNVERIFIED, reason="skipped")])
     journal.close()
-    report = recheck(settings, opener, RecheckRequest("kept", window=0.0))
+    report = recheck(RecheckRequest("kept", window=0.0), settings, opener)
     assert report.outcomes[VERIFIED] == 1
     assert report.exit_code == ExitCode.OK
 

@@ -15,7 +15,7 @@ from cio_sec.erase.ratelimit import RateLimiter
 from cio_sec.erase.verify import app_limiter, paced_app_api
 from cio_sec.errors import CredentialRejectedError, RemoteUnavailableError
 from cio_sec.pseudonym import PseudonymKey
-from cio_sec.purge import status
+from cio_sec.purge import PurgeStatusRequest, status
 from cio_sec.purge.engine import PurgeEngine, PurgeRecorder, PurgeSettings
 from cio_sec.purge.job import _Purge
 from cio_sec.purge.journal import Check, PurgeJournal, Target
@@ -252,7 +252,7 @@ def test_a_journal_without_its_meta_table_is_listed_as_damaged(tmp_path: Path) -
     _journal(path, "a").close()
     with sqlite3.connect(path) as db:
         db.execute("DROP TABLE meta")
-    (job,) = status(settings).jobs
+    (job,) = status(PurgeStatusRequest(), settings).jobs
     assert job.status == "damaged"
 
 
