@@ -175,7 +175,11 @@ def build_real_code_repo(repo: Path) -> list[str]:
 
 
 if __name__ == "__main__":
+    import argparse
+
     sys.path.insert(0, str(Path(__file__).parent))
-    target = Path(sys.argv[1]).resolve()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", type=Path, help="where to build the repository (a new folder)")
+    target = parser.parse_args().path.resolve()
     keys = build_real_code_repo(target)
     print(f"built {target}: {len(keys)} planted key pairs")
